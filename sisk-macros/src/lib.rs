@@ -1,0 +1,1 @@
+//! Attribute routes for sisk (work in progress).

@@ -1,0 +1,208 @@
+//! The one error type of the crate.
+//!
+//! [`Error`] is a closed struct: its kind is private and callers ask about it through the `is_*` methods,
+//! so new kinds can be added without breaking anyone. Every message says what went wrong *and* what to do.
+//! A handler may return `Result<T, sisk::Error>`; the error then becomes a response whose status is
+//! [`Error::status_code`] (500 unless the error says otherwise).
+
+use std::fmt;
+
+use http::StatusCode;
+
+/// The error type of sisk: misuse of the API, invalid configuration, or a request the server refuses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    kind: Kind,
+    message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    HeadersAlreadySent,
+    InvalidHeader,
+    EventSourceAlreadyOpen,
+    ContentTooLarge,
+    BodyRead,
+    RouteCollision,
+    InvalidRoutePath,
+    InvalidListeningPort,
+    Io,
+    Response(StatusCode),
+}
+
+impl Error {
+    fn new(kind: Kind, message: impl Into<String>) -> Self {
+        Error { kind, message: message.into() }
+    }
+
+    pub(crate) fn headers_already_sent(name: &str) -> Self {
+        Self::new(
+            Kind::HeadersAlreadySent,
+            format!(
+                "cannot append header `{name}`: the response head was already sent with the first message; \
+                 call append_header before the first send, wait or close"
+            ),
+        )
+    }
+
+    pub(crate) fn invalid_header(what: impl fmt::Display) -> Self {
+        Self::new(Kind::InvalidHeader, format!("invalid header: {what}"))
+    }
+
+    pub(crate) fn event_source_already_open() -> Self {
+        Self::new(
+            Kind::EventSourceAlreadyOpen,
+            "get_event_source was already called on this request; keep the first HttpRequestEventSource \
+             (it is a cheap clonable handle) instead of asking for a second one",
+        )
+    }
+
+    pub(crate) fn content_too_large(limit: u64) -> Self {
+        Self::new(
+            Kind::ContentTooLarge,
+            format!(
+                "the request body is larger than the server accepts ({limit} bytes); \
+                 raise HttpServerConfiguration::maximum_content_length to accept it"
+            ),
+        )
+    }
+
+    pub(crate) fn body_read(cause: impl fmt::Display) -> Self {
+        Self::new(Kind::BodyRead, format!("could not read the request body: {cause}"))
+    }
+
+    pub(crate) fn route_collision(new: &str, existing: &str) -> Self {
+        Self::new(
+            Kind::RouteCollision,
+            format!(
+                "route {new} collides with route {existing}: both would answer the same requests; \
+                 change the path or method of one of them"
+            ),
+        )
+    }
+
+    pub(crate) fn invalid_route_path(path: &str, why: impl fmt::Display) -> Self {
+        Self::new(Kind::InvalidRoutePath, format!("invalid route path `{path}`: {why}"))
+    }
+
+    pub(crate) fn invalid_listening_port(what: impl fmt::Display) -> Self {
+        Self::new(
+            Kind::InvalidListeningPort,
+            format!("invalid listening port: {what}; write it like \"http://localhost:5000/\""),
+        )
+    }
+
+    pub(crate) fn io(context: &str, cause: std::io::Error) -> Self {
+        Self::new(Kind::Io, format!("{context}: {cause}"))
+    }
+
+    /// An error that answers the request with `status` and `message` as its plain-text body.
+    ///
+    /// ```
+    /// use sisk::prelude::*;
+    ///
+    /// async fn find_user(req: HttpRequest) -> Result<HttpResponse, sisk::Error> {
+    ///     let id = req.route_parameter("id")
+    ///         .ok_or_else(|| sisk::Error::with_status(StatusCode::BAD_REQUEST, "missing id"))?;
+    ///     Ok(HttpResponse::new().with_content(format!("user {id}")))
+    /// }
+    /// ```
+    pub fn with_status(status: StatusCode, message: impl Into<String>) -> Self {
+        Self::new(Kind::Response(status), message)
+    }
+
+    /// The status of the response this error becomes when a handler returns it.
+    pub fn status_code(&self) -> StatusCode {
+        match self.kind {
+            Kind::ContentTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Kind::BodyRead => StatusCode::BAD_REQUEST,
+            Kind::Response(status) => status,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The message, without the kind.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// True when a header was appended to an event source after its head was sent.
+    pub fn is_headers_already_sent(&self) -> bool {
+        self.kind == Kind::HeadersAlreadySent
+    }
+
+    /// True when a header name or value was not valid (for example a value with CR or LF).
+    pub fn is_invalid_header(&self) -> bool {
+        self.kind == Kind::InvalidHeader
+    }
+
+    /// True when `get_event_source` was called twice on one request.
+    pub fn is_event_source_already_open(&self) -> bool {
+        self.kind == Kind::EventSourceAlreadyOpen
+    }
+
+    /// True when a request body was over the configured maximum content length.
+    pub fn is_content_too_large(&self) -> bool {
+        self.kind == Kind::ContentTooLarge
+    }
+
+    /// True when reading a request body failed (the client went away, or sent a malformed body).
+    pub fn is_body_read(&self) -> bool {
+        self.kind == Kind::BodyRead
+    }
+
+    /// True when two routes would answer the same requests.
+    pub fn is_route_collision(&self) -> bool {
+        self.kind == Kind::RouteCollision
+    }
+
+    /// True when a route path is not valid.
+    pub fn is_invalid_route_path(&self) -> bool {
+        self.kind == Kind::InvalidRoutePath
+    }
+
+    /// True when a listening port could not be parsed.
+    pub fn is_invalid_listening_port(&self) -> bool {
+        self.kind == Kind::InvalidListeningPort
+    }
+
+    /// True when an operating-system call failed (for example binding the listening port).
+    pub fn is_io(&self) -> bool {
+        self.kind == Kind::Io
+    }
+
+    /// True when the error was made with [`Error::with_status`].
+    pub fn is_response(&self) -> bool {
+        matches!(self.kind, Kind::Response(_))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_follow_the_kind() {
+        assert_eq!(Error::content_too_large(10).status_code(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(Error::body_read("eof").status_code(), StatusCode::BAD_REQUEST);
+        assert_eq!(Error::headers_already_sent("X").status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(Error::with_status(StatusCode::IM_A_TEAPOT, "tea").status_code(), StatusCode::IM_A_TEAPOT);
+    }
+
+    #[test]
+    fn messages_say_what_to_do() {
+        let e = Error::headers_already_sent("X-Key");
+        assert!(e.is_headers_already_sent());
+        assert!(e.to_string().contains("before the first send"));
+        let e = Error::route_collision("GET /a", "GET /a/");
+        assert!(e.to_string().contains("GET /a/") && e.is_route_collision());
+    }
+}

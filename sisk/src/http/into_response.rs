@@ -1,0 +1,92 @@
+//! [`IntoResponse`]: what an action may return.
+//!
+//! There is exactly one implementation for `Result`, with `sisk::Error` as its error type. That is on
+//! purpose: an async closure that uses `?` leaves its error type open, and the single impl is what lets
+//! the compiler close it without annotations. Your own errors convert with `From` into `sisk::Error`
+//! (see [`Error::with_status`](crate::Error::with_status)), or become responses before they are returned.
+
+use bytes::Bytes;
+use http::StatusCode;
+
+use crate::http::{HttpContent, HttpResponse};
+use crate::Error;
+
+/// A value that becomes an [`HttpResponse`]: the output of an action.
+///
+/// | type | response |
+/// |---|---|
+/// | `HttpResponse` | itself |
+/// | `&'static str`, `String` | `200`, `text/plain; charset=utf-8` |
+/// | `Vec<u8>`, `Bytes`, [`HttpContent`] | `200` with that content |
+/// | `StatusCode` | that status, no content |
+/// | `(StatusCode, T)` | `T`'s response with that status |
+/// | `()` | `200`, no content |
+/// | `Result<T, sisk::Error>` | `T`'s response, or the error's ([`Error::status_code`], message as text for 4xx) |
+pub trait IntoResponse {
+    /// Makes the response.
+    fn into_response(self) -> HttpResponse;
+}
+
+impl IntoResponse for HttpResponse {
+    fn into_response(self) -> HttpResponse {
+        self
+    }
+}
+
+impl IntoResponse for HttpContent {
+    fn into_response(self) -> HttpResponse {
+        HttpResponse::new().with_content(self)
+    }
+}
+
+macro_rules! content_into_response {
+    ($($t:ty),*) => {$(
+        impl IntoResponse for $t {
+            fn into_response(self) -> HttpResponse {
+                HttpResponse::new().with_content(self)
+            }
+        }
+    )*};
+}
+content_into_response!(&'static str, String, Vec<u8>, Bytes);
+
+impl IntoResponse for StatusCode {
+    fn into_response(self) -> HttpResponse {
+        HttpResponse::with_status_code(self)
+    }
+}
+
+impl IntoResponse for () {
+    fn into_response(self) -> HttpResponse {
+        HttpResponse::new()
+    }
+}
+
+impl<T: IntoResponse> IntoResponse for (StatusCode, T) {
+    fn into_response(self) -> HttpResponse {
+        self.1.into_response().with_status(self.0)
+    }
+}
+
+impl<T: IntoResponse> IntoResponse for Result<T, Error> {
+    fn into_response(self) -> HttpResponse {
+        match self {
+            Ok(value) => value.into_response(),
+            Err(err) => err.into_response(),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    /// Client errors (4xx) carry their message; server errors are logged and answer with the bare status,
+    /// so internal details never reach the client.
+    fn into_response(self) -> HttpResponse {
+        let status = self.status_code();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "handler returned an error");
+            HttpResponse::with_status_code(status)
+        } else {
+            HttpResponse::with_status_code(status).with_content(self.message().to_owned())
+        }
+    }
+}

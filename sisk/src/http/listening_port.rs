@@ -1,0 +1,144 @@
+//! [`ListeningPort`]: where a server listens, written as Sisk writes it (`http://localhost:5000/`).
+
+use std::fmt;
+use std::net::{SocketAddr, ToSocketAddrs};
+
+use crate::Error;
+
+/// A host and port to listen on. `localhost` listens on 127.0.0.1; `*`, `+` and `0.0.0.0` on every
+/// interface; port `0` lets the system choose (read it back with
+/// [`HttpServer::local_addr`](crate::http::HttpServer::local_addr)).
+///
+/// ```
+/// use sisk::http::ListeningPort;
+///
+/// let port = ListeningPort::parse("http://localhost:5000/").unwrap();
+/// assert_eq!((port.host(), port.port()), ("localhost", 5000));
+/// assert!(ListeningPort::parse("https://localhost:5000/").unwrap_err().is_invalid_listening_port());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListeningPort {
+    host: String,
+    port: u16,
+}
+
+impl ListeningPort {
+    /// A port on a host.
+    pub fn new(host: impl Into<String>, port: u16) -> Self {
+        ListeningPort { host: host.into(), port }
+    }
+
+    /// Parses `http://host:port/` (the path, if any, must be `/`).
+    pub fn parse(url: &str) -> Result<Self, Error> {
+        let rest = match url.split_once("://") {
+            Some(("http", rest)) => rest,
+            Some(("https", _)) => {
+                return Err(Error::invalid_listening_port(format!(
+                    "`{url}` asks for TLS, which sisk leaves to a reverse proxy; listen on http:// behind it"
+                )))
+            }
+            _ => return Err(Error::invalid_listening_port(format!("`{url}` does not start with http://"))),
+        };
+        let authority = rest.strip_suffix('/').unwrap_or(rest);
+        if authority.contains('/') {
+            return Err(Error::invalid_listening_port(format!("`{url}` has a path; only `/` is supported")));
+        }
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) if !port.contains(']') => {
+                let port = port
+                    .parse()
+                    .map_err(|_| Error::invalid_listening_port(format!("`{port}` in `{url}` is not a port number")))?;
+                (host, port)
+            }
+            _ => (authority, 80),
+        };
+        if host.is_empty() {
+            return Err(Error::invalid_listening_port(format!("`{url}` has no host")));
+        }
+        Ok(ListeningPort::new(host.trim_start_matches('[').trim_end_matches(']'), port))
+    }
+
+    /// The host.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The socket address to bind.
+    pub(crate) fn socket_addr(&self) -> Result<SocketAddr, Error> {
+        let host = match self.host.as_str() {
+            "localhost" => "127.0.0.1",
+            "*" | "+" => "0.0.0.0",
+            host => host,
+        };
+        (host, self.port)
+            .to_socket_addrs()
+            .map_err(|e| Error::io(&format!("cannot resolve listening host `{}`", self.host), e))?
+            .next()
+            .ok_or_else(|| Error::invalid_listening_port(format!("`{}` resolves to no address", self.host)))
+    }
+}
+
+impl fmt::Display for ListeningPort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "http://{}:{}/", self.host, self.port)
+    }
+}
+
+/// Anything [`use_listening_port`](crate::http::HttpServerHostContextBuilder::use_listening_port) accepts:
+/// a URL (`"http://localhost:5000/"`), a port number (listening on localhost) or a [`ListeningPort`].
+pub trait IntoListeningPort {
+    /// Converts, or says why the value is not a listening port.
+    fn into_listening_port(self) -> Result<ListeningPort, Error>;
+}
+
+impl IntoListeningPort for ListeningPort {
+    fn into_listening_port(self) -> Result<ListeningPort, Error> {
+        Ok(self)
+    }
+}
+
+impl IntoListeningPort for &str {
+    fn into_listening_port(self) -> Result<ListeningPort, Error> {
+        ListeningPort::parse(self)
+    }
+}
+
+impl IntoListeningPort for String {
+    fn into_listening_port(self) -> Result<ListeningPort, Error> {
+        ListeningPort::parse(&self)
+    }
+}
+
+impl IntoListeningPort for u16 {
+    fn into_listening_port(self) -> Result<ListeningPort, Error> {
+        Ok(ListeningPort::new("localhost", self))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_table() {
+        let ok = [
+            ("http://localhost:5000/", "localhost", 5000),
+            ("http://127.0.0.1:0", "127.0.0.1", 0),
+            ("http://example.test/", "example.test", 80),
+            ("http://[::1]:8080/", "::1", 8080),
+            ("http://*:81/", "*", 81),
+        ];
+        for (url, host, port) in ok {
+            let p = ListeningPort::parse(url).unwrap();
+            assert_eq!((p.host(), p.port()), (host, port), "{url}");
+        }
+        for bad in ["localhost:5000", "http://:5000/", "http://h:99999/", "http://h:1/api/", "ftp://h/"] {
+            assert!(ListeningPort::parse(bad).unwrap_err().is_invalid_listening_port(), "{bad}");
+        }
+    }
+}

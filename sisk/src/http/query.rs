@@ -1,0 +1,47 @@
+//! [`QueryString`]: the percent-decoded query of a request, keeping repeated keys.
+
+/// The query string of a request, decoded (`+` and `%XX`), in order, with repeated keys kept.
+///
+/// ```
+/// let q = sisk::http::QueryString::parse("tag=a&tag=b%20c&page=2&empty");
+/// assert_eq!(q.get("page"), Some("2"));
+/// assert_eq!(q.get_all("tag").collect::<Vec<_>>(), ["a", "b c"]);
+/// assert_eq!(q.get("empty"), Some(""));
+/// assert_eq!(q.get("missing"), None);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueryString {
+    pairs: Vec<(String, String)>,
+}
+
+impl QueryString {
+    /// Parses the part of a URL after `?` (without the `?`).
+    pub fn parse(query: &str) -> Self {
+        QueryString { pairs: form_urlencoded::parse(query.as_bytes()).into_owned().collect() }
+    }
+
+    /// The first value of `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `key`, in order.
+    pub fn get_all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.pairs.iter().filter(move |(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// Every pair, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// How many pairs there are.
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// True when there are no pairs.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+}

@@ -1,0 +1,295 @@
+//! [`HttpRequest`]: what a client asked — method, path, query, headers, route parameters, body — and
+//! the door to the server (`req.server()`) and to Server-Sent Events (`req.get_event_source(…)`).
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Uri, Version};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+use crate::http::streams::HttpRequestEventSource;
+use crate::http::{Cookie, HttpResponse, HttpServer, QueryString, RequestBag};
+use crate::Error;
+
+/// An HTTP request, as an action and request handlers see it.
+///
+/// It is a cheap handle (`Clone` shares it): request handlers, the action and tasks it spawns all see
+/// the same request, the same [bag](HttpRequest::bag) and the same body.
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    pub(crate) head: Arc<RequestHead>,
+    state: Arc<RequestState>,
+}
+
+/// The read-only part of a request, which an event source keeps after the request is gone.
+#[derive(Debug)]
+pub(crate) struct RequestHead {
+    pub(crate) method: Method,
+    pub(crate) uri: Uri,
+    pub(crate) version: Version,
+    pub(crate) headers: HeaderMap,
+    pub(crate) remote_address: SocketAddr,
+    pub(crate) route_parameters: Vec<(String, String)>,
+    pub(crate) server: HttpServer,
+    /// Headers every response to this request carries (CORS), the event-stream head included.
+    pub(crate) response_headers: HeaderMap,
+    /// Cancelling it drops the whole connection (used to cut off an event-stream client that stopped reading).
+    pub(crate) connection: CancellationToken,
+    query: OnceLock<QueryString>,
+}
+
+#[derive(Debug)]
+struct RequestState {
+    body: Mutex<BodyState>,
+    bag: RequestBag,
+    event_source: Mutex<EventSourceSlot>,
+}
+
+#[derive(Debug)]
+enum BodyState {
+    Unread(Option<Incoming>),
+    Reading,
+    Read(Bytes),
+}
+
+/// Whether this request may still become an event stream.
+#[derive(Debug)]
+enum EventSourceSlot {
+    /// Not yet: the slot through which the stream's response head will reach the server.
+    Ready(oneshot::Sender<HttpResponse>),
+    /// It is one.
+    Open(HttpRequestEventSource),
+    /// It cannot be one (the request was built without a server connection).
+    Unavailable,
+}
+
+/// The parts the server gathers to make a request.
+#[derive(Debug)]
+pub(crate) struct RequestParts {
+    pub(crate) parts: http::request::Parts,
+    pub(crate) body: Option<Incoming>,
+    pub(crate) remote_address: SocketAddr,
+    pub(crate) route_parameters: Vec<(String, String)>,
+    pub(crate) server: HttpServer,
+    pub(crate) response_headers: HeaderMap,
+    pub(crate) connection: CancellationToken,
+    pub(crate) head_slot: Option<oneshot::Sender<HttpResponse>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl HttpRequest {
+    pub(crate) fn new(p: RequestParts) -> Self {
+        let head = RequestHead {
+            method: p.parts.method,
+            uri: p.parts.uri,
+            version: p.parts.version,
+            headers: p.parts.headers,
+            remote_address: p.remote_address,
+            route_parameters: p.route_parameters,
+            server: p.server,
+            response_headers: p.response_headers,
+            connection: p.connection,
+            query: OnceLock::new(),
+        };
+        let slot = p.head_slot.map_or(EventSourceSlot::Unavailable, EventSourceSlot::Ready);
+        let state = RequestState {
+            body: Mutex::new(BodyState::Unread(p.body)),
+            bag: RequestBag::default(),
+            event_source: Mutex::new(slot),
+        };
+        HttpRequest { head: Arc::new(head), state: Arc::new(state) }
+    }
+
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.head.method
+    }
+
+    /// The path as the client sent it (still percent-encoded), without the query.
+    pub fn path(&self) -> &str {
+        self.head.uri.path()
+    }
+
+    /// The request target: path and query (and scheme and authority for HTTP/2 or absolute-form requests).
+    pub fn uri(&self) -> &Uri {
+        &self.head.uri
+    }
+
+    /// The full URL, rebuilt from the `Host` header (or HTTP/2 `:authority`) and the request target.
+    pub fn full_url(&self) -> String {
+        let path_and_query = self.head.uri.path_and_query().map_or("/", |pq| pq.as_str());
+        let authority = self
+            .head
+            .uri
+            .authority()
+            .map(|a| a.as_str())
+            .or_else(|| self.header("host"))
+            .unwrap_or("localhost");
+        let scheme = self.head.uri.scheme_str().unwrap_or("http");
+        format!("{scheme}://{authority}{path_and_query}")
+    }
+
+    /// The HTTP version.
+    pub fn version(&self) -> Version {
+        self.head.version
+    }
+
+    /// The decoded query string, parsed on first use.
+    pub fn query(&self) -> &QueryString {
+        self.head.query.get_or_init(|| QueryString::parse(self.head.uri.query().unwrap_or("")))
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.head.headers
+    }
+
+    /// The first value of a header, if it is present and visible ASCII.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The cookies the client sent.
+    pub fn cookies(&self) -> Vec<Cookie<'static>> {
+        self.head
+            .headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| Cookie::split_parse_encoded(v.to_owned()).filter_map(Result::ok))
+            .map(Cookie::into_owned)
+            .collect()
+    }
+
+    /// The value of one cookie.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies().into_iter().find(|c| c.name() == name).map(|c| c.value().to_owned())
+    }
+
+    /// A route parameter (`<name>` in the route path), percent-decoded.
+    pub fn route_parameter(&self, name: &str) -> Option<&str> {
+        self.head.route_parameters.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Every route parameter, in path order.
+    pub fn route_parameters(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.head.route_parameters.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// The client's address.
+    pub fn remote_address(&self) -> SocketAddr {
+        self.head.remote_address
+    }
+
+    /// The server that received this request (a cheap handle: clone it to keep it).
+    pub fn server(&self) -> &HttpServer {
+        &self.head.server
+    }
+
+    /// Values that request handlers hand to the action.
+    pub fn bag(&self) -> &RequestBag {
+        &self.state.bag
+    }
+
+    /// The `Last-Event-ID` a reconnecting `EventSource` sends: the id of the last event it received.
+    pub fn last_event_id(&self) -> Option<&str> {
+        self.header("last-event-id")
+    }
+
+    /// Reads the whole body, at most [`maximum_content_length`](crate::http::HttpServerConfiguration::maximum_content_length)
+    /// bytes; more is an error whose response is `413` (nothing past the limit is buffered). The bytes are
+    /// kept, so a second call returns them again.
+    pub async fn body_bytes(&self) -> Result<Bytes, Error> {
+        let incoming = {
+            let mut body = lock(&self.state.body);
+            match &mut *body {
+                BodyState::Read(bytes) => return Ok(bytes.clone()),
+                BodyState::Reading => return Err(Error::body_read("another task is reading it")),
+                BodyState::Unread(incoming) => {
+                    let incoming = incoming.take();
+                    *body = BodyState::Reading;
+                    incoming
+                }
+            }
+        };
+        let result = match incoming {
+            None => Ok(Bytes::new()),
+            Some(incoming) => self.collect(incoming).await,
+        };
+        *lock(&self.state.body) = BodyState::Read(result.clone().unwrap_or_default());
+        result
+    }
+
+    async fn collect(&self, incoming: Incoming) -> Result<Bytes, Error> {
+        let limit = self.head.server.configuration().maximum_content_length;
+        if limit == 0 {
+            return incoming.collect().await.map(|c| c.to_bytes()).map_err(Error::body_read);
+        }
+        match Limited::new(incoming, limit as usize).collect().await {
+            Ok(collected) => Ok(collected.to_bytes()),
+            Err(err) if err.is::<http_body_util::LengthLimitError>() => Err(Error::content_too_large(limit)),
+            Err(err) => Err(Error::body_read(err)),
+        }
+    }
+
+    /// Reads the body as UTF-8 text (invalid sequences become U+FFFD).
+    pub async fn body_string(&self) -> Result<String, Error> {
+        Ok(String::from_utf8_lossy(&self.body_bytes().await?).into_owned())
+    }
+
+    /// Turns this request into a Server-Sent Events stream and returns its source.
+    ///
+    /// With an identifier the connection is registered in
+    /// [`server.event_sources()`](HttpServer::event_sources) while it is open, replacing (and closing) an
+    /// open connection with the same identifier. Nothing is sent until the first message, wait or close,
+    /// so headers can still be appended.
+    ///
+    /// # Panics
+    /// When called a second time on the same request (keep the first handle: it is cheap to clone), or on a
+    /// request that did not come from a server. [`HttpRequest::try_get_event_source`] returns the error
+    /// instead; a panic in a handler becomes a `500`.
+    pub fn get_event_source<'a>(&self, identifier: impl Into<Option<&'a str>>) -> HttpRequestEventSource {
+        match self.try_get_event_source(identifier) {
+            Ok(source) => source,
+            Err(err) => panic!("{err}"),
+        }
+    }
+
+    /// [`get_event_source`](HttpRequest::get_event_source) that returns the misuse as an error.
+    pub fn try_get_event_source<'a>(
+        &self,
+        identifier: impl Into<Option<&'a str>>,
+    ) -> Result<HttpRequestEventSource, Error> {
+        let mut slot = lock(&self.state.event_source);
+        match std::mem::replace(&mut *slot, EventSourceSlot::Unavailable) {
+            EventSourceSlot::Ready(head_slot) => {
+                let source = HttpRequestEventSource::open(self.head.clone(), identifier.into(), head_slot);
+                *slot = EventSourceSlot::Open(source.clone());
+                drop(slot);
+                source.register();
+                Ok(source)
+            }
+            previous => {
+                *slot = previous;
+                Err(Error::event_source_already_open())
+            }
+        }
+    }
+}
+
+impl Drop for RequestState {
+    /// The request is over (the action returned or panicked, and no clone is left): its stream ends too.
+    fn drop(&mut self) {
+        let slot = self.event_source.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let EventSourceSlot::Open(source) = std::mem::replace(slot, EventSourceSlot::Unavailable) {
+            source.close();
+        }
+    }
+}

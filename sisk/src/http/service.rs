@@ -1,0 +1,178 @@
+//! The request pipeline: from a hyper request to a response — limits, CORS, routing, request handlers,
+//! the action, panics turned into 500s, and the hand-off of event streams whose handlers keep running.
+
+use std::any::Any;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::FutureExt;
+use http::header::{CONTENT_LENGTH, HeaderValue};
+use http::{Method, StatusCode};
+use hyper::body::Incoming;
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::http::body::ResponseBody;
+use crate::http::request::RequestParts;
+use crate::http::{CrossOriginResourceSharingHeaders, HttpRequest, HttpResponse, HttpServer, IntoResponse};
+use crate::routing::request_handler::HandlerKind;
+use crate::routing::router::Resolution;
+use crate::routing::{Route, Router};
+use crate::Error;
+
+/// Everything a connection needs to answer requests.
+#[derive(Debug)]
+pub(crate) struct App {
+    pub(crate) server: HttpServer,
+    pub(crate) router: Router,
+    pub(crate) cors: Option<CrossOriginResourceSharingHeaders>,
+}
+
+impl App {
+    /// Answers one request. The action runs inline; if it turns the request into an event stream, the
+    /// stream's head is returned as soon as it is committed and the rest of the action goes on in a
+    /// tracked task.
+    pub(crate) async fn handle(
+        self: Arc<Self>,
+        request: http::Request<Incoming>,
+        remote: SocketAddr,
+        connection: CancellationToken,
+    ) -> http::Response<ResponseBody> {
+        let started = Instant::now();
+        let span = tracing::info_span!(
+            "request",
+            method = %request.method(),
+            path = %request.uri().path(),
+            status = tracing::field::Empty,
+            elapsed_ms = tracing::field::Empty,
+        );
+        let is_head = request.method() == Method::HEAD;
+        let (head_slot, mut head) = oneshot::channel();
+        let mut pipeline =
+            Box::pin(AssertUnwindSafe(self.clone().process(request, remote, connection, head_slot)).catch_unwind().instrument(span.clone()));
+
+        let response = tokio::select! {
+            biased;
+            outcome = &mut pipeline => match head.try_recv() {
+                Ok(stream_head) => stream_head,
+                Err(_) => outcome.unwrap_or_else(|panic| panic_response(&span, panic)),
+            },
+            Ok(stream_head) = &mut head => {
+                let span = span.clone();
+                self.server.streaming_tasks().spawn(async move {
+                    if let Err(panic) = pipeline.await {
+                        panic_response(&span, panic);
+                    }
+                });
+                stream_head
+            }
+        };
+
+        let elapsed = started.elapsed();
+        span.record("status", response.status.as_u16());
+        span.record("elapsed_ms", elapsed.as_secs_f64() * 1000.0);
+        tracing::info!(parent: &span, status = response.status.as_u16(), elapsed_ms = elapsed.as_secs_f64() * 1000.0, "answered");
+        let mut response = response.into_hyper();
+        if is_head {
+            strip_body_for_head(&mut response);
+        }
+        response
+    }
+
+    async fn process(
+        self: Arc<Self>,
+        request: http::Request<Incoming>,
+        remote: SocketAddr,
+        connection: CancellationToken,
+        head_slot: oneshot::Sender<HttpResponse>) -> HttpResponse {
+        let (parts, body) = request.into_parts();
+        let limit = self.server.configuration().maximum_content_length;
+        let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+        if limit > 0 && declared.is_some_and(|length| length > limit) {
+            return Error::content_too_large(limit).into_response();
+        }
+        let cors_headers = match &self.cors {
+            Some(cors) => {
+                if let Some(preflight) = cors.preflight(&parts.method, &parts.headers) {
+                    return preflight;
+                }
+                cors.response_headers(&parts.headers)
+            }
+            None => http::HeaderMap::new(),
+        };
+        let server = self.server.clone();
+        let response_headers = cors_headers.clone();
+        let make_request = move |parts, route_parameters| {
+            HttpRequest::new(RequestParts {
+                parts,
+                body: Some(body),
+                remote_address: remote,
+                route_parameters,
+                server,
+                response_headers,
+                connection,
+                head_slot: Some(head_slot),
+            })
+        };
+        let mut response = match self.router.resolve(&parts.method, parts.uri.path()) {
+            Resolution::Found(route, parameters) => {
+                run_route(&self.router, route, make_request(parts, parameters)).await
+            }
+            Resolution::MethodNotAllowed(allow) => {
+                self.router.method_not_allowed(make_request(parts, Vec::new()), &allow).await
+            }
+            Resolution::NotFound => self.router.not_found(make_request(parts, Vec::new())).await,
+        };
+        for (name, value) in &cors_headers {
+            response.headers.entry(name).or_insert_with(|| value.clone());
+        }
+        response
+    }
+}
+
+/// Runs the before handlers (global, then the route's), the action unless one answered, then the after
+/// handlers.
+async fn run_route(router: &Router, route: &Route, request: HttpRequest) -> HttpResponse {
+    let handlers = || router.global_request_handlers.iter().chain(&route.request_handlers);
+    let mut early = None;
+    for handler in handlers() {
+        if let HandlerKind::Before(before) = &handler.kind {
+            if let Some(response) = before(request.clone()).await {
+                early = Some(response);
+                break;
+            }
+        }
+    }
+    let mut response = match early {
+        Some(response) => response,
+        None => route.action.call(request.clone()).await,
+    };
+    for handler in handlers() {
+        if let HandlerKind::After(after) = &handler.kind {
+            response = after(request.clone(), response).await;
+        }
+    }
+    response
+}
+
+/// Logs a panic from an action and makes the 500 the client receives.
+fn panic_response(span: &tracing::Span, panic: Box<dyn Any + Send>) -> HttpResponse {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic payload".to_owned());
+    tracing::error!(parent: span, panic = %message, "handler panicked; answering 500");
+    HttpResponse::with_status_code(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// A `HEAD` response keeps the `Content-Length` the `GET` would have had and sends no body.
+fn strip_body_for_head(response: &mut http::Response<ResponseBody>) {
+    if let Some(length) = response.body().as_full().map(<[u8]>::len) {
+        response.headers_mut().entry(CONTENT_LENGTH).or_insert_with(|| HeaderValue::from(length));
+        *response.body_mut() = ResponseBody::empty();
+    }
+}

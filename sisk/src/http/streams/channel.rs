@@ -1,0 +1,215 @@
+//! The queue between the code that sends events and the body hyper writes to the socket: bounded,
+//! shared by every handle of one connection, with the pending response head and the closed state.
+//!
+//! Everything that changes together sits under one mutex, held only for pointer-sized work (a push, a
+//! pop, a flag); no `await` ever happens while it is held.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::HeaderMap;
+use tokio::sync::{oneshot, Notify};
+
+use crate::http::HttpResponse;
+
+/// The head of the stream's response, waiting for the first message, wait or close.
+#[derive(Debug)]
+pub(crate) struct PendingHead {
+    pub(crate) headers: HeaderMap,
+    pub(crate) slot: oneshot::Sender<HttpResponse>,
+}
+
+/// What happened to a message handed to [`Channel::push`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pushed {
+    Queued,
+    Closed,
+    Full,
+}
+
+/// How the stream's body ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Open,
+    /// No more messages; the body sends what is queued, then ends cleanly.
+    Closing,
+    /// The body ends now (the client is gone, or is being disconnected).
+    Ended,
+}
+
+#[derive(Debug)]
+struct State {
+    head: Option<PendingHead>,
+    queue: VecDeque<Bytes>,
+    phase: Phase,
+    body_waker: Option<Waker>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Channel {
+    state: Mutex<State>,
+    capacity: usize,
+    /// Woken when the channel stops accepting messages.
+    closed: Notify,
+    /// Woken when the body takes a message off a queue (room for `send_async`).
+    room: Notify,
+    opened_at: Instant,
+    /// Nanoseconds after `opened_at` of the last application message (pings do not count).
+    last_message: AtomicU64,
+    sent_bytes: AtomicU64,
+}
+
+impl Channel {
+    pub(crate) fn new(head: PendingHead, capacity: usize) -> Self {
+        Channel {
+            state: Mutex::new(State { head: Some(head), queue: VecDeque::new(), phase: Phase::Open, body_waker: None }),
+            capacity: capacity.max(1),
+            closed: Notify::new(),
+            room: Notify::new(),
+            opened_at: Instant::now(),
+            last_message: AtomicU64::new(0),
+            sent_bytes: AtomicU64::new(0),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every critical section leaves the state consistent, so a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` on the pending head's headers; `None` once the head was committed.
+    pub(crate) fn with_pending_headers<T>(&self, f: impl FnOnce(&mut HeaderMap) -> T) -> Option<T> {
+        self.lock().head.as_mut().map(|head| f(&mut head.headers))
+    }
+
+    /// Takes the pending head, once.
+    pub(crate) fn take_head(&self) -> Option<PendingHead> {
+        self.lock().head.take()
+    }
+
+    /// Queues a message unless the channel is closed or full.
+    pub(crate) fn push(&self, bytes: Bytes, application: bool) -> Pushed {
+        let waker = {
+            let mut state = self.lock();
+            if state.phase != Phase::Open {
+                return Pushed::Closed;
+            }
+            if state.queue.len() >= self.capacity {
+                return Pushed::Full;
+            }
+            state.queue.push_back(bytes);
+            state.body_waker.take()
+        };
+        if application {
+            self.touch();
+        }
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Pushed::Queued
+    }
+
+    /// Waits until the queue has room or the channel closes.
+    pub(crate) async fn room(&self) {
+        loop {
+            let notified = self.room.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let state = self.lock();
+                if state.phase != Phase::Open || state.queue.len() < self.capacity {
+                    return;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// The body's side: the next message, `None` at the end of the stream.
+    pub(crate) fn poll_pop(&self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        let mut state = self.lock();
+        if state.phase == Phase::Ended {
+            return Poll::Ready(None);
+        }
+        if let Some(bytes) = state.queue.pop_front() {
+            drop(state);
+            self.sent_bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            self.room.notify_waiters();
+            return Poll::Ready(Some(bytes));
+        }
+        if state.phase == Phase::Closing {
+            return Poll::Ready(None);
+        }
+        if !state.body_waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            state.body_waker = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
+    /// Stops accepting messages. `drain` lets the body send what is queued before it ends; otherwise the
+    /// queue is dropped and the body ends now. Returns whether this call closed it.
+    pub(crate) fn close(&self, drain: bool) -> bool {
+        let (was_open, waker) = {
+            let mut state = self.lock();
+            let was_open = state.phase == Phase::Open;
+            if drain {
+                if was_open {
+                    state.phase = Phase::Closing;
+                }
+            } else {
+                state.phase = Phase::Ended;
+                state.queue.clear();
+            }
+            (was_open, state.body_waker.take())
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        if was_open {
+            self.closed.notify_waiters();
+            self.room.notify_waiters();
+        }
+        was_open
+    }
+
+    /// True once the channel stopped accepting messages.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.lock().phase != Phase::Open
+    }
+
+    /// Resolves once the channel is closed.
+    pub(crate) async fn closed(&self) {
+        let notified = self.closed.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if self.is_closed() {
+            return;
+        }
+        notified.await;
+    }
+
+    /// Restarts the idle clock of `wait_for_fail`.
+    pub(crate) fn touch(&self) {
+        let nanos = u64::try_from(self.opened_at.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.last_message.store(nanos, Ordering::Relaxed);
+    }
+
+    /// When the last application message was sent (or the channel opened).
+    pub(crate) fn last_message_at(&self) -> Instant {
+        self.opened_at + std::time::Duration::from_nanos(self.last_message.load(Ordering::Relaxed))
+    }
+
+    /// Bytes handed to the transport so far.
+    pub(crate) fn sent_bytes(&self) -> u64 {
+        self.sent_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Messages waiting for the client.
+    pub(crate) fn queued(&self) -> usize {
+        self.lock().queue.len()
+    }
+}

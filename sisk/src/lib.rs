@@ -1,0 +1,43 @@
+//! # sisk
+//!
+//! A Rust web framework that follows the API of the [Sisk](https://www.sisk-framework.org) framework
+//! (C#/.NET) closely enough that its documentation reads nearly word for word in Rust, with Server-Sent
+//! Events at its heart.
+//!
+//! ```no_run
+//! use sisk::prelude::*;
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), sisk::Error> {
+//!     let mut r = Router::new();
+//!     r += Route::new(RouteMethod::Get, "/", |_req| async { "Olá, mundo!" });
+//!     r += Route::new(RouteMethod::Get, "/sse", |req: HttpRequest| async move {
+//!         let sse = req.get_event_source(None);
+//!         sse.send("Olá, mundo!");
+//!         sse.close()
+//!     });
+//!
+//!     let app = HttpServer::create_builder()
+//!         .use_listening_port("http://localhost:5000/")
+//!         .use_router(r)
+//!         .build()?;
+//!     app.start().await
+//! }
+//! ```
+//!
+//! - [`http`]: the server ([`HttpServer`](http::HttpServer)), requests, responses, configuration, CORS.
+//! - [`http::streams`]: Server-Sent Events.
+//! - [`routing`]: routes, the router, request handlers.
+//! - [`Error`]: the one error type.
+
+#![deny(missing_docs, missing_debug_implementations)]
+
+mod error;
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+pub mod http;
+pub mod prelude;
+pub mod routing;
+
+pub use error::Error;

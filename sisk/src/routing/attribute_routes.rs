@@ -1,0 +1,1 @@
+//! Attribute routes (filled in by the macros work).

@@ -1,0 +1,127 @@
+//! [`Route`]: a method, a path and the action that answers it, with its own request handlers.
+
+use std::future::Future;
+
+use crate::http::{HttpRequest, IntoResponse};
+use crate::routing::action::Action;
+use crate::routing::path::{self, RoutePattern};
+use crate::routing::{RequestHandler, RouteMethod};
+use crate::Error;
+
+/// A route: the [`RouteMethod`] and path it answers, and the async action that answers.
+///
+/// Paths use Sisk's syntax: `<name>` is a parameter filling one segment (read it with
+/// [`HttpRequest::route_parameter`]), `<*name>` takes the rest of the path. Empty segments and a
+/// trailing slash do not count: `/users/<id>/` is `/users/<id>`.
+///
+/// ```
+/// use sisk::prelude::*;
+///
+/// let mut r = Router::new();
+/// r += Route::new(RouteMethod::Get, "/users/<id>", |req: HttpRequest| async move {
+///     format!("user {}", req.route_parameter("id").unwrap_or_default())
+/// });
+/// r += Route::post("/users", |_req| async { (StatusCode::CREATED, "created") });
+/// ```
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub(crate) method: RouteMethod,
+    pub(crate) path: String,
+    pub(crate) pattern: Result<RoutePattern, Error>,
+    pub(crate) name: Option<String>,
+    pub(crate) action: Action,
+    pub(crate) request_handlers: Vec<RequestHandler>,
+}
+
+macro_rules! method_constructors {
+    ($($(#[$doc:meta])* $fn:ident => $method:ident;)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $fn<F, Fut, R>(path: &str, action: F) -> Self
+            where
+                F: Fn(HttpRequest) -> Fut + Send + Sync + 'static,
+                Fut: Future<Output = R> + Send + 'static,
+                R: IntoResponse,
+            {
+                Self::new(RouteMethod::$method, path, action)
+            }
+        )*
+    };
+}
+
+impl Route {
+    /// A route answering `method` on `path` with `action`.
+    ///
+    /// An invalid path does not panic: the router reports it when the route is added
+    /// ([`Router::set_route`](crate::routing::Router::set_route)) or when the server is built.
+    pub fn new<F, Fut, R>(method: RouteMethod, path: &str, action: F) -> Self
+    where
+        F: Fn(HttpRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoResponse,
+    {
+        Route {
+            method,
+            path: path.to_owned(),
+            pattern: path::parse(path).map_err(|why| Error::invalid_route_path(path, why)),
+            name: None,
+            action: Action::new(action),
+            request_handlers: Vec::new(),
+        }
+    }
+
+    method_constructors! {
+        /// A `GET` route (it answers `HEAD` too, without the body).
+        get => Get;
+        /// A `POST` route.
+        post => Post;
+        /// A `PUT` route.
+        put => Put;
+        /// A `PATCH` route.
+        patch => Patch;
+        /// A `DELETE` route.
+        delete => Delete;
+        /// A `HEAD` route.
+        head => Head;
+        /// An `OPTIONS` route.
+        options => Options;
+        /// A route answering every method.
+        any => Any;
+    }
+
+    /// Names the route; the name is used in logs and in collision errors.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Adds a request handler that runs for this route only, after the global ones.
+    pub fn with_request_handler(mut self, handler: RequestHandler) -> Self {
+        self.request_handlers.push(handler);
+        self
+    }
+
+    /// The method this route answers.
+    pub fn method(&self) -> RouteMethod {
+        self.method
+    }
+
+    /// The path as written when the route was made.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The route's name, if it has one.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// How errors and logs name this route: `GET /users/<id>` and its name, if any.
+    pub(crate) fn describe(&self) -> String {
+        let path = self.pattern.as_ref().map(|p| p.display.as_str()).unwrap_or(&self.path);
+        match &self.name {
+            Some(name) => format!("`{} {path}` ({name})", self.method),
+            None => format!("`{} {path}`", self.method),
+        }
+    }
+}

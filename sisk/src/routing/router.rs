@@ -1,0 +1,385 @@
+//! [`Router`]: the table of routes, matched with matchit, plus global request handlers and the
+//! handlers for "not found" and "method not allowed".
+
+use std::future::Future;
+use std::ops::AddAssign;
+
+use crate::http::{HttpRequest, HttpResponse, IntoResponse, StatusCode};
+use crate::routing::action::Action;
+use crate::routing::path::normalize_request_path;
+use crate::routing::{RequestHandler, Route, RouteMethod};
+use crate::Error;
+
+/// The routes of a server.
+///
+/// Add routes with `+=` (as in Sisk), [`Router::set_route`], or the `map_*` helpers. A route whose
+/// path is invalid or that collides with an earlier route (same method, same path shape) is an error:
+/// [`set_route`](Router::set_route) returns it, and `+=` keeps it for
+/// [`HttpServerHostContextBuilder::build`](crate::http::HttpServerHostContextBuilder::build) to return, so
+/// a server never starts with a route silently missing.
+///
+/// Matching ignores empty segments and a trailing slash. With
+/// [`match_routes_ignore_case`](Router::match_routes_ignore_case) the static parts of paths compare
+/// without regard to ASCII case (parameter values keep the client's spelling). A path that exists with
+/// other methods answers `405 Method Not Allowed` with an `Allow` header; an unknown path answers
+/// `404 Not Found`; both can be replaced.
+///
+/// ```
+/// use sisk::prelude::*;
+///
+/// let mut r = Router::new();
+/// r += Route::new(RouteMethod::Get, "/", |_req| async { "home" });
+/// r.map_post("/items", |_req| async { (StatusCode::CREATED, "created") });
+/// assert!(r.set_route(Route::get("/", |_req| async { "again" })).unwrap_err().is_route_collision());
+/// ```
+#[derive(Debug)]
+pub struct Router {
+    tree: matchit::Router<usize>,
+    paths: Vec<PathRoutes>,
+    errors: Vec<Error>,
+    pub(crate) global_request_handlers: Vec<RequestHandler>,
+    not_found: Option<Action>,
+    method_not_allowed: Option<Action>,
+    /// Compare the static parts of paths without regard to ASCII case (off by default; read when the
+    /// server is built, so it may be set before or after adding routes).
+    pub match_routes_ignore_case: bool,
+}
+
+/// The routes sharing one path pattern, one per method.
+#[derive(Debug)]
+struct PathRoutes {
+    pattern: String,
+    routes: Vec<Route>,
+}
+
+/// What the router decided for a request.
+#[derive(Debug)]
+pub(crate) enum Resolution<'r> {
+    /// A route answers; its parameters, percent-decoded.
+    Found(&'r Route, Vec<(String, String)>),
+    /// The path exists with other methods, listed for the `Allow` header.
+    MethodNotAllowed(String),
+    /// No route has this path.
+    NotFound,
+}
+
+macro_rules! map_methods {
+    ($($(#[$doc:meta])* $fn:ident => $method:ident;)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $fn<F, Fut, R>(&mut self, path: &str, action: F) -> &mut Self
+            where
+                F: Fn(HttpRequest) -> Fut + Send + Sync + 'static,
+                Fut: Future<Output = R> + Send + 'static,
+                R: IntoResponse,
+            {
+                *self += Route::new(RouteMethod::$method, path, action);
+                self
+            }
+        )*
+    };
+}
+
+impl Default for Router {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Router {
+    /// An empty router.
+    pub fn new() -> Self {
+        Router {
+            tree: matchit::Router::new(),
+            paths: Vec::new(),
+            errors: Vec::new(),
+            global_request_handlers: Vec::new(),
+            not_found: None,
+            method_not_allowed: None,
+            match_routes_ignore_case: false,
+        }
+    }
+
+    /// Adds a route, or says why it cannot be added (an invalid path, or a collision naming both routes).
+    pub fn set_route(&mut self, route: Route) -> Result<(), Error> {
+        let pattern = route.pattern.clone()?;
+        let index = match self.paths.iter().position(|p| p.pattern == pattern.matchit) {
+            Some(index) => index,
+            None => {
+                let index = self.paths.len();
+                if let Err(err) = self.tree.insert(pattern.matchit.clone(), index) {
+                    return Err(self.insert_error(&route, err));
+                }
+                self.paths.push(PathRoutes { pattern: pattern.matchit, routes: Vec::new() });
+                index
+            }
+        };
+        let entry = &mut self.paths[index];
+        if let Some(existing) = entry.routes.iter().find(|r| r.method == route.method) {
+            return Err(Error::route_collision(&route.describe(), &existing.describe()));
+        }
+        entry.routes.push(route);
+        Ok(())
+    }
+
+    fn insert_error(&self, route: &Route, err: matchit::InsertError) -> Error {
+        match err {
+            matchit::InsertError::Conflict { with } => {
+                let existing = self
+                    .paths
+                    .iter()
+                    .find(|p| p.pattern == with)
+                    .and_then(|p| p.routes.first())
+                    .map(Route::describe)
+                    .unwrap_or(with);
+                Error::route_collision(&route.describe(), &existing)
+            }
+            other => Error::invalid_route_path(route.path(), other),
+        }
+    }
+
+    map_methods! {
+        /// Adds a `GET` route.
+        map_get => Get;
+        /// Adds a `POST` route.
+        map_post => Post;
+        /// Adds a `PUT` route.
+        map_put => Put;
+        /// Adds a `PATCH` route.
+        map_patch => Patch;
+        /// Adds a `DELETE` route.
+        map_delete => Delete;
+        /// Adds a route answering every method.
+        map_any => Any;
+    }
+
+    /// Adds a request handler that runs for every route, before the route's own handlers.
+    pub fn add_global_request_handler(&mut self, handler: RequestHandler) -> &mut Self {
+        self.global_request_handlers.push(handler);
+        self
+    }
+
+    /// Replaces the `404 Not Found` answer.
+    pub fn set_not_found_handler<F, Fut, R>(&mut self, action: F) -> &mut Self
+    where
+        F: Fn(HttpRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoResponse,
+    {
+        self.not_found = Some(Action::new(action));
+        self
+    }
+
+    /// Replaces the `405 Method Not Allowed` answer (the `Allow` header is added to what it returns).
+    pub fn set_method_not_allowed_handler<F, Fut, R>(&mut self, action: F) -> &mut Self
+    where
+        F: Fn(HttpRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoResponse,
+    {
+        self.method_not_allowed = Some(Action::new(action));
+        self
+    }
+
+    /// Every route, in the order added per path.
+    pub fn routes(&self) -> impl Iterator<Item = &Route> {
+        self.paths.iter().flat_map(|p| p.routes.iter())
+    }
+
+    /// Takes the errors kept by `+=`, so the server builder can refuse to start.
+    pub(crate) fn take_errors(&mut self) -> Vec<Error> {
+        std::mem::take(&mut self.errors)
+    }
+
+    /// Prepares the router for serving: rebuilds the tree in lower case if matching ignores case.
+    pub(crate) fn freeze(mut self) -> Result<Self, Error> {
+        if let Some(first) = self.take_errors().into_iter().next() {
+            return Err(first);
+        }
+        if self.match_routes_ignore_case {
+            let mut tree = matchit::Router::new();
+            for (index, entry) in self.paths.iter_mut().enumerate() {
+                entry.pattern = lowercase_static_parts(&entry.pattern);
+                if let Err(err) = tree.insert(entry.pattern.clone(), index) {
+                    return Err(self_insert_error(&entry.routes, err));
+                }
+            }
+            self.tree = tree;
+        }
+        Ok(self)
+    }
+
+    /// Finds what answers `method` on `raw_path` (the path as the client sent it, still percent-encoded).
+    pub(crate) fn resolve(&self, method: &http::Method, raw_path: &str) -> Resolution<'_> {
+        let path = normalize_request_path(raw_path);
+        let lowered;
+        let lookup: &str = if self.match_routes_ignore_case {
+            lowered = path.to_ascii_lowercase();
+            &lowered
+        } else {
+            &path
+        };
+        let Ok(found) = self.tree.at(lookup) else {
+            return Resolution::NotFound;
+        };
+        let routes = &self.paths[*found.value].routes;
+        let Some(route) = pick_route(routes, method) else {
+            let mut allow: Vec<&str> = routes.iter().map(|r| r.method.as_str()).collect();
+            if allow.contains(&"GET") && !allow.contains(&"HEAD") {
+                allow.push("HEAD");
+            }
+            return Resolution::MethodNotAllowed(allow.join(", "));
+        };
+        let params = found
+            .params
+            .iter()
+            .map(|(name, value)| {
+                // Slice the client's own spelling out of `path` (same offsets: ASCII lowering keeps lengths).
+                let start = value.as_ptr() as usize - lookup.as_ptr() as usize;
+                let original = &path[start..start + value.len()];
+                let decoded = percent_encoding::percent_decode_str(original).decode_utf8_lossy();
+                (name.to_owned(), decoded.into_owned())
+            })
+            .collect();
+        Resolution::Found(route, params)
+    }
+
+    /// The response for an unknown path.
+    pub(crate) async fn not_found(&self, req: HttpRequest) -> HttpResponse {
+        match &self.not_found {
+            Some(action) => action.call(req).await,
+            None => HttpResponse::new().with_status(StatusCode::NOT_FOUND),
+        }
+    }
+
+    /// The response for a known path asked with another method.
+    pub(crate) async fn method_not_allowed(&self, req: HttpRequest, allow: &str) -> HttpResponse {
+        let response = match &self.method_not_allowed {
+            Some(action) => action.call(req).await,
+            None => HttpResponse::new().with_status(StatusCode::METHOD_NOT_ALLOWED),
+        };
+        response.with_header(http::header::ALLOW, allow)
+    }
+}
+
+fn self_insert_error(routes: &[Route], err: matchit::InsertError) -> Error {
+    let name = routes.first().map(Route::describe).unwrap_or_default();
+    Error::route_collision(&name, &format!("another route once case is ignored ({err})"))
+}
+
+/// Picks the route for a method: the exact method, then `GET` for `HEAD`, then `Any`.
+fn pick_route<'r>(routes: &'r [Route], method: &http::Method) -> Option<&'r Route> {
+    let wanted = RouteMethod::from_http(method);
+    let find = |m: RouteMethod| routes.iter().find(|r| r.method == m);
+    wanted
+        .and_then(find)
+        .or_else(|| (wanted == Some(RouteMethod::Head)).then(|| find(RouteMethod::Get)).flatten())
+        .or_else(|| find(RouteMethod::Any))
+}
+
+/// Lower-cases a matchit pattern outside its `{parameter}` names.
+fn lowercase_static_parts(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut in_param = false;
+    for c in pattern.chars() {
+        match c {
+            '{' => in_param = true,
+            '}' => in_param = false,
+            _ => {}
+        }
+        out.push(if in_param { c } else { c.to_ascii_lowercase() });
+    }
+    out
+}
+
+impl AddAssign<Route> for Router {
+    /// Adds a route as Sisk's `r += new Route(…)` does. An error (an invalid path or a collision) is kept
+    /// and returned by the server builder's `build()`; use [`Router::set_route`] to handle it here.
+    fn add_assign(&mut self, route: Route) {
+        if let Err(err) = self.set_route(route) {
+            self.errors.push(err);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn router(routes: &[(RouteMethod, &str)]) -> Router {
+        let mut r = Router::new();
+        for (method, path) in routes {
+            r.set_route(Route::new(*method, path, |_req| async { "" })).unwrap();
+        }
+        r
+    }
+
+    fn found(r: &Router, method: http::Method, path: &str) -> Option<(String, Vec<(String, String)>)> {
+        match r.resolve(&method, path) {
+            Resolution::Found(route, params) => Some((route.path().to_owned(), params)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn matches_table() {
+        use RouteMethod::*;
+        let r = router(&[(Get, "/"), (Get, "/users/<id>"), (Post, "/users"), (Any, "/any"), (Get, "/files/<*rest>")]);
+        let p = |k: &str, v: &str| vec![(k.to_owned(), v.to_owned())];
+        let table: Vec<(http::Method, &str, Option<(&str, Vec<(String, String)>)>)> = vec![
+            (http::Method::GET, "/", Some(("/", vec![]))),
+            (http::Method::GET, "//", Some(("/", vec![]))),
+            (http::Method::GET, "/users/42", Some(("/users/<id>", p("id", "42")))),
+            (http::Method::GET, "/users//42/", Some(("/users/<id>", p("id", "42")))),
+            (http::Method::GET, "/users/J%C3%BAlia%20M", Some(("/users/<id>", p("id", "Júlia M")))),
+            (http::Method::HEAD, "/users/1", Some(("/users/<id>", p("id", "1")))),
+            (http::Method::POST, "/users/", Some(("/users", vec![]))),
+            (http::Method::DELETE, "/any", Some(("/any", vec![]))),
+            (http::Method::GET, "/files/a/b.css", Some(("/files/<*rest>", p("rest", "a/b.css")))),
+            (http::Method::GET, "/USERS/1", None),
+            (http::Method::GET, "/nope", None),
+        ];
+        for (method, path, expected) in table {
+            let got = found(&r, method.clone(), path);
+            let expected = expected.map(|(route, params)| (route.to_owned(), params));
+            assert_eq!(got, expected, "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn method_not_allowed_lists_allow() {
+        let r = router(&[(RouteMethod::Get, "/a"), (RouteMethod::Post, "/a")]);
+        match r.resolve(&http::Method::PUT, "/a") {
+            Resolution::MethodNotAllowed(allow) => assert_eq!(allow, "GET, POST, HEAD"),
+            other => panic!("expected 405, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn ignore_case_keeps_parameter_spelling() {
+        let mut r = router(&[(RouteMethod::Get, "/Users/<Id>")]);
+        r.match_routes_ignore_case = true;
+        let r = r.freeze().unwrap();
+        let (_, params) = found(&r, http::Method::GET, "/uSeRs/MiXeD").unwrap();
+        assert_eq!(params, vec![("Id".to_owned(), "MiXeD".to_owned())]);
+    }
+
+    #[test]
+    fn collisions_name_both_routes() {
+        let mut r = router(&[(RouteMethod::Get, "/users/<id>")]);
+        let err = r.set_route(Route::get("/users/<name>/", |_req| async { "" }).with_name("by_name")).unwrap_err();
+        assert!(err.is_route_collision(), "{err}");
+        assert!(err.message().contains("/users/<id>") && err.message().contains("by_name"), "{err}");
+        let err = r.set_route(Route::get("/users//<id>", |_req| async { "" })).unwrap_err();
+        assert!(err.is_route_collision(), "{err}");
+        // The same path with another method is fine.
+        r.set_route(Route::delete("/users/<id>", |_req| async { "" })).unwrap();
+    }
+
+    #[test]
+    fn add_assign_keeps_errors_for_build() {
+        let mut r = Router::new();
+        r += Route::get("no-slash", |_req| async { "" });
+        assert!(r.freeze().unwrap_err().is_invalid_route_path());
+    }
+}
