@@ -32,10 +32,10 @@
 
 #![deny(missing_docs, missing_debug_implementations)]
 
-mod error;
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+mod error;
 pub mod http;
 pub mod prelude;
 pub mod routing;

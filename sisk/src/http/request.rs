@@ -125,13 +125,8 @@ impl HttpRequest {
     /// The full URL, rebuilt from the `Host` header (or HTTP/2 `:authority`) and the request target.
     pub fn full_url(&self) -> String {
         let path_and_query = self.head.uri.path_and_query().map_or("/", |pq| pq.as_str());
-        let authority = self
-            .head
-            .uri
-            .authority()
-            .map(|a| a.as_str())
-            .or_else(|| self.header("host"))
-            .unwrap_or("localhost");
+        let authority =
+            self.head.uri.authority().map(|a| a.as_str()).or_else(|| self.header("host")).unwrap_or("localhost");
         let scheme = self.head.uri.scheme_str().unwrap_or("http");
         format!("{scheme}://{authority}{path_and_query}")
     }

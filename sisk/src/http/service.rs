@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::FutureExt;
-use http::header::{CONTENT_LENGTH, HeaderValue};
+use http::header::{HeaderValue, CONTENT_LENGTH};
 use http::{Method, StatusCode};
 use hyper::body::Incoming;
 use tokio::sync::oneshot;
@@ -51,8 +51,11 @@ impl App {
         );
         let is_head = request.method() == Method::HEAD;
         let (head_slot, mut head) = oneshot::channel();
-        let mut pipeline =
-            Box::pin(AssertUnwindSafe(self.clone().process(request, remote, connection, head_slot)).catch_unwind().instrument(span.clone()));
+        let mut pipeline = Box::pin(
+            AssertUnwindSafe(self.clone().process(request, remote, connection, head_slot))
+                .catch_unwind()
+                .instrument(span.clone()),
+        );
 
         let response = tokio::select! {
             biased;
@@ -87,10 +90,12 @@ impl App {
         request: http::Request<Incoming>,
         remote: SocketAddr,
         connection: CancellationToken,
-        head_slot: oneshot::Sender<HttpResponse>) -> HttpResponse {
+        head_slot: oneshot::Sender<HttpResponse>,
+    ) -> HttpResponse {
         let (parts, body) = request.into_parts();
         let limit = self.server.configuration().maximum_content_length;
-        let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+        let declared =
+            parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
         if limit > 0 && declared.is_some_and(|length| length > limit) {
             return Error::content_too_large(limit).into_response();
         }

@@ -44,9 +44,7 @@ pub(crate) fn parse(path: &str) -> Result<RoutePattern, String> {
                 None => (false, inner),
             };
             if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') {
-                return Err(format!(
-                    "parameter `{segment}` needs a name of letters, digits, `_` or `-`, like `<id>`"
-                ));
+                return Err(format!("parameter `{segment}` needs a name of letters, digits, `_` or `-`, like `<id>`"));
             }
             if names.contains(&name) {
                 return Err(format!("parameter `<{name}>` appears twice; give each parameter its own name"));

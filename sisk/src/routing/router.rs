@@ -326,7 +326,8 @@ mod tests {
         use RouteMethod::*;
         let r = router(&[(Get, "/"), (Get, "/users/<id>"), (Post, "/users"), (Any, "/any"), (Get, "/files/<*rest>")]);
         let p = |k: &str, v: &str| vec![(k.to_owned(), v.to_owned())];
-        let table: Vec<(http::Method, &str, Option<(&str, Vec<(String, String)>)>)> = vec![
+        type Expected<'a> = Option<(&'a str, Vec<(String, String)>)>;
+        let table: Vec<(http::Method, &str, Expected)> = vec![
             (http::Method::GET, "/", Some(("/", vec![]))),
             (http::Method::GET, "//", Some(("/", vec![]))),
             (http::Method::GET, "/users/42", Some(("/users/<id>", p("id", "42")))),

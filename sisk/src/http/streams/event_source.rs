@@ -62,7 +62,11 @@ struct Shared {
 }
 
 impl HttpRequestEventSource {
-    pub(crate) fn open(request: Arc<RequestHead>, identifier: Option<&str>, slot: oneshot::Sender<HttpResponse>) -> Self {
+    pub(crate) fn open(
+        request: Arc<RequestHead>,
+        identifier: Option<&str>,
+        slot: oneshot::Sender<HttpResponse>,
+    ) -> Self {
         let mut headers = HeaderMap::with_capacity(request.response_headers.len() + 2);
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream; charset=utf-8"));
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));

@@ -1,0 +1,104 @@
+//! Request handlers (before and after, global and per route) and the CORS policy, end to end.
+
+mod support;
+
+use std::time::Duration;
+
+use sisk::prelude::*;
+use support::{client, TestServer};
+
+fn authenticate() -> RequestHandler {
+    RequestHandler::before(|req: HttpRequest| async move {
+        match req.header("authorization") {
+            Some("Bearer secret") => None,
+            _ => Some(HttpResponse::with_status_code(StatusCode::UNAUTHORIZED).with_content("who are you?")),
+        }
+    })
+}
+
+#[tokio::test]
+async fn a_before_handler_answers_early_and_after_handlers_still_run() {
+    let mut r = Router::new();
+    r.add_global_request_handler(RequestHandler::after(|_req, res: HttpResponse| async move {
+        res.with_header("X-Global-After", "1")
+    }));
+    r += Route::get("/private", |_req| async { "secret data" })
+        .with_request_handler(authenticate())
+        .with_request_handler(RequestHandler::after(|_req, res: HttpResponse| async move {
+            res.with_header("X-Route-After", "1")
+        }));
+    r += Route::get("/public", |_req| async { "public" });
+    let server = TestServer::start(r);
+
+    let denied = client().get(server.url("/private")).send().await.unwrap();
+    assert_eq!(denied.status().as_u16(), 401);
+    assert_eq!(denied.headers()["x-global-after"], "1");
+    assert_eq!(denied.headers()["x-route-after"], "1");
+    assert_eq!(denied.text().await.unwrap(), "who are you?");
+
+    let allowed = client().get(server.url("/private")).bearer_auth("secret").send().await.unwrap();
+    assert_eq!(allowed.text().await.unwrap(), "secret data");
+
+    let public = client().get(server.url("/public")).send().await.unwrap();
+    assert_eq!(public.headers()["x-global-after"], "1");
+    assert!(public.headers().get("x-route-after").is_none(), "route handlers stay on their route");
+}
+
+#[tokio::test]
+async fn an_after_handler_can_replace_the_response_and_handlers_run_in_order() {
+    let mut r = Router::new();
+    for name in ["a", "b"] {
+        r.add_global_request_handler(RequestHandler::before(move |req: HttpRequest| async move {
+            let trail: String = req.bag().get().unwrap_or_default();
+            req.bag().set(trail + name);
+            None
+        }));
+    }
+    r += Route::get("/trail", |req: HttpRequest| async move { req.bag().get::<String>().unwrap() })
+        .with_request_handler(RequestHandler::after(|_req, res: HttpResponse| async move {
+            let body = String::from_utf8_lossy(res.content().unwrap()).into_owned();
+            HttpResponse::with_status_code(StatusCode::ACCEPTED).with_content(format!("replaced {body}"))
+        }));
+    let server = TestServer::start(r);
+    let res = client().get(server.url("/trail")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 202);
+    assert_eq!(res.text().await.unwrap(), "replaced ab");
+}
+
+#[tokio::test]
+async fn cors_answers_preflight_and_decorates_responses() {
+    let mut r = Router::new();
+    r += Route::post("/api", |_req| async { "posted" });
+    let cors = CrossOriginResourceSharingHeaders::new()
+        .allow_origin("https://app.example")
+        .allow_methods(["GET", "POST"])
+        .allow_headers(["Content-Type"])
+        .expose_headers(["X-Total"])
+        .allow_credentials(true)
+        .max_age(Duration::from_secs(600));
+    let server = TestServer::start_with(HttpServer::create_builder().use_router(r).use_cors(cors));
+
+    let preflight = client()
+        .request(reqwest::Method::OPTIONS, server.url("/api"))
+        .header("Origin", "https://app.example")
+        .header("Access-Control-Request-Method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status().as_u16(), 204);
+    let h = preflight.headers();
+    assert_eq!(h["access-control-allow-origin"], "https://app.example");
+    assert_eq!(h["access-control-allow-methods"], "GET, POST");
+    assert_eq!(h["access-control-allow-headers"], "Content-Type");
+    assert_eq!(h["access-control-allow-credentials"], "true");
+    assert_eq!(h["access-control-max-age"], "600");
+
+    let actual = client().post(server.url("/api")).header("Origin", "https://app.example").send().await.unwrap();
+    assert_eq!(actual.headers()["access-control-allow-origin"], "https://app.example");
+    assert_eq!(actual.headers()["access-control-expose-headers"], "X-Total");
+    assert_eq!(actual.headers()["vary"], "Origin");
+
+    let foreign = client().post(server.url("/api")).header("Origin", "https://evil.example").send().await.unwrap();
+    assert!(foreign.headers().get("access-control-allow-origin").is_none());
+    assert_eq!(foreign.text().await.unwrap(), "posted", "the route still runs; the browser enforces CORS");
+}

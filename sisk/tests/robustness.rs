@@ -1,0 +1,93 @@
+//! What the server does with bad input and failures: panics, malformed requests, oversized or slow
+//! heads, and shutdown. Each case talks raw TCP where an HTTP client would refuse to misbehave.
+
+mod support;
+
+use std::time::Duration;
+
+use sisk::prelude::*;
+use support::{client, raw, read_to_close, TestServer, LIMIT};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+#[tokio::test]
+async fn a_panicking_handler_is_a_500_and_the_server_keeps_serving() {
+    let mut r = Router::new();
+    r += Route::get("/boom", |_req| async {
+        panic!("handler bug");
+        #[allow(unreachable_code)]
+        "never"
+    });
+    r += Route::get("/fine", |_req| async { "fine" });
+    let server = TestServer::start(r);
+    for _ in 0..3 {
+        let res = client().get(server.url("/boom")).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 500);
+    }
+    let res = client().get(server.url("/fine")).send().await.unwrap();
+    assert_eq!(res.text().await.unwrap(), "fine");
+}
+
+#[tokio::test]
+async fn malformed_http_is_400() {
+    let server = TestServer::start(Router::new());
+    let response = raw(server.addr, b"THIS IS NOT HTTP\r\n\r\n").await;
+    assert!(response.starts_with("HTTP/1.1 400"), "{response:?}");
+}
+
+#[tokio::test]
+async fn an_oversized_head_is_431() {
+    let server = TestServer::start_with(
+        HttpServer::create_builder().use_router(Router::new()).use_configuration(|c| c.maximum_header_size = 8192),
+    );
+    let request = format!("GET / HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n", "a".repeat(20_000));
+    let response = raw(server.addr, request.as_bytes()).await;
+    assert!(response.starts_with("HTTP/1.1 431"), "{response:?}");
+}
+
+#[tokio::test]
+async fn a_client_that_sends_its_head_too_slowly_is_cut_off() {
+    let server = TestServer::start_with(
+        HttpServer::create_builder()
+            .use_router(Router::new())
+            .use_configuration(|c| c.header_read_timeout = Duration::from_millis(300)),
+    );
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n").await.unwrap();
+    let started = std::time::Instant::now();
+    let response = read_to_close(&mut stream).await;
+    assert!(started.elapsed() < LIMIT, "the server must close the connection");
+    assert!(response.is_empty() || response.starts_with("HTTP/1.1 408"), "{response:?}");
+}
+
+#[tokio::test]
+async fn shutdown_lets_a_request_in_flight_finish() {
+    let (entered_tx, entered_rx) = tokio::sync::oneshot::channel::<()>();
+    let entered = std::sync::Mutex::new(Some(entered_tx));
+    let mut r = Router::new();
+    r += Route::get("/slow", move |_req| {
+        if let Some(tx) = entered.lock().unwrap().take() {
+            let _ = tx.send(());
+        }
+        async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            "done"
+        }
+    });
+    let server = TestServer::start(r);
+    let url = server.url("/slow");
+    let request = tokio::spawn(async move { client().get(url).send().await.unwrap().text().await.unwrap() });
+    entered_rx.await.unwrap();
+    server.stop().await;
+    assert_eq!(request.await.unwrap(), "done");
+}
+
+#[tokio::test]
+async fn a_port_in_use_is_a_clear_error() {
+    let server = TestServer::start(Router::new());
+    let err = HttpServer::create_builder()
+        .use_listening_port(format!("http://127.0.0.1:{}/", server.addr.port()))
+        .build()
+        .unwrap_err();
+    assert!(err.is_io() && err.message().contains("cannot listen"), "{err}");
+}

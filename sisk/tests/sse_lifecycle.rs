@@ -1,0 +1,223 @@
+//! The life of an event-source connection: closing, reviving, waiting for failure, replacement by
+//! identifier, the collection's bookkeeping, disconnect detection and shutdown (DESIGN §3).
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sisk::prelude::*;
+use support::{eventually, open_events, Events, TestServer, LIMIT};
+use tokio::sync::mpsc;
+
+/// A route that opens an identified stream (`/sse/<id>`), reports when it is open, then waits for failure
+/// and reports how long the wait lasted.
+fn waiting_route(idle: Duration, waits: mpsc::UnboundedSender<(String, Duration)>) -> Route {
+    Route::get("/sse/<id>", move |req: HttpRequest| {
+        let waits = waits.clone();
+        async move {
+            let id = req.route_parameter("id").unwrap().to_owned();
+            let sse = req.get_event_source(id.as_str());
+            sse.send("open");
+            let started = Instant::now();
+            sse.wait_for_fail(idle).await;
+            let _ = waits.send((id, started.elapsed()));
+            sse.close()
+        }
+    })
+}
+
+#[tokio::test]
+async fn close_flushes_ends_the_stream_and_leaves_a_dead_handle() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut r = Router::new();
+    r += Route::get("/sse", move |req: HttpRequest| {
+        let tx = tx.clone();
+        async move {
+            let sse = req.get_event_source("closing");
+            for i in 0..100 {
+                sse.send(i);
+            }
+            let response = sse.close();
+            let _ = tx.send(sse.clone());
+            response
+        }
+    });
+    let server = TestServer::start(r);
+    let events = Events::new(open_events(&server.url("/sse")).await);
+    let data = events.rest().await;
+    assert_eq!(data, (0..100).map(|i| i.to_string()).collect::<Vec<_>>(), "everything queued is flushed");
+
+    let handle = rx.recv().await.unwrap();
+    assert!(!handle.is_active());
+    assert!(!handle.send("revived?"), "a closed connection cannot be revived");
+    assert_eq!(server.server.event_sources().active_connections(), 0);
+    assert!(handle.sent_content_length() > 0);
+}
+
+#[tokio::test]
+async fn the_handler_returning_closes_its_stream() {
+    let mut r = Router::new();
+    r += Route::get("/sse", |req: HttpRequest| async move {
+        let sse = req.get_event_source("forgotten");
+        sse.send("one");
+        "the handler forgot to close"
+    });
+    let server = TestServer::start(r);
+    let data = Events::new(open_events(&server.url("/sse")).await).rest().await;
+    assert_eq!(data, ["one"]);
+    eventually("the collection is empty", || server.server.event_sources().active_connections() == 0).await;
+}
+
+#[tokio::test]
+async fn a_second_get_event_source_is_an_error() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut r = Router::new();
+    r += Route::get("/twice", move |req: HttpRequest| {
+        let tx = tx.clone();
+        async move {
+            let sse = req.get_event_source(None);
+            let _ = tx.send(req.try_get_event_source(None).unwrap_err());
+            sse.close()
+        }
+    });
+    let server = TestServer::start(r);
+    let _ = Events::new(open_events(&server.url("/twice")).await).rest().await;
+    let err = rx.recv().await.unwrap();
+    assert!(err.is_event_source_already_open(), "{err}");
+    assert!(err.message().contains("keep the first"), "{err}");
+}
+
+#[tokio::test]
+async fn wait_for_fail_returns_after_the_idle_time_and_sends_restart_the_clock() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut r = Router::new();
+    r += waiting_route(Duration::from_millis(400), tx);
+    let server = TestServer::start(r);
+
+    let mut quiet = Events::new(open_events(&server.url("/sse/quiet")).await);
+    assert_eq!(quiet.next().await.unwrap().data, "open");
+    let mut busy = Events::new(open_events(&server.url("/sse/busy")).await);
+    assert_eq!(busy.next().await.unwrap().data, "open");
+    let busy_source = server.server.event_sources().get_by_identifier("busy").unwrap();
+    for i in 0..6 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(busy_source.send(i));
+    }
+    let (first, quiet_wait) = rx.recv().await.unwrap();
+    assert_eq!(first, "quiet", "the quiet connection times out first");
+    assert!(quiet_wait >= Duration::from_millis(400), "{quiet_wait:?}");
+    let (second, busy_wait) = rx.recv().await.unwrap();
+    assert_eq!(second, "busy");
+    assert!(busy_wait >= Duration::from_millis(900 + 400), "each send restarted the clock: {busy_wait:?}");
+    assert!(quiet.rest().await.is_empty(), "the timed-out stream ended");
+}
+
+#[tokio::test]
+async fn pings_do_not_restart_the_idle_clock() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut r = Router::new();
+    r += Route::get("/sse", move |req: HttpRequest| {
+        let tx = tx.clone();
+        async move {
+            let sse = req.get_event_source(None);
+            sse.with_ping(|ping| ping.start_with("tick", Duration::from_millis(50)));
+            let started = Instant::now();
+            sse.wait_for_fail(Duration::from_millis(400)).await;
+            let _ = tx.send(started.elapsed());
+            sse.close()
+        }
+    });
+    let server = TestServer::start(r);
+    let response = open_events(&server.url("/sse")).await;
+    let waited = tokio::time::timeout(LIMIT, rx.recv()).await.unwrap().unwrap();
+    assert!(waited >= Duration::from_millis(400) && waited < Duration::from_secs(5), "{waited:?}");
+    let body = response.text().await.unwrap();
+    assert!(body.matches(": tick\n\n").count() >= 3, "pings were sent meanwhile: {body:?}");
+}
+
+#[tokio::test]
+async fn a_client_that_leaves_is_noticed_without_any_write() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut r = Router::new();
+    r += waiting_route(Duration::from_secs(60), tx);
+    let server = TestServer::start(r);
+    let mut events = Events::new(open_events(&server.url("/sse/leaver")).await);
+    assert_eq!(events.next().await.unwrap().data, "open");
+    let left = Instant::now();
+    drop(events);
+    let (id, _) = tokio::time::timeout(LIMIT, rx.recv()).await.expect("wait_for_fail returns").unwrap();
+    let noticed = left.elapsed();
+    assert_eq!(id, "leaver");
+    assert!(noticed < Duration::from_secs(5), "noticed after {noticed:?}");
+    assert_eq!(server.server.event_sources().active_connections(), 0);
+}
+
+#[tokio::test]
+async fn a_new_connection_with_the_same_identifier_replaces_and_closes_the_old_one() {
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let mut r = Router::new();
+    r += waiting_route(Duration::from_secs(60), tx);
+    let server = TestServer::start(r);
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let (registered, unregistered) = (log.clone(), log.clone());
+    let sources = server.server.event_sources();
+    sources.on_event_source_registered(move |es| {
+        registered.lock().unwrap().push(format!("+{}", es.identifier().unwrap()))
+    });
+    sources.on_event_source_unregistration(move |es| {
+        unregistered.lock().unwrap().push(format!("-{}", es.identifier().unwrap()))
+    });
+
+    let mut old = Events::new(open_events(&server.url("/sse/same")).await);
+    assert_eq!(old.next().await.unwrap().data, "open");
+    let old_source = sources.get_by_identifier("same").unwrap();
+    let mut new = Events::new(open_events(&server.url("/sse/same")).await);
+    assert_eq!(new.next().await.unwrap().data, "open");
+
+    assert!(old.next().await.is_none(), "the old stream ends");
+    assert!(!old_source.is_active());
+    let current = sources.get_by_identifier("same").unwrap();
+    assert!(current.is_active() && !current.ptr_eq(&old_source));
+    assert_eq!(sources.active_connections(), 1);
+    assert!(current.send("to the new one"));
+    assert_eq!(new.next().await.unwrap().data, "to the new one");
+    drop(new);
+    eventually("the new connection leaves", || sources.active_connections() == 0).await;
+    assert_eq!(*log.lock().unwrap(), ["+same", "-same", "+same", "-same"]);
+}
+
+#[tokio::test]
+async fn shutdown_ends_every_stream_cleanly_and_empties_the_collection() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut r = Router::new();
+    r += waiting_route(Duration::from_secs(60), tx);
+    r += Route::get("/anonymous", |req: HttpRequest| async move {
+        let sse = req.get_event_source(None);
+        sse.send("open");
+        sse.keep_alive().await;
+        sse.close()
+    });
+    let server = TestServer::start(r);
+    let mut streams = Vec::new();
+    for path in ["/sse/a", "/sse/b", "/anonymous"] {
+        let mut events = Events::new(open_events(&server.url(path)).await);
+        assert_eq!(events.next().await.unwrap().data, "open");
+        streams.push(events);
+    }
+    let sources = server.server.event_sources().clone();
+    assert_eq!(sources.active_connections(), 2);
+    let stopping = Instant::now();
+    server.stop().await;
+    assert!(stopping.elapsed() < Duration::from_secs(5), "no need to wait for the shutdown timeout");
+    for events in streams {
+        assert!(events.rest().await.is_empty(), "each stream ends cleanly (a parse error would panic)");
+    }
+    assert_eq!(sources.active_connections(), 0);
+    let mut returned = Vec::new();
+    while let Ok((id, _)) = rx.try_recv() {
+        returned.push(id);
+    }
+    returned.sort();
+    assert_eq!(returned, ["a", "b"], "the handlers' waits returned");
+}

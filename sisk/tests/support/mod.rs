@@ -1,0 +1,144 @@
+//! Test support: a server on 127.0.0.1 port 0 that stops when dropped, and a raw TCP client for the
+//! cases an HTTP client library refuses to produce.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use sisk::http::HttpServerHostContextBuilder;
+use sisk::prelude::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+
+/// Every wait in the tests is bounded by this.
+pub const LIMIT: Duration = Duration::from_secs(10);
+
+/// A running server; stopping it (or dropping it) shuts it down.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub server: HttpServer,
+    task: Option<JoinHandle<Result<(), sisk::Error>>>,
+}
+
+impl TestServer {
+    /// Serves `router` with the default configuration.
+    pub fn start(router: Router) -> Self {
+        Self::start_with(HttpServer::create_builder().use_router(router))
+    }
+
+    /// Serves what `builder` describes, on 127.0.0.1 port 0.
+    pub fn start_with(builder: HttpServerHostContextBuilder) -> Self {
+        let app = builder.use_listening_port("http://127.0.0.1:0/").build().expect("server builds");
+        let addr = app.local_addr();
+        let server = app.server();
+        let task = tokio::spawn(app.start_with_shutdown(std::future::pending()));
+        TestServer { addr, server, task: Some(task) }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Stops the server and waits until `start_with_shutdown` returns.
+    pub async fn stop(mut self) {
+        self.server.stop();
+        let task = self.task.take().expect("running");
+        tokio::time::timeout(LIMIT, task).await.expect("server stops in time").unwrap().unwrap();
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.server.stop();
+    }
+}
+
+/// An HTTP/1.1 client.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(LIMIT).build().unwrap()
+}
+
+/// Sends raw bytes and reads until the server closes or `LIMIT` passes.
+pub async fn raw(addr: SocketAddr, request: &[u8]) -> String {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    read_to_close(&mut stream).await
+}
+
+/// Reads until the server closes the connection (bounded by `LIMIT`).
+pub async fn read_to_close(stream: &mut TcpStream) -> String {
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(LIMIT, stream.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Reads until `needle` appears (bounded by `LIMIT`); returns everything read.
+pub async fn read_until(stream: &mut TcpStream, needle: &str) -> String {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    while !String::from_utf8_lossy(&out).contains(needle) {
+        let n = tokio::time::timeout_at(deadline, stream.read(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for {needle:?}; got {:?}", String::from_utf8_lossy(&out)))
+            .unwrap();
+        if n == 0 {
+            panic!("connection closed before {needle:?}; got {:?}", String::from_utf8_lossy(&out));
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Waits until `condition` holds, checking every few milliseconds (bounded by `LIMIT`).
+pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    while !condition() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// A parsed event stream read by the third-party `eventsource-stream` parser.
+pub struct Events {
+    inner: std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<eventsource_stream::Event, String>> + Send>>,
+}
+
+impl Events {
+    /// Parses the body of `response` as an event stream.
+    pub fn new(response: reqwest::Response) -> Self {
+        use eventsource_stream::Eventsource;
+        use futures_util::StreamExt;
+        let inner = response.bytes_stream().eventsource().map(|r| r.map_err(|e| e.to_string()));
+        Events { inner: Box::pin(inner) }
+    }
+
+    /// The next event, or `None` when the stream ends (bounded by `LIMIT`).
+    pub async fn next(&mut self) -> Option<eventsource_stream::Event> {
+        use futures_util::StreamExt;
+        match tokio::time::timeout(LIMIT, self.inner.next()).await.expect("an event or the end in time") {
+            Some(Ok(event)) => Some(event),
+            Some(Err(err)) => panic!("the stream failed: {err}"),
+            None => None,
+        }
+    }
+
+    /// Every remaining event's data, until the stream ends.
+    pub async fn rest(mut self) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Some(event) = self.next().await {
+            out.push(event.data);
+        }
+        out
+    }
+}
+
+/// Opens an event stream with `GET` and checks the response head.
+pub async fn open_events(url: &str) -> reqwest::Response {
+    let res = client().get(url).header("Accept", "text/event-stream").send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200, "{url}");
+    assert_eq!(res.headers()["content-type"], "text/event-stream; charset=utf-8");
+    res
+}
