@@ -40,7 +40,8 @@ pub struct Event {
 }
 
 impl Event {
-    /// An empty event (encodes to nothing visible until a field is set).
+    /// An empty event. Set data, a name, an id, a retry or a comment; a named event without data is sent
+    /// with empty data, so its listener fires (a browser drops an event that has no `data:` line).
     pub fn new() -> Self {
         Self::default()
     }
@@ -91,8 +92,12 @@ impl Event {
         if let Some(retry) = self.retry {
             let _ = writeln!(out, "retry: {}", retry.as_millis());
         }
-        if let Some(data) = &self.data {
-            write_lines(&mut out, "data", data);
+        match (&self.data, &self.event) {
+            (Some(data), _) => write_lines(&mut out, "data", data),
+            // A named event without a data line is never dispatched by a browser; send it as empty data
+            // (Sisk's `Send(null)`), so a listener for the name fires.
+            (None, Some(_)) => out.push_str("data: \n"),
+            (None, None) => {}
         }
         out.push('\n');
         Bytes::from(out)
@@ -171,7 +176,8 @@ mod tests {
     #[test]
     fn single_line_fields_lose_line_breaks() {
         let bytes = Event::new().event("a\r\nb").id("1\n2\0").encode();
-        assert_eq!(&bytes[..], b"event: ab\nid: 12\n\n");
+        assert_eq!(&bytes[..], b"event: ab\nid: 12\ndata: \n\n");
+        assert_eq!(&Event::new().id("7").encode()[..], b"id: 7\n\n", "an id alone only moves Last-Event-ID");
     }
 
     #[test]
