@@ -17,6 +17,9 @@ use crate::http::{
 use crate::routing::Router;
 use crate::Error;
 
+/// The environment variable that overrides the listening port at `build`.
+pub const LISTENING_PORT_VARIABLE: &str = "SISK_LISTENING_PORT";
+
 /// Describes a server before it is bound; made by [`HttpServer::create_builder`].
 #[derive(Debug)]
 pub struct HttpServerHostContextBuilder {
@@ -37,6 +40,9 @@ impl HttpServerHostContextBuilder {
     }
 
     /// Where to listen (default `http://localhost:5000/`). An invalid value is reported by `build`.
+    ///
+    /// The environment variable `SISK_LISTENING_PORT`, when set, overrides this at `build` (as
+    /// `ASPNETCORE_URLS` does for ASP.NET): deployments and tests move a program without editing it.
     pub fn use_listening_port(mut self, port: impl IntoListeningPort) -> Self {
         self.port = port.into_listening_port();
         self
@@ -64,7 +70,10 @@ impl HttpServerHostContextBuilder {
     /// router error kept by `+=` (an invalid path, two colliding routes).
     pub fn build(self) -> Result<HttpServerHostContext, Error> {
         let router = self.router.freeze()?;
-        let port = self.port?;
+        let port = match std::env::var(LISTENING_PORT_VARIABLE) {
+            Ok(url) => ListeningPort::parse(&url)?,
+            Err(_) => self.port?,
+        };
         let listener = std::net::TcpListener::bind(port.socket_addr()?)
             .map_err(|e| Error::io(&format!("cannot listen on {port}"), e))?;
         listener.set_nonblocking(true).map_err(|e| Error::io("cannot make the listener non-blocking", e))?;
@@ -106,7 +115,7 @@ impl HttpServerHostContext {
         let config = server.configuration().clone();
         let listener =
             TcpListener::from_std(self.listener).map_err(|e| Error::io("cannot register the listener", e))?;
-        tracing::info!(address = %server.local_addr(), "listening");
+        tracing::info!("listening on http://{}/", server.local_addr());
 
         let mut connections = auto::Builder::new(TokioExecutor::new());
         connections

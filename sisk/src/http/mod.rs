@@ -20,7 +20,7 @@ pub use body::ResponseBody;
 pub use configuration::HttpServerConfiguration;
 pub use cookie::{Cookie, SameSite};
 pub use cors::CrossOriginResourceSharingHeaders;
-pub use host::{HttpServerHostContext, HttpServerHostContextBuilder};
+pub use host::{HttpServerHostContext, HttpServerHostContextBuilder, LISTENING_PORT_VARIABLE};
 pub use http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri, Version};
 pub use into_response::IntoResponse;
 pub use listening_port::{IntoListeningPort, ListeningPort};

@@ -1,0 +1,72 @@
+//! A live page that shows Server-Sent Events at work: a broadcast ticker, named events, pings that never
+//! reach `onmessage`, and reconnection with `Last-Event-ID`.
+//!
+//! `cargo run --example sse-demo`, then open http://localhost:5000/.
+//!
+//! - `GET /` serves the page (embedded in the binary).
+//! - `GET /events` opens an identified stream (`demo-<n>`): a `welcome` event, a `resumed` event when the
+//!   browser reconnects with `Last-Event-ID`, every tick of the shared ticker, and a ping every 2 seconds.
+//!   With `?close_after=N` the server closes the stream after N seconds, so the browser reconnects.
+//! - A background task broadcasts a message (`onmessage`, with an increasing id) to every `demo-` stream
+//!   each second.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sisk::prelude::*;
+
+static NEXT_CLIENT: AtomicU64 = AtomicU64::new(1);
+
+async fn page(_req: HttpRequest) -> HttpResponse {
+    HttpResponse::new().with_content(HttpContent::html(include_str!("index.html")))
+}
+
+async fn events(req: HttpRequest) -> Result<HttpResponse, sisk::Error> {
+    let client = NEXT_CLIENT.fetch_add(1, Ordering::Relaxed);
+    let close_after: Option<u64> = req.query().get("close_after").and_then(|n| n.parse().ok());
+    let last_event_id = req.last_event_id().map(str::to_owned);
+
+    let sse = req.get_event_source(format!("demo-{client}").as_str());
+    sse.append_header("X-Sisk-Demo", "on")?;
+    sse.send_event(&Event::new().retry(Duration::from_millis(1000)).event("welcome").data(format!("client {client}")));
+    if let Some(id) = last_event_id {
+        sse.send_event(&Event::new().event("resumed").data(id));
+    }
+    sse.with_ping(|ping| {
+        ping.data_message = "ping".into();
+        ping.interval = Duration::from_secs(2);
+        ping.start();
+    });
+
+    match close_after {
+        // Close after a while: the browser reconnects and sends the id of the last tick it saw.
+        Some(seconds) => {
+            tokio::select! {
+                () = sse.keep_alive() => {}
+                () = tokio::time::sleep(Duration::from_secs(seconds)) => {}
+            }
+        }
+        None => sse.keep_alive().await,
+    }
+    Ok(sse.close())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), sisk::Error> {
+    tracing_subscriber::fmt().with_env_filter("info").init();
+
+    let mut r = Router::new();
+    r += Route::get("/", page);
+    r += Route::get("/events", events);
+
+    let app = HttpServer::create_builder().use_listening_port("http://localhost:5000/").use_router(r).build()?;
+    let server = app.server();
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(1));
+        for tick in 1u64.. {
+            ticker.tick().await;
+            let event = Event::new().id(tick.to_string()).data(format!("tick {tick}"));
+            server.event_sources().broadcast_where(|id| id.starts_with("demo-"), &event);
+        }
+    });
+    app.start().await
+}

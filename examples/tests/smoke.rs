@@ -1,0 +1,128 @@
+//! Every example runs: each is started as its own process on 127.0.0.1 port 0 (through
+//! `SISK_LISTENING_PORT`), asked what it is for, and stopped.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const LIMIT: Duration = Duration::from_secs(15);
+
+/// A running example, killed when dropped.
+struct Example {
+    child: Child,
+    base: String,
+}
+
+impl Example {
+    fn start(name: &str) -> Example {
+        let exe = std::env::current_exe().unwrap();
+        let binary = exe.parent().unwrap().parent().unwrap().join("examples").join(name);
+        let mut child = Command::new(&binary)
+            .env("SISK_LISTENING_PORT", "http://127.0.0.1:0/")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(at) = line.find("listening on http://") {
+                    let address = line[at + "listening on ".len()..].trim_end_matches('/').to_owned();
+                    let _ = tx.send(address);
+                }
+            }
+        });
+        let base = rx.recv_timeout(LIMIT).unwrap_or_else(|_| panic!("{name} did not report its address"));
+        Example { child, base }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+}
+
+impl Drop for Example {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(LIMIT).build().unwrap()
+}
+
+/// Reads a streaming response until `needle` appears (bounded by `LIMIT`).
+async fn read_until(mut response: reqwest::Response, needle: &str) -> String {
+    let started = Instant::now();
+    let mut body = String::new();
+    while !body.contains(needle) {
+        assert!(started.elapsed() < LIMIT, "timed out waiting for {needle:?}; got {body:?}");
+        match tokio::time::timeout(LIMIT, response.chunk()).await.unwrap().unwrap() {
+            Some(chunk) => body.push_str(&String::from_utf8_lossy(&chunk)),
+            None => panic!("stream ended before {needle:?}; got {body:?}"),
+        }
+    }
+    body
+}
+
+#[tokio::test]
+async fn hello() {
+    let example = Example::start("hello");
+    let text = client().get(example.url("/hello/Ana")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(text, "Olá, Ana!");
+    let echo = client().post(example.url("/echo")).body("four").send().await.unwrap().text().await.unwrap();
+    assert_eq!(echo, "{\"length\":4}");
+}
+
+#[tokio::test]
+async fn sse_hello() {
+    let example = Example::start("sse-hello");
+    let body = client().get(example.url("/")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(body, "data: Olá, mundo!\n\n");
+}
+
+#[tokio::test]
+async fn sse_headers() {
+    let example = Example::start("sse-headers");
+    let response = client().get(example.url("/")).send().await.unwrap();
+    assert_eq!(response.headers()["header-key"], "Header-value");
+    assert_eq!(response.text().await.unwrap(), "data: Olá!\n\n");
+}
+
+#[tokio::test]
+async fn sse_wait_for_fail() {
+    let example = Example::start("sse-wait-for-fail");
+    let response = client().get(example.url("/")).send().await.unwrap();
+    read_until(response, "data: Olá novamente!\n\n").await;
+}
+
+#[tokio::test]
+async fn sse_ping() {
+    let example = Example::start("sse-ping");
+    let response = client().get(example.url("/sse")).send().await.unwrap();
+    let body = read_until(response, ": ping-message\n\n").await;
+    assert_eq!(body, ": ping-message\n\n", "nothing but the ping");
+}
+
+#[tokio::test]
+async fn sse_query() {
+    let example = Example::start("sse-query");
+    let response = client().get(example.url("/sse/1")).send().await.unwrap();
+    read_until(response, "começam com 'my-connection-'").await;
+}
+
+#[tokio::test]
+async fn sse_demo() {
+    let example = Example::start("sse-demo");
+    let page = client().get(example.url("/")).send().await.unwrap();
+    assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+    assert!(page.text().await.unwrap().contains("new EventSource("));
+    let stream = client().get(example.url("/events")).header("Last-Event-ID", "41").send().await.unwrap();
+    assert_eq!(stream.headers()["x-sisk-demo"], "on");
+    let body = read_until(stream, "data: tick").await;
+    assert!(body.starts_with("event: welcome\nretry: 1000\ndata: client"), "{body}");
+    assert!(body.contains("event: resumed\ndata: 41\n\n"), "{body}");
+}
