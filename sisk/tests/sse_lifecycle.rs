@@ -221,3 +221,25 @@ async fn shutdown_ends_every_stream_cleanly_and_empties_the_collection() {
     returned.sort();
     assert_eq!(returned, ["a", "b"], "the handlers' waits returned");
 }
+
+#[tokio::test]
+async fn streams_work_over_http2_and_a_reset_stream_is_noticed() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut r = Router::new();
+    r += waiting_route(Duration::from_secs(60), tx);
+    let server = TestServer::start(r);
+    let h2 = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
+
+    let response = h2.get(server.url("/sse/h2")).send().await.unwrap();
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+    assert_eq!(response.headers()["content-type"], "text/event-stream; charset=utf-8");
+    let mut events = Events::new(response);
+    assert_eq!(events.next().await.unwrap().data, "open");
+    server.server.event_sources().get_by_identifier("h2").unwrap().send("over h2");
+    assert_eq!(events.next().await.unwrap().data, "over h2");
+
+    drop(events); // resets the stream; the connection itself stays open in the client's pool
+    let (id, _) = tokio::time::timeout(LIMIT, rx.recv()).await.expect("wait_for_fail returns").unwrap();
+    assert_eq!(id, "h2");
+    assert_eq!(server.server.event_sources().active_connections(), 0);
+}
