@@ -126,3 +126,20 @@ async fn sse_demo() {
     assert!(body.starts_with("event: welcome\nretry: 1000\ndata: client"), "{body}");
     assert!(body.contains("event: resumed\ndata: 41\n\n"), "{body}");
 }
+
+#[tokio::test]
+async fn sigterm_stops_a_server_gracefully() {
+    let mut example = Example::start("hello");
+    assert_eq!(client().get(example.url("/")).send().await.unwrap().text().await.unwrap(), "Olá, mundo!");
+    let status = Command::new("kill").args(["-TERM", &example.child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let started = Instant::now();
+    let exit = loop {
+        if let Some(exit) = example.child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(started.elapsed() < LIMIT, "the server did not stop on SIGTERM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(exit.success(), "a graceful stop exits with 0: {exit:?}");
+}

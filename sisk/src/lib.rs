@@ -32,9 +32,6 @@
 
 #![deny(missing_docs, missing_debug_implementations)]
 
-#[doc(hidden)]
-#[path = "private.rs"]
-pub mod __private;
 mod error;
 pub mod http;
 pub mod prelude;

@@ -201,7 +201,7 @@ impl Router {
             for (index, entry) in self.paths.iter_mut().enumerate() {
                 entry.pattern = lowercase_static_parts(&entry.pattern);
                 if let Err(err) = tree.insert(entry.pattern.clone(), index) {
-                    return Err(self_insert_error(&entry.routes, err));
+                    return Err(case_collision_error(&entry.routes, err));
                 }
             }
             self.tree = tree;
@@ -262,7 +262,7 @@ impl Router {
     }
 }
 
-fn self_insert_error(routes: &[Route], err: matchit::InsertError) -> Error {
+fn case_collision_error(routes: &[Route], err: matchit::InsertError) -> Error {
     let name = routes.first().map(Route::describe).unwrap_or_default();
     Error::route_collision(&name, &format!("another route once case is ignored ({err})"))
 }

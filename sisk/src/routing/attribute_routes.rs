@@ -1,1 +1,0 @@
-//! Attribute routes (filled in by the macros work).
