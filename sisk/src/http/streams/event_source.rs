@@ -249,7 +249,10 @@ impl HttpRequestEventSource {
         let channel = &self.shared.channel;
         let stopping = self.server().stopping().clone();
         loop {
-            let deadline = channel.last_message_at() + idle;
+            // An idle time too long to represent (`Duration::MAX`) means no time limit.
+            let Some(deadline) = channel.last_message_at().checked_add(idle) else {
+                return self.keep_alive().await;
+            };
             if Instant::now() >= deadline {
                 self.close();
                 return;
