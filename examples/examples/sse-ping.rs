@@ -5,6 +5,7 @@
 
 use sisk::prelude::*;
 
+#[route_get("/sse")]
 async fn events(request: HttpRequest) -> HttpResponse {
     let sse = request.get_event_source(None);
     sse.with_ping(|ping| {
@@ -21,7 +22,7 @@ async fn main() -> Result<(), sisk::Error> {
     tracing_subscriber::fmt().with_env_filter("info").init();
 
     let mut r = Router::new();
-    r += Route::get("/sse", events);
+    r.auto_scan();
 
     let app = HttpServer::create_builder().use_listening_port("http://localhost:5000/").use_router(r).build()?;
     app.start().await

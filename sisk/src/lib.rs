@@ -29,12 +29,20 @@
 //! - [`http::streams`]: Server-Sent Events.
 //! - [`routing`]: routes, the router, request handlers.
 //! - [`Error`]: the one error type.
+//! - Attribute routes: [`route_get`] and friends on free functions, picked up by
+//!   [`Router::auto_scan`](routing::Router::auto_scan).
 
 #![deny(missing_docs, missing_debug_implementations)]
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 mod error;
 pub mod http;
 pub mod prelude;
 pub mod routing;
 
 pub use error::Error;
+pub use sisk_macros::{
+    route, route_any, route_delete, route_get, route_head, route_options, route_patch, route_post, route_put,
+};

@@ -2,6 +2,7 @@
 //! the [`RequestHandler`]s that run around actions.
 
 pub(crate) mod action;
+mod attribute_routes;
 mod method;
 pub mod path;
 pub(crate) mod request_handler;
