@@ -1,23 +1,64 @@
-//! Parsing: the attribute's arguments and the function it sits on.
+//! Parsing: a route attribute's arguments, the free function it sits on, and the `impl` block of a
+//! controller with its route methods.
 
 use proc_macro2::{Span, TokenStream};
 use syn::parse::{Parse, ParseStream, Parser};
-use syn::{Ident, ItemFn, LitStr, Token};
+use syn::{Attribute, Ident, ImplItem, ImplItemFn, ItemFn, ItemImpl, LitStr, Signature, Token};
 
-/// A parsed route attribute and its function.
-pub struct RouteFn {
+use crate::errors::Errors;
+
+/// The method and path of one route attribute.
+pub struct RouteArgs {
     /// `Get`, `Post`, …, with the span to report a bad method at.
     pub method: Ident,
-    /// The path literal, if one was given (none means `/`).
+    /// The path literal, if one was given (none means `/`, or the prefix alone in a controller).
     pub path: Option<LitStr>,
+}
+
+/// A route attribute on a free function.
+pub struct RouteFn {
+    /// The attribute's method and path.
+    pub args: RouteArgs,
     /// The function, unchanged.
     pub function: ItemFn,
 }
 
+/// `#[route_prefix("/p")]` on an `impl` block: the prefix, the block with its route attributes removed,
+/// and one entry per route method.
+pub struct Controller {
+    /// The prefix literal, if one was given (none means no prefix).
+    pub prefix: Option<LitStr>,
+    /// The `impl` block as it is emitted: the route attributes are taken off its methods.
+    pub item: ItemImpl,
+    /// The methods that carried a route attribute, in order.
+    pub routes: Vec<MethodRoute>,
+}
+
+/// A method of a controller that carries a route attribute.
+pub struct MethodRoute {
+    /// The attribute's method and path.
+    pub args: RouteArgs,
+    /// The method's signature (the body stays in the `impl` block).
+    pub sig: Signature,
+}
+
+/// The names of the route attributes, each with the method it fixes (`None` for `#[route(...)]`).
+const ATTRIBUTES: [(&str, Option<&str>); 9] = [
+    ("route", None),
+    ("route_get", Some("Get")),
+    ("route_post", Some("Post")),
+    ("route_put", Some("Put")),
+    ("route_patch", Some("Patch")),
+    ("route_delete", Some("Delete")),
+    ("route_head", Some("Head")),
+    ("route_options", Some("Options")),
+    ("route_any", Some("Any")),
+];
+
 const METHODS: [&str; 8] = ["Get", "Post", "Put", "Patch", "Delete", "Head", "Options", "Any"];
 
 /// `#[route(RouteMethod::Get, "/p")]`: the method, then an optional path.
-struct MethodAndPath(Ident, Option<LitStr>);
+struct MethodAndPath(RouteArgs);
 
 impl Parse for MethodAndPath {
     fn parse(input: ParseStream) -> syn::Result<Self> {
@@ -35,43 +76,131 @@ impl Parse for MethodAndPath {
             None
         } else {
             input.parse::<Token![,]>()?;
-            Some(parse_path(input)?)
+            optional_path(input)?
         };
-        Ok(MethodAndPath(ident, path))
+        Ok(MethodAndPath(RouteArgs { method: ident, path }))
     }
 }
 
-fn parse_path(input: ParseStream) -> syn::Result<LitStr> {
+/// Nothing, or one path string and nothing after it.
+fn optional_path(input: ParseStream) -> syn::Result<Option<LitStr>> {
+    if input.is_empty() {
+        return Ok(None);
+    }
     let path = input
         .parse::<LitStr>()
         .map_err(|e| syn::Error::new(e.span(), "expected the route path as a string, like \"/users/<id>\""))?;
     if !input.is_empty() {
         return Err(input.error("unexpected tokens after the path; a route attribute takes one path string"));
     }
-    Ok(path)
+    Ok(Some(path))
 }
 
-/// Parses a route attribute (`method` is `None` for `#[route(...)]`) and the item it sits on.
-pub fn parse(method: Option<&'static str>, attr: TokenStream, item: TokenStream) -> syn::Result<RouteFn> {
-    let (method, path) = match method {
+/// Parses a route attribute's arguments; `method` is `None` for `#[route(...)]`.
+pub fn route_args(method: Option<&str>, attr: TokenStream) -> syn::Result<RouteArgs> {
+    match method {
         Some(method) => {
-            let path = (|input: ParseStream| if input.is_empty() { Ok(None) } else { parse_path(input).map(Some) })
-                .parse2(attr)?;
-            (Ident::new(method, Span::call_site()), path)
+            Ok(RouteArgs { method: Ident::new(method, Span::call_site()), path: optional_path.parse2(attr)? })
         }
-        None => {
-            let MethodAndPath(method, path) = syn::parse2(attr)?;
-            (method, path)
-        }
-    };
+        None => syn::parse2::<MethodAndPath>(attr).map(|parsed| parsed.0),
+    }
+}
+
+/// Parses a route attribute and the free function it sits on.
+pub fn route_fn(method: Option<&str>, attr: TokenStream, item: TokenStream) -> syn::Result<RouteFn> {
+    let args = route_args(method, attr)?;
     let function = match syn::parse2::<syn::Item>(item)? {
         syn::Item::Fn(function) => function,
         other => {
             return Err(syn::Error::new_spanned(
                 other,
-                "a route attribute goes on a free function, like `async fn name(req: HttpRequest) -> HttpResponse`",
+                "a route attribute goes on a function, like `async fn name(req: HttpRequest) -> HttpResponse`",
             ))
         }
     };
-    Ok(RouteFn { method, path, function })
+    Ok(RouteFn { args, function })
+}
+
+/// Parses `#[route_prefix(...)]` and its `impl` block, taking the route attributes off the methods.
+pub fn controller(attr: TokenStream, item: TokenStream) -> syn::Result<Controller> {
+    let prefix = optional_path.parse2(attr).map_err(|e| {
+        syn::Error::new(e.span(), "expected the prefix as a string, like `#[route_prefix(\"/api/users\")]`")
+    })?;
+    let mut item =
+        match syn::parse2::<syn::Item>(item)? {
+            syn::Item::Impl(item) if item.trait_.is_none() => item,
+            other => return Err(syn::Error::new_spanned(
+                other,
+                "#[route_prefix] goes on an inherent `impl` block of a controller, like `impl UserController { … }`",
+            )),
+        };
+    let mut routes = Vec::new();
+    let mut errors = Errors::default();
+    for impl_item in &mut item.items {
+        let ImplItem::Fn(function) = impl_item else { continue };
+        match take_route_attribute(function) {
+            Ok(Some(args)) => routes.push(MethodRoute { args, sig: function.sig.clone() }),
+            Ok(None) => {}
+            Err(err) => errors.push(err),
+        }
+    }
+    errors.finish()?;
+    Ok(Controller { prefix, item, routes })
+}
+
+impl Controller {
+    /// The path a route answers: the prefix, then the method's own path (none or `/` means the prefix).
+    pub fn full_path(&self, route: &MethodRoute) -> String {
+        let prefix = self.prefix.as_ref().map(LitStr::value).unwrap_or_default();
+        let prefix = prefix.trim_end_matches('/');
+        match route.args.path.as_ref().map(LitStr::value) {
+            Some(path) if path != "/" => format!("{prefix}{path}"),
+            _ if prefix.is_empty() => "/".to_owned(),
+            _ => prefix.to_owned(),
+        }
+    }
+}
+
+/// The item with the route attributes taken off its methods, or unchanged if it is not an `impl` block:
+/// what a controller with errors still emits, so that the methods' attributes add no errors of their own.
+pub fn without_route_attributes(item: TokenStream) -> TokenStream {
+    let Ok(mut parsed) = syn::parse2::<ItemImpl>(item.clone()) else { return item };
+    for impl_item in &mut parsed.items {
+        if let ImplItem::Fn(function) = impl_item {
+            function.attrs.retain(|attr| route_attribute_method(attr).is_none());
+        }
+    }
+    quote::ToTokens::into_token_stream(parsed)
+}
+
+/// Removes the route attribute of a method and parses it; two route attributes on one method are an error.
+fn take_route_attribute(function: &mut ImplItemFn) -> syn::Result<Option<RouteArgs>> {
+    let mut found: Option<Attribute> = None;
+    let mut kept = Vec::with_capacity(function.attrs.len());
+    for attr in std::mem::take(&mut function.attrs) {
+        if route_attribute_method(&attr).is_none() {
+            kept.push(attr);
+        } else if found.is_some() {
+            return Err(syn::Error::new_spanned(attr, "a method answers one route; remove the second route attribute"));
+        } else {
+            found = Some(attr);
+        }
+    }
+    function.attrs = kept;
+    let Some(attr) = found else { return Ok(None) };
+    let method = route_attribute_method(&attr).flatten();
+    let tokens = match &attr.meta {
+        syn::Meta::Path(_) => TokenStream::new(),
+        syn::Meta::List(list) => list.tokens.clone(),
+        syn::Meta::NameValue(nv) => {
+            return Err(syn::Error::new_spanned(nv, "write the path in parentheses, like `#[route_get(\"/p\")]`"))
+        }
+    };
+    route_args(method, tokens).map(Some)
+}
+
+/// `Some(method)` when the attribute is one of the route attributes (by its last path segment).
+fn route_attribute_method(attr: &Attribute) -> Option<Option<&'static str>> {
+    let name = attr.path().segments.last()?.ident.to_string();
+    ATTRIBUTES.iter().find(|(attribute, _)| *attribute == name).map(|(_, method)| *method)
 }

@@ -1,12 +1,15 @@
 //! Attribute routes for [sisk](https://docs.rs/sisk): `#[route_get("/path")]` and friends on free async (or
-//! synchronous) functions, registered through `inventory` and picked up by `Router::auto_scan()`.
+//! synchronous) functions, registered through `inventory` and picked up by `Router::auto_scan()`; and
+//! controllers, `#[route_prefix("/api/users")]` on an `impl` block whose methods carry those attributes,
+//! picked up by `Router::set_object` (and their static routes by `auto_scan` too).
 //!
 //! Each macro works in three phases, one file each: `ast` parses the attribute and the item, `valid`
 //! checks them (the path with the same rules the router uses at run time) and reports every mistake at the
-//! offending token, `expand` writes the registration. On an error the original function is emitted
-//! unchanged next to it, so one mistake gives one error.
+//! offending token, `expand` writes the registration. On an error the item is emitted as written next to
+//! it (a controller's methods without their route attributes), so one mistake gives one error.
 
 mod ast;
+mod errors;
 mod expand;
 mod valid;
 
@@ -17,20 +20,30 @@ mod path;
 use proc_macro::TokenStream;
 
 fn route_for(method: Option<&'static str>, attr: TokenStream, item: TokenStream) -> TokenStream {
-    let item2: proc_macro2::TokenStream = item.into();
-    let parsed = ast::parse(method, attr.into(), item2.clone()).and_then(|route| valid::check(&route).map(|()| route));
+    let item: proc_macro2::TokenStream = item.into();
+    let parsed =
+        ast::route_fn(method, attr.into(), item.clone()).and_then(|route| valid::route_fn(&route).map(|()| route));
     match parsed {
-        Ok(route) => expand::expand(&route).into(),
-        Err(err) => {
-            let error = err.to_compile_error();
-            quote::quote!(#error #item2).into()
-        }
+        Ok(route) => expand::route_fn(&route).into(),
+        Err(err) => with_item(err, item),
     }
 }
 
+/// The errors, then the item as written, so that one mistake gives one error and IDEs keep the item.
+fn with_item(err: syn::Error, item: proc_macro2::TokenStream) -> TokenStream {
+    let error = err.to_compile_error();
+    quote::quote!(#error #item).into()
+}
+
 macro_rules! method_attributes {
-    ($($(#[$doc:meta])* $name:ident => $method:literal;)*) => {$(
-        $(#[$doc])*
+    ($($name:ident => $method:literal;)*) => {$(
+        #[doc = concat!("A `", $method, "` route: `#[", stringify!($name), "(\"/path\")]`; the path and the function follow ")]
+        #[doc = "the rules of [`route_get`](macro@route_get).\n\n```"]
+        #[doc = concat!("use sisk::prelude::*;\n\n#[", stringify!($name), "(\"/items/<id>\")]")]
+        #[doc = "async fn item(req: HttpRequest) -> String {"]
+        #[doc = "    format!(\"{} {}\", req.method(), req.route_parameter(\"id\").unwrap_or_default())\n}\n"]
+        #[doc = "let mut r = Router::new();\nr.auto_scan();"]
+        #[doc = concat!("assert!(r.routes().any(|route| route.method() == RouteMethod::", $method, "));\n```")]
         #[proc_macro_attribute]
         pub fn $name(attr: TokenStream, item: TokenStream) -> TokenStream {
             route_for(Some($method), attr, item)
@@ -38,27 +51,36 @@ macro_rules! method_attributes {
     )*};
 }
 
+#[doc = include_str!("docs/route_get.md")]
+#[proc_macro_attribute]
+pub fn route_get(attr: TokenStream, item: TokenStream) -> TokenStream {
+    route_for(Some("Get"), attr, item)
+}
+
 method_attributes! {
-    /// A `GET` route (also answering `HEAD`): `#[route_get("/path")]`; no path means `/`.
-    route_get => "Get";
-    /// A `POST` route: `#[route_post("/path")]`.
     route_post => "Post";
-    /// A `PUT` route: `#[route_put("/path")]`.
     route_put => "Put";
-    /// A `PATCH` route: `#[route_patch("/path")]`.
     route_patch => "Patch";
-    /// A `DELETE` route: `#[route_delete("/path")]`.
     route_delete => "Delete";
-    /// A `HEAD` route: `#[route_head("/path")]`.
     route_head => "Head";
-    /// An `OPTIONS` route: `#[route_options("/path")]`.
     route_options => "Options";
-    /// A route answering every method: `#[route_any("/path")]`.
     route_any => "Any";
 }
 
-/// A route with its method spelled out: `#[route(RouteMethod::Get, "/path")]`.
+#[doc = include_str!("docs/route.md")]
 #[proc_macro_attribute]
 pub fn route(attr: TokenStream, item: TokenStream) -> TokenStream {
     route_for(None, attr, item)
+}
+
+#[doc = include_str!("docs/route_prefix.md")]
+#[proc_macro_attribute]
+pub fn route_prefix(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let item: proc_macro2::TokenStream = item.into();
+    let parsed = ast::controller(attr.into(), item.clone())
+        .and_then(|controller| valid::controller(&controller).map(|()| controller));
+    match parsed {
+        Ok(controller) => expand::controller(&controller).into(),
+        Err(err) => with_item(err, ast::without_route_attributes(item)),
+    }
 }

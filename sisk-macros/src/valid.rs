@@ -1,42 +1,86 @@
-//! Checks: the path follows the router's rules, and the function has a shape a route can call.
+//! Checks: paths follow the router's rules (the same code the router runs), and functions have a shape a
+//! route can call. Every mistake is reported at its own token, all in one build.
 
-use syn::FnArg;
+use syn::{FnArg, LitStr, Receiver, Signature};
 
-use crate::ast::RouteFn;
+use crate::ast::{Controller, RouteFn};
+use crate::errors::Errors;
 use crate::path;
 
-/// Every mistake in the route, combined into one error (each at its own token).
-pub fn check(route: &RouteFn) -> syn::Result<()> {
-    let mut errors: Vec<syn::Error> = Vec::new();
-    if let Some(lit) = &route.path {
-        if let Err(why) = path::validate(&lit.value()) {
-            errors.push(syn::Error::new_spanned(lit, why));
-        }
+/// Checks a route on a free function.
+pub fn route_fn(route: &RouteFn) -> syn::Result<()> {
+    let mut errors = Errors::default();
+    if let Some(lit) = &route.args.path {
+        check_path(&mut errors, lit, &lit.value());
     }
     let sig = &route.function.sig;
-    if !sig.generics.params.is_empty() {
-        errors.push(syn::Error::new_spanned(&sig.generics, "a route function cannot be generic"));
-    }
-    let inputs: Vec<&FnArg> = sig.inputs.iter().collect();
-    match inputs.as_slice() {
+    check_generics(&mut errors, sig);
+    match sig.inputs.iter().collect::<Vec<_>>().as_slice() {
         [FnArg::Typed(_)] => {}
-        [FnArg::Receiver(receiver)] => errors.push(syn::Error::new_spanned(
+        [FnArg::Receiver(receiver), ..] => errors.push(syn::Error::new_spanned(
             receiver,
-            "a route function on `self` needs a controller; on a free function take `req: HttpRequest`",
+            "a route on a method belongs to a controller: put #[route_prefix(\"/…\")] on its `impl` block",
         )),
         _ => errors.push(syn::Error::new_spanned(
             &sig.inputs,
             "a route function takes exactly one argument: `req: HttpRequest`",
         )),
     }
-    let mut errors = errors.into_iter();
-    match errors.next() {
-        None => Ok(()),
-        Some(mut first) => {
-            for error in errors {
-                first.combine(error);
+    errors.finish()
+}
+
+/// Checks a controller: its prefix, the `impl` block, and every route method with its full path.
+pub fn controller(controller: &Controller) -> syn::Result<()> {
+    let mut errors = Errors::default();
+    let prefix_valid = controller.prefix.as_ref().map_or(true, |lit| check_path(&mut errors, lit, &lit.value()));
+    if !controller.item.generics.params.is_empty() {
+        errors.push(syn::Error::new_spanned(&controller.item.generics, "a controller cannot be generic"));
+    }
+    for route in &controller.routes {
+        let path_valid = route.args.path.as_ref().map_or(true, |lit| check_path(&mut errors, lit, &lit.value()));
+        if let (Some(prefix), true) = (&controller.prefix, prefix_valid && path_valid) {
+            if let Err(why) = path::validate(&controller.full_path(route)) {
+                let at = route.args.path.as_ref().unwrap_or(prefix);
+                errors.push(syn::Error::new_spanned(at, format!("after the prefix `{}`: {why}", prefix.value())));
             }
-            Err(first)
         }
+        check_generics(&mut errors, &route.sig);
+        match route.sig.inputs.iter().collect::<Vec<_>>().as_slice() {
+            [FnArg::Typed(_)] => {}
+            [FnArg::Receiver(receiver), FnArg::Typed(_)] => check_receiver(&mut errors, receiver),
+            _ => errors.push(syn::Error::new_spanned(
+                &route.sig.inputs,
+                "a controller route takes `req: HttpRequest`, after `&self` if it needs the controller",
+            )),
+        }
+    }
+    errors.finish()
+}
+
+/// Reports an invalid path at its literal; true when the path is valid.
+fn check_path(errors: &mut Errors, at: &LitStr, value: &str) -> bool {
+    let result = path::validate(value);
+    if let Err(why) = &result {
+        errors.push(syn::Error::new_spanned(at, why));
+    }
+    result.is_ok()
+}
+
+fn check_generics(errors: &mut Errors, sig: &Signature) {
+    if !sig.generics.params.is_empty() {
+        errors.push(syn::Error::new_spanned(&sig.generics, "a route function cannot be generic"));
+    }
+}
+
+/// Only `&self`: the router shares one controller between requests, so it cannot hand out `self` or
+/// `&mut self`.
+fn check_receiver(errors: &mut Errors, receiver: &Receiver) {
+    let shared_ref = receiver.reference.is_some() && receiver.mutability.is_none() && receiver.colon_token.is_none();
+    if !shared_ref {
+        errors.push(syn::Error::new_spanned(
+            receiver,
+            "a controller route takes `&self`: requests share the controller, so keep mutable state behind a \
+             Mutex or an atomic",
+        ));
     }
 }

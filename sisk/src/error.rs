@@ -25,6 +25,7 @@ enum Kind {
     BodyRead,
     RouteCollision,
     InvalidRoutePath,
+    ControllerNeedsInstance,
     InvalidListeningPort,
     Io,
     Response(StatusCode),
@@ -83,6 +84,17 @@ impl Error {
 
     pub(crate) fn invalid_route_path(path: &str, why: impl fmt::Display) -> Self {
         Self::new(Kind::InvalidRoutePath, format!("invalid route path `{path}`: {why}"))
+    }
+
+    pub(crate) fn controller_needs_instance(controller: &str, methods: &[&str]) -> Self {
+        Self::new(
+            Kind::ControllerNeedsInstance,
+            format!(
+                "controller `{controller}` has routes on `&self` ({}): hand the router an instance with \
+                 `r.set_object({controller} {{ … }})` instead of `set_object_type::<{controller}>()`",
+                methods.join(", ")
+            ),
+        )
     }
 
     pub(crate) fn invalid_listening_port(what: impl fmt::Display) -> Self {
@@ -159,6 +171,11 @@ impl Error {
     /// True when a route path is not valid.
     pub fn is_invalid_route_path(&self) -> bool {
         self.kind == Kind::InvalidRoutePath
+    }
+
+    /// True when a controller with routes on `&self` was added by type, without an instance.
+    pub fn is_controller_needs_instance(&self) -> bool {
+        self.kind == Kind::ControllerNeedsInstance
     }
 
     /// True when a listening port could not be parsed.

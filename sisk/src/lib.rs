@@ -30,7 +30,8 @@
 //! - [`routing`]: routes, the router, request handlers.
 //! - [`Error`]: the one error type.
 //! - Attribute routes: [`route_get`] and friends on free functions, picked up by
-//!   [`Router::auto_scan`](routing::Router::auto_scan).
+//!   [`Router::auto_scan`](routing::Router::auto_scan); controllers with [`route_prefix`] on an `impl`
+//!   block, picked up by [`Router::set_object`](routing::Router::set_object).
 
 #![deny(missing_docs, missing_debug_implementations)]
 
@@ -44,5 +45,6 @@ pub mod routing;
 
 pub use error::Error;
 pub use sisk_macros::{
-    route, route_any, route_delete, route_get, route_head, route_options, route_patch, route_post, route_put,
+    route, route_any, route_delete, route_get, route_head, route_options, route_patch, route_post, route_prefix,
+    route_put,
 };

@@ -7,6 +7,7 @@ pub use crate::http::{
 };
 pub use crate::routing::{RequestHandler, Route, RouteMethod, Router};
 pub use crate::{
-    route, route_any, route_delete, route_get, route_head, route_options, route_patch, route_post, route_put,
+    route, route_any, route_delete, route_get, route_head, route_options, route_patch, route_post, route_prefix,
+    route_put,
 };
 pub use std::time::Duration;

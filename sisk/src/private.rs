@@ -2,14 +2,19 @@
 
 pub use inventory;
 
+use std::any::TypeId;
+
 use crate::http::{HttpResponse, IntoResponse, StatusCode};
 use crate::routing::Route;
 
-/// A route declared with an attribute on a free function, collected by `inventory`.
+/// A route declared with an attribute on a function without `self` (free, or a controller's static
+/// method), collected by `inventory`.
 #[derive(Debug)]
 pub struct StaticRoute {
     /// Builds the route (named after the function, for collision messages).
     pub build: fn() -> Route,
+    /// The controller the route belongs to, if it is a controller's method.
+    pub controller: Option<fn() -> TypeId>,
 }
 
 inventory::collect!(StaticRoute);

@@ -1,14 +1,16 @@
-//! Routing, mirroring Sisk's `Sisk.Core.Routing` namespace: [`Router`], [`Route`], [`RouteMethod`], and
-//! the [`RequestHandler`]s that run around actions.
+//! Routing, mirroring Sisk's `Sisk.Core.Routing` namespace: [`Router`], [`Route`], [`RouteMethod`], the
+//! [`RequestHandler`]s that run around actions, and [`Controller`]s declared with attributes.
 
 pub(crate) mod action;
 mod attribute_routes;
+mod controller;
 mod method;
 pub mod path;
 pub(crate) mod request_handler;
 mod route;
 pub(crate) mod router;
 
+pub use controller::{Controller, IntoController};
 pub use method::RouteMethod;
 pub use request_handler::{RequestHandler, RequestHandlerExecutionMode};
 pub use route::Route;

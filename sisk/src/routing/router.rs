@@ -1,11 +1,13 @@
 //! [`Router`]: the table of routes, matched with matchit, plus global request handlers and the
 //! handlers for "not found" and "method not allowed".
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::ops::AddAssign;
 
 use crate::http::{HttpRequest, HttpResponse, IntoResponse, StatusCode};
 use crate::routing::action::Action;
+use crate::routing::attribute_routes::RouteSource;
 use crate::routing::path::normalize_request_path;
 use crate::routing::{RequestHandler, Route, RouteMethod};
 use crate::Error;
@@ -37,6 +39,8 @@ pub struct Router {
     tree: matchit::Router<usize>,
     paths: Vec<PathRoutes>,
     errors: Vec<Error>,
+    /// The sources of attribute routes already added (see `attribute_routes`).
+    pub(crate) static_route_sources: HashSet<RouteSource>,
     pub(crate) global_request_handlers: Vec<RequestHandler>,
     not_found: Option<Action>,
     method_not_allowed: Option<Action>,
@@ -93,6 +97,7 @@ impl Router {
             tree: matchit::Router::new(),
             paths: Vec::new(),
             errors: Vec::new(),
+            static_route_sources: HashSet::new(),
             global_request_handlers: Vec::new(),
             not_found: None,
             method_not_allowed: None,
@@ -184,6 +189,11 @@ impl Router {
     /// Every route, in the order added per path.
     pub fn routes(&self) -> impl Iterator<Item = &Route> {
         self.paths.iter().flat_map(|p| p.routes.iter())
+    }
+
+    /// Keeps an error for the server builder's `build()` to return.
+    pub(crate) fn keep_error(&mut self, error: Error) {
+        self.errors.push(error);
     }
 
     /// Takes the errors kept by `+=`, so the server builder can refuse to start.
@@ -297,7 +307,7 @@ impl AddAssign<Route> for Router {
     /// and returned by the server builder's `build()`; use [`Router::set_route`] to handle it here.
     fn add_assign(&mut self, route: Route) {
         if let Err(err) = self.set_route(route) {
-            self.errors.push(err);
+            self.keep_error(err);
         }
     }
 }
