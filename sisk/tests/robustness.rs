@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sisk::prelude::*;
 use support::{client, raw, read_to_close, TestServer, LIMIT};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 #[tokio::test]
@@ -90,4 +90,44 @@ async fn a_port_in_use_is_a_clear_error() {
         .build()
         .unwrap_err();
     assert!(err.is_io() && err.message().contains("cannot listen"), "{err}");
+}
+
+#[tokio::test]
+async fn a_shutdown_future_stops_the_server_and_the_deadline_cuts_off_a_handler_that_never_ends() {
+    let (entered_tx, entered_rx) = tokio::sync::oneshot::channel::<()>();
+    let entered = std::sync::Mutex::new(Some(entered_tx));
+    let mut r = Router::new();
+    r += Route::get("/forever", move |_req| {
+        if let Some(tx) = entered.lock().unwrap().take() {
+            let _ = tx.send(());
+        }
+        async {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            "never"
+        }
+    });
+    let app = HttpServer::create_builder()
+        .use_listening_port("http://127.0.0.1:0/")
+        .use_router(r)
+        .use_configuration(|config| config.shutdown_timeout = Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let addr = app.local_addr();
+    let (signal, shutdown) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(app.start_with_shutdown(async {
+        let _ = shutdown.await;
+    }));
+    let mut request = TcpStream::connect(addr).await.unwrap();
+    request.write_all(b"GET /forever HTTP/1.1\r\nHost: test\r\n\r\n").await.unwrap();
+    entered_rx.await.unwrap();
+
+    signal.send(()).unwrap();
+    // The handler sleeps for an hour: only the 200 ms deadline can end the shutdown within LIMIT.
+    let finished = tokio::time::timeout(LIMIT, serving).await.expect("the deadline ends the shutdown");
+    finished.unwrap().unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(LIMIT, request.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the request left over is cut off, not left hanging");
+    assert!(answer.is_empty(), "and not answered: {:?}", String::from_utf8_lossy(&answer));
+    assert!(TcpStream::connect(addr).await.is_err(), "the port no longer accepts connections");
 }

@@ -52,7 +52,8 @@ async fn close_flushes_ends_the_stream_and_leaves_a_dead_handle() {
     assert!(!handle.is_active());
     assert!(!handle.send("revived?"), "a closed connection cannot be revived");
     assert_eq!(server.server.event_sources().active_connections(), 0);
-    assert!(handle.sent_content_length() > 0);
+    // "0\n" to "9\n" are `data: N\n\n` (9 bytes), "10" to "99" one byte more each.
+    assert_eq!(handle.sent_content_length(), 10 * 9 + 90 * 10, "every byte of the stream, counted once");
 }
 
 #[tokio::test]
@@ -191,6 +192,7 @@ async fn a_new_connection_with_the_same_identifier_replaces_and_closes_the_old_o
 #[tokio::test]
 async fn shutdown_ends_every_stream_cleanly_and_empties_the_collection() {
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let (sends_failed, mut send_failures) = mpsc::unbounded_channel();
     let mut r = Router::new();
     r += waiting_route(Duration::from_secs(60), tx);
     r += Route::get("/anonymous", |req: HttpRequest| async move {
@@ -199,20 +201,36 @@ async fn shutdown_ends_every_stream_cleanly_and_empties_the_collection() {
         sse.keep_alive().await;
         sse.close()
     });
-    let server = TestServer::start(r);
+    // Neither identified nor waiting: a handler that just keeps sending until a send fails.
+    r += Route::get("/sending", move |req: HttpRequest| {
+        let sends_failed = sends_failed.clone();
+        async move {
+            let sse = req.get_event_source(None);
+            sse.send("open");
+            while sse.send("tick") {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let _ = sends_failed.send(());
+            sse.close()
+        }
+    });
+    // A shutdown timeout longer than `TestServer::stop` waits: the stop can only finish in time if every
+    // stream ends by itself.
+    let server = TestServer::start_with(
+        HttpServer::create_builder().use_router(r).use_configuration(|config| config.shutdown_timeout = LIMIT * 6),
+    );
     let mut streams = Vec::new();
-    for path in ["/sse/a", "/sse/b", "/anonymous"] {
+    for path in ["/sse/a", "/sse/b", "/anonymous", "/sending"] {
         let mut events = Events::new(open_events(&server.url(path)).await);
         assert_eq!(events.next().await.unwrap().data, "open");
         streams.push(events);
     }
     let sources = server.server.event_sources().clone();
     assert_eq!(sources.active_connections(), 2);
-    let stopping = Instant::now();
     server.stop().await;
-    assert!(stopping.elapsed() < Duration::from_secs(5), "no need to wait for the shutdown timeout");
     for events in streams {
-        assert!(events.rest().await.is_empty(), "each stream ends cleanly (a parse error would panic)");
+        let rest = events.rest().await;
+        assert!(rest.iter().all(|data| data == "tick"), "each stream ends cleanly (a parse error would panic)");
     }
     assert_eq!(sources.active_connections(), 0);
     let mut returned = Vec::new();
@@ -221,6 +239,7 @@ async fn shutdown_ends_every_stream_cleanly_and_empties_the_collection() {
     }
     returned.sort();
     assert_eq!(returned, ["a", "b"], "the handlers' waits returned");
+    assert!(send_failures.try_recv().is_ok(), "the sending handler saw its send fail and finished");
 }
 
 #[tokio::test]
@@ -243,4 +262,124 @@ async fn streams_work_over_http2_and_a_reset_stream_is_noticed() {
     let (id, _) = tokio::time::timeout(LIMIT, rx.recv()).await.expect("wait_for_fail returns").unwrap();
     assert_eq!(id, "h2");
     assert_eq!(server.server.event_sources().active_connections(), 0);
+}
+
+#[tokio::test]
+async fn drop_all_closes_every_identified_connection_and_handlers_see_the_count() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut r = Router::new();
+    r += waiting_route(Duration::from_secs(60), tx);
+    r += Route::get("/count", |req: HttpRequest| async move {
+        req.server().event_sources().active_connections().to_string()
+    });
+    let server = TestServer::start(r);
+    let mut streams = Vec::new();
+    for id in ["x", "y", "z"] {
+        let mut events = Events::new(open_events(&server.url(&format!("/sse/{id}"))).await);
+        assert_eq!(events.next().await.unwrap().data, "open");
+        streams.push(events);
+    }
+    let count = || async { support::client().get(server.url("/count")).send().await.unwrap().text().await.unwrap() };
+    assert_eq!(count().await, "3", "a handler reaches the collection through req.server()");
+
+    server.server.event_sources().drop_all();
+    for events in streams {
+        assert!(events.rest().await.is_empty(), "each stream ends cleanly");
+    }
+    let mut returned = Vec::new();
+    for _ in 0..3 {
+        returned.push(tokio::time::timeout(LIMIT, rx.recv()).await.unwrap().unwrap().0);
+    }
+    returned.sort();
+    assert_eq!(returned, ["x", "y", "z"], "every wait returned");
+    assert_eq!(count().await, "0");
+}
+
+#[tokio::test]
+async fn ping_defaults_follow_sisk() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut r = Router::new();
+    r += Route::get("/sse", move |req: HttpRequest| {
+        let tx = tx.clone();
+        async move {
+            let sse = req.get_event_source(None);
+            sse.with_ping(|ping| {
+                let _ = tx.send((ping.data_message.clone(), ping.interval));
+            });
+            sse.close()
+        }
+    });
+    let server = TestServer::start(r);
+    let _ = open_events(&server.url("/sse")).await;
+    assert_eq!(rx.recv().await.unwrap(), ("%ping%".to_owned(), Duration::from_secs(5)));
+}
+
+/// Opens `path` on a socket with a tiny receive buffer and does not read: the client stalls.
+async fn stalled_client(addr: std::net::SocketAddr, path: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(addr).await.unwrap();
+    stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
+    stream
+}
+
+#[tokio::test]
+async fn a_ping_that_cannot_be_written_closes_the_connection_and_frees_it() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut r = Router::new();
+    r += Route::get("/sse", move |req: HttpRequest| {
+        let tx = tx.clone();
+        async move {
+            let sse = req.get_event_source("stalled");
+            // Large pings, often: they pile up in the socket, then in the queue, until one cannot go in.
+            sse.with_ping(|ping| ping.start_with("p".repeat(64 * 1024), Duration::from_millis(2)));
+            sse.keep_alive().await;
+            let _ = tx.send(sse.is_active());
+            sse.close()
+        }
+    });
+    let server = TestServer::start_with(
+        HttpServer::create_builder().use_router(r).use_configuration(|c| c.event_source_queue_capacity = 4),
+    );
+    let _client = stalled_client(server.addr, "/sse").await;
+    let still_active = tokio::time::timeout(LIMIT, rx.recv()).await.expect("the failed ping ends keep_alive");
+    assert_eq!(still_active, Some(false), "the connection is closed");
+    assert_eq!(server.server.event_sources().active_connections(), 0, "and freed from the collection");
+}
+
+#[tokio::test]
+async fn send_async_waits_for_room_instead_of_disconnecting() {
+    use tokio::io::AsyncReadExt;
+    const MESSAGES: usize = 200;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut r = Router::new();
+    r += Route::get("/sse", move |req: HttpRequest| {
+        let tx = tx.clone();
+        async move {
+            let sse = req.get_event_source(None);
+            let chunk = "a".repeat(16 * 1024);
+            let mut delivered = 0;
+            for _ in 0..MESSAGES {
+                if sse.send_async(&chunk).await {
+                    delivered += 1;
+                }
+            }
+            let _ = tx.send(delivered);
+            sse.close()
+        }
+    });
+    let server = TestServer::start_with(
+        HttpServer::create_builder().use_router(r).use_configuration(|c| c.event_source_queue_capacity = 2),
+    );
+    let mut client = stalled_client(server.addr, "/sse").await;
+    // 3.2 MiB cannot fit in a 2-message queue and a 4 KiB socket: the handler must be waiting now.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(rx.try_recv().is_err(), "the sender is held back while the client does not read");
+
+    let mut body = Vec::new();
+    tokio::time::timeout(LIMIT, client.read_to_end(&mut body)).await.expect("the stream ends").unwrap();
+    let events = body.windows(6).filter(|w| w == b"data: ").count();
+    assert_eq!(events, MESSAGES, "every message arrived once the client read");
+    assert_eq!(rx.recv().await, Some(MESSAGES), "every send_async returned true");
 }

@@ -8,7 +8,6 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 use crate::http::service::App;
 use crate::http::{
@@ -146,7 +145,7 @@ impl HttpServerHostContext {
             };
             let _ = stream.set_nodelay(true);
             let app = self.app.clone();
-            let abort = CancellationToken::new();
+            let abort = server.abandoned().child_token();
             let abort_handle = abort.clone();
             let service = hyper::service::service_fn(move |request| {
                 let app = app.clone();
@@ -176,6 +175,9 @@ impl HttpServerHostContext {
         };
         if tokio::time::timeout(config.shutdown_timeout, drained).await.is_err() {
             tracing::warn!(timeout = ?config.shutdown_timeout, "shutdown timeout passed; dropping what is left");
+            server.abandoned().cancel();
+            // The cut connections and handlers end at their next poll; give them a moment to do so.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), tasks.wait()).await;
         }
         Ok(())
     }

@@ -42,6 +42,8 @@ struct ServerShared {
     event_sources: HttpEventSourceCollection,
     local_addr: SocketAddr,
     stopping: CancellationToken,
+    /// Cancelled when the shutdown timeout passes: every connection and handler still running is dropped.
+    abandoned: CancellationToken,
     streaming_tasks: TaskTracker,
 }
 
@@ -57,6 +59,7 @@ impl HttpServer {
             event_sources: HttpEventSourceCollection::new(),
             local_addr,
             stopping: CancellationToken::new(),
+            abandoned: CancellationToken::new(),
             streaming_tasks: TaskTracker::new(),
         };
         HttpServer { shared: Arc::new(shared) }
@@ -91,6 +94,11 @@ impl HttpServer {
     /// Resolves when the server begins to stop.
     pub(crate) fn stopping(&self) -> &CancellationToken {
         &self.shared.stopping
+    }
+
+    /// Resolves when the shutdown timeout has passed and what still runs is dropped.
+    pub(crate) fn abandoned(&self) -> &CancellationToken {
+        &self.shared.abandoned
     }
 
     /// Handlers that go on after their event stream's head was sent run here, so shutdown can wait for them.

@@ -65,9 +65,13 @@ impl App {
             },
             Ok(stream_head) = &mut head => {
                 let span = span.clone();
+                let abandoned = self.server.abandoned().clone();
                 self.server.streaming_tasks().spawn(async move {
-                    if let Err(panic) = pipeline.await {
-                        panic_response(&span, panic);
+                    tokio::select! {
+                        outcome = pipeline => if let Err(panic) = outcome {
+                            panic_response(&span, panic);
+                        },
+                        () = abandoned.cancelled() => tracing::warn!(parent: &span, "handler dropped at the shutdown timeout"),
                     }
                 });
                 stream_head

@@ -1,9 +1,13 @@
-//! [`EventStreamBody`]: the response body of an event stream, fed by the connection's queue; its drop
-//! is how the server learns that a client went away.
+//! [`EventStreamBody`]: the response body of an event stream, fed by the connection's queue. Its drop is
+//! how the server learns that a client went away, and it ends its stream cleanly when the server shuts
+//! down, whether or not the stream has an identifier or a handler waiting on it.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use crate::http::streams::HttpRequestEventSource;
 
@@ -11,14 +15,22 @@ use crate::http::streams::HttpRequestEventSource;
 #[derive(Debug)]
 pub struct EventStreamBody {
     source: HttpRequestEventSource,
+    /// Resolves when the server begins shutting down; `None` once it has.
+    stopping: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
 }
 
 impl EventStreamBody {
     pub(crate) fn new(source: HttpRequestEventSource) -> Self {
-        EventStreamBody { source }
+        let stopping = Some(Box::pin(source.server().stopping().clone().cancelled_owned()));
+        EventStreamBody { source, stopping }
     }
 
     pub(crate) fn poll_next_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        if self.stopping.as_mut().is_some_and(|stopping| stopping.as_mut().poll(cx).is_ready()) {
+            self.stopping = None;
+            // What is queued still goes out, then the stream ends; sends from now on return false.
+            self.source.close();
+        }
         self.source.channel().poll_pop(cx)
     }
 }
