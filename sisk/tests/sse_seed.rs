@@ -51,9 +51,10 @@ async fn appending_headers_after_the_first_message_is_an_error() {
         async move {
             let sse = req.get_event_source(None);
             let injected = sse.append_header("X-Evil", "a\r\nSet-Cookie: owned=1").unwrap_err();
+            let bad_name = sse.append_header("Bad Name:", "value").unwrap_err();
             sse.send("Olá!");
             let late = sse.append_header("Header-Key", "Header-value").unwrap_err();
-            let _ = tx.send((injected, late));
+            let _ = tx.send((injected, bad_name, late));
             sse.close()
         }
     });
@@ -61,8 +62,9 @@ async fn appending_headers_after_the_first_message_is_an_error() {
     let response = open_events(&server.url("/")).await;
     assert!(response.headers().get("header-key").is_none());
     assert!(response.headers().get("set-cookie").is_none());
-    let (injected, late) = rx.recv().await.unwrap();
+    let (injected, bad_name, late) = rx.recv().await.unwrap();
     assert!(injected.is_invalid_header(), "{injected}");
+    assert!(bad_name.is_invalid_header(), "{bad_name}");
     assert!(late.is_headers_already_sent(), "{late}");
     assert!(late.message().contains("before the first send"), "{late}");
 }

@@ -53,7 +53,8 @@ struct RequestState {
 enum BodyState {
     Unread(Option<Incoming>),
     Reading,
-    Read(Bytes),
+    /// Read: the bytes, or the error the read ended with (a second call gets it again).
+    Read(Result<Bytes, Error>),
 }
 
 /// Whether this request may still become an event stream.
@@ -199,13 +200,13 @@ impl HttpRequest {
     }
 
     /// Reads the whole body, at most [`maximum_content_length`](crate::http::HttpServerConfiguration::maximum_content_length)
-    /// bytes; more is an error whose response is `413` (nothing past the limit is buffered). The bytes are
-    /// kept, so a second call returns them again.
+    /// bytes; more is an error whose response is `413` (nothing past the limit is buffered). The outcome
+    /// is kept, so a second call returns the same bytes, or the same error.
     pub async fn body_bytes(&self) -> Result<Bytes, Error> {
         let incoming = {
             let mut body = lock(&self.state.body);
             match &mut *body {
-                BodyState::Read(bytes) => return Ok(bytes.clone()),
+                BodyState::Read(result) => return result.clone(),
                 BodyState::Reading => return Err(Error::body_read("another task is reading it")),
                 BodyState::Unread(incoming) => {
                     let incoming = incoming.take();
@@ -218,7 +219,7 @@ impl HttpRequest {
             None => Ok(Bytes::new()),
             Some(incoming) => self.collect(incoming).await,
         };
-        *lock(&self.state.body) = BodyState::Read(result.clone().unwrap_or_default());
+        *lock(&self.state.body) = BodyState::Read(result.clone());
         result
     }
 

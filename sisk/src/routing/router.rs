@@ -44,8 +44,9 @@ pub struct Router {
     pub(crate) global_request_handlers: Vec<RequestHandler>,
     not_found: Option<Action>,
     method_not_allowed: Option<Action>,
-    /// Compare the static parts of paths without regard to ASCII case (off by default; read when the
-    /// server is built, so it may be set before or after adding routes).
+    /// Compare the static parts of paths without regard to ASCII case (off by default). Set it before
+    /// adding routes to have [`set_route`](Router::set_route) report routes that differ only in case as
+    /// collisions at once; set later, the server builder's `build()` reports them.
     pub match_routes_ignore_case: bool,
 }
 
@@ -107,15 +108,16 @@ impl Router {
 
     /// Adds a route, or says why it cannot be added (an invalid path, or a collision naming both routes).
     pub fn set_route(&mut self, route: Route) -> Result<(), Error> {
-        let pattern = route.pattern.clone()?;
-        let index = match self.paths.iter().position(|p| p.pattern == pattern.matchit) {
+        let pattern = route.pattern.clone()?.matchit;
+        let pattern = if self.match_routes_ignore_case { lowercase_static_parts(&pattern) } else { pattern };
+        let index = match self.paths.iter().position(|p| p.pattern == pattern) {
             Some(index) => index,
             None => {
                 let index = self.paths.len();
-                if let Err(err) = self.tree.insert(pattern.matchit.clone(), index) {
+                if let Err(err) = self.tree.insert(pattern.clone(), index) {
                     return Err(self.insert_error(&route, err));
                 }
-                self.paths.push(PathRoutes { pattern: pattern.matchit, routes: Vec::new() });
+                self.paths.push(PathRoutes { pattern, routes: Vec::new() });
                 index
             }
         };
@@ -207,16 +209,21 @@ impl Router {
             return Err(first);
         }
         if self.match_routes_ignore_case {
-            let mut tree = matchit::Router::new();
-            for (index, entry) in self.paths.iter_mut().enumerate() {
-                entry.pattern = lowercase_static_parts(&entry.pattern);
-                if let Err(err) = tree.insert(entry.pattern.clone(), index) {
-                    return Err(case_collision_error(&entry.routes, err));
-                }
-            }
-            self.tree = tree;
+            self.fold_case()?;
         }
         Ok(self)
+    }
+
+    /// Rebuilds the table with the static parts of paths in lower case: paths that differ only in case
+    /// become one path, whose routes must then differ by method.
+    fn fold_case(&mut self) -> Result<(), Error> {
+        let mut folded = Router { match_routes_ignore_case: true, ..Router::new() };
+        for route in self.paths.drain(..).flat_map(|entry| entry.routes) {
+            folded.set_route(route)?;
+        }
+        self.tree = folded.tree;
+        self.paths = folded.paths;
+        Ok(())
     }
 
     /// Finds what answers `method` on `raw_path` (the path as the client sent it, still percent-encoded).
@@ -270,11 +277,6 @@ impl Router {
         };
         response.with_header(http::header::ALLOW, allow)
     }
-}
-
-fn case_collision_error(routes: &[Route], err: matchit::InsertError) -> Error {
-    let name = routes.first().map(Route::describe).unwrap_or_default();
-    Error::route_collision(&name, &format!("another route once case is ignored ({err})"))
 }
 
 /// Picks the route for a method: the exact method, then `GET` for `HEAD`, then `Any`.
@@ -373,6 +375,30 @@ mod tests {
         let r = r.freeze().unwrap();
         let (_, params) = found(&r, http::Method::GET, "/uSeRs/MiXeD").unwrap();
         assert_eq!(params, vec![("Id".to_owned(), "MiXeD".to_owned())]);
+    }
+
+    #[test]
+    fn ignore_case_folds_paths_and_reports_collisions_naming_both_routes() {
+        let mut r = Router::new();
+        r.match_routes_ignore_case = true;
+        r.set_route(Route::get("/A", |_req| async { "" })).unwrap();
+        r.set_route(Route::post("/a", |_req| async { "" })).expect("another method on the same folded path");
+        let err = r.set_route(Route::get("/a/", |_req| async { "" }).with_name("lower")).unwrap_err();
+        assert!(
+            err.is_route_collision() && err.message().contains("`GET /A`") && err.message().contains("lower"),
+            "{err}"
+        );
+
+        // Set after the routes were added: the same verdicts, at build time.
+        let mut late = router(&[(RouteMethod::Get, "/Users/<id>"), (RouteMethod::Delete, "/users/<id>")]);
+        late.match_routes_ignore_case = true;
+        let late = late.freeze().unwrap();
+        assert!(found(&late, http::Method::DELETE, "/USERS/1").is_some());
+        assert!(found(&late, http::Method::GET, "/users/1").is_some());
+        let mut clash = router(&[(RouteMethod::Get, "/Users"), (RouteMethod::Get, "/users")]);
+        clash.match_routes_ignore_case = true;
+        let err = clash.freeze().unwrap_err();
+        assert!(err.message().contains("`GET /Users`") && err.message().contains("`GET /users`"), "{err}");
     }
 
     #[test]
