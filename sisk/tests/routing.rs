@@ -31,6 +31,41 @@ async fn every_way_of_adding_a_route_serves_it() {
 }
 
 #[tokio::test]
+async fn every_method_constructor_and_map_helper_answers_its_method() {
+    let echo = |req: HttpRequest| async move { req.method().to_string() };
+    let mut r = Router::new();
+    r += Route::get("/route", echo);
+    r += Route::post("/route", echo);
+    r += Route::put("/route", echo);
+    r += Route::patch("/route", echo);
+    r += Route::delete("/route", echo);
+    r += Route::options("/route", echo);
+    r += Route::head("/head", |_req| async { HttpResponse::new().with_header("X-Head", "yes") });
+    r += Route::any("/any", echo);
+    r.map_get("/map", echo).map_post("/map", echo).map_put("/map", echo);
+    r.map_patch("/map", echo).map_delete("/map", echo).map_any("/map-any", echo);
+    let server = TestServer::start(r);
+
+    for method in ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        for path in ["/route", "/map"] {
+            if method == reqwest::Method::OPTIONS && path == "/map" {
+                continue; // there is no map_options: the map is Sisk's
+            }
+            let res = client().request(method.clone(), server.url(path)).send().await.unwrap();
+            assert_eq!(res.text().await.unwrap(), method.as_str(), "{method} {path}");
+        }
+        for path in ["/any", "/map-any"] {
+            let res = client().request(method.clone(), server.url(path)).send().await.unwrap();
+            assert_eq!(res.text().await.unwrap(), method.as_str(), "{method} {path}");
+        }
+    }
+    let head = client().head(server.url("/head")).send().await.unwrap();
+    assert_eq!((head.status().as_u16(), head.headers()["x-head"].to_str().unwrap()), (200, "yes"));
+    assert_eq!(client().get(server.url("/head")).send().await.unwrap().status().as_u16(), 405);
+}
+
+#[tokio::test]
 async fn parameters_catch_all_and_normalised_paths() {
     let mut r = Router::new();
     r += Route::get("/users/<id>/posts/<post>", |req: HttpRequest| async move {
