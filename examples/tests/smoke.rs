@@ -1,54 +1,14 @@
 //! Every example runs: each is started as its own process on 127.0.0.1 port 0 (through
 //! `SISK_LISTENING_PORT`), asked what it is for, and stopped.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use support::example::Example;
+
 const LIMIT: Duration = Duration::from_secs(15);
-
-/// A running example, killed when dropped.
-struct Example {
-    child: Child,
-    base: String,
-}
-
-impl Example {
-    fn start(name: &str) -> Example {
-        let exe = std::env::current_exe().unwrap();
-        let binary = exe.parent().unwrap().parent().unwrap().join("examples").join(name);
-        let mut child = Command::new(&binary)
-            .env("SISK_LISTENING_PORT", "http://127.0.0.1:0/")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(at) = line.find("listening on http://") {
-                    let address = line[at + "listening on ".len()..].trim_end_matches('/').to_owned();
-                    let _ = tx.send(address);
-                }
-            }
-        });
-        let base = rx.recv_timeout(LIMIT).unwrap_or_else(|_| panic!("{name} did not report its address"));
-        Example { child, base }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-}
-
-impl Drop for Example {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder().timeout(LIMIT).build().unwrap()
@@ -131,11 +91,11 @@ async fn sse_demo() {
 async fn sigterm_stops_a_server_gracefully() {
     let mut example = Example::start("hello");
     assert_eq!(client().get(example.url("/")).send().await.unwrap().text().await.unwrap(), "Olá, mundo!");
-    let status = Command::new("kill").args(["-TERM", &example.child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill").args(["-TERM", &example.process.child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let started = Instant::now();
     let exit = loop {
-        if let Some(exit) = example.child.try_wait().unwrap() {
+        if let Some(exit) = example.process.child.try_wait().unwrap() {
             break exit;
         }
         assert!(started.elapsed() < LIMIT, "the server did not stop on SIGTERM");

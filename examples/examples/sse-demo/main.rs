@@ -9,6 +9,10 @@
 //!   With `?close_after=N` the server closes the stream after N seconds, so the browser reconnects.
 //! - A background task broadcasts a message (`onmessage`, with an increasing id) to every `demo-` stream
 //!   each second.
+//!
+//! The page opens two streams: an `EventSource`, and a plain `fetch` of `/events` that shows the raw frames —
+//! pings included — and the `X-Sisk-Demo` header, which an `EventSource` cannot see. It records what each saw
+//! in `window.sseDemo`, which `tests/browser.rs` reads back from a real browser.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

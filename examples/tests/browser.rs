@@ -1,0 +1,229 @@
+//! `sse-demo` in a real browser: a headless chromium, driven through chromedriver, opens the demo page with
+//! `?close_after=5`, and the test reads back what the page's own `EventSource` recorded (`window.sseDemo`):
+//! ticks in order, named events at their listeners, no ping at `onmessage`, reconnection carrying
+//! `Last-Event-ID` to the handler, and the handler's header.
+//!
+//! Needs `chromium` and `chromedriver` (Debian: `apt-get install -y chromium chromium-driver`). Without them
+//! the test says so and passes, except under CI (`CI=true`), where it fails.
+
+mod chromium;
+mod support;
+
+use std::fmt::Display;
+use std::future::Future;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use fantoccini::Client;
+use serde_json::Value;
+
+use chromium::{Browser, Installation, INSTALL};
+use support::example::Example;
+
+/// The demo closes each stream after this many seconds, so the browser has to reconnect.
+const CLOSE_AFTER_SECONDS: u64 = 5;
+/// How many reconnections the page must go through.
+const RECONNECTIONS: usize = 2;
+/// How many pings the page's wire tap must see: the demo pings every 2 s, so this is how long the page is
+/// watched while its `onmessage` must not see a single one.
+const WIRE_PINGS: u64 = 6;
+/// The bound on the whole observation, and on each WebDriver command.
+const PAGE_LIMIT: Duration = Duration::from_secs(30);
+/// Time between two readings of the page's record.
+const POLL: Duration = Duration::from_millis(200);
+
+#[tokio::test]
+async fn sse_demo_in_chromium() {
+    let Some(installation) = Installation::find() else {
+        return browser_missing();
+    };
+    let example = Example::start("sse-demo");
+    let browser = Browser::launch(&installation).await;
+    let observed = observe(&browser.client, &example.url(&format!("/?close_after={CLOSE_AFTER_SECONDS}"))).await;
+    browser.quit().await;
+
+    check_ticks_in_order(&observed);
+    check_named_events(&observed);
+    check_pings_never_reach_onmessage(&observed);
+    check_reconnection_carries_last_event_id(&observed);
+    assert_eq!(observed.header.as_deref(), Some("on"), "the page reads the header the handler appended");
+}
+
+/// Without a browser: fails under CI, and otherwise tells the developer how to run this test. The note is
+/// written straight to stderr, which the test harness does not capture, so it shows in a normal run.
+fn browser_missing() {
+    let message = format!("the browser test needs chromium and chromedriver; install them with `{INSTALL}`");
+    let ci = std::env::var("CI").is_ok_and(|value| !value.is_empty() && value != "false" && value != "0");
+    assert!(!ci, "{message} (under CI this test is mandatory)");
+    let _ = writeln!(std::io::stderr(), "\nbrowser test skipped: {message}\n");
+}
+
+/// One thing the page's `EventSource` reported, as the page recorded it.
+#[derive(Debug, PartialEq)]
+enum Seen {
+    Open,
+    Error,
+    Message { data: String, id: String },
+    Named { name: String, data: String },
+}
+
+/// What the page recorded: its `EventSource`'s log, and the header and pings its wire tap saw.
+#[derive(Debug)]
+struct Observed {
+    log: Vec<Seen>,
+    header: Option<String>,
+    pings: u64,
+}
+
+impl Observed {
+    /// Reads `window.sseDemo` as the page's script lays it out.
+    fn from_page(demo: &Value) -> Observed {
+        let text = |entry: &Value, key: &str| {
+            entry[key].as_str().unwrap_or_else(|| panic!("{key} missing from {entry}")).to_owned()
+        };
+        let log = demo["log"].as_array().unwrap_or_else(|| panic!("no log in {demo}"));
+        let log = log
+            .iter()
+            .map(|entry| match entry["kind"].as_str() {
+                Some("open") => Seen::Open,
+                Some("error") => Seen::Error,
+                Some("message") => Seen::Message { data: text(entry, "data"), id: text(entry, "id") },
+                Some("named") => Seen::Named { name: text(entry, "name"), data: text(entry, "data") },
+                _ => panic!("unknown log entry {entry}"),
+            })
+            .collect();
+        let wire = &demo["wire"];
+        Observed {
+            log,
+            header: wire["header"].as_str().map(str::to_owned),
+            pings: wire["pings"].as_u64().unwrap_or_else(|| panic!("no ping count in {wire}")),
+        }
+    }
+
+    /// The log cut into connections, each starting at its `open`.
+    fn connections(&self) -> Vec<&[Seen]> {
+        assert_eq!(self.log.first(), Some(&Seen::Open), "the log starts with a connection: {self:#?}");
+        let starts: Vec<usize> = (0..self.log.len()).filter(|&i| self.log[i] == Seen::Open).collect();
+        let ends = starts.iter().skip(1).copied().chain([self.log.len()]);
+        starts.iter().zip(ends).map(|(&start, end)| &self.log[start..end]).collect()
+    }
+
+    /// The data of every event named `name`, in order.
+    fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        named_in(&self.log, name)
+    }
+}
+
+fn named_in<'a>(log: &'a [Seen], name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    log.iter().filter_map(move |seen| match seen {
+        Seen::Named { name: n, data } if n == name => Some(data.as_str()),
+        _ => None,
+    })
+}
+
+/// The ids of the messages in `log`, checking each is the tick its id names.
+fn tick_ids(log: &[Seen]) -> Vec<u64> {
+    log.iter()
+        .filter_map(|seen| match seen {
+            Seen::Message { data, id } => {
+                let tick: u64 = id.parse().unwrap_or_else(|_| panic!("message {data:?} has id {id:?}, not a tick"));
+                assert_eq!(data, &format!("tick {tick}"), "onmessage got something other than tick {tick}");
+                Some(tick)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Loads the page and reads its record until it has reconnected `RECONNECTIONS` times and its wire tap has
+/// seen `WIRE_PINGS` pings, within `PAGE_LIMIT`.
+async fn observe(client: &Client, url: &str) -> Observed {
+    bounded(client.goto(url), "loading the page").await;
+    let started = Instant::now();
+    loop {
+        let demo = bounded(client.execute("return window.sseDemo;", vec![]), "reading window.sseDemo").await;
+        let observed = Observed::from_page(&demo);
+        if observed.named("resumed").count() >= RECONNECTIONS && observed.pings >= WIRE_PINGS {
+            return observed;
+        }
+        assert!(
+            started.elapsed() < PAGE_LIMIT,
+            "within {PAGE_LIMIT:?} the page did not reconnect {RECONNECTIONS} times and see {WIRE_PINGS} pings: \
+             {observed:#?}"
+        );
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// A WebDriver command, bounded by `PAGE_LIMIT`.
+async fn bounded<T, E: Display>(command: impl Future<Output = Result<T, E>>, what: &str) -> T {
+    match tokio::time::timeout(PAGE_LIMIT, command).await {
+        Ok(Ok(value)) => value,
+        Ok(Err(e)) => panic!("{what}: {e}"),
+        Err(_) => panic!("{what}: no answer within {PAGE_LIMIT:?}"),
+    }
+}
+
+/// The broadcast ticks reach `onmessage` in order: increasing ids overall (a reconnection may skip the
+/// ticks sent while the page was away), and no gap at all within one connection.
+fn check_ticks_in_order(observed: &Observed) {
+    let all = tick_ids(&observed.log);
+    assert!(all.len() >= 8, "too few ticks for {} s of watching: {all:?}", 2 * WIRE_PINGS);
+    assert!(all.windows(2).all(|pair| pair[0] < pair[1]), "ticks out of order: {all:?}");
+    for connection in observed.connections() {
+        let ids = tick_ids(connection);
+        assert!(ids.windows(2).all(|pair| pair[1] == pair[0] + 1), "a tick went missing within a connection: {ids:?}");
+    }
+}
+
+/// Every connection is greeted by the `welcome` listener with a client number of its own, and every
+/// reconnection by the `resumed` listener; the first connection has nothing to resume. The newest
+/// connection may still be on its way, so only the ones before it must be complete.
+fn check_named_events(observed: &Observed) {
+    let connections = observed.connections();
+    let (newest, complete) = connections.split_last().expect("at least one connection");
+    for (index, connection) in complete.iter().enumerate() {
+        assert_eq!(named_in(connection, "welcome").count(), 1, "connection {index} welcomed once: {connection:#?}");
+        let resumed = usize::from(index > 0);
+        assert_eq!(named_in(connection, "resumed").count(), resumed, "connection {index}: {connection:#?}");
+    }
+    assert!(named_in(newest, "welcome").count() <= 1, "{newest:#?}");
+    assert!(named_in(newest, "resumed").count() <= 1, "{newest:#?}");
+
+    let clients: Vec<&str> = observed.named("welcome").collect();
+    assert!(clients.iter().all(|data| data.starts_with("client ")), "{clients:?}");
+    let mut distinct = clients.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), clients.len(), "each connection is a new client: {clients:?}");
+}
+
+/// The wire tap saw the pings, and `onmessage` never did (and [`tick_ids`] holds that all it got are ticks).
+fn check_pings_never_reach_onmessage(observed: &Observed) {
+    assert!(observed.pings >= WIRE_PINGS, "the server sent {} pings", observed.pings);
+    let pinged = observed.log.iter().any(|seen| matches!(seen, Seen::Message { data, .. } if data.contains("ping")));
+    assert!(!pinged, "a ping reached onmessage: {observed:#?}");
+}
+
+/// After each drop the browser reconnects with `Last-Event-ID`, and the handler, which echoes that header in
+/// a `resumed` event, saw the id of the last tick the page had received before the drop.
+fn check_reconnection_carries_last_event_id(observed: &Observed) {
+    let mut last_id: Option<&str> = None;
+    let mut dropped_at: Option<Option<&str>> = None;
+    let mut resumed = 0;
+    for seen in &observed.log {
+        match seen {
+            Seen::Message { id, .. } => last_id = Some(id),
+            Seen::Error => dropped_at = Some(last_id),
+            Seen::Named { name, data } if name == "resumed" => {
+                let expected = dropped_at.expect("a resumed event before any drop");
+                assert_eq!(Some(data.as_str()), expected, "the handler saw another Last-Event-ID: {observed:#?}");
+                resumed += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(resumed >= RECONNECTIONS, "only {resumed} reconnections: {observed:#?}");
+    let drops = observed.log.iter().filter(|seen| **seen == Seen::Error).count();
+    assert!(drops >= RECONNECTIONS, "the page saw {drops} drops: {observed:#?}");
+}

@@ -1,0 +1,40 @@
+//! [`Example`]: one of the example binaries running as its own process on 127.0.0.1, port 0 (through
+//! `SISK_LISTENING_PORT`), found at the address it logs.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use super::process::Process;
+
+/// How long an example may take to log its address.
+const START_LIMIT: Duration = Duration::from_secs(15);
+
+/// A running example, killed when dropped.
+#[derive(Debug)]
+pub struct Example {
+    /// The example's process. Some tests signal it; the others only need it stopped on drop, so for them the
+    /// field is never read.
+    #[allow(dead_code)]
+    pub process: Process,
+    base: String,
+}
+
+impl Example {
+    /// Starts the example `name` (built by cargo next to the test binary) and waits for its address.
+    pub fn start(name: &str) -> Example {
+        let exe = std::env::current_exe().unwrap();
+        let binary = exe.parent().unwrap().parent().unwrap().join("examples").join(name);
+        let mut command = Command::new(&binary);
+        command.env("SISK_LISTENING_PORT", "http://127.0.0.1:0/").env("NO_COLOR", "1").stderr(Stdio::null());
+        let (process, base) = Process::start(&mut command, START_LIMIT, |line| {
+            let at = line.find("listening on http://")?;
+            Some(line[at + "listening on ".len()..].trim_end_matches('/').to_owned())
+        });
+        Example { process, base }
+    }
+
+    /// The example's address followed by `path`, e.g. `http://127.0.0.1:40123/events`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+}
