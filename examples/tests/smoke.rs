@@ -88,18 +88,50 @@ async fn sse_demo() {
 }
 
 #[tokio::test]
-async fn sigterm_stops_a_server_gracefully() {
+async fn controllers() {
+    let example = Example::start("controllers");
+    let get = |path: &str| {
+        let url = example.url(path);
+        async move {
+            let response = client().get(url).send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    assert_eq!(get("/api/users").await, (200, "alice\nbob".into()));
+    assert_eq!(get("/api/users/2").await, (200, "bob".into()));
+    assert_eq!(get("/api/users/9").await.0, 404);
+    let events = client().get(example.url("/api/users/events")).send().await.unwrap();
+    let created = client().post(example.url("/api/users")).body("ana").send().await.unwrap();
+    assert_eq!((created.status().as_u16(), created.text().await.unwrap()), (201, "/api/users/3".into()));
+    read_until(events, "event: user-created\nid: 3\ndata: ana\n\n").await;
+    // Routes of another crate, the sisk_examples library: a controller type and a free function.
+    assert_eq!(get("/health").await, (200, "live".into()));
+    assert_eq!(get("/version").await, (200, env!("CARGO_PKG_VERSION").into()));
+}
+
+/// Sends `signal` to a running example and checks it stops gracefully, exiting with 0.
+async fn stops_gracefully_on(signal: &str) {
     let mut example = Example::start("hello");
     assert_eq!(client().get(example.url("/")).send().await.unwrap().text().await.unwrap(), "Olá, mundo!");
-    let status = Command::new("kill").args(["-TERM", &example.process.child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill").args([signal, &example.process.child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let started = Instant::now();
     let exit = loop {
         if let Some(exit) = example.process.child.try_wait().unwrap() {
             break exit;
         }
-        assert!(started.elapsed() < LIMIT, "the server did not stop on SIGTERM");
+        assert!(started.elapsed() < LIMIT, "the server did not stop on {signal}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert!(exit.success(), "a graceful stop exits with 0: {exit:?}");
+}
+
+#[tokio::test]
+async fn sigterm_stops_a_server_gracefully() {
+    stops_gracefully_on("-TERM").await;
+}
+
+#[tokio::test]
+async fn ctrl_c_stops_a_server_gracefully() {
+    stops_gracefully_on("-INT").await;
 }
