@@ -11,8 +11,11 @@
 pub(crate) struct RoutePattern {
     /// The normalised Sisk spelling, e.g. `/users/<id>`.
     pub(crate) display: String,
-    /// The matchit spelling, e.g. `/users/{id}`.
+    /// The matchit spelling, with parameters named by position so that routes of one shape share it
+    /// whatever their parameter names, e.g. `/users/{p0}`.
     pub(crate) matchit: String,
+    /// The parameter names, in the order they appear.
+    pub(crate) parameters: Vec<String>,
 }
 
 /// Checks a Sisk route path and returns why it is invalid.
@@ -52,13 +55,13 @@ pub(crate) fn parse(path: &str) -> Result<RoutePattern, String> {
             if catch_all && i + 1 != segments.len() {
                 return Err(format!("catch-all parameter `{segment}` must be the last segment"));
             }
-            names.push(name);
             matchit.push('{');
             if catch_all {
                 matchit.push('*');
             }
-            matchit.push_str(name);
+            matchit.push_str(&format!("p{}", names.len()));
             matchit.push('}');
+            names.push(name);
         } else if segment.contains(['<', '>']) {
             return Err(format!("segment `{segment}` mixes text and a parameter; a parameter fills a whole segment"));
         } else {
@@ -75,7 +78,7 @@ pub(crate) fn parse(path: &str) -> Result<RoutePattern, String> {
         display.push('/');
         matchit.push('/');
     }
-    Ok(RoutePattern { display, matchit })
+    Ok(RoutePattern { display, matchit, parameters: names.into_iter().map(str::to_owned).collect() })
 }
 
 /// Normalises a request path the way route paths are: empty segments and the trailing slash are dropped.
@@ -104,15 +107,16 @@ mod tests {
     fn parses_sisk_paths() {
         let table = [
             ("/", "/", "/"),
-            ("/users/<id>", "/users/<id>", "/users/{id}"),
-            ("/users//<id>/", "/users/<id>", "/users/{id}"),
-            ("/files/<*rest>", "/files/<*rest>", "/files/{*rest}"),
+            ("/users/<id>", "/users/<id>", "/users/{p0}"),
+            ("/users//<id>/<post>", "/users/<id>/<post>", "/users/{p0}/{p1}"),
+            ("/files/<*rest>", "/files/<*rest>", "/files/{*p0}"),
             ("/a{b}", "/a{b}", "/a{{b}}"),
         ];
         for (input, display, pattern) in table {
             let parsed = parse(input).unwrap();
             assert_eq!((parsed.display.as_str(), parsed.matchit.as_str()), (display, pattern), "{input}");
         }
+        assert_eq!(parse("/a/<x>/b/<*y>").unwrap().parameters, ["x", "y"]);
     }
 
     #[test]

@@ -116,6 +116,11 @@ impl Route {
         self.name.as_deref()
     }
 
+    /// The names of the path's parameters, in order (none for an invalid path, which no router holds).
+    pub(crate) fn parameter_names(&self) -> &[String] {
+        self.pattern.as_ref().map(|p| p.parameters.as_slice()).unwrap_or_default()
+    }
+
     /// How errors and logs name this route: `GET /users/<id>` and its name, if any.
     pub(crate) fn describe(&self) -> String {
         let path = self.pattern.as_ref().map(|p| p.display.as_str()).unwrap_or(&self.path);

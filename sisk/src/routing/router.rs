@@ -250,12 +250,13 @@ impl Router {
         let params = found
             .params
             .iter()
-            .map(|(name, value)| {
+            .zip(route.parameter_names())
+            .map(|((_, value), name)| {
                 // Slice the client's own spelling out of `path` (same offsets: ASCII lowering keeps lengths).
                 let start = value.as_ptr() as usize - lookup.as_ptr() as usize;
                 let original = &path[start..start + value.len()];
                 let decoded = percent_encoding::percent_decode_str(original).decode_utf8_lossy();
-                (name.to_owned(), decoded.into_owned())
+                (name.clone(), decoded.into_owned())
             })
             .collect();
         Resolution::Found(route, params)
@@ -409,8 +410,14 @@ mod tests {
         assert!(err.message().contains("/users/<id>") && err.message().contains("by_name"), "{err}");
         let err = r.set_route(Route::get("/users//<id>", |_req| async { "" })).unwrap_err();
         assert!(err.is_route_collision(), "{err}");
-        // The same path with another method is fine.
-        r.set_route(Route::delete("/users/<id>", |_req| async { "" })).unwrap();
+        // The same path with another method is fine, whatever its parameters are called.
+        r.set_route(Route::delete("/users/<name>", |_req| async { "" })).unwrap();
+        match r.resolve(&http::Method::DELETE, "/users/ana") {
+            Resolution::Found(route, params) => {
+                assert_eq!((route.path(), params), ("/users/<name>", vec![("name".to_owned(), "ana".to_owned())]))
+            }
+            other => panic!("expected the DELETE route, got {other:?}"),
+        }
     }
 
     #[test]
