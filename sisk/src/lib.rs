@@ -38,6 +38,7 @@
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+mod book;
 mod error;
 pub mod http;
 pub mod prelude;

@@ -1,0 +1,147 @@
+// What the book's hidden lines use to run every example for real: a server on 127.0.0.1 with a port the
+// system picks, an HTTP client, and a reader of event streams, every wait bounded in time.
+//
+// Each Rust block of the book is a doctest of the `sisk` crate (see `sisk/src/book.rs`); a block that needs
+// these helpers starts with the hidden line `# include!("../../book/doctest/support.rs");`, which the
+// compiler resolves relative to `sisk/src/book.rs`. Paths here are written in full so that they never clash
+// with the `use` lines of the example itself.
+
+#[allow(dead_code)]
+mod support {
+    use std::future::Future;
+    use std::time::Duration;
+
+    /// Every wait of an example is bounded by this.
+    pub const LIMIT: Duration = Duration::from_secs(10);
+
+    /// A server running in the background of an example.
+    pub struct Running {
+        /// Its handle, as `req.server()` gives it to handlers.
+        pub server: sisk::http::HttpServer,
+        task: tokio::task::JoinHandle<Result<(), sisk::Error>>,
+    }
+
+    /// Serves `router` on 127.0.0.1, on a port the system picks.
+    pub fn serve(router: sisk::routing::Router) -> Running {
+        serve_with(sisk::http::HttpServer::create_builder().use_router(router))
+    }
+
+    /// Serves what `builder` describes on 127.0.0.1, on a port the system picks.
+    pub fn serve_with(builder: sisk::http::HttpServerHostContextBuilder) -> Running {
+        let app = builder.use_listening_port("http://127.0.0.1:0/").build().expect("the server builds");
+        let server = app.server();
+        let task = tokio::spawn(app.start_with_shutdown(std::future::pending()));
+        Running { server, task }
+    }
+
+    impl Running {
+        /// The URL of `path` on this server.
+        pub fn url(&self, path: &str) -> String {
+            format!("http://{}{}", self.server.local_addr(), path)
+        }
+
+        /// Stops the server gracefully and waits until it has stopped.
+        pub async fn stop(self) {
+            self.server.stop();
+            let stopped = tokio::time::timeout(LIMIT, self.task).await.expect("the server stops in time");
+            stopped.expect("the server task did not panic").expect("the server ran without error");
+        }
+    }
+
+    /// For programs that call `app.start()` themselves: `build()` then binds 127.0.0.1 on a port the
+    /// system picks, whatever port the program names (through `SISK_LISTENING_PORT`).
+    pub fn listen_on_any_port() {
+        std::env::set_var(sisk::http::LISTENING_PORT_VARIABLE, "http://127.0.0.1:0/");
+    }
+
+    /// For programs that call `app.start()` themselves: runs `check` with the server's base URL once the
+    /// program serves, then stops the server so `start()` returns. A check that fails or takes longer than
+    /// `LIMIT` ends the program with a failure status.
+    pub fn check<F, Fut>(server: &sisk::http::HttpServer, check: F)
+    where
+        F: FnOnce(String) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let server = server.clone();
+        let checking = tokio::spawn(check(format!("http://{}", server.local_addr())));
+        tokio::spawn(async move {
+            match tokio::time::timeout(LIMIT, checking).await {
+                Ok(Ok(())) => server.stop(),
+                Ok(Err(_panicked)) => std::process::exit(101),
+                Err(_late) => {
+                    eprintln!("the example's check did not finish within {LIMIT:?}");
+                    std::process::exit(101)
+                }
+            }
+        });
+    }
+
+    /// An HTTP/1.1 client whose requests give up after `LIMIT`.
+    pub fn client() -> reqwest::Client {
+        reqwest::Client::builder().timeout(LIMIT).build().expect("a client")
+    }
+
+    /// `GET url`.
+    pub async fn get(url: &str) -> reqwest::Response {
+        client().get(url).send().await.expect("the server answers")
+    }
+
+    /// `GET url`, and the body as text.
+    pub async fn get_text(url: &str) -> String {
+        get(url).await.text().await.expect("a text body")
+    }
+
+    /// Waits until `condition` holds, checking every few milliseconds, for at most `LIMIT`.
+    pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+        let deadline = tokio::time::Instant::now() + LIMIT;
+        while !condition() {
+            assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// An open event stream, read one frame (the text up to and including its blank line) at a time.
+    pub struct Frames {
+        /// The response whose body is the stream.
+        pub response: reqwest::Response,
+        buffer: Vec<u8>,
+    }
+
+    impl Frames {
+        /// Opens `url` as an event stream and checks the response head.
+        pub async fn open(url: &str) -> Frames {
+            Frames::from(client().get(url).header("Accept", "text/event-stream").send().await.expect("it answers"))
+        }
+
+        /// Reads the stream of a response already received.
+        pub fn from(response: reqwest::Response) -> Frames {
+            assert_eq!(response.status(), 200);
+            assert_eq!(response.headers()["content-type"], "text/event-stream; charset=utf-8");
+            Frames { response, buffer: Vec::new() }
+        }
+
+        /// The next frame, or `None` when the server ends the stream.
+        pub async fn next(&mut self) -> Option<String> {
+            loop {
+                if let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
+                    let frame: Vec<u8> = self.buffer.drain(..end + 2).collect();
+                    return Some(String::from_utf8(frame).expect("UTF-8 frames"));
+                }
+                let chunk = tokio::time::timeout(LIMIT, self.response.chunk())
+                    .await
+                    .expect("a frame or the end of the stream in time")
+                    .expect("the stream reads without error")?;
+                self.buffer.extend_from_slice(&chunk);
+            }
+        }
+
+        /// Every remaining frame, until the server ends the stream.
+        pub async fn rest(mut self) -> Vec<String> {
+            let mut frames = Vec::new();
+            while let Some(frame) = self.next().await {
+                frames.push(frame);
+            }
+            frames
+        }
+    }
+}

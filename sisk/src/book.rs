@@ -1,0 +1,48 @@
+//! The book (`book/src/*.md`) as doctests, so that it cannot drift from the code.
+//!
+//! Each chapter is the documentation of one item below; `cargo test` then compiles and runs every Rust
+//! block of the book as a doctest, hidden `#` lines included (they start a server on 127.0.0.1, make
+//! real requests and check the answers with the helpers in `book/doctest/support.rs`). This module
+//! exists only when rustdoc collects doctests.
+
+#![cfg(doctest)]
+
+/// The chapter "Server-Sent Events".
+#[doc = include_str!("../../book/src/server-sent-events.md")]
+pub struct ServerSentEvents;
+
+/// The chapter "Introduction".
+#[doc = include_str!("../../book/src/introduction.md")]
+pub struct Introduction;
+
+/// The chapter "Getting started".
+#[doc = include_str!("../../book/src/getting-started.md")]
+pub struct GettingStarted;
+
+/// The chapter "Routing".
+#[doc = include_str!("../../book/src/routing.md")]
+pub struct Routing;
+
+/// The chapter "Requests".
+#[doc = include_str!("../../book/src/requests.md")]
+pub struct Requests;
+
+/// The chapter "Responses".
+#[doc = include_str!("../../book/src/responses.md")]
+pub struct Responses;
+
+/// The chapter "Request handlers".
+#[doc = include_str!("../../book/src/request-handlers.md")]
+pub struct RequestHandlers;
+
+/// The chapter "Attribute routes and controllers".
+#[doc = include_str!("../../book/src/attribute-routes.md")]
+pub struct AttributeRoutes;
+
+/// The chapter "Deploying Server-Sent Events".
+#[doc = include_str!("../../book/src/deploying-sse.md")]
+pub struct DeployingSse;
+
+/// The chapter "Eventos Enviados pelo Servidor" (the Server-Sent Events chapter in Brazilian Portuguese).
+#[doc = include_str!("../../book/src/pt-BR/server-sent-events.md")]
+pub struct EventosEnviadosPeloServidor;
