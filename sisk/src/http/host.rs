@@ -4,10 +4,10 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 use crate::http::service::App;
 use crate::http::{
@@ -116,16 +116,16 @@ impl HttpServerHostContext {
             TcpListener::from_std(self.listener).map_err(|e| Error::io("cannot register the listener", e))?;
         tracing::info!("listening on http://{}/", server.local_addr());
 
-        let mut connections = auto::Builder::new(TokioExecutor::new());
-        connections
-            .http1()
+        let mut http1 = http1::Builder::new();
+        http1
             .timer(TokioTimer::new())
             .header_read_timeout(config.header_read_timeout)
             .max_buf_size(config.maximum_header_size.max(8192));
-        connections
-            .http2()
+        let mut http2 = http2::Builder::new(TokioExecutor::new());
+        http2
             .timer(TokioTimer::new())
             .max_header_list_size(u32::try_from(config.maximum_header_size).unwrap_or(u32::MAX));
+        let protocols = Arc::new(Protocols { http1, http2 });
         let graceful = GracefulShutdown::new();
 
         tokio::pin!(signal);
@@ -152,13 +152,21 @@ impl HttpServerHostContext {
                 let abort = abort_handle.clone();
                 async move { Ok::<_, std::convert::Infallible>(app.handle(request, remote, abort).await) }
             });
-            let connection = graceful.watch(connections.serve_connection(TokioIo::new(stream), service).into_owned());
+            let watcher = graceful.watcher();
+            let protocols = protocols.clone();
+            let first_bytes_timeout = config.header_read_timeout;
             tokio::spawn(async move {
-                tokio::select! {
-                    result = connection => if let Err(err) = result {
-                        tracing::debug!(error = %err, %remote, "connection ended with an error");
-                    },
-                    () = abort.cancelled() => tracing::debug!(%remote, "connection cut off"),
+                let Ok(Ok(is_http2)) = tokio::time::timeout(first_bytes_timeout, speaks_http2(&stream)).await else {
+                    tracing::debug!(%remote, "connection closed or silent before its first request");
+                    return;
+                };
+                let io = TokioIo::new(stream);
+                if is_http2 {
+                    // Boxed: the HTTP/2 state is large, and would otherwise size every HTTP/1.1 task too.
+                    let connection = Box::pin(watcher.watch(protocols.http2.serve_connection(io, service)));
+                    drive(connection, abort, remote).await;
+                } else {
+                    drive(watcher.watch(protocols.http1.serve_connection(io, service)), abort, remote).await;
                 }
             });
         }
@@ -183,6 +191,48 @@ impl HttpServerHostContext {
     }
 }
 
+/// The connection builders of both protocols, configured once and shared by every connection.
+struct Protocols {
+    http1: http1::Builder,
+    http2: http2::Builder<TokioExecutor>,
+}
+
+/// The client preface that opens an HTTP/2 connection with prior knowledge.
+const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Whether a new connection speaks HTTP/2, told from its first bytes, which are peeked at and left in the
+/// socket. Reading them instead (and handing them back through a rewinding wrapper, as hyper-util's
+/// `auto` builder does) makes hyper's first read find its 8 KiB buffer partly used and double it: 8 KiB
+/// more for every connection, kept for as long as an event stream stays open.
+async fn speaks_http2(stream: &TcpStream) -> std::io::Result<bool> {
+    let mut first = [0u8; HTTP2_PREFACE.len()];
+    loop {
+        let peeked = stream.peek(&mut first).await?;
+        if peeked == 0 || first[..peeked] != HTTP2_PREFACE[..peeked] {
+            return Ok(false);
+        }
+        if peeked == HTTP2_PREFACE.len() {
+            return Ok(true);
+        }
+        // Part of the preface: the rest is on its way (the caller bounds the wait).
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+}
+
+/// Runs a connection until it ends or is cut off (a client that stopped reading its event stream).
+async fn drive<E: std::fmt::Display>(
+    connection: impl Future<Output = Result<(), E>>,
+    abort: tokio_util::sync::CancellationToken,
+    remote: std::net::SocketAddr,
+) {
+    tokio::select! {
+        result = connection => if let Err(err) = result {
+            tracing::debug!(error = %err, %remote, "connection ended with an error");
+        },
+        () = abort.cancelled() => tracing::debug!(%remote, "connection cut off"),
+    }
+}
+
 /// Resolves on Ctrl-C or (on Unix) SIGTERM.
 async fn shutdown_signal() {
     let ctrl_c = async {
@@ -204,5 +254,44 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::AsyncWriteExt;
+
+    use super::*;
+
+    /// Sends `chunks` (20 ms apart) to a fresh connection; returns what `speaks_http2` said and how many
+    /// bytes were still waiting in the socket afterwards.
+    async fn detect(chunks: &[&[u8]]) -> (bool, usize) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let chunks: Vec<Vec<u8>> = chunks.iter().map(|chunk| chunk.to_vec()).collect();
+        let client = tokio::spawn(async move {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            for chunk in chunks {
+                stream.write_all(&chunk).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            stream
+        });
+        let (accepted, _) = listener.accept().await.unwrap();
+        let is_http2 = tokio::time::timeout(Duration::from_secs(5), speaks_http2(&accepted)).await.unwrap().unwrap();
+        let _client = client.await.unwrap();
+        let mut waiting = [0u8; 64];
+        (is_http2, accepted.peek(&mut waiting).await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_protocol_is_told_without_consuming_the_first_bytes() {
+        let request: &[u8] = b"GET / HTTP/1.1\r\n\r\n";
+        assert_eq!(detect(&[request]).await, (false, request.len()));
+        assert_eq!(detect(&[HTTP2_PREFACE]).await, (true, HTTP2_PREFACE.len()));
+        assert_eq!(detect(&[&HTTP2_PREFACE[..5], &HTTP2_PREFACE[5..]]).await, (true, HTTP2_PREFACE.len()));
+        assert_eq!(detect(&[b"PRX"]).await, (false, 3));
     }
 }
