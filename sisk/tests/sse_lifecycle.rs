@@ -383,3 +383,26 @@ async fn send_async_waits_for_room_instead_of_disconnecting() {
     assert_eq!(events, MESSAGES, "every message arrived once the client read");
     assert_eq!(rx.recv().await, Some(MESSAGES), "every send_async returned true");
 }
+
+#[tokio::test]
+async fn an_error_before_the_first_message_reaches_the_client_instead_of_an_empty_stream() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut r = Router::new();
+    r += Route::get("/sse", move |req: HttpRequest| {
+        let tx = tx.clone();
+        async move {
+            let sse = req.get_event_source("refused");
+            let _ = tx.send(sse.clone());
+            sse.append_header("X-Fine", "yes")?;
+            Err::<HttpResponse, _>(sisk::Error::with_status(StatusCode::UNAUTHORIZED, "sign in first"))
+        }
+    });
+    let server = TestServer::start(r);
+    let response = support::client().get(server.url("/sse")).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    assert_ne!(response.headers()["content-type"], "text/event-stream; charset=utf-8");
+    assert_eq!(response.text().await.unwrap(), "sign in first");
+    let source = rx.recv().await.unwrap();
+    assert!(!source.is_active() && !source.send("too late"), "the stream that never started is closed");
+    assert_eq!(server.server.event_sources().active_connections(), 0);
+}

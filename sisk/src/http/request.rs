@@ -332,7 +332,7 @@ impl Drop for RequestState {
     fn drop(&mut self) {
         let slot = self.event_source.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let EventSourceSlot::Open(source) = std::mem::replace(slot, EventSourceSlot::Unavailable) {
-            source.close();
+            source.end_of_request();
         }
     }
 }

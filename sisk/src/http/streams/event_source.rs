@@ -303,6 +303,17 @@ impl HttpRequestEventSource {
         self.unregister();
     }
 
+    /// The request is over. A stream whose head went out is closed cleanly; one whose head never did is
+    /// dropped with its head, so the client gets the response the handler returned instead (an error, say).
+    pub(crate) fn end_of_request(&self) {
+        if self.shared.channel.take_head().is_some() {
+            self.shared.channel.close(false);
+            self.unregister();
+        } else {
+            self.close();
+        }
+    }
+
     /// The body is gone: the client left, or the stream ended and hyper dropped it.
     pub(crate) fn body_dropped(&self) {
         self.shared.channel.close(false);
