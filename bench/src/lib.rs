@@ -1,9 +1,24 @@
-//! Shared pieces of the measurement binaries in `src/bin/`: percentiles and raw event-stream clients.
+//! Measurements of sisk against its peers, and the pieces the measurement binaries in `src/bin/` share.
+//!
+//! - [`contract`]: what every server binary (`server-sisk`, `server-hyper`, `server-axum`,
+//!   `server-tokio`) answers, and the argument and announcement each takes and prints.
+//! - [`registry`]: the idiomatic registry of identified streams that the peers without one of their
+//!   own (hyper, axum, raw tokio) share, so they differ only where their framework's idiom does.
+//! - [`process`]: CPU time, resident memory and descriptor limits of a process, read from `/proc`.
+//! - [`client`]: raw-socket HTTP/1.1 clients light enough that the server, not the client, is measured.
+//! - [`driver`]: the `compare` run: start each server, measure it, print the table.
+//!
+//! The helpers below serve the single-purpose binaries (`disconnect`).
+
+pub mod client;
+pub mod contract;
+pub mod driver;
+pub mod process;
+pub mod registry;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The p-th percentile (0–100) of sorted durations.
@@ -17,18 +32,7 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 /// Opens `GET path` on a raw socket and reads the response head.
 pub async fn open_stream(addr: SocketAddr, path: &str) -> std::io::Result<TcpStream> {
-    let mut stream = TcpStream::connect(addr).await?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n");
-    stream.write_all(request.as_bytes()).await?;
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        if stream.read(&mut byte).await? == 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "closed before the head"));
-        }
-        head.push(byte[0]);
-    }
-    Ok(stream)
+    client::EventStreamClient::open(addr, path).await.map(client::EventStreamClient::into_socket)
 }
 
 /// Formats a duration in milliseconds with two decimals.
