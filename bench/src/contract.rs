@@ -48,6 +48,21 @@ pub fn announce(addr: SocketAddr) {
     let _ = out.flush();
 }
 
+/// The next accepted connection, with `TCP_NODELAY` set, for the servers that run their own accept loop.
+/// A failed accept (out of descriptors, or a connection reset before it was accepted) waits a moment and
+/// tries again.
+pub async fn next_connection(listener: &tokio::net::TcpListener) -> tokio::net::TcpStream {
+    loop {
+        match listener.accept().await {
+            Ok((socket, _)) => {
+                let _ = socket.set_nodelay(true);
+                return socket;
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::broadcast_prefix;

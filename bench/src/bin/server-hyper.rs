@@ -14,7 +14,7 @@ use hyper::body::{Frame, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use sisk_bench::contract::{announce, broadcast_prefix, server_address, HELLO};
+use sisk_bench::contract::{announce, broadcast_prefix, next_connection, server_address, HELLO};
 use sisk_bench::registry::{RegisteredStream, StreamRegistry};
 use tokio::net::TcpListener;
 use tokio_stream::StreamExt;
@@ -64,15 +64,7 @@ async fn main() -> std::io::Result<()> {
     announce(listener.local_addr()?);
     let registry = Registry::default();
     loop {
-        let socket = match listener.accept().await {
-            Ok((socket, _)) => socket,
-            Err(_) => {
-                // Out of descriptors, or a connection reset before accept: wait a moment and go on.
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                continue;
-            }
-        };
-        let _ = socket.set_nodelay(true);
+        let socket = next_connection(&listener).await;
         let registry = registry.clone();
         tokio::spawn(async move {
             let service = service_fn(move |request| handle(registry.clone(), request));

@@ -9,7 +9,7 @@ use std::io;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use sisk_bench::contract::{announce, broadcast_prefix, server_address, HELLO};
+use sisk_bench::contract::{announce, broadcast_prefix, next_connection, server_address, HELLO};
 use sisk_bench::registry::StreamRegistry;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -131,15 +131,7 @@ async fn main() -> io::Result<()> {
     announce(listener.local_addr()?);
     let registry = Registry::default();
     loop {
-        let socket = match listener.accept().await {
-            Ok((socket, _)) => socket,
-            Err(_) => {
-                // Out of descriptors, or a connection reset before accept: wait a moment and go on.
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                continue;
-            }
-        };
-        let _ = socket.set_nodelay(true);
+        let socket = next_connection(&listener).await;
         tokio::spawn(serve(socket, registry.clone()));
     }
 }
