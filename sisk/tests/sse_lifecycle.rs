@@ -406,3 +406,32 @@ async fn an_error_before_the_first_message_reaches_the_client_instead_of_an_empt
     assert!(!source.is_active() && !source.send("too late"), "the stream that never started is closed");
     assert_eq!(server.server.event_sources().active_connections(), 0);
 }
+
+#[tokio::test]
+async fn large_messages_reach_the_byte_bound_of_the_queue_long_before_its_message_bound() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut r = Router::new();
+    r += Route::get("/sse", move |req: HttpRequest| {
+        let tx = tx.clone();
+        async move {
+            let sse = req.get_event_source(None);
+            let large = "x".repeat(64 * 1024);
+            let mut queued = 0usize;
+            // At most the message bound: only the byte bound can stop this loop early.
+            while queued < 1024 && sse.send(&large) {
+                queued += 1;
+                tokio::task::yield_now().await;
+            }
+            let _ = tx.send((queued, sse.is_active()));
+            sse.close()
+        }
+    });
+    let server = TestServer::start_with(
+        HttpServer::create_builder().use_router(r).use_configuration(|c| c.event_source_queue_bytes = 256 * 1024),
+    );
+    let _client = stalled_client(server.addr, "/sse").await;
+    let (queued, active) = tokio::time::timeout(LIMIT, rx.recv()).await.unwrap().unwrap();
+    assert!(!active, "the client that does not read was disconnected");
+    // 16 MiB (256 messages) is far more than the socket buffers and the 256 KiB queue hold together.
+    assert!(queued < 256, "{queued} messages of 64 KiB went in before the bytes bound stopped them");
+}

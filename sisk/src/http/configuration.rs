@@ -38,6 +38,12 @@ pub struct HttpServerConfiguration {
     /// A `send` that finds the queue full closes the connection (with a warning in the log) rather than
     /// slowing other clients or growing memory; `send_async` waits for room instead.
     pub event_source_queue_capacity: usize,
+    /// How many bytes of messages an event-source connection may have waiting for a slow client (default
+    /// 4 MiB), the same policy as [`event_source_queue_capacity`](Self::event_source_queue_capacity): a few
+    /// large messages reach it before a thousand small ones would. A message larger than the whole bound
+    /// still goes out when the queue is empty. A broadcast's bytes are shared by every queue it is in, so
+    /// each counts them but memory holds them once.
+    pub event_source_queue_bytes: usize,
 }
 
 impl Default for HttpServerConfiguration {
@@ -48,6 +54,7 @@ impl Default for HttpServerConfiguration {
             header_read_timeout: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(10),
             event_source_queue_capacity: 1024,
+            event_source_queue_bytes: 4 * 1024 * 1024,
         }
     }
 }

@@ -45,6 +45,8 @@ enum Phase {
 struct State {
     head: Option<PendingHead>,
     queue: VecDeque<Bytes>,
+    /// The bytes of the messages in `queue`.
+    queued_bytes: usize,
     phase: Phase,
     body_waker: Option<Waker>,
 }
@@ -52,7 +54,7 @@ struct State {
 #[derive(Debug)]
 pub(crate) struct Channel {
     state: Mutex<State>,
-    capacity: usize,
+    limits: QueueLimits,
     /// Woken when the channel stops accepting messages.
     closed: Notify,
     /// Woken when the body takes a message off a queue (room for `send_async`).
@@ -63,11 +65,29 @@ pub(crate) struct Channel {
     sent_bytes: AtomicU64,
 }
 
+/// How much may wait in a queue: messages, and bytes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct QueueLimits {
+    pub(crate) messages: usize,
+    pub(crate) bytes: usize,
+}
+
+impl State {
+    /// True when `incoming` more bytes do not fit. A queue always takes one message when it is empty, so
+    /// a message larger than the byte bound can still be sent.
+    fn is_full(&self, limits: QueueLimits, incoming: usize) -> bool {
+        self.queue.len() >= limits.messages
+            || (!self.queue.is_empty() && self.queued_bytes.saturating_add(incoming) > limits.bytes)
+    }
+}
+
 impl Channel {
-    pub(crate) fn new(head: PendingHead, capacity: usize) -> Self {
+    pub(crate) fn new(head: PendingHead, limits: QueueLimits) -> Self {
+        let state =
+            State { head: Some(head), queue: VecDeque::new(), queued_bytes: 0, phase: Phase::Open, body_waker: None };
         Channel {
-            state: Mutex::new(State { head: Some(head), queue: VecDeque::new(), phase: Phase::Open, body_waker: None }),
-            capacity: capacity.max(1),
+            state: Mutex::new(state),
+            limits: QueueLimits { messages: limits.messages.max(1), bytes: limits.bytes },
             closed: Notify::new(),
             room: Notify::new(),
             opened_at: Instant::now(),
@@ -98,9 +118,10 @@ impl Channel {
             if state.phase != Phase::Open {
                 return Pushed::Closed;
             }
-            if state.queue.len() >= self.capacity {
+            if state.is_full(self.limits, bytes.len()) {
                 return Pushed::Full;
             }
+            state.queued_bytes += bytes.len();
             state.queue.push_back(bytes);
             state.body_waker.take()
         };
@@ -113,15 +134,15 @@ impl Channel {
         Pushed::Queued
     }
 
-    /// Waits until the queue has room or the channel closes.
-    pub(crate) async fn room(&self) {
+    /// Waits until the queue has room for `incoming` bytes or the channel closes.
+    pub(crate) async fn room(&self, incoming: usize) {
         loop {
             let notified = self.room.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             {
                 let state = self.lock();
-                if state.phase != Phase::Open || state.queue.len() < self.capacity {
+                if state.phase != Phase::Open || !state.is_full(self.limits, incoming) {
                     return;
                 }
             }
@@ -136,6 +157,7 @@ impl Channel {
             return Poll::Ready(None);
         }
         if let Some(bytes) = state.queue.pop_front() {
+            state.queued_bytes -= bytes.len();
             drop(state);
             self.sent_bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
             self.room.notify_waiters();
@@ -163,6 +185,7 @@ impl Channel {
             } else {
                 state.phase = Phase::Ended;
                 state.queue.clear();
+                state.queued_bytes = 0;
             }
             (was_open, state.body_waker.take())
         };

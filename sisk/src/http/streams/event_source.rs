@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 use crate::http::body::ResponseBody;
 use crate::http::request::RequestHead;
 use crate::http::response::header_pair;
-use crate::http::streams::channel::{Channel, PendingHead, Pushed};
+use crate::http::streams::channel::{Channel, PendingHead, Pushed, QueueLimits};
 use crate::http::streams::{Event, EventStreamBody, HttpStreamPingPolicy};
 use crate::http::{HttpResponse, HttpServer};
 use crate::Error;
@@ -31,7 +31,8 @@ use crate::Error;
 /// The response head (status 200, `Content-Type: text/event-stream; charset=utf-8`,
 /// `Cache-Control: no-store, no-cache`, the appended headers) is sent with the first message, wait or
 /// close. Messages wait in a bounded queue
-/// ([`event_source_queue_capacity`](crate::http::HttpServerConfiguration::event_source_queue_capacity));
+/// ([`event_source_queue_capacity`](crate::http::HttpServerConfiguration::event_source_queue_capacity)
+/// messages, [`event_source_queue_bytes`](crate::http::HttpServerConfiguration::event_source_queue_bytes));
 /// a client that stops reading until the queue is full is disconnected with a warning in the log, so it
 /// never slows the others or grows memory.
 ///
@@ -73,10 +74,14 @@ impl HttpRequestEventSource {
         for (name, value) in &request.response_headers {
             headers.append(name, value.clone());
         }
-        let capacity = request.server.configuration().event_source_queue_capacity;
+        let configuration = request.server.configuration();
+        let limits = QueueLimits {
+            messages: configuration.event_source_queue_capacity,
+            bytes: configuration.event_source_queue_bytes,
+        };
         let shared = Shared {
             identifier: identifier.map(Arc::from),
-            channel: Channel::new(PendingHead { headers, slot }, capacity),
+            channel: Channel::new(PendingHead { headers, slot }, limits),
             request,
             ping_started: AtomicBool::new(false),
         };
@@ -191,7 +196,7 @@ impl HttpRequestEventSource {
             match self.shared.channel.push(bytes.clone(), true) {
                 Pushed::Queued => return true,
                 Pushed::Closed => return false,
-                Pushed::Full => self.shared.channel.room().await,
+                Pushed::Full => self.shared.channel.room(bytes.len()).await,
             }
         }
     }

@@ -19,7 +19,9 @@
 //!
 //! Each connection has a bounded queue
 //! ([`event_source_queue_capacity`](crate::http::HttpServerConfiguration::event_source_queue_capacity),
-//! 1024 messages by default). `send` on a full queue disconnects that client (a warning is logged) and
+//! 1024 messages by default, and
+//! [`event_source_queue_bytes`](crate::http::HttpServerConfiguration::event_source_queue_bytes), 4 MiB).
+//! `send` on a full queue disconnects that client (a warning is logged) and
 //! returns `false`; `send_async` waits for room instead. A broadcast encodes its event once; every queue
 //! holds a reference to the same bytes.
 //!
