@@ -60,15 +60,24 @@ async fn a_client_that_sends_its_head_too_slowly_is_cut_off() {
     assert!(response.is_empty() || response.starts_with("HTTP/1.1 408"), "{response:?}");
 }
 
-#[tokio::test]
-async fn shutdown_lets_a_request_in_flight_finish() {
-    let (entered_tx, entered_rx) = tokio::sync::oneshot::channel::<()>();
-    let entered = std::sync::Mutex::new(Some(entered_tx));
-    let mut r = Router::new();
-    r += Route::get("/slow", move |_req| {
-        if let Some(tx) = entered.lock().unwrap().take() {
+/// Tells a test that a handler was entered: call the function from the handler, await the receiver.
+fn entry_signal() -> (impl Fn() + Send + Sync + 'static, tokio::sync::oneshot::Receiver<()>) {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let tx = std::sync::Mutex::new(Some(tx));
+    let enter = move || {
+        if let Some(tx) = tx.lock().unwrap().take() {
             let _ = tx.send(());
         }
+    };
+    (enter, rx)
+}
+
+#[tokio::test]
+async fn shutdown_lets_a_request_in_flight_finish() {
+    let (enter, entered_rx) = entry_signal();
+    let mut r = Router::new();
+    r += Route::get("/slow", move |_req| {
+        enter();
         async {
             tokio::time::sleep(Duration::from_millis(300)).await;
             "done"
@@ -94,13 +103,10 @@ async fn a_port_in_use_is_a_clear_error() {
 
 #[tokio::test]
 async fn a_shutdown_future_stops_the_server_and_the_deadline_cuts_off_a_handler_that_never_ends() {
-    let (entered_tx, entered_rx) = tokio::sync::oneshot::channel::<()>();
-    let entered = std::sync::Mutex::new(Some(entered_tx));
+    let (enter, entered_rx) = entry_signal();
     let mut r = Router::new();
     r += Route::get("/forever", move |_req| {
-        if let Some(tx) = entered.lock().unwrap().take() {
-            let _ = tx.send(());
-        }
+        enter();
         async {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             "never"
