@@ -1,4 +1,4 @@
-//! The book (`book/src/*.md`) as doctests, so that it cannot drift from the code.
+//! The book (`book/src/*.md`) and the README as doctests, so that they cannot drift from the code.
 //!
 //! Each chapter is the documentation of one item below; `cargo test` then compiles and runs every Rust
 //! block of the book as a doctest, hidden `#` lines included (they start a server on 127.0.0.1, make
@@ -46,3 +46,7 @@ pub struct DeployingSse;
 /// The chapter "Eventos Enviados pelo Servidor" (the Server-Sent Events chapter in Brazilian Portuguese).
 #[doc = include_str!("../../book/src/pt-BR/server-sent-events.md")]
 pub struct EventosEnviadosPeloServidor;
+
+/// The README, whose example must compile too.
+#[doc = include_str!("../../README.md")]
+pub struct Readme;
