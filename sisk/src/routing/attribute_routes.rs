@@ -36,11 +36,7 @@ impl Router {
     /// assert!(r.routes().any(|route| route.path() == "/hello/<name>"));
     /// ```
     pub fn auto_scan(&mut self) -> &mut Self {
-        let sources: Vec<RouteSource> =
-            inventory::iter::<StaticRoute>.into_iter().map(|route| route.controller.map(|type_id| type_id())).collect();
-        for source in sources {
-            self.add_static_routes(source);
-        }
+        self.add_static_routes(|_| true);
         self
     }
 
@@ -74,7 +70,7 @@ impl Router {
     /// assert!(paths.contains(&"/api/users") && paths.contains(&"/api/users/<id>"));
     /// ```
     pub fn set_object<I: IntoController>(&mut self, controller: I) -> &mut Self {
-        self.add_static_routes(Some(TypeId::of::<I::Controller>()));
+        self.add_static_routes(|source| source == Some(TypeId::of::<I::Controller>()));
         for route in controller.into_controller().__instance_routes() {
             *self += route;
         }
@@ -89,17 +85,18 @@ impl Router {
             let name = std::any::type_name::<C>().rsplit("::").next().unwrap_or_default();
             self.keep_error(Error::controller_needs_instance(name, C::__INSTANCE_ROUTES));
         }
-        self.add_static_routes(Some(TypeId::of::<C>()));
+        self.add_static_routes(|source| source == Some(TypeId::of::<C>()));
         self
     }
 
-    /// Adds the static routes of one source, the first time only.
-    fn add_static_routes(&mut self, source: RouteSource) {
-        if !self.static_route_sources.insert(source) {
-            return;
-        }
+    /// Adds the static routes of the sources `wanted` picks, in one pass over the program's routes,
+    /// skipping the sources this router already took.
+    fn add_static_routes(&mut self, wanted: impl Fn(RouteSource) -> bool) {
+        let taken = self.static_route_sources.clone();
         for route in inventory::iter::<StaticRoute> {
-            if route.controller.map(|type_id| type_id()) == source {
+            let source = route.controller.map(|type_id| type_id());
+            if wanted(source) && !taken.contains(&source) {
+                self.static_route_sources.insert(source);
                 *self += (route.build)();
             }
         }
