@@ -39,14 +39,7 @@ async fn start_server() -> HttpServer {
         sse.keep_alive().await;
         sse.close()
     });
-    let app = HttpServer::create_builder()
-        .use_listening_port("http://127.0.0.1:0/")
-        .use_router(r)
-        .build()
-        .expect("the server builds");
-    let server = app.server();
-    tokio::spawn(app.start_with_shutdown(std::future::pending()));
-    server
+    sisk_bench::serve_in_background(r)
 }
 
 /// Opens the streams `first..first + count` on one HTTP/2 connection.

@@ -21,6 +21,22 @@ use std::time::Duration;
 
 use tokio::net::TcpStream;
 
+/// Serves `router` with sisk on 127.0.0.1, on a port of its own, in a background task that lives as long as
+/// the runtime; returns the running server (its address is `local_addr()`).
+///
+/// # Panics
+/// When the server cannot be built (a route collision in `router`, or no port to bind).
+pub fn serve_in_background(router: sisk::routing::Router) -> sisk::http::HttpServer {
+    let app = sisk::http::HttpServer::create_builder()
+        .use_listening_port("http://127.0.0.1:0/")
+        .use_router(router)
+        .build()
+        .expect("the server builds");
+    let server = app.server();
+    tokio::spawn(app.start_with_shutdown(std::future::pending()));
+    server
+}
+
 /// The p-th percentile (0–100) of sorted durations.
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {

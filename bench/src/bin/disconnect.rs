@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sisk::prelude::*;
-use sisk_bench::{ms, open_stream, percentile};
+use sisk_bench::{ms, open_stream, percentile, serve_in_background};
 
 type Returns = Arc<Mutex<HashMap<String, Instant>>>;
 
@@ -32,14 +32,8 @@ async fn measure(connections: usize, ping: Option<Duration>) -> Vec<Duration> {
             sse.close()
         }
     });
-    let app = HttpServer::create_builder()
-        .use_listening_port("http://127.0.0.1:0/")
-        .use_router(r)
-        .build()
-        .expect("server builds");
-    let addr = app.local_addr();
-    let server = app.server();
-    tokio::spawn(app.start_with_shutdown(std::future::pending()));
+    let server = serve_in_background(r);
+    let addr = server.local_addr();
 
     let mut streams = Vec::with_capacity(connections);
     for i in 0..connections {
