@@ -73,9 +73,7 @@ impl HttpServerHostContextBuilder {
             Ok(url) => ListeningPort::parse(&url)?,
             Err(_) => self.port?,
         };
-        let listener = std::net::TcpListener::bind(port.socket_addr()?)
-            .map_err(|e| Error::io(&format!("cannot listen on {port}"), e))?;
-        listener.set_nonblocking(true).map_err(|e| Error::io("cannot make the listener non-blocking", e))?;
+        let listener = listen(port.socket_addr()?).map_err(|e| Error::io(&format!("cannot listen on {port}"), e))?;
         let local_addr = listener.local_addr().map_err(|e| Error::io("cannot read the bound address", e))?;
         let server = HttpServer::new(self.configuration, local_addr);
         let app = Arc::new(App { server: server.clone(), router, cors: self.cors });
@@ -189,6 +187,23 @@ impl HttpServerHostContext {
         }
         Ok(())
     }
+}
+
+/// How many connections may wait to be accepted. The standard library's 128 overflows when many
+/// `EventSource`s reconnect at once (after a deploy, say): the kernel then drops or resets some of them.
+/// The kernel caps it at `net.core.somaxconn`.
+const LISTEN_BACKLOG: i32 = 4096;
+
+/// A non-blocking listener on `addr`, with address reuse (as the standard library sets it) and a backlog
+/// of [`LISTEN_BACKLOG`].
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)?;
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
 }
 
 /// The connection builders of both protocols, configured once and shared by every connection.
