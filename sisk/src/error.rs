@@ -21,8 +21,10 @@ enum Kind {
     HeadersAlreadySent,
     InvalidHeader,
     EventSourceAlreadyOpen,
+    InvalidIdentifier,
     ContentTooLarge,
     BodyRead,
+    BodyTimeout,
     RouteCollision,
     InvalidRoutePath,
     ControllerNeedsInstance,
@@ -58,6 +60,16 @@ impl Error {
         )
     }
 
+    pub(crate) fn invalid_identifier(identifier: &str) -> Self {
+        Self::new(
+            Kind::InvalidIdentifier,
+            format!(
+                "the event-source identifier {identifier:?} holds a control character; \
+                 identifiers must be printable text (check or escape the input it is built from)"
+            ),
+        )
+    }
+
     pub(crate) fn content_too_large(limit: u64) -> Self {
         Self::new(
             Kind::ContentTooLarge,
@@ -70,6 +82,16 @@ impl Error {
 
     pub(crate) fn body_read(cause: impl fmt::Display) -> Self {
         Self::new(Kind::BodyRead, format!("could not read the request body: {cause}"))
+    }
+
+    pub(crate) fn body_timeout(idle: std::time::Duration, whole: std::time::Duration) -> Self {
+        Self::new(
+            Kind::BodyTimeout,
+            format!(
+                "the request body arrived too slowly (a pause over {idle:?}, or over {whole:?} in all); \
+                 raise HttpServerConfiguration::body_idle_timeout or body_read_timeout to wait longer"
+            ),
+        )
     }
 
     pub(crate) fn route_collision(new: &str, existing: &str) -> Self {
@@ -128,6 +150,8 @@ impl Error {
         match self.kind {
             Kind::ContentTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Kind::BodyRead => StatusCode::BAD_REQUEST,
+            Kind::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            Kind::InvalidIdentifier => StatusCode::BAD_REQUEST,
             Kind::Response(status) => status,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -153,6 +177,11 @@ impl Error {
         self.kind == Kind::EventSourceAlreadyOpen
     }
 
+    /// True when an event-source identifier held a control character.
+    pub fn is_invalid_identifier(&self) -> bool {
+        self.kind == Kind::InvalidIdentifier
+    }
+
     /// True when a request body was over the configured maximum content length.
     pub fn is_content_too_large(&self) -> bool {
         self.kind == Kind::ContentTooLarge
@@ -161,6 +190,11 @@ impl Error {
     /// True when reading a request body failed (the client went away, or sent a malformed body).
     pub fn is_body_read(&self) -> bool {
         self.kind == Kind::BodyRead
+    }
+
+    /// True when a request body paused too long, or took too long in all.
+    pub fn is_body_timeout(&self) -> bool {
+        self.kind == Kind::BodyTimeout
     }
 
     /// True when two routes would answer the same requests.

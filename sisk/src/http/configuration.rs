@@ -27,10 +27,19 @@ pub struct HttpServerConfiguration {
     /// it fails to read with an error whose response is `413`.
     pub maximum_content_length: u64,
     /// The largest request head (request line and headers) accepted, in bytes (default 64 KiB, at least
-    /// 8 KiB). A larger head is answered `431`.
+    /// 8 KiB). A larger head is answered `431` (`414` when the request target alone is too long for the
+    /// parser). Over HTTP/2 it bounds the header list as the protocol counts it (32 bytes more per header).
     pub maximum_header_size: usize,
-    /// How long a client may take to send the request head (default 10 s); a slower one is disconnected.
+    /// How long a client may take to send the request head, counted from the moment its connection is
+    /// accepted (default 10 s); a slower one is answered `408` or disconnected. On a kept-alive HTTP/1.1
+    /// connection it also bounds the wait for the next request.
     pub header_read_timeout: Duration,
+    /// How long a request body may pause between two reads before its read fails with `408` (default
+    /// 10 s). A client that sends part of its body and stops no longer holds its connection and handler.
+    pub body_idle_timeout: Duration,
+    /// How long reading a whole request body may take before it fails with `408` (default 60 s), however
+    /// steadily the bytes arrive.
+    pub body_read_timeout: Duration,
     /// How long a graceful shutdown waits for requests and streams to finish before dropping them
     /// (default 10 s).
     pub shutdown_timeout: Duration,
@@ -44,6 +53,20 @@ pub struct HttpServerConfiguration {
     /// still goes out when the queue is empty. A broadcast's bytes are shared by every queue it is in, so
     /// each counts them but memory holds them once.
     pub event_source_queue_bytes: usize,
+    /// The kernel send buffer asked for the socket of an HTTP/1.1 connection that becomes an event stream,
+    /// in bytes (default 64 KiB; `0` leaves the kernel's own sizing, which grows up to 4 MiB on Linux).
+    /// Linux doubles the value for its bookkeeping, so one client that stops reading holds at most about
+    /// twice this in the kernel, besides its queue. Over HTTP/2 the socket is shared and each stream is
+    /// bounded by flow control instead.
+    pub event_source_send_buffer: usize,
+    /// How many streams one HTTP/2 connection may have open at once (default 1000); more are refused
+    /// by the protocol (`REFUSED_STREAM`) without touching the others.
+    pub http2_max_concurrent_streams: u32,
+    /// How often an idle HTTP/2 connection is pinged to find a peer that vanished (default 20 s; `None`
+    /// turns pings off).
+    pub http2_keep_alive_interval: Option<Duration>,
+    /// How long a ping may go unanswered before the HTTP/2 connection is closed (default 20 s).
+    pub http2_keep_alive_timeout: Duration,
 }
 
 impl Default for HttpServerConfiguration {
@@ -52,9 +75,15 @@ impl Default for HttpServerConfiguration {
             maximum_content_length: 4 * 1024 * 1024,
             maximum_header_size: 64 * 1024,
             header_read_timeout: Duration::from_secs(10),
+            body_idle_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(60),
             shutdown_timeout: Duration::from_secs(10),
             event_source_queue_capacity: 1024,
             event_source_queue_bytes: 4 * 1024 * 1024,
+            event_source_send_buffer: 64 * 1024,
+            http2_max_concurrent_streams: 1000,
+            http2_keep_alive_interval: Some(Duration::from_secs(20)),
+            http2_keep_alive_timeout: Duration::from_secs(20),
         }
     }
 }

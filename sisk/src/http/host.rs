@@ -2,14 +2,19 @@
 //! it until a shutdown signal, then stop it gracefully.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use hyper::server::conn::{http1, http2};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::io::{Interest, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::http::service::App;
+use crate::http::transport::{Connection, StreamExecutor};
 use crate::http::{
     CrossOriginResourceSharingHeaders, HttpServer, HttpServerConfiguration, IntoListeningPort, ListeningPort,
 };
@@ -109,21 +114,10 @@ impl HttpServerHostContext {
     /// [`shutdown_timeout`](HttpServerConfiguration::shutdown_timeout) for requests and handlers to finish.
     pub async fn start_with_shutdown(self, signal: impl Future<Output = ()> + Send) -> Result<(), Error> {
         let server = self.app.server.clone();
-        let config = server.configuration().clone();
         let listener =
             TcpListener::from_std(self.listener).map_err(|e| Error::io("cannot register the listener", e))?;
         tracing::info!("listening on http://{}/", server.local_addr());
-
-        let mut http1 = http1::Builder::new();
-        http1
-            .timer(TokioTimer::new())
-            .header_read_timeout(config.header_read_timeout)
-            .max_buf_size(config.maximum_header_size.max(8192));
-        let mut http2 = http2::Builder::new(TokioExecutor::new());
-        http2
-            .timer(TokioTimer::new())
-            .max_header_list_size(u32::try_from(config.maximum_header_size).unwrap_or(u32::MAX));
-        let protocols = Arc::new(Protocols { http1, http2 });
+        let protocols = Arc::new(Protocols::new(server.configuration()));
         let graceful = GracefulShutdown::new();
 
         tokio::pin!(signal);
@@ -141,51 +135,81 @@ impl HttpServerHostContext {
                 () = &mut signal => break,
                 () = server.stopping().cancelled() => break,
             };
-            let _ = stream.set_nodelay(true);
-            let app = self.app.clone();
-            let abort = server.abandoned().child_token();
-            let abort_handle = abort.clone();
-            let service = hyper::service::service_fn(move |request| {
-                let app = app.clone();
-                let abort = abort_handle.clone();
-                async move { Ok::<_, std::convert::Infallible>(app.handle(request, remote, abort).await) }
-            });
-            let watcher = graceful.watcher();
-            let protocols = protocols.clone();
-            let first_bytes_timeout = config.header_read_timeout;
-            tokio::spawn(async move {
-                let Ok(Ok(is_http2)) = tokio::time::timeout(first_bytes_timeout, speaks_http2(&stream)).await else {
-                    tracing::debug!(%remote, "connection closed or silent before its first request");
-                    return;
-                };
-                let io = TokioIo::new(stream);
-                if is_http2 {
-                    // Boxed: the HTTP/2 state is large, and would otherwise size every HTTP/1.1 task too.
-                    let connection = Box::pin(watcher.watch(protocols.http2.serve_connection(io, service)));
-                    drive(connection, abort, remote).await;
-                } else {
-                    drive(watcher.watch(protocols.http1.serve_connection(io, service)), abort, remote).await;
-                }
-            });
+            let accepted_at = Instant::now();
+            tokio::spawn(serve_connection(
+                self.app.clone(),
+                protocols.clone(),
+                graceful.watcher(),
+                stream,
+                remote,
+                accepted_at,
+            ));
         }
 
         drop(listener);
-        tracing::info!("shutting down");
-        server.stop();
-        server.event_sources().drop_all();
-        let tasks = server.streaming_tasks();
-        tasks.close();
-        let drained = async {
-            graceful.shutdown().await;
-            tasks.wait().await;
-        };
-        if tokio::time::timeout(config.shutdown_timeout, drained).await.is_err() {
-            tracing::warn!(timeout = ?config.shutdown_timeout, "shutdown timeout passed; dropping what is left");
-            server.abandoned().cancel();
-            // The cut connections and handlers end at their next poll; give them a moment to do so.
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), tasks.wait()).await;
-        }
+        shut_down(&server, graceful).await;
         Ok(())
+    }
+}
+
+/// Stops a server whose listener is closed: ends every event stream cleanly, then waits for connections
+/// and handlers until the shutdown timeout, and drops what is left.
+async fn shut_down(server: &HttpServer, graceful: GracefulShutdown) {
+    tracing::info!("shutting down");
+    server.stop();
+    server.event_sources().drop_all();
+    let tasks = server.streaming_tasks();
+    tasks.close();
+    let drained = async {
+        graceful.shutdown().await;
+        tasks.wait().await;
+    };
+    let timeout = server.configuration().shutdown_timeout;
+    if tokio::time::timeout(timeout, drained).await.is_err() {
+        tracing::warn!(?timeout, "shutdown timeout passed; dropping what is left");
+        server.abandoned().cancel();
+        // The cut connections and handlers end at their next poll; give them a moment to do so.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), tasks.wait()).await;
+    }
+}
+
+/// Serves one accepted connection until it ends, is cut off, or the server is abandoned.
+///
+/// The head deadline runs from `accepted_at`: the time spent telling the protocol apart counts against
+/// [`header_read_timeout`](HttpServerConfiguration::header_read_timeout), so a client that trickles its
+/// first bytes cannot double it.
+async fn serve_connection(
+    app: Arc<App>,
+    protocols: Arc<Protocols>,
+    watcher: Watcher,
+    stream: TcpStream,
+    remote: SocketAddr,
+    accepted_at: Instant,
+) {
+    let _ = stream.set_nodelay(true);
+    let head_deadline = accepted_at + protocols.header_read_timeout;
+    let Ok(Ok(is_http2)) = tokio::time::timeout_at(head_deadline.into(), speaks_http2(&stream)).await else {
+        tracing::debug!(%remote, "connection closed or silent before its first request");
+        return;
+    };
+    let connection = Connection::new(app.server.abandoned());
+    let cutoff = connection.cutoff.clone();
+    let io = TokioIo::new(connection.io(stream));
+    let service = hyper::service::service_fn(move |request| {
+        let app = app.clone();
+        let connection = connection.clone();
+        async move { Ok::<_, std::convert::Infallible>(app.handle(request, remote, &connection).await) }
+    });
+    if is_http2 {
+        // Boxed: the HTTP/2 state is large, and would otherwise size every HTTP/1.1 task too.
+        let served = Box::pin(watcher.watch(protocols.http2.serve_connection(io, service)));
+        drive(served, cutoff, remote).await;
+    } else {
+        // The first head gets what is left of the deadline. (hyper applies the same value to the heads
+        // that follow on a kept-alive connection; a client that was slow at first gets less later.)
+        let mut http1 = protocols.http1.clone();
+        http1.header_read_timeout(head_deadline.saturating_duration_since(Instant::now()));
+        drive(watcher.watch(http1.serve_connection(io, service)), cutoff, remote).await;
     }
 }
 
@@ -209,7 +233,28 @@ fn listen(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListener> 
 /// The connection builders of both protocols, configured once and shared by every connection.
 struct Protocols {
     http1: http1::Builder,
-    http2: http2::Builder<TokioExecutor>,
+    http2: http2::Builder<StreamExecutor>,
+    header_read_timeout: Duration,
+}
+
+impl Protocols {
+    fn new(config: &HttpServerConfiguration) -> Self {
+        let mut http1 = http1::Builder::new();
+        http1
+            .timer(TokioTimer::new())
+            // hyper refuses a head over `max_header_size` with 431, and one that does not fit its buffer
+            // (still incomplete at that size) with 431 too; the buffer must hold at least 8 KiB.
+            .max_header_size(config.maximum_header_size)
+            .max_buf_size(config.maximum_header_size.max(8192));
+        let mut http2 = http2::Builder::new(StreamExecutor);
+        http2
+            .timer(TokioTimer::new())
+            .max_header_list_size(u32::try_from(config.maximum_header_size).unwrap_or(u32::MAX))
+            .max_concurrent_streams(config.http2_max_concurrent_streams)
+            .keep_alive_interval(config.http2_keep_alive_interval)
+            .keep_alive_timeout(config.http2_keep_alive_timeout);
+        Protocols { http1, http2, header_read_timeout: config.header_read_timeout }
+    }
 }
 
 /// The client preface that opens an HTTP/2 connection with prior knowledge.
@@ -219,32 +264,54 @@ const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// socket. Reading them instead (and handing them back through a rewinding wrapper, as hyper-util's
 /// `auto` builder does) makes hyper's first read find its 8 KiB buffer partly used and double it: 8 KiB
 /// more for every connection, kept for as long as an event stream stays open.
+///
+/// Waiting costs nothing while the client is silent, also after part of the preface: a peek leaves the
+/// bytes in the socket, so the socket stays readable, and a plain loop of peeks would spin. When a peek
+/// sees nothing new, the readiness it was based on is cleared, and the task sleeps until more bytes
+/// arrive. (The peek runs inside `try_io`, so bytes that arrive after the readiness was read keep it set.)
 async fn speaks_http2(stream: &TcpStream) -> std::io::Result<bool> {
     let mut first = [0u8; HTTP2_PREFACE.len()];
+    let mut seen = 0;
     loop {
-        let peeked = stream.peek(&mut first).await?;
+        stream.readable().await?;
+        let peeked = match stream.try_io(Interest::READABLE, || peek_news(stream, &mut first, seen)) {
+            Ok(peeked) => peeked,
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(err) => return Err(err),
+        };
         if peeked == 0 || first[..peeked] != HTTP2_PREFACE[..peeked] {
             return Ok(false);
         }
         if peeked == HTTP2_PREFACE.len() {
             return Ok(true);
         }
-        // Part of the preface: the rest is on its way (the caller bounds the wait).
-        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        seen = peeked;
+    }
+}
+
+/// Peeks into `buf` once without waiting; `WouldBlock` unless there is something new since `seen` bytes
+/// (more bytes, or the end of the stream).
+fn peek_news(stream: &TcpStream, buf: &mut [u8], seen: usize) -> std::io::Result<usize> {
+    let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
+    let mut read = ReadBuf::new(buf);
+    match stream.poll_peek(&mut cx, &mut read) {
+        Poll::Ready(Ok(peeked)) if peeked == 0 || peeked > seen => Ok(peeked),
+        Poll::Ready(Ok(_)) | Poll::Pending => Err(std::io::ErrorKind::WouldBlock.into()),
+        Poll::Ready(Err(err)) => Err(err),
     }
 }
 
 /// Runs a connection until it ends or is cut off (a client that stopped reading its event stream).
 async fn drive<E: std::fmt::Display>(
     connection: impl Future<Output = Result<(), E>>,
-    abort: tokio_util::sync::CancellationToken,
-    remote: std::net::SocketAddr,
+    cutoff: tokio_util::sync::CancellationToken,
+    remote: SocketAddr,
 ) {
     tokio::select! {
         result = connection => if let Err(err) = result {
             tracing::debug!(error = %err, %remote, "connection ended with an error");
         },
-        () = abort.cancelled() => tracing::debug!(%remote, "connection cut off"),
+        () = cutoff.cancelled() => tracing::debug!(%remote, "connection cut off"),
     }
 }
 
@@ -308,5 +375,28 @@ mod tests {
         assert_eq!(detect(&[HTTP2_PREFACE]).await, (true, HTTP2_PREFACE.len()));
         assert_eq!(detect(&[&HTTP2_PREFACE[..5], &HTTP2_PREFACE[5..]]).await, (true, HTTP2_PREFACE.len()));
         assert_eq!(detect(&[b"PRX"]).await, (false, 3));
+    }
+
+    /// Regression: part of the preface followed by silence used to be peeked at every millisecond.
+    #[tokio::test]
+    async fn a_silent_half_preface_is_not_polled_while_it_stays_silent() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (accepted, _) = listener.accept().await.unwrap();
+        client.write_all(&HTTP2_PREFACE[..5]).await.unwrap();
+        let mut polls = 0;
+        let mut detection = std::pin::pin!(speaks_http2(&accepted));
+        let silence = tokio::time::sleep(Duration::from_millis(300));
+        tokio::pin!(silence);
+        std::future::poll_fn(|cx| {
+            polls += 1;
+            assert!(detection.as_mut().poll(cx).is_pending(), "nothing to decide yet");
+            silence.as_mut().poll(cx)
+        })
+        .await;
+        // The first poll, the one after the first bytes, a spurious one or two, the timer's: not 300.
+        assert!(polls < 10, "polled {polls} times during 300 ms of silence");
+        client.write_all(&HTTP2_PREFACE[5..]).await.unwrap();
+        assert!(tokio::time::timeout(Duration::from_secs(5), detection).await.unwrap().unwrap());
     }
 }

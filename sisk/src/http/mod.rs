@@ -14,6 +14,7 @@ pub(crate) mod response;
 mod server;
 pub(crate) mod service;
 pub mod streams;
+pub(crate) mod transport;
 
 pub use bag::RequestBag;
 pub use body::ResponseBody;

@@ -6,12 +6,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, Method, Uri, Version};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use tokio::sync::oneshot;
-use tokio_util::sync::CancellationToken;
 
 use crate::http::streams::HttpRequestEventSource;
+use crate::http::transport::Transport;
 use crate::http::{Cookie, HttpResponse, HttpServer, QueryString, RequestBag};
 use crate::Error;
 
@@ -37,8 +37,9 @@ pub(crate) struct RequestHead {
     pub(crate) server: HttpServer,
     /// Headers every response to this request carries (CORS), the event-stream head included.
     pub(crate) response_headers: HeaderMap,
-    /// Cancelling it drops the whole connection (used to cut off an event-stream client that stopped reading).
-    pub(crate) connection: CancellationToken,
+    /// The stream or connection the request came on (to cut off an event-stream client that stopped
+    /// reading, and to bound its socket's send buffer).
+    pub(crate) transport: Transport,
     query: OnceLock<QueryString>,
 }
 
@@ -77,7 +78,7 @@ pub(crate) struct RequestParts {
     pub(crate) route_parameters: Vec<(String, String)>,
     pub(crate) server: HttpServer,
     pub(crate) response_headers: HeaderMap,
-    pub(crate) connection: CancellationToken,
+    pub(crate) transport: Transport,
     pub(crate) head_slot: Option<oneshot::Sender<HttpResponse>>,
 }
 
@@ -143,7 +144,7 @@ impl HttpRequest {
             route_parameters: p.route_parameters,
             server: p.server,
             response_headers: p.response_headers,
-            connection: p.connection,
+            transport: p.transport,
             query: OnceLock::new(),
         };
         let slot = p.head_slot.map_or(EventSourceSlot::Unavailable, EventSourceSlot::Ready);
@@ -247,8 +248,11 @@ impl HttpRequest {
     }
 
     /// Reads the whole body, at most [`maximum_content_length`](crate::http::HttpServerConfiguration::maximum_content_length)
-    /// bytes; more is an error whose response is `413` (nothing past the limit is buffered). The outcome
-    /// is kept, so a second call returns the same bytes, or the same error.
+    /// bytes; more is an error whose response is `413` (nothing past the limit is buffered). A body that
+    /// pauses longer than [`body_idle_timeout`](crate::http::HttpServerConfiguration::body_idle_timeout),
+    /// or takes longer than [`body_read_timeout`](crate::http::HttpServerConfiguration::body_read_timeout)
+    /// in all, is an error whose response is `408`. The outcome is kept, so a second call returns the same
+    /// bytes, or the same error.
     pub async fn body_bytes(&self) -> Result<Bytes, Error> {
         let incoming = {
             let mut body = lock(&self.state.body);
@@ -270,15 +274,25 @@ impl HttpRequest {
         result
     }
 
-    async fn collect(&self, incoming: Incoming) -> Result<Bytes, Error> {
-        let limit = self.head.server.configuration().maximum_content_length;
-        if limit == 0 {
-            return incoming.collect().await.map(|c| c.to_bytes()).map_err(Error::body_read);
-        }
-        match Limited::new(incoming, limit as usize).collect().await {
-            Ok(collected) => Ok(collected.to_bytes()),
-            Err(err) if err.is::<http_body_util::LengthLimitError>() => Err(Error::content_too_large(limit)),
-            Err(err) => Err(Error::body_read(err)),
+    /// Reads `incoming` to its end within the configured size and time limits.
+    async fn collect(&self, mut incoming: Incoming) -> Result<Bytes, Error> {
+        let config = self.head.server.configuration();
+        let limit = config.maximum_content_length;
+        let whole_deadline = tokio::time::Instant::now() + config.body_read_timeout;
+        let mut collected = BytesMut::new();
+        loop {
+            let deadline = whole_deadline.min(tokio::time::Instant::now() + config.body_idle_timeout);
+            let frame = match tokio::time::timeout_at(deadline, incoming.frame()).await {
+                Err(_) => return Err(Error::body_timeout(config.body_idle_timeout, config.body_read_timeout)),
+                Ok(None) => return Ok(collected.freeze()),
+                Ok(Some(frame)) => frame.map_err(Error::body_read)?,
+            };
+            if let Ok(data) = frame.into_data() {
+                if limit > 0 && (collected.len() + data.len()) as u64 > limit {
+                    return Err(Error::content_too_large(limit));
+                }
+                collected.extend_from_slice(&data);
+            }
         }
     }
 
@@ -294,10 +308,15 @@ impl HttpRequest {
     /// open connection with the same identifier. Nothing is sent until the first message, wait or close,
     /// so headers can still be appended.
     ///
+    /// An identifier may hold any text but control characters (CR, LF, NUL, …), which could otherwise
+    /// reach log lines and headers: route parameters that decode to one are refused with `400` before the
+    /// handler runs; an identifier built from other input is refused here.
+    ///
     /// # Panics
-    /// When called a second time on the same request (keep the first handle: it is cheap to clone), or on a
-    /// request that did not come from a server. [`HttpRequest::try_get_event_source`] returns the error
-    /// instead; a panic in a handler becomes a `500`.
+    /// When called a second time on the same request (keep the first handle: it is cheap to clone), on a
+    /// request that did not come from a server, or with an identifier that holds a control character.
+    /// [`HttpRequest::try_get_event_source`] returns the error instead (a `400` for the identifier); a
+    /// panic in a handler becomes a `500`.
     pub fn get_event_source<'a>(&self, identifier: impl Into<Option<&'a str>>) -> HttpRequestEventSource {
         match self.try_get_event_source(identifier) {
             Ok(source) => source,
@@ -310,10 +329,14 @@ impl HttpRequest {
         &self,
         identifier: impl Into<Option<&'a str>>,
     ) -> Result<HttpRequestEventSource, Error> {
+        let identifier = identifier.into();
+        if let Some(identifier) = identifier.filter(|id| id.chars().any(char::is_control)) {
+            return Err(Error::invalid_identifier(identifier));
+        }
         let mut slot = lock(&self.state.event_source);
         match std::mem::replace(&mut *slot, EventSourceSlot::Unavailable) {
             EventSourceSlot::Ready(head_slot) => {
-                let source = HttpRequestEventSource::open(self.head.clone(), identifier.into(), head_slot);
+                let source = HttpRequestEventSource::open(self.head.clone(), identifier, head_slot);
                 *slot = EventSourceSlot::Open(source.clone());
                 drop(slot);
                 source.register();

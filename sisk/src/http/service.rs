@@ -12,11 +12,11 @@ use http::header::{HeaderValue, CONTENT_LENGTH};
 use http::{Method, StatusCode};
 use hyper::body::Incoming;
 use tokio::sync::oneshot;
-use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::http::body::ResponseBody;
 use crate::http::request::RequestParts;
+use crate::http::transport::{Connection, Transport};
 use crate::http::{CrossOriginResourceSharingHeaders, HttpRequest, HttpResponse, HttpServer, IntoResponse};
 use crate::routing::request_handler::HandlerKind;
 use crate::routing::router::Resolution;
@@ -39,7 +39,7 @@ impl App {
         self: Arc<Self>,
         request: http::Request<Incoming>,
         remote: SocketAddr,
-        connection: CancellationToken,
+        connection: &Connection,
     ) -> http::Response<ResponseBody> {
         let started = Instant::now();
         let span = tracing::info_span!(
@@ -52,7 +52,7 @@ impl App {
         let is_head = request.method() == Method::HEAD;
         let (head_slot, mut head) = oneshot::channel();
         let mut pipeline = Box::pin(
-            AssertUnwindSafe(self.clone().process(request, remote, connection, head_slot))
+            AssertUnwindSafe(self.clone().process(request, remote, Transport::current(connection), head_slot))
                 .catch_unwind()
                 .instrument(span.clone()),
         );
@@ -93,7 +93,7 @@ impl App {
         self: Arc<Self>,
         request: http::Request<Incoming>,
         remote: SocketAddr,
-        connection: CancellationToken,
+        transport: Transport,
         head_slot: oneshot::Sender<HttpResponse>,
     ) -> HttpResponse {
         let (parts, body) = request.into_parts();
@@ -122,7 +122,7 @@ impl App {
                 route_parameters,
                 server,
                 response_headers,
-                connection,
+                transport,
                 head_slot: Some(head_slot),
             })
         };
@@ -134,6 +134,8 @@ impl App {
                 self.router.method_not_allowed(make_request(parts, Vec::new()), &allow).await
             }
             Resolution::NotFound => self.router.not_found(make_request(parts, Vec::new())).await,
+            Resolution::InvalidParameter => HttpResponse::with_status_code(StatusCode::BAD_REQUEST)
+                .with_content("a route parameter holds a control character"),
         };
         for (name, value) in &cors_headers {
             response.headers.entry(name).or_insert_with(|| value.clone());

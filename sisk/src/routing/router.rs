@@ -66,6 +66,9 @@ pub(crate) enum Resolution<'r> {
     MethodNotAllowed(String),
     /// No route has this path.
     NotFound,
+    /// A route matches, but a parameter decodes to a control character (`/sse/%0d%0a`): such a value must
+    /// never become an identifier, a log line or a header.
+    InvalidParameter,
 }
 
 macro_rules! map_methods {
@@ -247,18 +250,17 @@ impl Router {
             }
             return Resolution::MethodNotAllowed(allow.join(", "));
         };
-        let params = found
-            .params
-            .iter()
-            .zip(route.parameter_names())
-            .map(|((_, value), name)| {
-                // Slice the client's own spelling out of `path` (same offsets: ASCII lowering keeps lengths).
-                let start = value.as_ptr() as usize - lookup.as_ptr() as usize;
-                let original = &path[start..start + value.len()];
-                let decoded = percent_encoding::percent_decode_str(original).decode_utf8_lossy();
-                (name.clone(), decoded.into_owned())
-            })
-            .collect();
+        let mut params = Vec::with_capacity(found.params.len());
+        for ((_, value), name) in found.params.iter().zip(route.parameter_names()) {
+            // Slice the client's own spelling out of `path` (same offsets: ASCII lowering keeps lengths).
+            let start = value.as_ptr() as usize - lookup.as_ptr() as usize;
+            let original = &path[start..start + value.len()];
+            let decoded = percent_encoding::percent_decode_str(original).decode_utf8_lossy();
+            if decoded.chars().any(char::is_control) {
+                return Resolution::InvalidParameter;
+            }
+            params.push((name.clone(), decoded.into_owned()));
+        }
         Resolution::Found(route, params)
     }
 

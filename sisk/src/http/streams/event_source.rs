@@ -300,11 +300,12 @@ impl HttpRequestEventSource {
         self.unregister();
     }
 
-    /// Drops a client that does not read: its queue goes, and its whole connection is cut, since the
-    /// transport cannot finish a response the client will not take.
+    /// Drops a client that does not read: its queue goes, and what carries its stream is cut (its HTTP/2
+    /// stream, or its HTTP/1.1 connection), since the transport cannot finish a response the client will
+    /// not take.
     fn disconnect(&self) {
         self.shared.channel.close(false);
-        self.shared.request.connection.cancel();
+        self.shared.request.transport.cut_off();
         self.unregister();
     }
 
@@ -330,6 +331,8 @@ impl HttpRequestEventSource {
         let Some(head) = self.shared.channel.take_head() else {
             return;
         };
+        let request = &self.shared.request;
+        request.transport.bound_send_buffer(request.server.configuration().event_source_send_buffer);
         let body = ResponseBody::stream(EventStreamBody::new(self.clone()));
         let response = HttpResponse::with_body(StatusCode::OK, head.headers, body);
         // If the request is already over, the response comes back and its body's drop closes us.

@@ -1,0 +1,152 @@
+//! The transport under a request, and the two things a request may ask of it: to be cut off (a client
+//! that stopped reading its event stream), and, for an event stream over HTTP/1.1, a bounded socket send
+//! buffer.
+//!
+//! Cutting off must end no more than the one client. Over HTTP/1.1 a response owns its connection, so the
+//! connection is dropped. Over HTTP/2 many clients may share one connection (a proxy in front of sisk
+//! multiplexes its browsers onto it): hyper runs each stream in a task of its own through the connection's
+//! executor, and [`StreamExecutor`] gives each such task its own cut-off, found by the request through a
+//! task-local. Dropping that task resets the one stream and leaves its neighbours running.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+tokio::task_local! {
+    /// The cut-off of the HTTP/2 stream whose task is running; unset on HTTP/1.1.
+    static STREAM_CUTOFF: CancellationToken;
+}
+
+/// What a request holds of the transport it came on.
+#[derive(Debug, Clone)]
+pub(crate) struct Transport {
+    /// Cancelling it ends what carries the request: its HTTP/2 stream, or its HTTP/1.1 connection.
+    cutoff: CancellationToken,
+    /// The send-buffer size asked for the socket (HTTP/1.1 only; `None` over HTTP/2, where the socket is
+    /// shared and flow control bounds each stream).
+    send_buffer: Option<Arc<AtomicUsize>>,
+}
+
+impl Transport {
+    /// The transport of a request that arrived on `connection`: inside an HTTP/2 stream's task, that
+    /// stream; otherwise the connection itself.
+    pub(crate) fn current(connection: &Connection) -> Self {
+        match STREAM_CUTOFF.try_with(CancellationToken::clone) {
+            Ok(stream) => Transport { cutoff: stream, send_buffer: None },
+            Err(_) => {
+                Transport { cutoff: connection.cutoff.clone(), send_buffer: Some(connection.send_buffer.clone()) }
+            }
+        }
+    }
+
+    /// Ends what carries the request, at once.
+    pub(crate) fn cut_off(&self) {
+        self.cutoff.cancel();
+    }
+
+    /// Asks that the socket's kernel send buffer be `bytes` (`0` leaves it as it is). Applied before the
+    /// next write; without effect over HTTP/2.
+    pub(crate) fn bound_send_buffer(&self, bytes: usize) {
+        if let Some(send_buffer) = &self.send_buffer {
+            send_buffer.store(bytes, Ordering::Relaxed);
+        }
+    }
+}
+
+/// One accepted connection, as its requests see it.
+#[derive(Debug, Clone)]
+pub(crate) struct Connection {
+    pub(crate) cutoff: CancellationToken,
+    send_buffer: Arc<AtomicUsize>,
+}
+
+impl Connection {
+    /// A connection whose cut-off is a child of `parent` (the server's "abandon everything" switch).
+    pub(crate) fn new(parent: &CancellationToken) -> Self {
+        Connection { cutoff: parent.child_token(), send_buffer: Arc::new(AtomicUsize::new(0)) }
+    }
+
+    /// The socket of this connection, wrapped so that a send-buffer size asked by a request is applied.
+    pub(crate) fn io(&self, stream: TcpStream) -> ConnectionIo {
+        ConnectionIo { stream, send_buffer: self.send_buffer.clone() }
+    }
+}
+
+/// A TCP socket that applies a send-buffer size asked for by a request before its next write.
+#[derive(Debug)]
+pub(crate) struct ConnectionIo {
+    stream: TcpStream,
+    send_buffer: Arc<AtomicUsize>,
+}
+
+impl ConnectionIo {
+    fn apply_send_buffer(&self) {
+        // One relaxed load per write; the size is asked at most once per event stream.
+        let asked = self.send_buffer.swap(0, Ordering::Relaxed);
+        if asked != 0 {
+            if let Err(err) = socket2::SockRef::from(&self.stream).set_send_buffer_size(asked) {
+                tracing::debug!(error = %err, "cannot bound the socket's send buffer");
+            }
+        }
+    }
+}
+
+impl AsyncRead for ConnectionIo {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ConnectionIo {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        this.apply_send_buffer();
+        Pin::new(&mut this.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        this.apply_send_buffer();
+        Pin::new(&mut this.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+/// The executor of HTTP/2 connections: each stream's task gets a cut-off of its own (see the module
+/// docs), which ends that task, and so resets that stream, when cancelled.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct StreamExecutor;
+
+impl<F> hyper::rt::Executor<F> for StreamExecutor
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    fn execute(&self, task: F) {
+        let cutoff = CancellationToken::new();
+        tokio::spawn(STREAM_CUTOFF.scope(cutoff.clone(), async move {
+            cutoff.run_until_cancelled(task).await;
+        }));
+    }
+}
