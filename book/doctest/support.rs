@@ -113,6 +113,15 @@ mod support {
             Frames::from(client().get(url).header("Accept", "text/event-stream").send().await.expect("it answers"))
         }
 
+        /// Opens `url` as an identified event stream and reads the frame every such stream starts with:
+        /// `id: <head>`, the event log's cursor for the client.
+        pub async fn open_identified(url: &str) -> Frames {
+            let mut frames = Frames::open(url).await;
+            let priming = frames.next().await.expect("the priming frame");
+            assert!(priming.starts_with("id: ") && priming.trim_end().lines().count() == 1, "{priming:?}");
+            frames
+        }
+
         /// Reads the stream of a response already received.
         pub fn from(response: reqwest::Response) -> Frames {
             assert_eq!(response.status(), 200);
@@ -133,6 +142,13 @@ mod support {
                     .expect("the stream reads without error")?;
                 self.buffer.extend_from_slice(&chunk);
             }
+        }
+
+        /// The next frame without its `id:` line (the log's ids differ at every run).
+        pub async fn next_without_id(&mut self) -> Option<String> {
+            let frame = self.next().await?;
+            let lines = frame.trim_end().lines().filter(|line| !line.starts_with("id: "));
+            Some(lines.map(|line| format!("{line}\n")).collect::<String>() + "\n")
         }
 
         /// Every remaining frame, until the server ends the stream.

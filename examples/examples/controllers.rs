@@ -44,8 +44,9 @@ impl UserController {
             users.push(name.clone());
             users.len()
         };
-        let event = Event::new().event("user-created").id(id.to_string()).data(&name);
-        req.server().event_sources().broadcast_where(|es| es.starts_with("users-"), &event);
+        // The server's event log gives the event its id, so a client that reconnects gets what it missed.
+        let event = Event::new().event("user-created").data(&name);
+        req.server().event_sources().broadcast_prefix("users-", &event);
         Ok((StatusCode::CREATED, format!("/api/users/{id}")))
     }
 

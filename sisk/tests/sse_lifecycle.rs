@@ -52,8 +52,10 @@ async fn close_flushes_ends_the_stream_and_leaves_a_dead_handle() {
     assert!(!handle.is_active());
     assert!(!handle.send("revived?"), "a closed connection cannot be revived");
     assert_eq!(server.server.event_sources().active_connections(), 0);
-    // "0\n" to "9\n" are `data: N\n\n` (9 bytes), "10" to "99" one byte more each.
-    assert_eq!(handle.sent_content_length(), 10 * 9 + 90 * 10, "every byte of the stream, counted once");
+    // The log's priming frame (`id: <head>`) first; then "0" to "9" are `data: N\n\n` (9 bytes), "10" to
+    // "99" one byte more each.
+    let priming = format!("id: {}\n\n", server.server.event_sources().head().unwrap()).len() as u64;
+    assert_eq!(handle.sent_content_length(), priming + 10 * 9 + 90 * 10, "every byte of the stream, counted once");
 }
 
 #[tokio::test]

@@ -21,7 +21,7 @@ async fn main() -> Result<(), sisk::Error> {
         let prefix = broadcast_prefix(req.uri().query());
         let body = req.body_string().await?;
         let event = Event::new().data(body);
-        let reached = req.server().event_sources().broadcast_where(|id| id.starts_with(prefix.as_str()), &event);
+        let reached = req.server().event_sources().broadcast_prefix(&prefix, &event);
         Ok::<_, sisk::Error>(reached.to_string())
     });
     r += Route::get("/stats", |req: HttpRequest| async move {

@@ -1,13 +1,18 @@
 //! A live page that shows Server-Sent Events at work: a broadcast ticker, named events, pings that never
-//! reach `onmessage`, and reconnection with `Last-Event-ID`.
+//! reach `onmessage`, and reconnection with `Last-Event-ID` resumed by the server's event log: a page that
+//! was away gets every tick it missed.
 //!
 //! `cargo run --example sse-demo`, then open http://localhost:5000/.
 //!
 //! - `GET /` serves the page (embedded in the binary).
-//! - `GET /events` opens an identified stream (`demo-<n>`): a `welcome` event, a `resumed` event when the
-//!   browser reconnects with `Last-Event-ID`, every tick of the shared ticker, and a ping every 2 seconds.
-//!   With `?close_after=N` the server closes the stream after N seconds, so the browser reconnects.
-//! - A background task broadcasts a message (`onmessage`, with an increasing id) to every `demo-` stream
+//! - `GET /events` opens an identified stream (`demo-<n>`). The event log first queues what a reconnecting
+//!   browser missed (the ticks since its `Last-Event-ID`) and a cursor; then come a `welcome` event, a
+//!   `resumed` event with the `Last-Event-ID` and how it was resumed, every new tick, and a ping every 2
+//!   seconds. With `?close_after=N` the server closes the stream after N seconds, so the browser reconnects.
+//! - `GET /quiet` opens a stream that is sent nothing but the log's cursor and is closed after a second:
+//!   the browser reconnects with that cursor as its `Last-Event-ID`, which a `resumed` event echoes (the
+//!   page opens it with `?close_after`, to show that a client that receives nothing still has a cursor).
+//! - A background task broadcasts a tick (`onmessage`; the log gives it its id) to every `demo-` stream
 //!   each second.
 //!
 //! The page opens two streams: an `EventSource`, and a plain `fetch` of `/events` that shows the raw frames —
@@ -33,7 +38,8 @@ async fn events(req: HttpRequest) -> Result<HttpResponse, sisk::Error> {
     sse.append_header("X-Sisk-Demo", "on")?;
     sse.send_event(&Event::new().retry(Duration::from_millis(1000)).event("welcome").data(format!("client {client}")));
     if let Some(id) = last_event_id {
-        sse.send_event(&Event::new().event("resumed").data(id));
+        // The log has already queued the ticks this page missed (or, if it could not, a `stale` event).
+        sse.send_event(&Event::new().event("resumed").data(format!("{id} {:?}", sse.resume_state())));
     }
     sse.with_ping(|ping| {
         ping.data_message = "ping".into();
@@ -54,6 +60,18 @@ async fn events(req: HttpRequest) -> Result<HttpResponse, sisk::Error> {
     Ok(sse.close())
 }
 
+async fn quiet(req: HttpRequest) -> HttpResponse {
+    let client = NEXT_CLIENT.fetch_add(1, Ordering::Relaxed);
+    let last_event_id = req.last_event_id().map(str::to_owned);
+    let sse = req.get_event_source(format!("quiet-{client}").as_str());
+    sse.send_event(&Event::new().retry(Duration::from_millis(500)).comment("nothing but a cursor here"));
+    if let Some(id) = last_event_id {
+        sse.send_event(&Event::new().event("resumed").data(format!("{id} {:?}", sse.resume_state())));
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(1), sse.keep_alive()).await;
+    sse.close()
+}
+
 #[tokio::main]
 async fn main() -> Result<(), sisk::Error> {
     tracing_subscriber::fmt().with_env_filter("info").init();
@@ -61,6 +79,7 @@ async fn main() -> Result<(), sisk::Error> {
     let mut r = Router::new();
     r += Route::get("/", page);
     r += Route::get("/events", events);
+    r += Route::get("/quiet", quiet);
 
     let app = HttpServer::create_builder().use_listening_port("http://localhost:5000/").use_router(r).build()?;
     let server = app.server();
@@ -68,8 +87,7 @@ async fn main() -> Result<(), sisk::Error> {
         let mut ticker = tokio::time::interval(Duration::from_secs(1));
         for tick in 1u64.. {
             ticker.tick().await;
-            let event = Event::new().id(tick.to_string()).data(format!("tick {tick}"));
-            server.event_sources().broadcast_where(|id| id.starts_with("demo-"), &event);
+            server.event_sources().broadcast_prefix("demo-", &Event::new().data(format!("tick {tick}")));
         }
     });
     app.start().await

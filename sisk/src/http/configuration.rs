@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::http::streams::EventLogOptions;
+
 /// Limits and timeouts of a server. Every field has a default suited to a public service.
 ///
 /// ```
@@ -59,6 +61,9 @@ pub struct HttpServerConfiguration {
     /// twice this in the kernel, besides its queue. Over HTTP/2 the socket is shared and each stream is
     /// bounded by flow control instead.
     pub event_source_send_buffer: usize,
+    /// The bounds of the event log that gives published events their ids and resumes clients that
+    /// reconnect with `Last-Event-ID` (10,000 events, 5 minutes, replays of at most 1,000 events).
+    pub event_log: EventLogOptions,
     /// How many streams one HTTP/2 connection may have open at once (default 1000); more are refused
     /// by the protocol (`REFUSED_STREAM`) without touching the others.
     pub http2_max_concurrent_streams: u32,
@@ -81,6 +86,7 @@ impl Default for HttpServerConfiguration {
             event_source_queue_capacity: 1024,
             event_source_queue_bytes: 4 * 1024 * 1024,
             event_source_send_buffer: 64 * 1024,
+            event_log: EventLogOptions::default(),
             http2_max_concurrent_streams: 1000,
             http2_keep_alive_interval: Some(Duration::from_secs(20)),
             http2_keep_alive_timeout: Duration::from_secs(20),

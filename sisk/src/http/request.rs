@@ -243,8 +243,11 @@ impl HttpRequest {
     }
 
     /// The `Last-Event-ID` a reconnecting `EventSource` sends: the id of the last event it received.
+    /// Without the header, the `last_event_id` query parameter (for a page that opens its first
+    /// `EventSource` with a cursor it kept, as `new EventSource("/events?last_event_id=" + id)`); the
+    /// header wins when both are present.
     pub fn last_event_id(&self) -> Option<&str> {
-        self.header("last-event-id")
+        self.header("last-event-id").or_else(|| self.query().get("last_event_id"))
     }
 
     /// Reads the whole body, at most [`maximum_content_length`](crate::http::HttpServerConfiguration::maximum_content_length)
@@ -339,7 +342,9 @@ impl HttpRequest {
                 let source = HttpRequestEventSource::open(self.head.clone(), identifier, head_slot);
                 *slot = EventSourceSlot::Open(source.clone());
                 drop(slot);
-                source.register();
+                if identifier.is_some() {
+                    source.register(self.last_event_id());
+                }
                 Ok(source)
             }
             previous => {

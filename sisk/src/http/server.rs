@@ -55,8 +55,8 @@ impl HttpServer {
 
     pub(crate) fn new(configuration: HttpServerConfiguration, local_addr: SocketAddr) -> Self {
         let shared = ServerShared {
+            event_sources: HttpEventSourceCollection::new(configuration.event_log.clone()),
             configuration,
-            event_sources: HttpEventSourceCollection::new(),
             local_addr,
             stopping: CancellationToken::new(),
             abandoned: CancellationToken::new(),

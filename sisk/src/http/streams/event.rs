@@ -59,7 +59,8 @@ impl Event {
     }
 
     /// Sets the id the client sends back as `Last-Event-ID` when it reconnects. Line breaks and NUL are
-    /// removed.
+    /// removed. An event published through the collection (`broadcast`, `send_to`, …) is sent with the
+    /// event log's id instead, which is what lets the log resume the client.
     pub fn id(mut self, id: impl Into<String>) -> Self {
         self.id = Some(single_line(id.into(), true));
         self
@@ -79,6 +80,15 @@ impl Event {
 
     /// Encodes the event, ending with the blank line that dispatches it.
     pub fn encode(&self) -> Bytes {
+        self.encode_as(self.id.as_deref())
+    }
+
+    /// Encodes the event with `id` in place of its own (the event log's id; `id` is one line).
+    pub(crate) fn encode_with_id(&self, id: &str) -> Bytes {
+        self.encode_as(Some(id))
+    }
+
+    fn encode_as(&self, id: Option<&str>) -> Bytes {
         let mut out = String::with_capacity(self.data.as_ref().map_or(0, String::len) + 32);
         if let Some(comment) = &self.comment {
             write_lines(&mut out, "", comment);
@@ -86,7 +96,7 @@ impl Event {
         if let Some(event) = &self.event {
             let _ = writeln!(out, "event: {event}");
         }
-        if let Some(id) = &self.id {
+        if let Some(id) = id {
             let _ = writeln!(out, "id: {id}");
         }
         if let Some(retry) = self.retry {

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -16,7 +16,7 @@ use crate::http::body::ResponseBody;
 use crate::http::request::RequestHead;
 use crate::http::response::header_pair;
 use crate::http::streams::channel::{Channel, PendingHead, Pushed, QueueLimits};
-use crate::http::streams::{Event, EventStreamBody, HttpStreamPingPolicy};
+use crate::http::streams::{Event, EventStreamBody, HttpStreamPingPolicy, ResumeState};
 use crate::http::{HttpResponse, HttpServer};
 use crate::Error;
 
@@ -60,6 +60,7 @@ struct Shared {
     request: Arc<RequestHead>,
     channel: Channel,
     ping_started: AtomicBool,
+    resume_state: OnceLock<ResumeState>,
 }
 
 impl HttpRequestEventSource {
@@ -84,15 +85,31 @@ impl HttpRequestEventSource {
             channel: Channel::new(PendingHead { headers, slot }, limits),
             request,
             ping_started: AtomicBool::new(false),
+            resume_state: OnceLock::new(),
         };
         HttpRequestEventSource { shared: Arc::new(shared) }
     }
 
-    /// Puts an identified connection in the server's collection.
-    pub(crate) fn register(&self) {
-        if self.shared.identifier.is_some() {
-            self.server().event_sources().register(self.clone());
-        }
+    /// Puts an identified connection in the server's collection, resumed from `cursor` (the client's
+    /// `Last-Event-ID`).
+    pub(crate) fn register(&self, cursor: Option<&str>) {
+        let state = self.server().event_sources().register(self.clone(), cursor);
+        let _ = self.shared.resume_state.set(state);
+    }
+
+    /// How this connection was resumed from the server's event log when it opened: [`Fresh`]
+    /// (no `Last-Event-ID`, or no identifier), [`Recovered`] with the number of events sent again, or
+    /// [`Stale`] with the reason — then the client got the stale event, and the handler should send it
+    /// a fresh snapshot of whatever state it shows.
+    ///
+    /// Only identified connections are resumed by the log; an anonymous one can resume itself from
+    /// [`HttpRequest::last_event_id`](crate::http::HttpRequest::last_event_id).
+    ///
+    /// [`Fresh`]: ResumeState::Fresh
+    /// [`Recovered`]: ResumeState::Recovered
+    /// [`Stale`]: ResumeState::Stale
+    pub fn resume_state(&self) -> ResumeState {
+        self.shared.resume_state.get().copied().unwrap_or(ResumeState::Fresh)
     }
 
     fn unregister(&self) {
@@ -174,12 +191,7 @@ impl HttpRequestEventSource {
 
     /// Sends a typed [`Event`] (name, id, retry, comment).
     pub fn send_event(&self, event: &Event) -> bool {
-        self.send_encoded(event.encode())
-    }
-
-    /// Sends an event already encoded (a broadcast shares one encoding among every connection).
-    pub(crate) fn send_encoded(&self, bytes: Bytes) -> bool {
-        self.push(bytes, true)
+        self.push(event.encode(), true)
     }
 
     /// Like [`send`](Self::send), but when the queue is full it waits for room instead of disconnecting
@@ -207,16 +219,36 @@ impl HttpRequestEventSource {
             Pushed::Queued => true,
             Pushed::Closed => false,
             Pushed::Full => {
-                tracing::warn!(
-                    identifier = self.identifier().unwrap_or(""),
-                    remote = %self.remote_address(),
-                    queued = self.queued_messages(),
-                    "event-source client is not reading and its queue is full; disconnecting it"
-                );
-                self.disconnect();
+                self.disconnect_slow_client();
                 false
             }
         }
+    }
+
+    /// Queues an event already encoded (a publish shares one encoding among every connection), leaving
+    /// a full queue to the caller, who disconnects it once its locks are released.
+    pub(crate) fn offer(&self, bytes: Bytes) -> Pushed {
+        self.commit_head();
+        self.shared.channel.push(bytes, true)
+    }
+
+    /// Queues what the event log sends a connection as it attaches, without sending the head: the
+    /// handler may still append headers.
+    pub(crate) fn enqueue_before_head(&self, frames: Bytes) {
+        if !frames.is_empty() {
+            self.shared.channel.push(frames, false);
+        }
+    }
+
+    /// Disconnects a client whose queue is full, with a warning.
+    pub(crate) fn disconnect_slow_client(&self) {
+        tracing::warn!(
+            identifier = ?self.identifier(),
+            remote = %self.remote_address(),
+            queued = self.queued_messages(),
+            "event-source client is not reading and its queue is full; disconnecting it"
+        );
+        self.disconnect();
     }
 
     /// Sets up the ping policy: `configure` receives it with Sisk's defaults (every 5 s, `%ping%`) and

@@ -30,15 +30,23 @@
 //! hyper body that drains the queue, `collection` the registry, `ping_policy` the keep-alive task, and
 //! `event` the wire encoding.
 
+mod audience;
 mod channel;
 mod collection;
 mod event;
+mod event_id;
 mod event_source;
+mod log;
 mod ping_policy;
+mod resume;
 mod stream_body;
 
-pub use collection::HttpEventSourceCollection;
+pub use audience::Audience;
+pub use collection::{HttpEventSourceCollection, Published};
 pub use event::Event;
+pub use event_id::{EventId, InvalidEventId, Position};
 pub use event_source::HttpRequestEventSource;
+pub use log::EventLogOptions;
 pub use ping_policy::HttpStreamPingPolicy;
+pub use resume::{ResumeState, StaleReason};
 pub use stream_body::EventStreamBody;

@@ -1,0 +1,64 @@
+//! [`Audience`]: whom an event published through the collection is meant for. The log keeps it beside
+//! the event, so a client that reconnects is sent what it missed that was meant for it, and only that.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// Whom a published event is for, judged by the identifier of each connection — those open now, and
+/// those that reconnect later and replay the log.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum Audience {
+    /// Every identified connection.
+    All,
+    /// The connection with this identifier.
+    Identifier(Arc<str>),
+    /// The connections whose identifier starts with this prefix.
+    Prefix(Arc<str>),
+    /// The connections whose identifier satisfies the predicate. It runs while the log is locked, so it
+    /// must be quick and must not publish itself.
+    Where(Arc<dyn Fn(&str) -> bool + Send + Sync>),
+}
+
+impl Audience {
+    /// The connections whose identifier satisfies `predicate`.
+    pub fn matching(predicate: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
+        Audience::Where(Arc::new(predicate))
+    }
+
+    /// Whether a connection with `identifier` is meant.
+    pub fn includes(&self, identifier: &str) -> bool {
+        match self {
+            Audience::All => true,
+            Audience::Identifier(wanted) => identifier == &**wanted,
+            Audience::Prefix(prefix) => identifier.starts_with(&**prefix),
+            Audience::Where(predicate) => predicate(identifier),
+        }
+    }
+}
+
+impl fmt::Debug for Audience {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Audience::All => f.write_str("All"),
+            Audience::Identifier(identifier) => f.debug_tuple("Identifier").field(identifier).finish(),
+            Audience::Prefix(prefix) => f.debug_tuple("Prefix").field(prefix).finish(),
+            Audience::Where(_) => f.write_str("Where(..)"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_audience_includes_whom_it_names() {
+        assert!(Audience::All.includes("anyone"));
+        assert!(Audience::Identifier("ana".into()).includes("ana"));
+        assert!(!Audience::Identifier("ana".into()).includes("anabel"));
+        assert!(Audience::Prefix("room-1/".into()).includes("room-1/ana"));
+        assert!(!Audience::Prefix("room-1/".into()).includes("room-10/ana"));
+        assert!(Audience::matching(|id| id.len() == 3).includes("ana"));
+    }
+}

@@ -1,0 +1,281 @@
+//! The event log: a bounded, ordered window of the events published through the collection, each with
+//! the [`EventId`] it was sent with and the [`Audience`] it was meant for. A connection that arrives
+//! with `Last-Event-ID` is sent again what it missed, or, when that cannot be done without a gap, a
+//! stale signal — never a silent partial replay.
+//!
+//! The log knows nothing of connections or sockets: [the collection](super::HttpEventSourceCollection)
+//! holds it under the lock that orders publishing and attaching, and hands it the identifier and cursor
+//! of each connection that attaches.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+
+use crate::http::streams::event_id::{new_epoch, now_millis, MAX_EVENT_ID_LEN};
+use crate::http::streams::{Audience, Event, EventId, Position, ResumeState, StaleReason};
+
+/// The bounds of a server's event log, set in
+/// [`HttpServerConfiguration::event_log`](crate::http::HttpServerConfiguration::event_log).
+///
+/// ```
+/// use std::time::Duration;
+/// use sisk::prelude::*;
+///
+/// let app = HttpServer::create_builder()
+///     .use_listening_port("http://127.0.0.1:0/")
+///     .use_configuration(|config| {
+///         config.event_log.max_events = 50_000;
+///         config.event_log.max_age = Duration::from_secs(15 * 60);
+///     })
+///     .build()
+///     .unwrap();
+/// # drop(app);
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct EventLogOptions {
+    /// How many events the log keeps (default 10,000); `0` turns the log off: events are still sent
+    /// live, without ids, and no connection is resumed.
+    pub max_events: usize,
+    /// How long an event stays in the log (default 5 minutes).
+    pub max_age: Duration,
+    /// The most events one reconnecting client is sent again (default 1,000); a client that missed more
+    /// gets the stale signal instead (a snapshot is cheaper than a long replay).
+    pub replay_limit: usize,
+    /// The name of the event that tells a client its `Last-Event-ID` could not be resumed (default
+    /// `stale`); its data is the [reason](StaleReason::as_str) and its id the log's head.
+    pub stale_event_name: String,
+}
+
+impl Default for EventLogOptions {
+    fn default() -> Self {
+        EventLogOptions {
+            max_events: 10_000,
+            max_age: Duration::from_secs(5 * 60),
+            replay_limit: 1_000,
+            stale_event_name: "stale".to_owned(),
+        }
+    }
+}
+
+/// One event in the window.
+#[derive(Debug)]
+struct Entry {
+    position: Position,
+    audience: Audience,
+    /// The encoded event, its `id:` included.
+    frame: Bytes,
+    added: Instant,
+}
+
+/// What a connection that attaches is sent before anything else, and how it was resumed.
+#[derive(Debug)]
+pub(crate) struct Resumption {
+    pub(crate) state: ResumeState,
+    /// The replayed events (or the stale event), then a frame that moves the client's cursor to the
+    /// head; empty when the log is off.
+    pub(crate) frames: Bytes,
+}
+
+/// The in-memory window of one log.
+#[derive(Debug)]
+pub(crate) struct EventLog {
+    options: EventLogOptions,
+    epoch: Arc<str>,
+    /// The position of the newest event (`0-0` before the first).
+    head: Position,
+    /// The newest position dropped from the window: a cursor before it has lost events.
+    trimmed_through: Option<Position>,
+    entries: VecDeque<Entry>,
+}
+
+impl EventLog {
+    /// A new, empty log with an epoch of its own.
+    pub(crate) fn new(options: EventLogOptions) -> Self {
+        EventLog {
+            options,
+            epoch: new_epoch(),
+            head: Position::default(),
+            trimmed_through: None,
+            entries: VecDeque::new(),
+        }
+    }
+
+    pub(crate) fn is_enabled(&self) -> bool {
+        self.options.max_events > 0
+    }
+
+    /// The id of the newest event.
+    pub(crate) fn head(&self) -> EventId {
+        EventId::new(self.epoch.clone(), self.head)
+    }
+
+    /// Adds an event for `audience`; returns its id (none when the log is off) and its encoding, which
+    /// carries that id.
+    pub(crate) fn append(&mut self, audience: Audience, event: &Event) -> (Option<EventId>, Bytes) {
+        if !self.is_enabled() {
+            return (None, event.encode());
+        }
+        let now = Instant::now();
+        self.head = self.head.next(now_millis());
+        let id = self.head();
+        let frame = event.encode_with_id(&id.to_string());
+        self.entries.push_back(Entry { position: self.head, audience, frame: frame.clone(), added: now });
+        self.trim(now);
+        (Some(id), frame)
+    }
+
+    /// Drops what is past `max_events` or older than `max_age`.
+    fn trim(&mut self, now: Instant) {
+        while let Some(oldest) = self.entries.front() {
+            let too_many = self.entries.len() > self.options.max_events;
+            let too_old = now.saturating_duration_since(oldest.added) > self.options.max_age;
+            if !too_many && !too_old {
+                break;
+            }
+            self.trimmed_through = Some(oldest.position);
+            self.entries.pop_front();
+        }
+    }
+
+    /// What a connection with `identifier` that sent `cursor` as its `Last-Event-ID` is sent first.
+    pub(crate) fn resume(&mut self, cursor: Option<&str>, identifier: &str) -> Resumption {
+        if !self.is_enabled() {
+            return Resumption { state: ResumeState::Fresh, frames: Bytes::new() };
+        }
+        self.trim(Instant::now());
+        let Some(cursor) = cursor else {
+            return Resumption { state: ResumeState::Fresh, frames: self.priming_frame() };
+        };
+        match self.missed_since(cursor, identifier) {
+            Ok(missed) => {
+                let length = missed.iter().map(|frame| frame.len()).sum::<usize>();
+                let mut frames = BytesMut::with_capacity(length + MAX_EVENT_ID_LEN + 8);
+                for frame in &missed {
+                    frames.extend_from_slice(frame);
+                }
+                frames.extend_from_slice(&self.priming_frame());
+                Resumption { state: ResumeState::Recovered { events: missed.len() }, frames: frames.freeze() }
+            }
+            Err(reason) => {
+                let head = self.head().to_string();
+                let stale = Event::new().event(self.options.stale_event_name.as_str()).id(head).data(reason.as_str());
+                Resumption { state: ResumeState::Stale { reason }, frames: stale.encode() }
+            }
+        }
+    }
+
+    /// The frames of the events after `cursor` meant for `identifier`, or why they cannot all be had.
+    fn missed_since(&self, cursor: &str, identifier: &str) -> Result<Vec<Bytes>, StaleReason> {
+        let cursor: EventId = cursor.parse().map_err(|_| StaleReason::Unknown)?;
+        if cursor.epoch() != &*self.epoch {
+            return Err(StaleReason::OtherEpoch);
+        }
+        let position = cursor.position();
+        if position > self.head {
+            return Err(StaleReason::Unknown);
+        }
+        if self.trimmed_through.is_some_and(|trimmed| position < trimmed) {
+            return Err(StaleReason::Trimmed);
+        }
+        // Entries are in position order: skip to the first one after the cursor.
+        let first = self.entries.partition_point(|entry| entry.position <= position);
+        let mut missed = Vec::new();
+        for entry in self.entries.range(first..) {
+            if entry.audience.includes(identifier) {
+                if missed.len() == self.options.replay_limit {
+                    return Err(StaleReason::TooManyEvents);
+                }
+                missed.push(entry.frame.clone());
+            }
+        }
+        Ok(missed)
+    }
+
+    /// `id: <head>`: an event without data, which only moves the client's cursor.
+    fn priming_frame(&self) -> Bytes {
+        Event::new().id(self.head().to_string()).encode()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log_with(max_events: usize, replay_limit: usize) -> EventLog {
+        EventLog::new(EventLogOptions { max_events, replay_limit, ..EventLogOptions::default() })
+    }
+
+    fn text(bytes: &Bytes) -> String {
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    fn publish(log: &mut EventLog, audience: Audience, data: &str) -> String {
+        log.append(audience, &Event::new().data(data)).0.unwrap().to_string()
+    }
+
+    #[test]
+    fn a_first_visit_gets_the_head_as_its_cursor() {
+        let mut log = log_with(10, 10);
+        let id = publish(&mut log, Audience::All, "a");
+        let resumed = log.resume(None, "ana");
+        assert_eq!(resumed.state, ResumeState::Fresh);
+        assert_eq!(text(&resumed.frames), format!("id: {id}\n\n"));
+    }
+
+    #[test]
+    fn a_cursor_gets_what_it_missed_that_was_meant_for_it_in_order() {
+        let mut log = log_with(10, 10);
+        let start = publish(&mut log, Audience::All, "before");
+        let a = publish(&mut log, Audience::All, "one");
+        publish(&mut log, Audience::Identifier("bob".into()), "not for ana");
+        let c = publish(&mut log, Audience::Prefix("an".into()), "two");
+        let resumed = log.resume(Some(&start), "ana");
+        assert_eq!(resumed.state, ResumeState::Recovered { events: 2 });
+        assert_eq!(text(&resumed.frames), format!("id: {a}\ndata: one\n\nid: {c}\ndata: two\n\nid: {c}\n\n"));
+        let up_to_date = log.resume(Some(&c), "ana");
+        assert_eq!(up_to_date.state, ResumeState::Recovered { events: 0 });
+    }
+
+    #[test]
+    fn what_cannot_be_resumed_whole_is_stale_with_the_head_as_its_id() {
+        let mut log = log_with(2, 1);
+        let first = publish(&mut log, Audience::All, "1");
+        let second = publish(&mut log, Audience::All, "2");
+        publish(&mut log, Audience::All, "3");
+        let head = publish(&mut log, Audience::All, "4");
+        let stale = |log: &mut EventLog, cursor: &str| log.resume(Some(cursor), "ana");
+        let trimmed = stale(&mut log, &first);
+        assert_eq!(trimmed.state, ResumeState::Stale { reason: StaleReason::Trimmed });
+        assert_eq!(text(&trimmed.frames), format!("event: stale\nid: {head}\ndata: trimmed\n\n"));
+        let too_many = stale(&mut log, &second).state;
+        assert_eq!(too_many, ResumeState::Stale { reason: StaleReason::TooManyEvents });
+        let from_another_epoch = head.replacen(&*log.epoch, "zz", 1);
+        let other_epoch = stale(&mut log, &from_another_epoch).state;
+        assert_eq!(other_epoch, ResumeState::Stale { reason: StaleReason::OtherEpoch });
+        let future = format!("{}.{}-0", log.epoch, u64::MAX);
+        for unknown in ["42", "", &"9".repeat(500), future.as_str()] {
+            assert_eq!(stale(&mut log, unknown).state, ResumeState::Stale { reason: StaleReason::Unknown });
+        }
+    }
+
+    #[test]
+    fn events_older_than_max_age_leave_the_log() {
+        let mut log = EventLog::new(EventLogOptions { max_age: Duration::ZERO, ..EventLogOptions::default() });
+        let first = publish(&mut log, Audience::All, "1");
+        publish(&mut log, Audience::All, "2");
+        std::thread::sleep(Duration::from_millis(2));
+        assert_eq!(log.resume(Some(&first), "ana").state, ResumeState::Stale { reason: StaleReason::Trimmed });
+    }
+
+    #[test]
+    fn a_log_turned_off_sends_plain_events_and_resumes_nothing() {
+        let mut log = log_with(0, 10);
+        let (id, frame) = log.append(Audience::All, &Event::new().data("x"));
+        assert_eq!((id, text(&frame)), (None, "data: x\n\n".to_owned()));
+        let resumed = log.resume(Some("whatever"), "ana");
+        assert_eq!((resumed.state, resumed.frames.len()), (ResumeState::Fresh, 0));
+    }
+}
