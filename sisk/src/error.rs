@@ -30,6 +30,8 @@ enum Kind {
     ControllerNeedsInstance,
     InvalidListeningPort,
     Io,
+    AudienceNotPortable,
+    BrokerUnavailable,
     Response(StatusCode),
 }
 
@@ -126,6 +128,21 @@ impl Error {
         )
     }
 
+    pub(crate) fn audience_not_portable() -> Self {
+        Self::new(
+            Kind::AudienceNotPortable,
+            "an audience given by a predicate cannot reach the other nodes of a backplane; \
+             use broadcast_prefix, send_to or broadcast, whose audience every node can judge",
+        )
+    }
+
+    pub(crate) fn broker_unavailable(what: impl fmt::Display) -> Self {
+        Self::new(
+            Kind::BrokerUnavailable,
+            format!("the event could not be published: {what}; it was not sent to anyone, so retry it later"),
+        )
+    }
+
     pub(crate) fn io(context: &str, cause: std::io::Error) -> Self {
         Self::new(Kind::Io, format!("{context}: {cause}"))
     }
@@ -152,6 +169,7 @@ impl Error {
             Kind::BodyRead => StatusCode::BAD_REQUEST,
             Kind::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Kind::InvalidIdentifier => StatusCode::BAD_REQUEST,
+            Kind::BrokerUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Kind::Response(status) => status,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -220,6 +238,17 @@ impl Error {
     /// True when an operating-system call failed (for example binding the listening port).
     pub fn is_io(&self) -> bool {
         self.kind == Kind::Io
+    }
+
+    /// True when an event could not be published because the backplane's broker is unreachable or its
+    /// outbox is full.
+    pub fn is_broker_unavailable(&self) -> bool {
+        self.kind == Kind::BrokerUnavailable
+    }
+
+    /// True when an event meant for a predicate was published on a backplane, which cannot carry one.
+    pub fn is_audience_not_portable(&self) -> bool {
+        self.kind == Kind::AudienceNotPortable
     }
 
     /// True when the error was made with [`Error::with_status`].

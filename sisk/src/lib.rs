@@ -28,6 +28,7 @@
 //! - [`http`]: the server ([`HttpServer`](http::HttpServer)), requests, responses, configuration, CORS.
 //! - [`http::streams`]: Server-Sent Events.
 //! - [`routing`]: routes, the router, request handlers.
+//! - [`backplane`]: many nodes sharing one event log (Redis Streams with the `redis` feature).
 //! - [`Error`]: the one error type.
 //! - Attribute routes: [`route_get`] and friends on free functions, picked up by
 //!   [`Router::auto_scan`](routing::Router::auto_scan); controllers with [`route_prefix`] on an `impl`
@@ -38,6 +39,7 @@
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+pub mod backplane;
 mod book;
 mod error;
 pub mod http;

@@ -1,6 +1,12 @@
 //! Support for the end-to-end suites of this crate: a sisk server on 127.0.0.1 that stops when dropped,
-//! and raw-socket clients that misbehave in the ways an HTTP library never would. Every wait is bounded
-//! by [`LIMIT`].
+//! raw-socket clients that misbehave in the ways an HTTP library never would, and, for the cluster
+//! suite, processes of their own: a `redis-server` ([`redis_server`]), sisk nodes ([`node`]), and a
+//! reader of their event streams ([`events`]). Every wait is bounded by [`LIMIT`].
+
+pub mod events;
+pub mod node;
+pub mod process;
+pub mod redis_server;
 
 use std::net::SocketAddr;
 use std::time::Duration;

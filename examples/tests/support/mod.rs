@@ -1,6 +1,6 @@
-//! What the end-to-end tests of the examples share: a child process that announces itself on stdout and is
-//! stopped with everything it started ([`process`]), and an example binary running on a free port
-//! ([`example`]).
+//! What the end-to-end tests of the examples share: an example binary running on a free port
+//! ([`example`]), and (from `sisk-tests`) a child process that announces itself on stdout and is stopped
+//! with everything it started.
 
 pub mod example;
-pub mod process;
+pub use sisk_tests::process;

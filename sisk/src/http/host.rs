@@ -13,6 +13,7 @@ use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{Interest, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::backplane::{Backplane, SharedLog};
 use crate::http::service::App;
 use crate::http::transport::{Connection, StreamExecutor};
 use crate::http::{
@@ -31,6 +32,7 @@ pub struct HttpServerHostContextBuilder {
     router: Router,
     configuration: HttpServerConfiguration,
     cors: Option<CrossOriginResourceSharingHeaders>,
+    backplane: Option<Arc<dyn Backplane>>,
 }
 
 impl HttpServerHostContextBuilder {
@@ -40,6 +42,7 @@ impl HttpServerHostContextBuilder {
             router: Router::new(),
             configuration: HttpServerConfiguration::default(),
             cors: None,
+            backplane: None,
         }
     }
 
@@ -70,6 +73,16 @@ impl HttpServerHostContextBuilder {
         self
     }
 
+    /// Shares the event log with other nodes through `backplane` (a [`RedisBackplane`], say), so
+    /// broadcasts and sends to an identifier reach the clients of every node and a client resumes on
+    /// any node. Without one, the server keeps its own log in memory.
+    ///
+    /// [`RedisBackplane`]: crate::backplane
+    pub fn use_backplane(mut self, backplane: impl Backplane) -> Self {
+        self.backplane = Some(Arc::new(backplane));
+        self
+    }
+
     /// Checks the router and binds the port. Fails on an invalid port, a port already in use, or a
     /// router error kept by `+=` (an invalid path, two colliding routes).
     pub fn build(self) -> Result<HttpServerHostContext, Error> {
@@ -80,7 +93,7 @@ impl HttpServerHostContextBuilder {
         };
         let listener = listen(port.socket_addr()?).map_err(|e| Error::io(&format!("cannot listen on {port}"), e))?;
         let local_addr = listener.local_addr().map_err(|e| Error::io("cannot read the bound address", e))?;
-        let server = HttpServer::new(self.configuration, local_addr);
+        let server = HttpServer::new(self.configuration, local_addr, self.backplane);
         let app = Arc::new(App { server: server.clone(), router, cors: self.cors });
         Ok(HttpServerHostContext { app, listener })
     }
@@ -116,6 +129,9 @@ impl HttpServerHostContext {
         let server = self.app.server.clone();
         let listener =
             TcpListener::from_std(self.listener).map_err(|e| Error::io("cannot register the listener", e))?;
+        if let Some(backplane) = server.event_sources().backplane() {
+            backplane.clone().start(SharedLog::new(server.clone())).await;
+        }
         tracing::info!("listening on http://{}/", server.local_addr());
         let protocols = Arc::new(Protocols::new(server.configuration()));
         let graceful = GracefulShutdown::new();

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::backplane::Backplane;
 use crate::http::streams::HttpEventSourceCollection;
 use crate::http::{HttpServerConfiguration, HttpServerHostContextBuilder};
 
@@ -53,9 +54,13 @@ impl HttpServer {
         HttpServerHostContextBuilder::new()
     }
 
-    pub(crate) fn new(configuration: HttpServerConfiguration, local_addr: SocketAddr) -> Self {
+    pub(crate) fn new(
+        configuration: HttpServerConfiguration,
+        local_addr: SocketAddr,
+        backplane: Option<Arc<dyn Backplane>>,
+    ) -> Self {
         let shared = ServerShared {
-            event_sources: HttpEventSourceCollection::new(configuration.event_log.clone()),
+            event_sources: HttpEventSourceCollection::new(configuration.event_log.clone(), backplane),
             configuration,
             local_addr,
             stopping: CancellationToken::new(),

@@ -6,9 +6,15 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use bytes::Bytes;
+use tokio::sync::oneshot;
+
+use crate::backplane::{Backplane, LogEntry};
 use crate::http::streams::channel::Pushed;
 use crate::http::streams::log::EventLog;
-use crate::http::streams::{Audience, Event, EventId, EventLogOptions, HttpRequestEventSource, ResumeState};
+use crate::http::streams::{
+    Audience, Event, EventId, EventLogOptions, HttpRequestEventSource, Position, ResumeState, StaleReason,
+};
 use crate::Error;
 
 type Hook = Arc<dyn Fn(&HttpRequestEventSource) + Send + Sync>;
@@ -45,6 +51,8 @@ pub struct HttpEventSourceCollection {
 
 struct Inner {
     sources: RwLock<HashMap<Arc<str>, HttpRequestEventSource>>,
+    /// The engine of a log shared by many nodes; `None` for the server's own log.
+    backplane: Option<Arc<dyn Backplane>>,
     /// Publishing and attaching take this lock in turn (always before `sources`): an event published
     /// while a connection attaches is either in that connection's replay or delivered to it live —
     /// never both, never neither.
@@ -57,9 +65,11 @@ struct Inner {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Published {
-    /// The id the log gave the event (and sent it with); `None` when the log is turned off.
+    /// The id the log gave the event (and sent it with); `None` when the log is turned off, and from
+    /// `publish` on a backplane, where the shared log gives the id later (`publish_async` waits for it).
     pub id: Option<EventId>,
-    /// How many open connections it was queued for.
+    /// How many open connections it was queued for. On a backplane the event reaches connections when
+    /// the shared log hands it back to every node, so this is `0` there.
     pub reached: usize,
 }
 
@@ -76,10 +86,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl HttpEventSourceCollection {
-    pub(crate) fn new(log: EventLogOptions) -> Self {
+    pub(crate) fn new(log: EventLogOptions, backplane: Option<Arc<dyn Backplane>>) -> Self {
         let inner = Inner {
             sources: RwLock::default(),
-            log: Mutex::new(EventLog::new(log)),
+            log: Mutex::new(EventLog::new(log, backplane.is_some())),
+            backplane,
             on_registered: RwLock::default(),
             on_unregistered: RwLock::default(),
         };
@@ -97,6 +108,9 @@ impl HttpEventSourceCollection {
             let mut log = lock(&self.inner.log);
             let resumption = log.resume(cursor, &identifier);
             source.enqueue_before_head(resumption.frames);
+            if let Some(position) = resumption.skip_through {
+                source.skip_through(position);
+            }
             let replaced = write(&self.inner.sources).insert(identifier, source.clone());
             (resumption.state, replaced)
         };
@@ -142,14 +156,24 @@ impl HttpEventSourceCollection {
         read(&self.inner.sources).iter().filter(|(id, _)| predicate(id)).map(|(_, s)| s.clone()).collect()
     }
 
-    /// Every open identified connection.
+    /// Every open identified connection on this node.
     pub fn all(&self) -> Vec<HttpRequestEventSource> {
         read(&self.inner.sources).values().cloned().collect()
     }
 
-    /// How many identified connections are open.
+    /// How many identified connections are open on this node.
     pub fn active_connections(&self) -> usize {
         read(&self.inner.sources).len()
+    }
+
+    /// How many identified connections are open on every live node of the [backplane](crate::backplane)
+    /// (as each node last reported, every two seconds); without one, on this node. Fails when the
+    /// broker cannot be asked.
+    pub async fn cluster_active_connections(&self) -> Result<usize, Error> {
+        match &self.inner.backplane {
+            Some(backplane) => backplane.cluster_connections().await,
+            None => Ok(self.active_connections()),
+        }
     }
 
     /// Closes every identified connection (each sends what it has queued, then ends).
@@ -165,32 +189,118 @@ impl HttpEventSourceCollection {
     ///
     /// A connection whose queue is full is disconnected (its client is not reading), after the event
     /// has been queued for all the others.
+    ///
+    /// On a [backplane](crate::backplane) the event is appended to the shared log and reaches the
+    /// connections of every node when that log hands it back; this fails at once when the broker cannot
+    /// take it ([`Error::is_broker_unavailable`]), and for an audience given by a predicate, which other
+    /// nodes cannot judge ([`Error::is_audience_not_portable`]).
     pub fn publish(&self, audience: Audience, event: &Event) -> Result<Published, Error> {
+        if let Some(backplane) = &self.inner.backplane {
+            backplane.append(LogEntry { audience, event: event.clone() }, None)?;
+            return Ok(Published { id: None, reached: 0 });
+        }
         let mut overflowing = Vec::new();
         let published = {
             let mut log = lock(&self.inner.log);
             let (id, frame) = log.append(audience.clone(), event);
-            let targets: Vec<HttpRequestEventSource> = {
-                let sources = read(&self.inner.sources);
-                match &audience {
-                    Audience::Identifier(identifier) => sources.get(identifier).cloned().into_iter().collect(),
-                    _ => sources.iter().filter(|(id, _)| audience.includes(id)).map(|(_, s)| s.clone()).collect(),
-                }
-            };
-            let mut reached = 0;
-            for source in targets {
-                match source.offer(frame.clone()) {
-                    Pushed::Queued => reached += 1,
-                    Pushed::Full => overflowing.push(source),
-                    Pushed::Closed => {}
-                }
-            }
+            let reached = self.deliver(&audience, &frame, None, &mut overflowing);
             Published { id, reached }
         };
-        for source in overflowing {
-            source.disconnect_slow_client();
-        }
+        disconnect_all(overflowing);
         Ok(published)
+    }
+
+    /// [`publish`](Self::publish), waiting on a backplane until the shared log has the event, so the
+    /// result carries its id (what a `POST` that publishes answers, say). Without a backplane it is
+    /// `publish`.
+    pub async fn publish_async(&self, audience: Audience, event: &Event) -> Result<Published, Error> {
+        let Some(backplane) = &self.inner.backplane else {
+            return self.publish(audience, event);
+        };
+        let (reply, id) = oneshot::channel();
+        backplane.append(LogEntry { audience, event: event.clone() }, Some(reply))?;
+        let id = id.await.map_err(|_| Error::broker_unavailable("the backplane stopped"))??;
+        Ok(Published { id: Some(id), reached: 0 })
+    }
+
+    /// Queues `frame` for the open connections of `audience` (the log's lock is held); returns how many
+    /// took it and collects those whose queue is full. An entry of a shared log at `position` skips the
+    /// connections that attached with a cursor past it.
+    fn deliver(
+        &self,
+        audience: &Audience,
+        frame: &Bytes,
+        position: Option<Position>,
+        overflowing: &mut Vec<HttpRequestEventSource>,
+    ) -> usize {
+        let targets: Vec<HttpRequestEventSource> = {
+            let sources = read(&self.inner.sources);
+            match audience {
+                Audience::Identifier(identifier) => sources.get(identifier).cloned().into_iter().collect(),
+                _ => sources.iter().filter(|(id, _)| audience.includes(id)).map(|(_, s)| s.clone()).collect(),
+            }
+        };
+        let mut reached = 0;
+        for source in targets {
+            if position.is_some_and(|position| source.has_seen(position)) {
+                continue;
+            }
+            match source.offer(frame.clone()) {
+                Pushed::Queued => reached += 1,
+                Pushed::Full => overflowing.push(source),
+                Pushed::Closed => {}
+            }
+        }
+        reached
+    }
+
+    /// A backplane's entry at `position`: into the window, then to the connections it is for.
+    pub(crate) fn receive(&self, position: Position, entry: LogEntry) {
+        let mut overflowing = Vec::new();
+        {
+            let mut log = lock(&self.inner.log);
+            if let Some(frame) = log.insert(position, entry.audience.clone(), &entry.event) {
+                self.deliver(&entry.audience, &frame, Some(position), &mut overflowing);
+            }
+        }
+        disconnect_all(overflowing);
+    }
+
+    /// The shared log is under `epoch`: if the window was under another, it empties and every open
+    /// identified connection is sent the stale event.
+    pub(crate) fn adopt_epoch(&self, epoch: &str) {
+        let mut overflowing = Vec::new();
+        {
+            let mut log = lock(&self.inner.log);
+            if &**log.epoch() == epoch {
+                return;
+            }
+            log.adopt_epoch(Arc::from(epoch));
+            let stale = log.stale_frame(StaleReason::OtherEpoch);
+            tracing::warn!(epoch, "the shared event log started anew; open streams are told they are stale");
+            self.deliver(&Audience::All, &stale, None, &mut overflowing);
+        }
+        disconnect_all(overflowing);
+    }
+
+    /// The epoch of the window.
+    pub(crate) fn log_epoch(&self) -> String {
+        lock(&self.inner.log).epoch().to_string()
+    }
+
+    /// The window begins in the middle of the shared log, at `first`.
+    pub(crate) fn window_starts_at(&self, first: Position) {
+        lock(&self.inner.log).starts_at(first);
+    }
+
+    /// The position of the newest event in the window.
+    pub(crate) fn head_position(&self) -> Position {
+        lock(&self.inner.log).head().position()
+    }
+
+    /// The backplane the log runs on, if any.
+    pub(crate) fn backplane(&self) -> Option<&Arc<dyn Backplane>> {
+        self.inner.backplane.as_ref()
     }
 
     /// Sends `event` to every identified connection through the log; returns how many it was queued for.
@@ -241,6 +351,13 @@ impl HttpEventSourceCollection {
     /// Runs `hook` each time a connection leaves the collection (closed or replaced).
     pub fn on_event_source_unregistration(&self, hook: impl Fn(&HttpRequestEventSource) + Send + Sync + 'static) {
         write(&self.inner.on_unregistered).push(Arc::new(hook));
+    }
+}
+
+/// Disconnects the clients whose queue overflowed, once no lock is held (their hooks may publish).
+fn disconnect_all(overflowing: Vec<HttpRequestEventSource>) {
+    for source in overflowing {
+        source.disconnect_slow_client();
     }
 }
 

@@ -114,6 +114,37 @@ impl Event {
     }
 }
 
+impl Event {
+    /// The event's fields as a shared log stores them (its id gives way to the log's).
+    pub(crate) fn wire_fields(&self) -> Vec<(&'static str, String)> {
+        let mut fields = Vec::with_capacity(4);
+        if let Some(event) = &self.event {
+            fields.push(("event", event.clone()));
+        }
+        if let Some(data) = &self.data {
+            fields.push(("data", data.clone()));
+        }
+        if let Some(retry) = self.retry {
+            fields.push(("retry", retry.as_millis().to_string()));
+        }
+        if let Some(comment) = &self.comment {
+            fields.push(("comment", comment.clone()));
+        }
+        fields
+    }
+
+    /// The event with one field read back from a shared log; `None` for a field it does not know.
+    pub(crate) fn with_wire_field(self, field: &str, value: &str) -> Option<Event> {
+        Some(match field {
+            "event" => self.event(value),
+            "data" => self.data(value),
+            "retry" => self.retry(Duration::from_millis(value.parse().ok()?)),
+            "comment" => self.comment(value),
+            _ => return None,
+        })
+    }
+}
+
 impl From<&str> for Event {
     fn from(data: &str) -> Self {
         Event::new().data(data)

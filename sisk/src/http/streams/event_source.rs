@@ -16,7 +16,7 @@ use crate::http::body::ResponseBody;
 use crate::http::request::RequestHead;
 use crate::http::response::header_pair;
 use crate::http::streams::channel::{Channel, PendingHead, Pushed, QueueLimits};
-use crate::http::streams::{Event, EventStreamBody, HttpStreamPingPolicy, ResumeState};
+use crate::http::streams::{Event, EventStreamBody, HttpStreamPingPolicy, Position, ResumeState};
 use crate::http::{HttpResponse, HttpServer};
 use crate::Error;
 
@@ -61,6 +61,9 @@ struct Shared {
     channel: Channel,
     ping_started: AtomicBool,
     resume_state: OnceLock<ResumeState>,
+    /// The cursor this connection attached with, when it was ahead of this node's window of a shared
+    /// log: entries up to it arrive later and must not be sent again.
+    skip_through: OnceLock<Position>,
 }
 
 impl HttpRequestEventSource {
@@ -86,6 +89,7 @@ impl HttpRequestEventSource {
             request,
             ping_started: AtomicBool::new(false),
             resume_state: OnceLock::new(),
+            skip_through: OnceLock::new(),
         };
         HttpRequestEventSource { shared: Arc::new(shared) }
     }
@@ -238,6 +242,16 @@ impl HttpRequestEventSource {
         if !frames.is_empty() {
             self.shared.channel.push(frames, false);
         }
+    }
+
+    /// Sets the cursor past which a shared log's entries are new to this connection.
+    pub(crate) fn skip_through(&self, position: Position) {
+        let _ = self.shared.skip_through.set(position);
+    }
+
+    /// True when the connection attached with a cursor at or past `position`.
+    pub(crate) fn has_seen(&self, position: Position) -> bool {
+        self.shared.skip_through.get().is_some_and(|through| position <= *through)
     }
 
     /// Disconnects a client whose queue is full, with a warning.

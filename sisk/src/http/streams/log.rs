@@ -77,12 +77,29 @@ pub(crate) struct Resumption {
     /// The replayed events (or the stale event), then a frame that moves the client's cursor to the
     /// head; empty when the log is off.
     pub(crate) frames: Bytes,
+    /// A cursor ahead of this node's window (a shared log this node has not read that far yet): the
+    /// events up to it must not be delivered to the connection again when they arrive.
+    pub(crate) skip_through: Option<Position>,
 }
 
-/// The in-memory window of one log.
+/// Why [`EventLog::missed_since`] has no list of frames to replay.
+#[derive(Debug)]
+enum Missed {
+    /// The cursor cannot be resumed.
+    Stale(StaleReason),
+    /// The cursor is ahead of this node's copy of a shared log.
+    Ahead(Position),
+}
+
+/// The in-memory window of one log: the whole log on one node, or this node's copy of the recent part of
+/// a shared log that a [backplane](crate::backplane) feeds, in the order and with the positions the shared
+/// log gave.
 #[derive(Debug)]
 pub(crate) struct EventLog {
     options: EventLogOptions,
+    /// Fed by a backplane: other nodes may have read further, so a cursor ahead of the head is not
+    /// unknown, only not here yet.
+    shared: bool,
     epoch: Arc<str>,
     /// The position of the newest event (`0-0` before the first).
     head: Position,
@@ -92,15 +109,39 @@ pub(crate) struct EventLog {
 }
 
 impl EventLog {
-    /// A new, empty log with an epoch of its own.
-    pub(crate) fn new(options: EventLogOptions) -> Self {
+    /// A new, empty log with an epoch of its own; `shared` when a backplane feeds it.
+    pub(crate) fn new(options: EventLogOptions, shared: bool) -> Self {
         EventLog {
             options,
+            shared,
             epoch: new_epoch(),
             head: Position::default(),
             trimmed_through: None,
             entries: VecDeque::new(),
         }
+    }
+
+    /// The epoch of the log this window belongs to.
+    pub(crate) fn epoch(&self) -> &Arc<str> {
+        &self.epoch
+    }
+
+    /// The shared log started anew under `epoch` (its broker lost its data): the window empties.
+    pub(crate) fn adopt_epoch(&mut self, epoch: Arc<str>) {
+        self.epoch = epoch;
+        self.head = Position::default();
+        self.trimmed_through = None;
+        self.entries.clear();
+    }
+
+    /// This window begins in the middle of a shared log: events before `first` may have existed, and a
+    /// cursor before them cannot be resumed from here.
+    pub(crate) fn starts_at(&mut self, first: Position) {
+        let before = match first.sequence {
+            0 => Position { millis: first.millis.saturating_sub(1), sequence: u64::MAX },
+            sequence => Position { millis: first.millis, sequence: sequence - 1 },
+        };
+        self.trimmed_through = Some(before);
     }
 
     pub(crate) fn is_enabled(&self) -> bool {
@@ -112,19 +153,29 @@ impl EventLog {
         EventId::new(self.epoch.clone(), self.head)
     }
 
-    /// Adds an event for `audience`; returns its id (none when the log is off) and its encoding, which
-    /// carries that id.
+    /// Adds an event for `audience` after the head; returns its id (none when the log is off) and its
+    /// encoding, which carries that id.
     pub(crate) fn append(&mut self, audience: Audience, event: &Event) -> (Option<EventId>, Bytes) {
+        let position = self.head.next(now_millis());
+        let frame = self.insert(position, audience, event).unwrap_or_else(|| event.encode());
+        ((self.is_enabled()).then(|| self.head()), frame)
+    }
+
+    /// Adds an event that the log placed at `position`; returns its encoding, or `None` when the window
+    /// already holds that position (an event read twice).
+    pub(crate) fn insert(&mut self, position: Position, audience: Audience, event: &Event) -> Option<Bytes> {
         if !self.is_enabled() {
-            return (None, event.encode());
+            return Some(event.encode());
+        }
+        if position <= self.head {
+            return None;
         }
         let now = Instant::now();
-        self.head = self.head.next(now_millis());
-        let id = self.head();
-        let frame = event.encode_with_id(&id.to_string());
-        self.entries.push_back(Entry { position: self.head, audience, frame: frame.clone(), added: now });
+        self.head = position;
+        let frame = event.encode_with_id(&self.head().to_string());
+        self.entries.push_back(Entry { position, audience, frame: frame.clone(), added: now });
         self.trim(now);
-        (Some(id), frame)
+        Some(frame)
     }
 
     /// Drops what is past `max_events` or older than `max_age`.
@@ -143,13 +194,18 @@ impl EventLog {
     /// What a connection with `identifier` that sent `cursor` as its `Last-Event-ID` is sent first.
     pub(crate) fn resume(&mut self, cursor: Option<&str>, identifier: &str) -> Resumption {
         if !self.is_enabled() {
-            return Resumption { state: ResumeState::Fresh, frames: Bytes::new() };
+            return Resumption { state: ResumeState::Fresh, frames: Bytes::new(), skip_through: None };
         }
         self.trim(Instant::now());
         let Some(cursor) = cursor else {
-            return Resumption { state: ResumeState::Fresh, frames: self.priming_frame() };
+            return Resumption { state: ResumeState::Fresh, frames: self.priming_frame(), skip_through: None };
         };
         match self.missed_since(cursor, identifier) {
+            Err(Missed::Ahead(position)) => Resumption {
+                state: ResumeState::Recovered { events: 0 },
+                frames: Bytes::new(),
+                skip_through: Some(position),
+            },
             Ok(missed) => {
                 let length = missed.iter().map(|frame| frame.len()).sum::<usize>();
                 let mut frames = BytesMut::with_capacity(length + MAX_EVENT_ID_LEN + 8);
@@ -157,28 +213,38 @@ impl EventLog {
                     frames.extend_from_slice(frame);
                 }
                 frames.extend_from_slice(&self.priming_frame());
-                Resumption { state: ResumeState::Recovered { events: missed.len() }, frames: frames.freeze() }
+                Resumption {
+                    state: ResumeState::Recovered { events: missed.len() },
+                    frames: frames.freeze(),
+                    skip_through: None,
+                }
             }
-            Err(reason) => {
-                let head = self.head().to_string();
-                let stale = Event::new().event(self.options.stale_event_name.as_str()).id(head).data(reason.as_str());
-                Resumption { state: ResumeState::Stale { reason }, frames: stale.encode() }
-            }
+            Err(Missed::Stale(reason)) => Resumption {
+                state: ResumeState::Stale { reason },
+                frames: self.stale_frame(reason),
+                skip_through: None,
+            },
         }
     }
 
+    /// The event that tells a client its cursor cannot be resumed, carrying the head as its new cursor.
+    pub(crate) fn stale_frame(&self, reason: StaleReason) -> Bytes {
+        let head = self.head().to_string();
+        Event::new().event(self.options.stale_event_name.as_str()).id(head).data(reason.as_str()).encode()
+    }
+
     /// The frames of the events after `cursor` meant for `identifier`, or why they cannot all be had.
-    fn missed_since(&self, cursor: &str, identifier: &str) -> Result<Vec<Bytes>, StaleReason> {
-        let cursor: EventId = cursor.parse().map_err(|_| StaleReason::Unknown)?;
+    fn missed_since(&self, cursor: &str, identifier: &str) -> Result<Vec<Bytes>, Missed> {
+        let cursor: EventId = cursor.parse().map_err(|_| Missed::Stale(StaleReason::Unknown))?;
         if cursor.epoch() != &*self.epoch {
-            return Err(StaleReason::OtherEpoch);
+            return Err(Missed::Stale(StaleReason::OtherEpoch));
         }
         let position = cursor.position();
         if position > self.head {
-            return Err(StaleReason::Unknown);
+            return Err(if self.shared { Missed::Ahead(position) } else { Missed::Stale(StaleReason::Unknown) });
         }
         if self.trimmed_through.is_some_and(|trimmed| position < trimmed) {
-            return Err(StaleReason::Trimmed);
+            return Err(Missed::Stale(StaleReason::Trimmed));
         }
         // Entries are in position order: skip to the first one after the cursor.
         let first = self.entries.partition_point(|entry| entry.position <= position);
@@ -186,7 +252,7 @@ impl EventLog {
         for entry in self.entries.range(first..) {
             if entry.audience.includes(identifier) {
                 if missed.len() == self.options.replay_limit {
-                    return Err(StaleReason::TooManyEvents);
+                    return Err(Missed::Stale(StaleReason::TooManyEvents));
                 }
                 missed.push(entry.frame.clone());
             }
@@ -205,7 +271,7 @@ mod tests {
     use super::*;
 
     fn log_with(max_events: usize, replay_limit: usize) -> EventLog {
-        EventLog::new(EventLogOptions { max_events, replay_limit, ..EventLogOptions::default() })
+        EventLog::new(EventLogOptions { max_events, replay_limit, ..EventLogOptions::default() }, false)
     }
 
     fn text(bytes: &Bytes) -> String {
@@ -263,11 +329,30 @@ mod tests {
 
     #[test]
     fn events_older_than_max_age_leave_the_log() {
-        let mut log = EventLog::new(EventLogOptions { max_age: Duration::ZERO, ..EventLogOptions::default() });
+        let mut log = EventLog::new(EventLogOptions { max_age: Duration::ZERO, ..EventLogOptions::default() }, false);
         let first = publish(&mut log, Audience::All, "1");
         publish(&mut log, Audience::All, "2");
         std::thread::sleep(Duration::from_millis(2));
         assert_eq!(log.resume(Some(&first), "ana").state, ResumeState::Stale { reason: StaleReason::Trimmed });
+    }
+
+    #[test]
+    fn a_shared_window_takes_positions_from_its_engine() {
+        let mut log = EventLog::new(EventLogOptions::default(), true);
+        log.adopt_epoch("shared".into());
+        let at = |millis, sequence| Position { millis, sequence };
+        log.starts_at(at(100, 0));
+        assert!(log.insert(at(100, 0), Audience::All, &Event::new().data("a")).is_some());
+        assert!(log.insert(at(100, 0), Audience::All, &Event::new().data("a")).is_none(), "read twice, kept once");
+        assert!(log.insert(at(101, 3), Audience::All, &Event::new().data("b")).is_some());
+        assert_eq!(log.head().to_string(), "shared.101-3");
+        let before = log.resume(Some("shared.99-7"), "ana");
+        assert_eq!(before.state, ResumeState::Stale { reason: StaleReason::Trimmed });
+        let from_start = log.resume(Some("shared.99-18446744073709551615"), "ana");
+        assert_eq!(from_start.state, ResumeState::Recovered { events: 2 });
+        let ahead = log.resume(Some("shared.205-0"), "ana");
+        assert_eq!((ahead.state, ahead.skip_through), (ResumeState::Recovered { events: 0 }, Some(at(205, 0))));
+        assert!(ahead.frames.is_empty(), "no priming frame: it would move the client's cursor back");
     }
 
     #[test]

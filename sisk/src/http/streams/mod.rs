@@ -44,6 +44,8 @@ mod stream_body;
 pub use audience::Audience;
 pub use collection::{HttpEventSourceCollection, Published};
 pub use event::Event;
+#[cfg(feature = "redis")]
+pub(crate) use event_id::{new_epoch, now_millis};
 pub use event_id::{EventId, InvalidEventId, Position};
 pub use event_source::HttpRequestEventSource;
 pub use log::EventLogOptions;

@@ -1,0 +1,68 @@
+//! One node of a sisk cluster: run several on one Redis and they act as one server. A broadcast reaches
+//! the clients of every node, a send to an identifier reaches it wherever it is connected, and a client
+//! that reconnects to any node with `Last-Event-ID` gets every event it missed.
+//!
+//! ```sh
+//! redis-server --port 6379 &
+//! REDIS_URL=redis://127.0.0.1:6379/ SISK_LISTENING_PORT=http://127.0.0.1:5001/ cargo run --example cluster-node &
+//! REDIS_URL=redis://127.0.0.1:6379/ SISK_LISTENING_PORT=http://127.0.0.1:5002/ cargo run --example cluster-node &
+//! curl -N localhost:5001/sse/ana &
+//! curl -d 'hello from node 2' 'localhost:5002/broadcast?prefix=a'
+//! ```
+//!
+//! Without `REDIS_URL` it is one node on the built-in in-memory log; nothing else changes.
+//!
+//! - `GET /sse/<id>`: an identified event stream, kept open with pings, resumed with `Last-Event-ID`.
+//! - `POST /broadcast?prefix=P`: the body, as one event, to every identifier starting with `P` on every
+//!   node; answers the event's id.
+//! - `POST /send/<id>`: the body to that identifier, on whichever node it is (or when it comes back);
+//!   answers the event's id.
+//! - Both answer `503` with the reason when the event could not be published (Redis unreachable).
+//! - `GET /stats`: `{"local": N, "cluster": M}`, the identified streams open here and on all nodes.
+
+use sisk::backplane::RedisBackplane;
+use sisk::http::streams::{Audience, Published};
+use sisk::prelude::*;
+
+/// Publishes the request's body to `audience` and answers with the event's id.
+async fn publish(req: HttpRequest, audience: Audience) -> Result<String, sisk::Error> {
+    let body = req.body_string().await?;
+    let published: Published = req.server().event_sources().publish_async(audience, &Event::new().data(body)).await?;
+    Ok(published.id.map(|id| id.to_string()).unwrap_or_default())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), sisk::Error> {
+    tracing_subscriber::fmt().with_env_filter("info").init();
+
+    let mut r = Router::new();
+    r += Route::get("/sse/<id>", |req: HttpRequest| async move {
+        let sse = req.get_event_source(req.route_parameter("id"));
+        sse.with_ping(|ping| ping.start());
+        sse.keep_alive().await;
+        sse.close()
+    });
+    r += Route::post("/broadcast", |req: HttpRequest| async move {
+        let prefix = req.query().get("prefix").unwrap_or_default().to_owned();
+        publish(req, Audience::Prefix(prefix.into())).await
+    });
+    r += Route::post("/send/<id>", |req: HttpRequest| async move {
+        let identifier = req.route_parameter("id").unwrap_or_default().to_owned();
+        publish(req, Audience::Identifier(identifier.into())).await
+    });
+    r += Route::get("/stats", |req: HttpRequest| async move {
+        let sources = req.server().event_sources();
+        let cluster = sources.cluster_active_connections().await?;
+        Ok::<_, sisk::Error>(
+            HttpResponse::new()
+                .with_header("content-type", "application/json")
+                .with_content(format!("{{\"local\": {}, \"cluster\": {cluster}}}", sources.active_connections())),
+        )
+    });
+
+    let mut builder = HttpServer::create_builder().use_listening_port("http://localhost:5000/").use_router(r);
+    if let Ok(url) = std::env::var("REDIS_URL") {
+        builder = builder.use_backplane(RedisBackplane::new(url).key_prefix("cluster-node"));
+    }
+    builder.build()?.start().await
+}

@@ -1,0 +1,485 @@
+//! [`RedisBackplane`]: the event log shared on one Redis stream (`XADD … MAXLEN ~`), read by every node
+//! with `XREAD BLOCK` from the last id it has, on a connection of its own.
+//!
+//! Keys (all under one hash tag, so Redis Cluster keeps them on one shard): `{prefix}:log`, the stream;
+//! `{prefix}:epoch`, the epoch, created with `SET NX` by whichever node finds it missing — a Redis that
+//! comes back empty gets a new one, and every node tells its clients they are stale; `{prefix}:nodes` and
+//! `{prefix}:connections`, each live node and its count of open identified connections, for the cluster
+//! view. Each entry carries its epoch (`ep`) beside the [`LogEntry`] fields, added by a script that reads
+//! the epoch and appends in one step, so no entry lands under an epoch it does not belong to.
+//!
+//! Two connections per node: appends go in pipelined batches on one; the blocking read has its own,
+//! with no response timeout (the `redis` crate's default would cut a long `XREAD BLOCK`), and is never
+//! cancelled mid-command (it blocks for at most a second, and the loop checks for shutdown between reads).
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, Client};
+use tokio::sync::mpsc;
+
+use crate::backplane::{AppendReply, Backplane, BoxFuture, LogEntry, SharedLog};
+use crate::http::streams::{new_epoch, now_millis, EventId, Position};
+use crate::Error;
+
+/// Reads the epoch, creating it if the key is missing; then appends the entry under it.
+/// KEYS: epoch, stream. ARGV: candidate epoch, max length, then field–value pairs.
+const APPEND: &str = r"
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[1], epoch)
+end
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'ep', epoch, unpack(ARGV, 3))
+return {epoch, id}
+";
+
+/// Reads the epoch, creating it if the key is missing. KEYS: epoch. ARGV: candidate epoch.
+const EPOCH: &str = r"
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[1], epoch)
+end
+return epoch
+";
+
+/// Most entries appended in one pipeline.
+const BATCH: usize = 256;
+/// Most entries read by one `XREAD`.
+const READ_COUNT: usize = 1024;
+/// How long one `XREAD` blocks.
+const READ_BLOCK: Duration = Duration::from_secs(1);
+/// How long a node counts as live after it last reported.
+const NODE_TTL: Duration = Duration::from_secs(6);
+/// How long `start` waits for Redis before it serves from the node's own window.
+const START_WAIT: Duration = Duration::from_secs(3);
+
+/// A backplane on Redis Streams.
+///
+/// ```no_run
+/// use sisk::backplane::RedisBackplane;
+/// use sisk::prelude::*;
+///
+/// # async fn run(r: Router) -> Result<(), sisk::Error> {
+/// let app = HttpServer::create_builder()
+///     .use_listening_port("http://0.0.0.0:5000/")
+///     .use_router(r)
+///     .use_backplane(RedisBackplane::new("redis://127.0.0.1:6379/0").key_prefix("myapp"))
+///     .build()?;
+/// app.start().await
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct RedisBackplane {
+    url: String,
+    prefix: String,
+    outbox: usize,
+    node: String,
+    reachable: AtomicBool,
+    /// Entries waiting for the appending task (taken by `start`).
+    sender: mpsc::Sender<Pending>,
+    receiver: std::sync::Mutex<Option<mpsc::Receiver<Pending>>>,
+}
+
+/// A stream entry as Redis returns it: its id, and its fields and values in turn.
+type StreamEntry = (String, Vec<String>);
+
+/// An entry on its way to the shared log.
+#[derive(Debug)]
+struct Pending {
+    fields: Vec<(&'static str, String)>,
+    reply: Option<AppendReply>,
+}
+
+/// The keys of one app.
+#[derive(Debug, Clone)]
+struct Keys {
+    stream: String,
+    epoch: String,
+    nodes: String,
+    connections: String,
+}
+
+impl RedisBackplane {
+    /// A backplane on the Redis at `url` (`redis://host:port/db`), with the key prefix `sisk`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self::with_queue(url.into(), "sisk".to_owned(), 0)
+    }
+
+    fn with_queue(url: String, prefix: String, outbox: usize) -> Self {
+        // What waits for the appending task: the outbox, or a batch's worth of entries in flight.
+        let (sender, receiver) = mpsc::channel(outbox.max(4 * BATCH));
+        RedisBackplane {
+            url,
+            prefix,
+            outbox,
+            node: new_epoch().to_string(),
+            reachable: AtomicBool::new(false),
+            sender,
+            receiver: std::sync::Mutex::new(Some(receiver)),
+        }
+    }
+
+    /// The prefix of every key (default `sisk`): one per app sharing a Redis.
+    pub fn key_prefix(self, prefix: impl Into<String>) -> Self {
+        Self::with_queue(self.url, prefix.into(), self.outbox)
+    }
+
+    /// Lets up to `entries` events wait while Redis is unreachable, appended in order once it is back
+    /// (default 0: publishing fails at once while Redis is unreachable). A full outbox fails at once too.
+    pub fn outbox(self, entries: usize) -> Self {
+        Self::with_queue(self.url, self.prefix, entries)
+    }
+
+    fn keys(&self) -> Keys {
+        let tag = format!("{{{}}}", self.prefix);
+        Keys {
+            stream: format!("{tag}:log"),
+            epoch: format!("{tag}:epoch"),
+            nodes: format!("{tag}:nodes"),
+            connections: format!("{tag}:connections"),
+        }
+    }
+
+    async fn connect(&self, response_timeout: Option<Duration>) -> Result<MultiplexedConnection, redis::RedisError> {
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(response_timeout);
+        Client::open(self.url.as_str())?.get_multiplexed_async_connection_with_config(&config).await
+    }
+
+    fn set_reachable(&self, reachable: bool) {
+        if self.reachable.swap(reachable, Ordering::Relaxed) != reachable {
+            if reachable {
+                tracing::info!(url = %self.url, "the Redis backplane is reachable");
+            } else {
+                tracing::warn!(url = %self.url, "the Redis backplane is unreachable; publishing fails until it is back");
+            }
+        }
+    }
+
+    /// Appends what arrives, in order, in pipelined batches; an entry that was taken is retried until
+    /// Redis takes it (or the server stops), and one whose caller waits is failed at once instead.
+    async fn append_loop(self: Arc<Self>, mut receiver: mpsc::Receiver<Pending>, log: SharedLog) {
+        let keys = self.keys();
+        let mut waiting: VecDeque<Pending> = VecDeque::new();
+        let mut connection = None;
+        let mut backoff = Backoff::default();
+        loop {
+            if waiting.is_empty() {
+                tokio::select! {
+                    next = receiver.recv() => match next {
+                        Some(pending) => waiting.push_back(pending),
+                        None => return,
+                    },
+                    () = log.stopping() => return,
+                }
+            }
+            while waiting.len() < BATCH {
+                match receiver.try_recv() {
+                    Ok(pending) => waiting.push_back(pending),
+                    Err(_) => break,
+                }
+            }
+            let conn = match &mut connection {
+                Some(conn) => conn,
+                None => match self.connect(Some(Duration::from_secs(5))).await {
+                    Ok(conn) => connection.insert(conn),
+                    Err(err) => {
+                        self.fail_batch(&mut waiting, &err);
+                        if backoff.wait(&log).await {
+                            return;
+                        }
+                        continue;
+                    }
+                },
+            };
+            let batch = waiting.len().min(BATCH);
+            let mut pipeline = redis::pipe();
+            for pending in waiting.iter().take(batch) {
+                let command = pipeline.cmd("EVAL").arg(APPEND).arg(2).arg(&keys.epoch).arg(&keys.stream);
+                command.arg(new_epoch().to_string()).arg(log.window_size().max(1) * 2);
+                for (field, value) in &pending.fields {
+                    command.arg(*field).arg(value);
+                }
+            }
+            match pipeline.query_async::<Vec<(String, String)>>(conn).await {
+                Ok(appended) => {
+                    self.set_reachable(true);
+                    backoff.reset();
+                    for (pending, (epoch, id)) in waiting.drain(..batch).zip(appended) {
+                        if let Some(reply) = pending.reply {
+                            let _ = reply.send(event_id(&epoch, &id));
+                        }
+                    }
+                }
+                Err(err) => {
+                    connection = None;
+                    self.fail_batch(&mut waiting, &err);
+                    if backoff.wait(&log).await {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Redis did not take a batch: those whose caller waits are told; the others wait for a retry.
+    fn fail_batch(&self, waiting: &mut VecDeque<Pending>, err: &redis::RedisError) {
+        self.set_reachable(false);
+        tracing::debug!(error = %err, "appending to the Redis stream failed");
+        waiting.retain_mut(|pending| match pending.reply.take() {
+            Some(reply) => {
+                let _ = reply.send(Err(Error::broker_unavailable(format!("Redis: {err}"))));
+                false
+            }
+            None => true,
+        });
+    }
+
+    /// Follows the stream: on each (re)connection, checks the epoch and, when needed, loads the recent
+    /// window; then reads on from the last id until the connection fails or the server stops.
+    async fn read_loop(self: Arc<Self>, log: SharedLog, ready: tokio::sync::oneshot::Sender<()>) {
+        let keys = self.keys();
+        let mut ready = Some(ready);
+        let mut last: Option<Position> = None;
+        let mut backoff = Backoff::default();
+        while !log.is_stopping() {
+            let result = async {
+                let mut conn = self.connect(None).await?;
+                let epoch: String = redis::cmd("EVAL")
+                    .arg(EPOCH)
+                    .arg(1)
+                    .arg(&keys.epoch)
+                    .arg(new_epoch().to_string())
+                    .query_async(&mut conn)
+                    .await?;
+                if epoch != log.epoch() {
+                    log.set_epoch(&epoch);
+                    last = None;
+                }
+                if last.is_none() {
+                    last = Some(self.load_window(&mut conn, &keys, &log, &epoch).await?);
+                }
+                self.set_reachable(true);
+                backoff.reset();
+                if let Some(ready) = ready.take() {
+                    let _ = ready.send(());
+                }
+                let mut reported = tokio::time::Instant::now() - NODE_TTL;
+                while !log.is_stopping() {
+                    if reported.elapsed() >= NODE_TTL / 3 {
+                        self.report(&mut conn, &keys, &log).await?;
+                        reported = tokio::time::Instant::now();
+                    }
+                    let from = last.map(|p| p.to_string()).unwrap_or_else(|| "0-0".to_owned());
+                    let reply: Option<Vec<(String, Vec<StreamEntry>)>> = redis::cmd("XREAD")
+                        .arg("COUNT")
+                        .arg(READ_COUNT)
+                        .arg("BLOCK")
+                        .arg(READ_BLOCK.as_millis() as u64)
+                        .arg("STREAMS")
+                        .arg(&keys.stream)
+                        .arg(from)
+                        .query_async(&mut conn)
+                        .await?;
+                    for (_, entries) in reply.unwrap_or_default() {
+                        for (id, fields) in entries {
+                            if let Some(position) = self.deliver(&log, &id, &fields, None) {
+                                last = Some(position);
+                            }
+                        }
+                    }
+                }
+                Ok::<(), redis::RedisError>(())
+            }
+            .await;
+            if let Err(err) = result {
+                tracing::debug!(error = %err, "reading the Redis stream failed; reconnecting");
+                self.set_reachable(false);
+                if backoff.wait(&log).await {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Loads the newest entries of the stream into the window; returns the position to read on from.
+    async fn load_window(
+        &self,
+        conn: &mut MultiplexedConnection,
+        keys: &Keys,
+        log: &SharedLog,
+        epoch: &str,
+    ) -> Result<Position, redis::RedisError> {
+        let size = log.window_size();
+        let newest: Vec<StreamEntry> = redis::cmd("XREVRANGE")
+            .arg(&keys.stream)
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(size.max(1))
+            .query_async(conn)
+            .await?;
+        let Some((newest_id, _)) = newest.first() else {
+            return Ok(Position::default());
+        };
+        let newest_position = newest_id.parse().unwrap_or_default();
+        if size == 0 {
+            return Ok(newest_position);
+        }
+        if newest.len() == size {
+            if let Some(first) = newest.last().and_then(|(id, _)| id.parse().ok()) {
+                log.starts_at(first);
+            }
+        }
+        for (id, fields) in newest.iter().rev() {
+            self.deliver(log, id, fields, Some(epoch));
+        }
+        Ok(newest_position)
+    }
+
+    /// Hands one stream entry to the window; returns its position. An entry under another epoch than
+    /// `only_epoch` is skipped (a leftover of a log that is gone); without it, an entry under a new epoch
+    /// means the log started anew.
+    fn deliver(&self, log: &SharedLog, id: &str, fields: &[String], only_epoch: Option<&str>) -> Option<Position> {
+        let position: Position = id.parse().ok()?;
+        let pairs: Vec<(&str, &str)> = fields.chunks_exact(2).map(|p| (p[0].as_str(), p[1].as_str())).collect();
+        let epoch = pairs.iter().find(|(field, _)| *field == "ep").map(|(_, value)| *value)?;
+        match only_epoch {
+            Some(only) if only != epoch => return Some(position),
+            None if epoch != log.epoch() => log.set_epoch(epoch),
+            _ => {}
+        }
+        match LogEntry::from_fields(pairs.into_iter().filter(|(field, _)| *field != "ep")) {
+            Some(entry) => log.receive(position, entry),
+            None => tracing::warn!(id, "an entry of the Redis stream is not an event; skipped"),
+        }
+        Some(position)
+    }
+
+    /// Says this node is live, with its count of open identified connections.
+    async fn report(
+        &self,
+        conn: &mut MultiplexedConnection,
+        keys: &Keys,
+        log: &SharedLog,
+    ) -> Result<(), redis::RedisError> {
+        let now = unix_millis();
+        redis::pipe()
+            .cmd("ZADD")
+            .arg(&keys.nodes)
+            .arg(now + NODE_TTL.as_millis() as u64)
+            .arg(&self.node)
+            .ignore()
+            .cmd("HSET")
+            .arg(&keys.connections)
+            .arg(&self.node)
+            .arg(log.local_connections())
+            .ignore()
+            .cmd("ZREMRANGEBYSCORE")
+            .arg(&keys.nodes)
+            .arg("-inf")
+            .arg(now)
+            .ignore()
+            .query_async::<()>(conn)
+            .await
+    }
+}
+
+impl Backplane for RedisBackplane {
+    fn start(self: Arc<Self>, log: SharedLog) -> BoxFuture<()> {
+        Box::pin(async move {
+            let receiver = self.receiver.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+            let Some(receiver) = receiver else {
+                tracing::warn!("this Redis backplane was already started");
+                return;
+            };
+            tokio::spawn(self.clone().append_loop(receiver, log.clone()));
+            let (ready, is_ready) = tokio::sync::oneshot::channel();
+            tokio::spawn(self.clone().read_loop(log, ready));
+            if tokio::time::timeout(START_WAIT, is_ready).await.is_err() {
+                tracing::warn!(
+                    url = %self.url,
+                    "Redis is unreachable; serving from this node's own window until it is back"
+                );
+            }
+        })
+    }
+
+    fn append(&self, entry: LogEntry, reply: Option<AppendReply>) -> Result<(), Error> {
+        let fields = entry.to_fields()?;
+        if self.outbox == 0 && !self.reachable.load(Ordering::Relaxed) {
+            return Err(Error::broker_unavailable(format!("Redis at {} is unreachable", self.url)));
+        }
+        self.sender.try_send(Pending { fields, reply }).map_err(|err| match err {
+            mpsc::error::TrySendError::Full(_) => Error::broker_unavailable("the backplane's outbox is full"),
+            mpsc::error::TrySendError::Closed(_) => Error::broker_unavailable("the backplane is not running"),
+        })
+    }
+
+    fn cluster_connections(&self) -> BoxFuture<Result<usize, Error>> {
+        let keys = self.keys();
+        let url = self.url.clone();
+        let connect = Client::open(url.as_str());
+        Box::pin(async move {
+            let unavailable = |err: redis::RedisError| Error::broker_unavailable(format!("Redis: {err}"));
+            let mut conn =
+                connect.map_err(unavailable)?.get_multiplexed_async_connection().await.map_err(unavailable)?;
+            let live: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+                .arg(&keys.nodes)
+                .arg(unix_millis())
+                .arg("+inf")
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            if live.is_empty() {
+                return Ok(0);
+            }
+            let counts: Vec<Option<usize>> = redis::cmd("HMGET")
+                .arg(&keys.connections)
+                .arg(&live)
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            Ok(counts.into_iter().flatten().sum())
+        })
+    }
+}
+
+/// The id of an entry appended under `epoch` at stream id `id`.
+fn event_id(epoch: &str, id: &str) -> Result<EventId, Error> {
+    let position: Position =
+        id.parse().map_err(|()| Error::broker_unavailable(format!("Redis answered an odd stream id {id:?}")))?;
+    Ok(EventId::new(Arc::from(epoch), position))
+}
+
+fn unix_millis() -> u64 {
+    now_millis()
+}
+
+/// Waits between retries: 50 ms, doubling up to 1 s.
+#[derive(Debug, Default)]
+struct Backoff {
+    next: Option<Duration>,
+}
+
+impl Backoff {
+    /// Waits the next delay; true when the server began to stop meanwhile.
+    async fn wait(&mut self, log: &SharedLog) -> bool {
+        let delay = self.next.unwrap_or(Duration::from_millis(50));
+        self.next = Some((delay * 2).min(Duration::from_secs(1)));
+        tokio::select! {
+            () = tokio::time::sleep(delay) => log.is_stopping(),
+            () = log.stopping() => true,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.next = None;
+    }
+}

@@ -1,0 +1,85 @@
+//! [`RedisServer`]: a real `redis-server` (Debian's package) on a free loopback port, started for one
+//! test and stopped by its pid — or, where it is not installed, a note that the test did not run (a
+//! failure under CI, where `.ci/run` installs it).
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a `redis-server` may take to answer its first `PING`.
+const START_LIMIT: Duration = Duration::from_secs(10);
+
+/// A running `redis-server`; dropping it kills it.
+#[derive(Debug)]
+pub struct RedisServer {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// Starts one without persistence on a free port. `None` when `redis-server` is not installed (the
+    /// test should then return, having passed), except under CI, where that panics.
+    pub fn start() -> Option<RedisServer> {
+        if Command::new("redis-server").arg("--version").stdout(Stdio::null()).status().is_err() {
+            let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+            assert!(!ci, "redis-server is not installed (apt-get install -y redis-server); under CI it must be");
+            let _ = writeln!(
+                std::io::stderr(),
+                "\nskipped: redis-server is not installed (apt-get install -y redis-server)\n"
+            );
+            return None;
+        }
+        let port =
+            TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).and_then(|l| l.local_addr()).expect("a free port").port();
+        let mut server = RedisServer { port, child: None };
+        server.restart();
+        Some(server)
+    }
+
+    /// `redis://127.0.0.1:<port>/`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Kills it (SIGKILL, by pid), as a crash or a lost machine would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port, empty (no persistence), and waits until it answers.
+    pub fn restart(&mut self) {
+        self.kill();
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        self.child = Some(child);
+        let started = Instant::now();
+        while !self.answers_ping() {
+            assert!(started.elapsed() < START_LIMIT, "redis-server did not answer PING within {START_LIMIT:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn answers_ping(&self) -> bool {
+        let Ok(mut stream) = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)) else {
+            return false;
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+        let mut reply = [0u8; 7];
+        stream.write_all(b"PING\r\n").is_ok() && stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
