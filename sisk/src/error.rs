@@ -25,6 +25,7 @@ enum Kind {
     ContentTooLarge,
     BodyRead,
     BodyTimeout,
+    TooManyEventSources,
     RouteCollision,
     InvalidRoutePath,
     ControllerNeedsInstance,
@@ -94,6 +95,16 @@ impl Error {
         )
     }
 
+    pub(crate) fn too_many_event_sources(maximum: usize) -> Self {
+        Self::new(
+            Kind::TooManyEventSources,
+            format!(
+                "the server already has {maximum} event streams open, its maximum; the client may retry \
+                 later, or raise HttpServerConfiguration::maximum_event_sources"
+            ),
+        )
+    }
+
     pub(crate) fn route_collision(new: &str, existing: &str) -> Self {
         Self::new(
             Kind::RouteCollision,
@@ -152,6 +163,7 @@ impl Error {
             Kind::BodyRead => StatusCode::BAD_REQUEST,
             Kind::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Kind::InvalidIdentifier => StatusCode::BAD_REQUEST,
+            Kind::TooManyEventSources => StatusCode::SERVICE_UNAVAILABLE,
             Kind::Response(status) => status,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -195,6 +207,12 @@ impl Error {
     /// True when a request body paused too long, or took too long in all.
     pub fn is_body_timeout(&self) -> bool {
         self.kind == Kind::BodyTimeout
+    }
+
+    /// True when an event stream was refused because the server has
+    /// [`maximum_event_sources`](crate::http::HttpServerConfiguration::maximum_event_sources) open.
+    pub fn is_too_many_event_sources(&self) -> bool {
+        self.kind == Kind::TooManyEventSources
     }
 
     /// True when two routes would answer the same requests.
@@ -245,6 +263,7 @@ mod tests {
         assert_eq!(Error::content_too_large(10).status_code(), StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(Error::body_read("eof").status_code(), StatusCode::BAD_REQUEST);
         assert_eq!(Error::headers_already_sent("X").status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(Error::too_many_event_sources(10).status_code(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(Error::with_status(StatusCode::IM_A_TEAPOT, "tea").status_code(), StatusCode::IM_A_TEAPOT);
     }
 

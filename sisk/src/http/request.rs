@@ -10,6 +10,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use tokio::sync::oneshot;
 
+use crate::http::limits::OpenSlot;
 use crate::http::streams::HttpRequestEventSource;
 use crate::http::transport::Transport;
 use crate::http::{Cookie, HttpResponse, HttpServer, QueryString, RequestBag};
@@ -48,6 +49,8 @@ struct RequestState {
     body: Mutex<BodyState>,
     bag: RequestBag,
     event_source: Mutex<EventSourceSlot>,
+    /// The stream's place among the server's open event streams, held until the request is over.
+    event_stream_place: OnceLock<OpenSlot>,
 }
 
 #[derive(Debug)]
@@ -152,6 +155,7 @@ impl HttpRequest {
             body: Mutex::new(BodyState::Unread(p.body)),
             bag: RequestBag::default(),
             event_source: Mutex::new(slot),
+            event_stream_place: OnceLock::new(),
         };
         HttpRequest { head: Arc::new(head), state: Arc::new(state) }
     }
@@ -318,10 +322,14 @@ impl HttpRequest {
     /// When called a second time on the same request (keep the first handle: it is cheap to clone), on a
     /// request that did not come from a server, or with an identifier that holds a control character.
     /// [`HttpRequest::try_get_event_source`] returns the error instead (a `400` for the identifier); a
-    /// panic in a handler becomes a `500`.
+    /// panic in a handler becomes a `500`. Also when the server already has
+    /// [`maximum_event_sources`](crate::http::HttpServerConfiguration::maximum_event_sources) streams
+    /// open: that panic is answered `503` with `Retry-After`, as the error of `try_get_event_source` is.
     pub fn get_event_source<'a>(&self, identifier: impl Into<Option<&'a str>>) -> HttpRequestEventSource {
         match self.try_get_event_source(identifier) {
             Ok(source) => source,
+            // The error itself is the payload, so the server answers with its 503, not a 500.
+            Err(full) if full.is_too_many_event_sources() => std::panic::panic_any(full),
             Err(err) => panic!("{err}"),
         }
     }
@@ -338,6 +346,14 @@ impl HttpRequest {
         let mut slot = lock(&self.state.event_source);
         match std::mem::replace(&mut *slot, EventSourceSlot::Unavailable) {
             EventSourceSlot::Ready(head_slot) => {
+                let place = match self.head.server.event_stream_slot() {
+                    Ok(place) => place,
+                    Err(full) => {
+                        *slot = EventSourceSlot::Ready(head_slot);
+                        return Err(full);
+                    }
+                };
+                let _ = self.state.event_stream_place.set(place);
                 let source = HttpRequestEventSource::open(self.head.clone(), identifier, head_slot);
                 *slot = EventSourceSlot::Open(source.clone());
                 drop(slot);
