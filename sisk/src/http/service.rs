@@ -41,6 +41,8 @@ impl App {
         remote: SocketAddr,
         connection: &Connection,
     ) -> http::Response<ResponseBody> {
+        // Until this returns, a client's half-close waits (see `transport`).
+        let _handling = connection.handling_request();
         let started = Instant::now();
         let span = tracing::info_span!(
             "request",
