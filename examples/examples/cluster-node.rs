@@ -24,11 +24,15 @@ use sisk::backplane::RedisBackplane;
 use sisk::http::streams::{Audience, Published};
 use sisk::prelude::*;
 
-/// Publishes the request's body to `audience` and answers with the event's id.
-async fn publish(req: HttpRequest, audience: Audience) -> Result<String, sisk::Error> {
+/// Publishes the request's body to `audience` and answers with the event's id, or with the status and
+/// the reason when it could not be published.
+async fn publish(req: HttpRequest, audience: Audience) -> Result<HttpResponse, sisk::Error> {
     let body = req.body_string().await?;
-    let published: Published = req.server().event_sources().publish_async(audience, &Event::new().data(body)).await?;
-    Ok(published.id.map(|id| id.to_string()).unwrap_or_default())
+    let event = Event::new().data(body);
+    Ok(match req.server().event_sources().publish_async(audience, &event).await {
+        Ok(Published { id, .. }) => HttpResponse::new().with_content(id.map(|id| id.to_string()).unwrap_or_default()),
+        Err(err) => HttpResponse::with_status_code(err.status_code()).with_content(err.to_string()),
+    })
 }
 
 #[tokio::main]

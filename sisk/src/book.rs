@@ -39,6 +39,10 @@ pub struct RequestHandlers;
 #[doc = include_str!("../../book/src/attribute-routes.md")]
 pub struct AttributeRoutes;
 
+/// The chapter "Resuming and scaling out".
+#[doc = include_str!("../../book/src/resuming-and-scaling-out.md")]
+pub struct ResumingAndScalingOut;
+
 /// The chapter "Deploying Server-Sent Events".
 #[doc = include_str!("../../book/src/deploying-sse.md")]
 pub struct DeployingSse;

@@ -25,6 +25,7 @@ enum Kind {
     ContentTooLarge,
     BodyRead,
     BodyTimeout,
+    TooManyEventSources,
     RouteCollision,
     InvalidRoutePath,
     ControllerNeedsInstance,
@@ -92,6 +93,16 @@ impl Error {
             format!(
                 "the request body arrived too slowly (a pause over {idle:?}, or over {whole:?} in all); \
                  raise HttpServerConfiguration::body_idle_timeout or body_read_timeout to wait longer"
+            ),
+        )
+    }
+
+    pub(crate) fn too_many_event_sources(maximum: usize) -> Self {
+        Self::new(
+            Kind::TooManyEventSources,
+            format!(
+                "the server already has {maximum} event streams open, its maximum; the client may retry \
+                 later, or raise HttpServerConfiguration::maximum_event_sources"
             ),
         )
     }
@@ -170,6 +181,7 @@ impl Error {
             Kind::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Kind::InvalidIdentifier => StatusCode::BAD_REQUEST,
             Kind::BrokerUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Kind::TooManyEventSources => StatusCode::SERVICE_UNAVAILABLE,
             Kind::Response(status) => status,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -213,6 +225,12 @@ impl Error {
     /// True when a request body paused too long, or took too long in all.
     pub fn is_body_timeout(&self) -> bool {
         self.kind == Kind::BodyTimeout
+    }
+
+    /// True when an event stream was refused because the server has
+    /// [`maximum_event_sources`](crate::http::HttpServerConfiguration::maximum_event_sources) open.
+    pub fn is_too_many_event_sources(&self) -> bool {
+        self.kind == Kind::TooManyEventSources
     }
 
     /// True when two routes would answer the same requests.
@@ -274,6 +292,7 @@ mod tests {
         assert_eq!(Error::content_too_large(10).status_code(), StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(Error::body_read("eof").status_code(), StatusCode::BAD_REQUEST);
         assert_eq!(Error::headers_already_sent("X").status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(Error::too_many_event_sources(10).status_code(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(Error::with_status(StatusCode::IM_A_TEAPOT, "tea").status_code(), StatusCode::IM_A_TEAPOT);
     }
 

@@ -9,6 +9,17 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::builder().connect_timeout(LIMIT).build().expect("a client")
 }
 
+/// Reads `response`'s body until what was read ends with `needle`; returns it. Panics after [`LIMIT`].
+pub async fn read_until(response: &mut reqwest::Response, needle: &str) -> String {
+    let mut read = String::new();
+    while !read.ends_with(needle) {
+        let chunk = tokio::time::timeout(LIMIT, response.chunk()).await.expect("in time").expect("readable");
+        let chunk = chunk.unwrap_or_else(|| panic!("the stream ended before {needle:?}: {read:?}"));
+        read.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    read
+}
+
 /// One frame of an event stream.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Frame {

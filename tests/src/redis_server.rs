@@ -4,6 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,8 @@ const START_LIMIT: Duration = Duration::from_secs(10);
 pub struct RedisServer {
     /// Its port on 127.0.0.1.
     pub port: u16,
+    /// Where it keeps its append-only file, when it has one.
+    data: Option<PathBuf>,
     child: Option<Child>,
 }
 
@@ -22,6 +25,18 @@ impl RedisServer {
     /// Starts one without persistence on a free port. `None` when `redis-server` is not installed (the
     /// test should then return, having passed), except under CI, where that panics.
     pub fn start() -> Option<RedisServer> {
+        Self::start_in(None)
+    }
+
+    /// Starts one that writes every command to an append-only file (`appendfsync always`), so a restart
+    /// brings its data back.
+    pub fn start_persistent() -> Option<RedisServer> {
+        let dir = std::env::temp_dir().join(format!("sisk-redis-{}-{}", std::process::id(), crate::unique()));
+        std::fs::create_dir_all(&dir).expect("a directory for the append-only file");
+        Self::start_in(Some(dir))
+    }
+
+    fn start_in(data: Option<PathBuf>) -> Option<RedisServer> {
         if Command::new("redis-server").arg("--version").stdout(Stdio::null()).status().is_err() {
             let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
             assert!(!ci, "redis-server is not installed (apt-get install -y redis-server); under CI it must be");
@@ -33,7 +48,7 @@ impl RedisServer {
         }
         let port =
             TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).and_then(|l| l.local_addr()).expect("a free port").port();
-        let mut server = RedisServer { port, child: None };
+        let mut server = RedisServer { port, data, child: None };
         server.restart();
         Some(server)
     }
@@ -51,15 +66,17 @@ impl RedisServer {
         }
     }
 
-    /// Starts it again on the same port, empty (no persistence), and waits until it answers.
+    /// Starts it again on the same port — empty, or with its data back when it is persistent — and
+    /// waits until it answers.
     pub fn restart(&mut self) {
         self.kill();
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
+        let mut command = Command::new("redis-server");
+        command.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""]);
+        match &self.data {
+            Some(dir) => command.args(["--appendonly", "yes", "--appendfsync", "always", "--dir"]).arg(dir),
+            None => command.args(["--appendonly", "no"]),
+        };
+        let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("redis-server starts");
         self.child = Some(child);
         let started = Instant::now();
         while !self.answers_ping() {
@@ -81,5 +98,8 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
+        if let Some(dir) = &self.data {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }

@@ -158,11 +158,7 @@ async fn over_http2_a_slow_stream_is_evicted_alone() {
     });
     let client = reqwest::Client::builder().http2_prior_knowledge().timeout(LIMIT).build().unwrap();
     let mut calm = client.get(server.url("/calm")).send().await.unwrap();
-    let mut opening = String::new();
-    while !opening.ends_with("data: hello\n\n") {
-        let chunk = tokio::time::timeout(LIMIT, calm.chunk()).await.expect("in time").unwrap().unwrap();
-        opening.push_str(std::str::from_utf8(&chunk).unwrap());
-    }
+    sisk_tests::events::read_until(&mut calm, "data: hello\n\n").await;
     // The same client, so the same connection: never read.
     let slow = client.get(server.url("/flood")).send().await.unwrap();
     assert_eq!(slow.version(), reqwest::Version::HTTP_2);

@@ -162,14 +162,33 @@ impl RedisBackplane {
         }
     }
 
-    /// Appends what arrives, in order, in pipelined batches; an entry that was taken is retried until
-    /// Redis takes it (or the server stops), and one whose caller waits is failed at once instead.
+    /// Appends what arrives, in order, in pipelined batches. The connection is kept open (and reopened
+    /// as soon as it fails, which is what says Redis is reachable again); a batch that fails on a
+    /// connection that just broke is tried once more on a new one. After that, an entry whose caller
+    /// waits is failed; the others, which were taken, wait for Redis (or for the server to stop).
     async fn append_loop(self: Arc<Self>, mut receiver: mpsc::Receiver<Pending>, log: SharedLog) {
         let keys = self.keys();
         let mut waiting: VecDeque<Pending> = VecDeque::new();
-        let mut connection = None;
+        let mut connection: Option<MultiplexedConnection> = None;
         let mut backoff = Backoff::default();
+        let mut retried = false;
         loop {
+            let Some(conn) = &mut connection else {
+                match self.connect(Some(Duration::from_secs(5))).await {
+                    Ok(conn) => {
+                        connection = Some(conn);
+                        self.set_reachable(true);
+                        backoff.reset();
+                    }
+                    Err(err) => {
+                        self.fail_batch(&mut waiting, &err);
+                        if backoff.wait(&log).await {
+                            return;
+                        }
+                    }
+                }
+                continue;
+            };
             if waiting.is_empty() {
                 tokio::select! {
                     next = receiver.recv() => match next {
@@ -185,19 +204,6 @@ impl RedisBackplane {
                     Err(_) => break,
                 }
             }
-            let conn = match &mut connection {
-                Some(conn) => conn,
-                None => match self.connect(Some(Duration::from_secs(5))).await {
-                    Ok(conn) => connection.insert(conn),
-                    Err(err) => {
-                        self.fail_batch(&mut waiting, &err);
-                        if backoff.wait(&log).await {
-                            return;
-                        }
-                        continue;
-                    }
-                },
-            };
             let batch = waiting.len().min(BATCH);
             let mut pipeline = redis::pipe();
             for pending in waiting.iter().take(batch) {
@@ -209,8 +215,7 @@ impl RedisBackplane {
             }
             match pipeline.query_async::<Vec<(String, String)>>(conn).await {
                 Ok(appended) => {
-                    self.set_reachable(true);
-                    backoff.reset();
+                    retried = false;
                     for (pending, (epoch, id)) in waiting.drain(..batch).zip(appended) {
                         if let Some(reply) = pending.reply {
                             let _ = reply.send(event_id(&epoch, &id));
@@ -219,10 +224,12 @@ impl RedisBackplane {
                 }
                 Err(err) => {
                     connection = None;
-                    self.fail_batch(&mut waiting, &err);
-                    if backoff.wait(&log).await {
-                        return;
+                    if !retried {
+                        retried = true;
+                        continue;
                     }
+                    retried = false;
+                    self.fail_batch(&mut waiting, &err);
                 }
             }
         }

@@ -64,6 +64,29 @@ pub struct HttpServerConfiguration {
     /// The bounds of the event log that gives published events their ids and resumes clients that
     /// reconnect with `Last-Event-ID` (10,000 events, 5 minutes, replays of at most 1,000 events).
     pub event_log: EventLogOptions,
+    /// How many connections may be open at once (default 16,384; `0` means no limit). A connection
+    /// accepted over the limit is closed at once, before a byte of it is read, and the clients already
+    /// in are untouched; a warning is logged when the server becomes full.
+    ///
+    /// Closed rather than answered `503`: a browser's `EventSource` treats a response other than `200`
+    /// as final and never reconnects, while a closed connection is a network error it retries after its
+    /// `retry` delay — the behaviour wanted when a server is only momentarily full. Closing also costs
+    /// no read and no parse, which matters most when the server is full because it is under attack.
+    ///
+    /// The default leaves room for the default [`maximum_event_sources`](Self::maximum_event_sources)
+    /// over HTTP/1.1 (one connection each) with ordinary requests beside them. Each connection holds a
+    /// file descriptor, so the process's descriptor limit (`ulimit -n`, `LimitNOFILE=` in systemd) must
+    /// be above this, or accepting fails before the limit is reached.
+    pub maximum_connections: usize,
+    /// How many event streams may be open at once (default 10,000; `0` means no limit), counted from
+    /// `get_event_source` until the request that opened the stream is over. Over the limit,
+    /// [`try_get_event_source`](crate::http::HttpRequest::try_get_event_source) returns an error whose
+    /// response is `503` with `Retry-After`, and
+    /// [`get_event_source`](crate::http::HttpRequest::get_event_source) panics with that error, which
+    /// is answered the same way. Over HTTP/2 many streams share one connection, so this, not
+    /// [`maximum_connections`](Self::maximum_connections), is what bounds them. At about 16 KB per open
+    /// stream (see the book's deploying chapter) the default holds the streams near 160 MB.
+    pub maximum_event_sources: usize,
     /// How many streams one HTTP/2 connection may have open at once (default 1000); more are refused
     /// by the protocol (`REFUSED_STREAM`) without touching the others.
     pub http2_max_concurrent_streams: u32,
@@ -87,6 +110,8 @@ impl Default for HttpServerConfiguration {
             event_source_queue_bytes: 4 * 1024 * 1024,
             event_source_send_buffer: 64 * 1024,
             event_log: EventLogOptions::default(),
+            maximum_connections: 16_384,
+            maximum_event_sources: 10_000,
             http2_max_concurrent_streams: 1000,
             http2_keep_alive_interval: Some(Duration::from_secs(20)),
             http2_keep_alive_timeout: Duration::from_secs(20),

@@ -14,6 +14,7 @@ use tokio::io::{Interest, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::backplane::{Backplane, SharedLog};
+use crate::http::limits::OpenSlot;
 use crate::http::service::App;
 use crate::http::transport::{Connection, StreamExecutor};
 use crate::http::{
@@ -152,13 +153,17 @@ impl HttpServerHostContext {
                 () = server.stopping().cancelled() => break,
             };
             let accepted_at = Instant::now();
+            // Over `maximum_connections`: closed unread (see that field for why not a 503).
+            let Some(place) = server.connection_slot() else {
+                tracing::debug!(%remote, "connection refused: the server is full");
+                drop(stream);
+                continue;
+            };
             tokio::spawn(serve_connection(
                 self.app.clone(),
                 protocols.clone(),
                 graceful.watcher(),
-                stream,
-                remote,
-                accepted_at,
+                Accepted { stream, remote, accepted_at, place },
             ));
         }
 
@@ -189,19 +194,22 @@ async fn shut_down(server: &HttpServer, graceful: GracefulShutdown) {
     }
 }
 
+/// A connection just accepted, with its place among the server's open connections.
+struct Accepted {
+    stream: TcpStream,
+    remote: SocketAddr,
+    accepted_at: Instant,
+    /// Given back when the connection is served to its end and its socket closed.
+    place: OpenSlot,
+}
+
 /// Serves one accepted connection until it ends, is cut off, or the server is abandoned.
 ///
 /// The head deadline runs from `accepted_at`: the time spent telling the protocol apart counts against
 /// [`header_read_timeout`](HttpServerConfiguration::header_read_timeout), so a client that trickles its
 /// first bytes cannot double it.
-async fn serve_connection(
-    app: Arc<App>,
-    protocols: Arc<Protocols>,
-    watcher: Watcher,
-    stream: TcpStream,
-    remote: SocketAddr,
-    accepted_at: Instant,
-) {
+async fn serve_connection(app: Arc<App>, protocols: Arc<Protocols>, watcher: Watcher, accepted: Accepted) {
+    let Accepted { stream, remote, accepted_at, place: _place } = accepted;
     let _ = stream.set_nodelay(true);
     let head_deadline = accepted_at + protocols.header_read_timeout;
     let Ok(Ok(is_http2)) = tokio::time::timeout_at(head_deadline.into(), speaks_http2(&stream)).await else {

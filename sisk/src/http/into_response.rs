@@ -77,11 +77,20 @@ impl<T: IntoResponse> IntoResponse for Result<T, Error> {
     }
 }
 
+/// The `Retry-After` of a `503` from a server with all its event streams open, in seconds: a few, like
+/// the reconnection delay browsers give an `EventSource` by default.
+const RETRY_FULL_AFTER: &str = "5";
+
 impl IntoResponse for Error {
     /// Client errors (4xx) carry their message; server errors are logged and answer with the bare status,
     /// so internal details never reach the client.
     fn into_response(self) -> HttpResponse {
         let status = self.status_code();
+        if self.is_too_many_event_sources() {
+            // A full server is not a fault of the handler's (the server logged it once); tell the client
+            // when to come back.
+            return HttpResponse::with_status_code(status).with_header(http::header::RETRY_AFTER, RETRY_FULL_AFTER);
+        }
         if status.is_server_error() {
             tracing::error!(error = %self, "handler returned an error");
             HttpResponse::with_status_code(status)

@@ -52,10 +52,12 @@ impl ListeningPort {
             }
             _ => (authority, 80),
         };
+        // Checked without the brackets of an IPv6 literal: `http://[]:5/` has no host either.
+        let host = host.trim_start_matches('[').trim_end_matches(']');
         if host.is_empty() {
             return Err(Error::invalid_listening_port(format!("`{url}` has no host")));
         }
-        Ok(ListeningPort::new(host.trim_start_matches('[').trim_end_matches(']'), port))
+        Ok(ListeningPort::new(host, port))
     }
 
     /// The host.
@@ -137,8 +139,43 @@ mod tests {
             let p = ListeningPort::parse(url).unwrap();
             assert_eq!((p.host(), p.port()), (host, port), "{url}");
         }
-        for bad in ["localhost:5000", "http://:5000/", "http://h:99999/", "http://h:1/api/", "ftp://h/"] {
+        for bad in
+            ["localhost:5000", "http://:5000/", "http://[]:5000/", "http://h:99999/", "http://h:1/api/", "ftp://h/"]
+        {
             assert!(ListeningPort::parse(bad).unwrap_err().is_invalid_listening_port(), "{bad}");
+        }
+    }
+}
+
+/// Property tests: any text is a listening port or an error, never a panic; what is accepted prints as
+/// a URL that parses back to the same port.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Text shaped like the URLs people write, often nearly right.
+    fn url_like() -> impl Strategy<Value = String> {
+        let scheme = prop_oneof![4 => "http://", 1 => "https://|HTTP://|http:/|[a-z]{0,5}://|"];
+        let host = "localhost|127\\.0\\.0\\.1|\\*|\\[::1\\]|\\[\\]|::1|[\\[\\]:a-z0-9.+*]{0,8}";
+        let port = prop_oneof![3 => ":[0-9]{1,5}", 1 => "|:|:-1|:\\+5|:[0-9]{6}|:[a-z]{1,3}"];
+        let tail = prop_oneof![3 => "/?", 1 => "//|/api|/\\?x"];
+        (scheme, host, port, tail).prop_map(|(scheme, host, port, tail)| format!("{scheme}{host}{port}{tail}"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_text_is_a_port_or_an_error(url in prop_oneof![url_like(), any::<String>()]) {
+            match ListeningPort::parse(&url) {
+                Ok(port) => {
+                    prop_assert!(!port.host().is_empty(), "{url:?} gave an empty host");
+                    prop_assert_eq!(ListeningPort::parse(&port.to_string()), Ok(port));
+                }
+                Err(err) => prop_assert!(err.is_invalid_listening_port(), "{url:?}: {err}"),
+            }
         }
     }
 }

@@ -7,6 +7,7 @@ mod configuration;
 mod cors;
 mod host;
 mod into_response;
+pub(crate) mod limits;
 mod listening_port;
 mod query;
 pub(crate) mod request;

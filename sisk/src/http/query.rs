@@ -45,3 +45,41 @@ impl QueryString {
         self.pairs.is_empty()
     }
 }
+
+/// Property tests: any query decodes without a panic, and pairs encoded as a form decode back to
+/// themselves, in order, with repeated keys kept.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_query_decodes(query in prop_oneof!["[a=&%+0-9A-F;]{0,24}", any::<String>()]) {
+            let parsed = QueryString::parse(&query);
+            prop_assert!(parsed.len() <= query.split('&').count());
+            prop_assert_eq!(parsed.is_empty(), parsed.iter().next().is_none());
+            for (key, value) in parsed.iter() {
+                prop_assert!(parsed.get(key).is_some());
+                prop_assert!(parsed.get_all(key).any(|v| v == value));
+            }
+        }
+
+        #[test]
+        fn encoded_pairs_decode_back(
+            pairs in prop::collection::vec((prop_oneof!["", any::<String>()], any::<String>()), 0..6),
+        ) {
+            let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(&pairs).finish();
+            let parsed = QueryString::parse(&query);
+            let expected: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            prop_assert_eq!(parsed.iter().collect::<Vec<_>>(), expected);
+            for (key, _) in &pairs {
+                let first = pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+                prop_assert_eq!(parsed.get(key), first);
+            }
+        }
+    }
+}

@@ -10,6 +10,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use tokio::sync::oneshot;
 
+use crate::http::limits::OpenSlot;
 use crate::http::streams::HttpRequestEventSource;
 use crate::http::transport::Transport;
 use crate::http::{Cookie, HttpResponse, HttpServer, QueryString, RequestBag};
@@ -48,6 +49,8 @@ struct RequestState {
     body: Mutex<BodyState>,
     bag: RequestBag,
     event_source: Mutex<EventSourceSlot>,
+    /// The stream's place among the server's open event streams, held until the request is over.
+    event_stream_place: OnceLock<OpenSlot>,
 }
 
 #[derive(Debug)]
@@ -152,6 +155,7 @@ impl HttpRequest {
             body: Mutex::new(BodyState::Unread(p.body)),
             bag: RequestBag::default(),
             event_source: Mutex::new(slot),
+            event_stream_place: OnceLock::new(),
         };
         HttpRequest { head: Arc::new(head), state: Arc::new(state) }
     }
@@ -200,13 +204,15 @@ impl HttpRequest {
         self.head.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// The cookies the client sent.
+    /// The cookies the client sent (percent-encoded values are decoded). A value a browser sent as raw
+    /// UTF-8 is read too; a cookie that does not parse is skipped, and the others are kept.
     pub fn cookies(&self) -> Vec<Cookie<'static>> {
         self.head
             .headers
             .get_all(http::header::COOKIE)
             .iter()
-            .filter_map(|v| v.to_str().ok())
+            // Not `to_str`, which refuses any byte past ASCII and would hide every cookie of the header.
+            .filter_map(|v| std::str::from_utf8(v.as_bytes()).ok())
             .flat_map(|v| Cookie::split_parse_encoded(v.to_owned()).filter_map(Result::ok))
             .map(Cookie::into_owned)
             .collect()
@@ -319,10 +325,14 @@ impl HttpRequest {
     /// When called a second time on the same request (keep the first handle: it is cheap to clone), on a
     /// request that did not come from a server, or with an identifier that holds a control character.
     /// [`HttpRequest::try_get_event_source`] returns the error instead (a `400` for the identifier); a
-    /// panic in a handler becomes a `500`.
+    /// panic in a handler becomes a `500`. Also when the server already has
+    /// [`maximum_event_sources`](crate::http::HttpServerConfiguration::maximum_event_sources) streams
+    /// open: that panic is answered `503` with `Retry-After`, as the error of `try_get_event_source` is.
     pub fn get_event_source<'a>(&self, identifier: impl Into<Option<&'a str>>) -> HttpRequestEventSource {
         match self.try_get_event_source(identifier) {
             Ok(source) => source,
+            // The error itself is the payload, so the server answers with its 503, not a 500.
+            Err(full) if full.is_too_many_event_sources() => std::panic::panic_any(full),
             Err(err) => panic!("{err}"),
         }
     }
@@ -339,6 +349,14 @@ impl HttpRequest {
         let mut slot = lock(&self.state.event_source);
         match std::mem::replace(&mut *slot, EventSourceSlot::Unavailable) {
             EventSourceSlot::Ready(head_slot) => {
+                let place = match self.head.server.event_stream_slot() {
+                    Ok(place) => place,
+                    Err(full) => {
+                        *slot = EventSourceSlot::Ready(head_slot);
+                        return Err(full);
+                    }
+                };
+                let _ = self.state.event_stream_place.set(place);
                 let source = HttpRequestEventSource::open(self.head.clone(), identifier, head_slot);
                 *slot = EventSourceSlot::Open(source.clone());
                 drop(slot);
@@ -409,5 +427,87 @@ mod tests {
         assert!(accepting("application/json, Text/Event-Stream;q=0.9"));
         assert!(!accepting("text/html"));
         assert!(!asks_for_event_stream(&HeaderMap::new()));
+    }
+}
+
+/// Property tests of what a request parses from its headers: the `Cookie` header and `Last-Event-ID`.
+/// Any header value a client can send is read without a panic; cookies encoded by the `cookie` crate
+/// (as `HttpResponse` sets them) come back as they were.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::http::transport::Connection;
+    use crate::http::HttpServerConfiguration;
+
+    /// A request with `headers`, as the server would make it (without a body or a stream slot).
+    fn request_with(headers: &[(&str, HeaderValue)]) -> HttpRequest {
+        let mut builder = http::Request::builder().uri("/");
+        for (name, value) in headers {
+            builder = builder.header(*name, value.clone());
+        }
+        let (parts, ()) = builder.body(()).unwrap().into_parts();
+        let addr: SocketAddr = ([127, 0, 0, 1], 5000).into();
+        let server = HttpServer::new(HttpServerConfiguration::default(), addr, None);
+        let connection = Connection::new(&tokio_util::sync::CancellationToken::new());
+        HttpRequest::new(RequestParts {
+            parts,
+            body: None,
+            remote_address: addr,
+            route_parameters: Vec::new(),
+            server,
+            response_headers: HeaderMap::new(),
+            transport: Transport::current(&connection),
+            head_slot: None,
+        })
+    }
+
+    /// Any bytes a header value may hold (no CR, LF or NUL), as a client could send them.
+    fn header_value() -> impl Strategy<Value = HeaderValue> {
+        let byte = prop_oneof![b'\t'..=b'\t', 0x20u8..=0x7e, 0x80u8..=0xff, Just(b';'), Just(b'='), Just(b'%')];
+        prop::collection::vec(byte, 0..40).prop_map(|bytes| HeaderValue::from_bytes(&bytes).unwrap())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_cookie_header_is_read(values in prop::collection::vec(header_value(), 0..3)) {
+            let headers: Vec<(&str, HeaderValue)> = values.into_iter().map(|value| ("cookie", value)).collect();
+            let request = request_with(&headers);
+            for cookie in request.cookies() {
+                prop_assert!(request.cookie(cookie.name()).is_some());
+            }
+        }
+
+        #[test]
+        fn encoded_cookies_come_back(cookies in prop::collection::vec(("[A-Za-z0-9_-]{1,8}", any::<String>()), 1..5)) {
+            let header = cookies
+                .iter()
+                .map(|(name, value)| Cookie::new(name.clone(), value.clone()).encoded().to_string())
+                .collect::<Vec<_>>()
+                .join("; ");
+            let request = request_with(&[("cookie", HeaderValue::from_str(&header).unwrap())]);
+            let read: Vec<(String, String)> =
+                request.cookies().iter().map(|c| (c.name().to_owned(), c.value().to_owned())).collect();
+            prop_assert_eq!(read, cookies);
+        }
+
+        /// Browsers send what `document.cookie` set as raw UTF-8: such a header is still read, and its
+        /// other cookies with it.
+        #[test]
+        fn raw_utf8_cookies_are_read(name in "[a-z]{1,6}", value in "[^;%\\p{Cc}\\s\"]{1,10}") {
+            let header = format!("plain=1; {name}={value}");
+            let request = request_with(&[("cookie", HeaderValue::from_bytes(header.as_bytes()).unwrap())]);
+            prop_assert_eq!(request.cookie("plain"), Some("1".to_owned()));
+            prop_assert_eq!(request.cookie(&name), Some(value));
+        }
+
+        #[test]
+        fn last_event_id_is_the_header_when_it_is_text(value in header_value()) {
+            let request = request_with(&[("last-event-id", value.clone())]);
+            prop_assert_eq!(request.last_event_id(), value.to_str().ok());
+        }
     }
 }

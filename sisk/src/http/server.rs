@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::backplane::Backplane;
+use crate::http::limits::{OpenCount, OpenSlot};
 use crate::http::streams::HttpEventSourceCollection;
 use crate::http::{HttpServerConfiguration, HttpServerHostContextBuilder};
 
@@ -46,6 +47,8 @@ struct ServerShared {
     /// Cancelled when the shutdown timeout passes: every connection and handler still running is dropped.
     abandoned: CancellationToken,
     streaming_tasks: TaskTracker,
+    connections: Arc<OpenCount>,
+    event_streams: Arc<OpenCount>,
 }
 
 impl HttpServer {
@@ -61,6 +64,8 @@ impl HttpServer {
     ) -> Self {
         let shared = ServerShared {
             event_sources: HttpEventSourceCollection::new(configuration.event_log.clone(), backplane),
+            connections: OpenCount::new(configuration.maximum_connections),
+            event_streams: OpenCount::new(configuration.maximum_event_sources),
             configuration,
             local_addr,
             stopping: CancellationToken::new(),
@@ -83,6 +88,46 @@ impl HttpServer {
     /// The address the server is bound to (with the real port when port 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
         self.shared.local_addr
+    }
+
+    /// How many connections are open now (see
+    /// [`maximum_connections`](HttpServerConfiguration::maximum_connections)).
+    pub fn open_connections(&self) -> usize {
+        self.shared.connections.open()
+    }
+
+    /// How many event streams are open now, with or without an identifier (see
+    /// [`maximum_event_sources`](HttpServerConfiguration::maximum_event_sources)).
+    pub fn open_event_streams(&self) -> usize {
+        self.shared.event_streams.open()
+    }
+
+    /// A place for one more connection, or `None` when the server is full (logged once each time it
+    /// becomes full).
+    pub(crate) fn connection_slot(&self) -> Option<OpenSlot> {
+        let connections = &self.shared.connections;
+        let slot = connections.try_open();
+        if slot.is_none() && connections.first_refusal() {
+            tracing::warn!(
+                maximum = connections.maximum(),
+                "the server is full: new connections are closed until one of the open ones ends \
+                 (HttpServerConfiguration::maximum_connections)"
+            );
+        }
+        slot
+    }
+
+    /// A place for one more event stream, or the error that refuses it (logged once each time the
+    /// server becomes full).
+    pub(crate) fn event_stream_slot(&self) -> Result<OpenSlot, crate::Error> {
+        let streams = &self.shared.event_streams;
+        streams.try_open().ok_or_else(|| {
+            let error = crate::Error::too_many_event_sources(streams.maximum());
+            if streams.first_refusal() {
+                tracing::warn!(%error, "event streams are refused with 503 until one of the open ones ends");
+            }
+            error
+        })
     }
 
     /// Begins a graceful shutdown: no new connections; every event stream is closed cleanly (its waits

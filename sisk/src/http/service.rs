@@ -41,6 +41,8 @@ impl App {
         remote: SocketAddr,
         connection: &Connection,
     ) -> http::Response<ResponseBody> {
+        // Until this returns, a client's half-close waits (see `transport`).
+        let _handling = connection.handling_request();
         let started = Instant::now();
         let span = tracing::info_span!(
             "request",
@@ -169,8 +171,13 @@ async fn run_route(router: &Router, route: &Route, request: HttpRequest) -> Http
     response
 }
 
-/// Logs a panic from an action and makes the 500 the client receives.
+/// Logs a panic from an action and makes the 500 the client receives. A panic whose payload is a
+/// `sisk::Error` (`get_event_source` on a server with every event stream taken) is answered as that error.
 fn panic_response(span: &tracing::Span, panic: Box<dyn Any + Send>) -> HttpResponse {
+    let panic = match panic.downcast::<Error>() {
+        Ok(error) => return error.into_response(),
+        Err(panic) => panic,
+    };
     let message = panic
         .downcast_ref::<&str>()
         .map(|s| s.to_string())

@@ -7,13 +7,22 @@
 //! multiplexes its browsers onto it): hyper runs each stream in a task of its own through the connection's
 //! executor, and [`StreamExecutor`] gives each such task its own cut-off, found by the request through a
 //! task-local. Dropping that task resets the one stream and leaves its neighbours running.
+//!
+//! One more thing the socket wrapper does for HTTP/1.1: a client may shut its write side after a request
+//! and still read the answer (scripts and some health checks do). hyper ends a connection whose client's
+//! data ends in the middle of a request, which would lose that answer, and that same rule is how an event
+//! stream notices at once that its browser left. So the wrapper holds back the end of the client's data
+//! while a request is being handled, and lets hyper see it as soon as the handler has answered (for an
+//! event stream: as soon as its head is sent, so a browser that leaves is still noticed without a write).
 
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
+
+use futures_util::task::AtomicWaker;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -65,25 +74,63 @@ impl Transport {
 pub(crate) struct Connection {
     pub(crate) cutoff: CancellationToken,
     send_buffer: Arc<AtomicUsize>,
+    handling: Arc<Handling>,
+}
+
+/// How many requests of an HTTP/1.1 connection are being handled, and the read that waits for them to
+/// be answered before it reports the end of the client's data (see the module docs).
+#[derive(Debug, Default)]
+struct Handling {
+    requests: AtomicUsize,
+    held_back_read: AtomicWaker,
+}
+
+/// A request being handled; dropping it when the handler has answered releases the end of the
+/// client's data, if it came meanwhile.
+#[derive(Debug)]
+pub(crate) struct HandlingRequest(Arc<Handling>);
+
+impl Drop for HandlingRequest {
+    fn drop(&mut self) {
+        if self.0.requests.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.held_back_read.wake();
+        }
+    }
 }
 
 impl Connection {
     /// A connection whose cut-off is a child of `parent` (the server's "abandon everything" switch).
     pub(crate) fn new(parent: &CancellationToken) -> Self {
-        Connection { cutoff: parent.child_token(), send_buffer: Arc::new(AtomicUsize::new(0)) }
+        Connection {
+            cutoff: parent.child_token(),
+            send_buffer: Arc::new(AtomicUsize::new(0)),
+            handling: Arc::default(),
+        }
     }
 
-    /// The socket of this connection, wrapped so that a send-buffer size asked by a request is applied.
+    /// The socket of this connection, wrapped so that what its requests ask of it is applied.
     pub(crate) fn io(&self, stream: TcpStream) -> ConnectionIo {
-        ConnectionIo { stream, send_buffer: self.send_buffer.clone() }
+        ConnectionIo { stream, send_buffer: self.send_buffer.clone(), handling: self.handling.clone() }
+    }
+
+    /// Marks a request of this connection as being handled until the returned guard drops. Over HTTP/2
+    /// (inside a stream's task) there is nothing to mark: the protocol has its own end of stream.
+    pub(crate) fn handling_request(&self) -> Option<HandlingRequest> {
+        if STREAM_CUTOFF.try_with(|_| ()).is_ok() {
+            return None;
+        }
+        self.handling.requests.fetch_add(1, Ordering::SeqCst);
+        Some(HandlingRequest(self.handling.clone()))
     }
 }
 
-/// A TCP socket that applies a send-buffer size asked for by a request before its next write.
+/// A TCP socket that applies a send-buffer size asked for by a request before its next write, and holds
+/// back the end of the client's data while a request is being handled.
 #[derive(Debug)]
 pub(crate) struct ConnectionIo {
     stream: TcpStream,
     send_buffer: Arc<AtomicUsize>,
+    handling: Arc<Handling>,
 }
 
 impl ConnectionIo {
@@ -100,7 +147,19 @@ impl ConnectionIo {
 
 impl AsyncRead for ConnectionIo {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        ready!(Pin::new(&mut this.stream).poll_read(cx, buf))?;
+        let at_end = buf.filled().len() == before && buf.remaining() > 0;
+        if at_end && this.handling.requests.load(Ordering::SeqCst) > 0 {
+            // Registered before the second look, so an answer in between still wakes this read, which
+            // then finds the end again (a socket at its end stays there).
+            this.handling.held_back_read.register(cx.waker());
+            if this.handling.requests.load(Ordering::SeqCst) > 0 {
+                return Poll::Pending;
+            }
+        }
+        Poll::Ready(Ok(()))
     }
 }
 

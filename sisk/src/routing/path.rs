@@ -142,3 +142,59 @@ mod tests {
         }
     }
 }
+
+/// Property tests: any text is a valid route path or an error, never a panic; what is accepted is already
+/// normal. (That an accepted path routes the requests it describes is checked beside the router.)
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Paths made of the grammar's own characters, so that most are valid and many nearly so.
+    fn path_like() -> impl Strategy<Value = String> {
+        let segment = prop_oneof![
+            "[a-z0-9_.%-]{1,6}",
+            "<[a-z0-9_-]{0,4}>",
+            "<\\*[a-z0-9]{0,4}>",
+            "[<>*{}/a]{1,4}",
+            any::<char>().prop_map(String::from),
+        ];
+        (any::<bool>(), prop::collection::vec(segment, 0..6), any::<bool>()).prop_map(|(root, segments, trailing)| {
+            let mut path = String::from(if root { "/" } else { "" });
+            path.push_str(&segments.join(if trailing { "//" } else { "/" }));
+            if trailing {
+                path.push('/');
+            }
+            path
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_text_is_a_path_or_an_error(path in prop_oneof![path_like(), any::<String>()]) {
+            match parse(&path) {
+                Ok(pattern) => {
+                    // The normal spelling is a fixed point, and means the same route.
+                    prop_assert_eq!(parse(&pattern.display), Ok(pattern.clone()));
+                    prop_assert_eq!(normalize_request_path(&pattern.display), pattern.display.as_str());
+                    prop_assert!(validate(&path).is_ok());
+                }
+                Err(why) => {
+                    prop_assert!(!why.is_empty());
+                    prop_assert_eq!(validate(&path), Err(why));
+                }
+            }
+        }
+
+        #[test]
+        fn request_paths_normalise_to_a_fixed_point(path in prop_oneof!["[/a.]{0,8}", any::<String>()]) {
+            let normal = normalize_request_path(&path);
+            prop_assert!(normal.starts_with('/') && !normal.contains("//"));
+            prop_assert!(normal == "/" || !normal.ends_with('/'));
+            prop_assert_eq!(normalize_request_path(&normal), normal.as_ref());
+        }
+    }
+}

@@ -429,3 +429,65 @@ mod tests {
         assert!(r.freeze().unwrap_err().is_invalid_route_path());
     }
 }
+
+/// Property tests: a route of any valid path answers the requests its path describes, with the
+/// parameter values they carry, percent-decoded.
+#[cfg(test)]
+mod properties {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::routing::path::parse;
+
+    /// Rooted paths of literal, parameter and catch-all segments, some invalid (a repeated name, a
+    /// catch-all before the end), with empty segments and trailing slashes.
+    fn route_path() -> impl Strategy<Value = String> {
+        let segment = prop_oneof![
+            3 => "[a-z0-9_.%{}~-]{1,6}",
+            2 => "<[a-c]{1,2}>",
+            1 => "<\\*[a-c]{1,2}>",
+            1 => Just(String::new()),
+        ];
+        (prop::collection::vec(segment, 0..5), any::<bool>())
+            .prop_map(|(segments, trailing)| format!("/{}{}", segments.join("/"), if trailing { "/" } else { "" }))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn an_accepted_path_routes_its_requests(
+            path in route_path(),
+            values in prop::collection::vec("[^/\\p{Cc}]{1,8}", 5),
+        ) {
+            let Ok(pattern) = parse(&path) else {
+                return Ok(());
+            };
+            let mut router = Router::new();
+            let added = router.set_route(Route::get(&path, |_req| async { "" }));
+            prop_assert!(added.is_ok(), "{path:?} parses but is refused: {added:?}");
+
+            // The request: each parameter replaced by a value, percent-encoded.
+            let mut request = String::new();
+            let mut carried = Vec::new();
+            for segment in pattern.display.split('/').filter(|s| !s.is_empty()) {
+                request.push('/');
+                if segment.starts_with('<') {
+                    let value = &values[carried.len()];
+                    request.extend(utf8_percent_encode(value, NON_ALPHANUMERIC));
+                    carried.push((segment.trim_matches(['<', '>', '*']).to_owned(), value.clone()));
+                } else {
+                    request.push_str(segment);
+                }
+            }
+            if request.is_empty() {
+                request.push('/');
+            }
+            match router.resolve(&http::Method::GET, &request) {
+                Resolution::Found(_, parameters) => prop_assert_eq!(parameters, carried),
+                other => prop_assert!(false, "{request:?} for {path:?} resolved to {other:?}"),
+            }
+        }
+    }
+}
