@@ -18,6 +18,10 @@
 //! - `POST /send/<id>`: the body to that identifier, on whichever node it is (or when it comes back);
 //!   answers the event's id.
 //! - Both answer `503` with the reason when the event could not be published (Redis unreachable).
+//! - `POST /hello-again/<id>` runs the snippet of Sisk's documentation as it is — find the connection by
+//!   its identifier, wherever it is, and send the body to it — and answers `404` if there is none.
+//! - `POST /shout?prefix=P`: the documentation's other snippet, `find` and a loop that sends the body to
+//!   each connection found; answers how many.
 //! - `GET /stats`: `{"local": N, "cluster": M}`, the identified streams open here and on all nodes.
 
 use sisk::backplane::RedisBackplane;
@@ -53,6 +57,26 @@ async fn main() -> Result<(), sisk::Error> {
     r += Route::post("/send/<id>", |req: HttpRequest| async move {
         let identifier = req.route_parameter("id").unwrap_or_default().to_owned();
         publish(req, Audience::Identifier(identifier.into())).await
+    });
+    r += Route::post("/hello-again/<id>", |req: HttpRequest| async move {
+        let body = req.body_string().await?;
+        let server = req.server();
+        let identifier = req.route_parameter("id").unwrap_or_default();
+        if let Some(evs) = server.event_sources().get_by_identifier(identifier) {
+            // the connection is still alive
+            evs.send(body);
+            return Ok(HttpResponse::new().with_content("sent"));
+        }
+        Ok::<_, sisk::Error>(HttpResponse::with_status_code(StatusCode::NOT_FOUND).with_content("no such connection"))
+    });
+    r += Route::post("/shout", |req: HttpRequest| async move {
+        let body = req.body_string().await?;
+        let prefix = req.query().get("prefix").unwrap_or_default().to_owned();
+        let evs: Vec<HttpRequestEventSource> = req.server().event_sources().find(|es| es.starts_with(&prefix));
+        for e in &evs {
+            e.send(&body);
+        }
+        Ok::<_, sisk::Error>(evs.len().to_string())
     });
     r += Route::get("/stats", |req: HttpRequest| async move {
         let sources = req.server().event_sources();

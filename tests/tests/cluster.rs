@@ -219,6 +219,53 @@ async fn redis_back_with_its_data_every_node_goes_on_from_its_last_id() {
     assert_eq!(data, ["two", "three"], "same epoch, nothing stale, nothing lost or repeated");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documentation_s_snippets_find_connections_on_other_nodes_unchanged() {
+    let Some(redis) = RedisServer::start() else { return };
+    let nodes = three_nodes(&redis);
+    let mut ana = EventReader::open(&nodes[0].url("/sse/my-connection-ana"), None).await;
+    let mut bob = EventReader::open(&nodes[1].url("/sse/my-connection-bob"), None).await;
+    let mut other = EventReader::open(&nodes[1].url("/sse/other"), None).await;
+    wait_for_cluster_count(&nodes[2], 3).await;
+
+    // get_by_identifier on node C finds ana on node A (once C has read A's presence from the log).
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    while nodes[2].post("/hello-again/my-connection-ana", "Olá novamente!").await.0 != 200 {
+        assert!(tokio::time::Instant::now() < deadline, "node C never found ana");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(ana.data(1).await, ["Olá novamente!"]);
+    assert_eq!(nodes[2].post("/hello-again/nobody", "?").await.0, 404);
+
+    // find + a loop, on node C, reaches the two connections whose identifiers match, on A and B.
+    assert_eq!(nodes[2].post("/shout?prefix=my-connection-", "to my-connection-*").await, (200, "2".into()));
+    assert_eq!(ana.data(1).await, ["to my-connection-*"]);
+    assert_eq!(bob.data(1).await, ["to my-connection-*"]);
+    publish(&nodes[2], "/send/other", "only other").await;
+    assert_eq!(other.data(1).await, ["only other"], "the loop did not reach `other`");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_connection_replaces_the_one_with_its_identifier_on_another_node() {
+    let Some(redis) = RedisServer::start() else { return };
+    let nodes = three_nodes(&redis);
+    let mut first = EventReader::open(&nodes[0].url("/sse/gil"), None).await;
+    wait_for_cluster_count(&nodes[0], 1).await;
+    // The first connection's own presence entry is read back before the second one opens.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut second = EventReader::open(&nodes[1].url("/sse/gil"), None).await;
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    loop {
+        match first.next_within(LIMIT).await {
+            None => break,
+            Some(_) => assert!(tokio::time::Instant::now() < deadline, "the older connection was not closed"),
+        }
+    }
+    wait_for_cluster_count(&nodes[2], 1).await;
+    publish(&nodes[2], "/send/gil", "to the newer one").await;
+    assert_eq!(second.data(1).await, ["to the newer one"]);
+}
+
 /// The same contract on one node and the built-in log, with no Redis at all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_node_on_the_in_memory_log_keeps_the_same_contract() {

@@ -12,6 +12,7 @@
 //! [`RedisBackplane`] (cargo feature `redis`) runs on Redis Streams. Another engine (NATS JetStream, say)
 //! implements [`Backplane`] the same way.
 
+mod presence;
 #[cfg(feature = "redis")]
 mod redis;
 
@@ -26,6 +27,7 @@ use crate::http::streams::{Audience, Event, EventId, HttpEventSourceCollection, 
 use crate::http::HttpServer;
 use crate::Error;
 
+pub use self::presence::{PresenceChange, PresenceEntry};
 #[cfg(feature = "redis")]
 pub use self::redis::RedisBackplane;
 
@@ -51,6 +53,15 @@ pub trait Backplane: fmt::Debug + Send + Sync + 'static {
 
     /// How many identified connections are open on all live nodes together.
     fn cluster_connections(&self) -> BoxFuture<Result<usize, Error>>;
+
+    /// This node's name among the nodes of the shared log.
+    fn node(&self) -> &str;
+
+    /// Tells the other nodes about a change to this node's connections, through the shared log, in
+    /// order with the events. Best effort: presence is soft state, and an entry that cannot be
+    /// appended is dropped (the nodes that missed it forget the connection when its node stops
+    /// reporting).
+    fn announce(&self, entry: PresenceEntry);
 }
 
 /// One event as the shared log carries it: the event, and whom it is for.
@@ -142,6 +153,16 @@ impl SharedLog {
     /// The position of the newest entry in the window.
     pub fn head(&self) -> Position {
         self.collection().head_position()
+    }
+
+    /// A presence entry the shared log placed at `position`, in order with the events.
+    pub fn presence(&self, position: Position, entry: PresenceEntry) {
+        self.collection().receive_presence(position, entry);
+    }
+
+    /// Only `live` nodes are running: forget the connections of the others.
+    pub fn live_nodes(&self, live: &[String]) {
+        self.collection().forget_nodes_but(live);
     }
 
     /// Adds the entry the shared log placed at `position` to the window and queues it for the open

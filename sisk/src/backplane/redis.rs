@@ -21,7 +21,7 @@ use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client};
 use tokio::sync::mpsc;
 
-use crate::backplane::{AppendReply, Backplane, BoxFuture, LogEntry, SharedLog};
+use crate::backplane::{AppendReply, Backplane, BoxFuture, LogEntry, PresenceEntry, SharedLog};
 use crate::http::streams::{new_epoch, now_millis, EventId, Position};
 use crate::Error;
 
@@ -362,14 +362,23 @@ impl RedisBackplane {
             None if epoch != log.epoch() => log.set_epoch(epoch),
             _ => {}
         }
-        match LogEntry::from_fields(pairs.into_iter().filter(|(field, _)| *field != "ep")) {
-            Some(entry) => log.receive(position, entry),
-            None => tracing::warn!(id, "an entry of the Redis stream is not an event; skipped"),
+        let fields = pairs.into_iter().filter(|(field, _)| *field != "ep");
+        if fields.clone().any(|(field, _)| field == "pr") {
+            match PresenceEntry::from_fields(fields) {
+                Some(entry) => log.presence(position, entry),
+                None => tracing::warn!(id, "an entry of the Redis stream is not a presence entry; skipped"),
+            }
+        } else {
+            match LogEntry::from_fields(fields) {
+                Some(entry) => log.receive(position, entry),
+                None => tracing::warn!(id, "an entry of the Redis stream is not an event; skipped"),
+            }
         }
         Some(position)
     }
 
-    /// Says this node is live, with its count of open identified connections.
+    /// Says this node is live, with its count of open identified connections, and learns which nodes
+    /// are live: the connections of the others are forgotten.
     async fn report(
         &self,
         conn: &mut MultiplexedConnection,
@@ -377,7 +386,7 @@ impl RedisBackplane {
         log: &SharedLog,
     ) -> Result<(), redis::RedisError> {
         let now = unix_millis();
-        redis::pipe()
+        let (live,): (Vec<String>,) = redis::pipe()
             .cmd("ZADD")
             .arg(&keys.nodes)
             .arg(now + NODE_TTL.as_millis() as u64)
@@ -393,8 +402,14 @@ impl RedisBackplane {
             .arg("-inf")
             .arg(now)
             .ignore()
-            .query_async::<()>(conn)
-            .await
+            .cmd("ZRANGE")
+            .arg(&keys.nodes)
+            .arg(0)
+            .arg(-1)
+            .query_async(conn)
+            .await?;
+        log.live_nodes(&live);
+        Ok(())
     }
 }
 
@@ -427,6 +442,16 @@ impl Backplane for RedisBackplane {
             mpsc::error::TrySendError::Full(_) => Error::broker_unavailable("the backplane's outbox is full"),
             mpsc::error::TrySendError::Closed(_) => Error::broker_unavailable("the backplane is not running"),
         })
+    }
+
+    fn node(&self) -> &str {
+        &self.node
+    }
+
+    fn announce(&self, entry: PresenceEntry) {
+        if let Err(err) = self.sender.try_send(Pending { fields: entry.to_fields(), reply: None }) {
+            tracing::debug!(error = %err, "a presence entry could not be queued; dropped");
+        }
     }
 
     fn cluster_connections(&self) -> BoxFuture<Result<usize, Error>> {

@@ -12,7 +12,7 @@ mod listening_port;
 mod query;
 pub(crate) mod request;
 pub(crate) mod response;
-mod server;
+pub(crate) mod server;
 pub(crate) mod service;
 pub mod streams;
 pub(crate) mod transport;

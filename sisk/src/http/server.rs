@@ -2,7 +2,7 @@
 //! and the switch that stops it. Cheap to clone; every request carries one (`req.server()`).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -11,6 +11,18 @@ use crate::backplane::Backplane;
 use crate::http::limits::{OpenCount, OpenSlot};
 use crate::http::streams::HttpEventSourceCollection;
 use crate::http::{HttpServerConfiguration, HttpServerHostContextBuilder};
+
+/// A handle to a server that does not keep it alive (the collection holds one to make handles on the
+/// connections of other nodes).
+#[derive(Debug, Clone)]
+pub(crate) struct WeakServer(Weak<ServerShared>);
+
+impl WeakServer {
+    /// The server, while it exists.
+    pub(crate) fn upgrade(&self) -> Option<HttpServer> {
+        self.0.upgrade().map(|shared| HttpServer { shared })
+    }
+}
 
 /// A handle to a server: clone it freely and keep it anywhere (a background task, another handler).
 ///
@@ -72,7 +84,9 @@ impl HttpServer {
             abandoned: CancellationToken::new(),
             streaming_tasks: TaskTracker::new(),
         };
-        HttpServer { shared: Arc::new(shared) }
+        let server = HttpServer { shared: Arc::new(shared) };
+        server.shared.event_sources.belongs_to(WeakServer(Arc::downgrade(&server.shared)));
+        server
     }
 
     /// The open, identified Server-Sent Events connections.

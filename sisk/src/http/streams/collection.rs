@@ -4,12 +4,13 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
-use crate::backplane::{Backplane, LogEntry};
+use crate::backplane::{Backplane, LogEntry, PresenceChange, PresenceEntry};
+use crate::http::server::WeakServer;
 use crate::http::streams::channel::Pushed;
 use crate::http::streams::log::EventLog;
 use crate::http::streams::{
@@ -59,6 +60,17 @@ struct Inner {
     log: Mutex<EventLog>,
     on_registered: RwLock<Vec<Hook>>,
     on_unregistered: RwLock<Vec<Hook>>,
+    /// The identified connections of the other nodes of the backplane, as their presence entries say.
+    remote: RwLock<HashMap<Arc<str>, RemoteConnection>>,
+    /// The server this collection belongs to, to make handles on remote connections.
+    server: OnceLock<WeakServer>,
+}
+
+/// Where another node holds a connection.
+#[derive(Debug, Clone)]
+struct RemoteConnection {
+    node: Arc<str>,
+    connection: u64,
 }
 
 /// What [`HttpEventSourceCollection::publish`] did with an event.
@@ -93,8 +105,23 @@ impl HttpEventSourceCollection {
             backplane,
             on_registered: RwLock::default(),
             on_unregistered: RwLock::default(),
+            remote: RwLock::default(),
+            server: OnceLock::new(),
         };
         HttpEventSourceCollection { inner: Arc::new(inner) }
+    }
+
+    pub(crate) fn belongs_to(&self, server: WeakServer) {
+        let _ = self.inner.server.set(server);
+    }
+
+    /// Tells the other nodes, if there are any, about a change to one of this node's connections.
+    fn announce(&self, change: PresenceChange, source: &HttpRequestEventSource) {
+        if let (Some(backplane), Some(identifier)) = (&self.inner.backplane, source.identifier()) {
+            let node = Arc::from(backplane.node());
+            let identifier = Arc::from(identifier);
+            backplane.announce(PresenceEntry { change, identifier, node, connection: source.connection() });
+        }
     }
 
     /// Puts an identified connection in the collection, after queueing what the log has for it: the
@@ -119,6 +146,7 @@ impl HttpEventSourceCollection {
             self.fire(&self.inner.on_unregistered, &old);
             old.close();
         }
+        self.announce(PresenceChange::Joined, &source);
         self.fire(&self.inner.on_registered, &source);
         state
     }
@@ -135,8 +163,91 @@ impl HttpEventSourceCollection {
             }
         };
         if let Some(removed) = removed {
+            self.announce(PresenceChange::Left, &removed);
             self.fire(&self.inner.on_unregistered, &removed);
         }
+    }
+
+    /// A presence entry of the shared log, at `position`.
+    ///
+    /// A `Joined` entry of another node for an identifier open here replaces the connection here if
+    /// that one joined first (its own `Joined` entry was read back already): the newer connection wins,
+    /// on any node, as on one. One that has not been read back yet is the newer, and stays.
+    pub(crate) fn receive_presence(&self, position: Position, entry: PresenceEntry) {
+        let Some(backplane) = &self.inner.backplane else {
+            return;
+        };
+        let own = &*entry.node == backplane.node();
+        let local = self.get_local(&entry.identifier).filter(|local| !own || local.connection() == entry.connection);
+        match (entry.change, own) {
+            (PresenceChange::Joined, true) => {
+                if let Some(local) = local {
+                    local.joined_at(position);
+                }
+            }
+            (PresenceChange::Joined, false) => {
+                let connection = RemoteConnection { node: entry.node.clone(), connection: entry.connection };
+                write(&self.inner.remote).insert(entry.identifier.clone(), connection);
+                if let Some(older) = local.filter(HttpRequestEventSource::has_joined) {
+                    tracing::debug!(identifier = ?entry.identifier, node = %entry.node, "a newer connection on another node replaces this one");
+                    older.close();
+                }
+            }
+            (PresenceChange::Left, false) => {
+                let mut remote = write(&self.inner.remote);
+                if remote
+                    .get(&entry.identifier)
+                    .is_some_and(|r| r.node == entry.node && r.connection == entry.connection)
+                {
+                    remote.remove(&entry.identifier);
+                }
+            }
+            (PresenceChange::CloseRequested, true) => {
+                if let Some(local) = local {
+                    local.close();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Only the `live` nodes run: forget what the others held.
+    pub(crate) fn forget_nodes_but(&self, live: &[String]) {
+        write(&self.inner.remote).retain(|_, remote| live.iter().any(|node| **node == *remote.node));
+    }
+
+    /// True while the presence entries say `node` holds `connection` under `identifier`.
+    pub(crate) fn is_open_remotely(&self, identifier: &str, node: &str, connection: u64) -> bool {
+        read(&self.inner.remote).get(identifier).is_some_and(|r| &*r.node == node && r.connection == connection)
+    }
+
+    /// Asks the node that holds a remote connection to close it.
+    pub(crate) fn request_remote_close(&self, source: &HttpRequestEventSource) {
+        if let (Some(backplane), Some((node, connection)), Some(identifier)) =
+            (&self.inner.backplane, source.remote_location(), source.identifier())
+        {
+            let (identifier, node) = (Arc::from(identifier), node.clone());
+            backplane.announce(PresenceEntry { change: PresenceChange::CloseRequested, identifier, node, connection });
+        }
+    }
+
+    fn get_local(&self, identifier: &str) -> Option<HttpRequestEventSource> {
+        read(&self.inner.sources).get(identifier).cloned()
+    }
+
+    /// Handles on the remote connections whose identifier satisfies `predicate` and is not open here.
+    fn find_remote(&self, predicate: impl Fn(&str) -> bool) -> Vec<HttpRequestEventSource> {
+        let Some(server) = self.inner.server.get().and_then(WeakServer::upgrade) else {
+            return Vec::new();
+        };
+        let local = read(&self.inner.sources);
+        read(&self.inner.remote)
+            .iter()
+            .filter(|(identifier, _)| predicate(identifier) && !local.contains_key(*identifier))
+            .map(|(identifier, r)| {
+                HttpRequestEventSource::remote(server.clone(), identifier.clone(), r.node.clone(), r.connection)
+            })
+            .collect()
     }
 
     fn fire(&self, hooks: &RwLock<Vec<Hook>>, source: &HttpRequestEventSource) {
@@ -147,13 +258,30 @@ impl HttpEventSourceCollection {
     }
 
     /// The open connection with this identifier.
+    ///
+    /// On a [backplane](crate::backplane), a connection held by another node is found too (as far as
+    /// this node knows from the shared log): its handle [is remote](HttpRequestEventSource::is_remote),
+    /// and what is sent to it goes through the shared log.
     pub fn get_by_identifier(&self, identifier: &str) -> Option<HttpRequestEventSource> {
-        read(&self.inner.sources).get(identifier).cloned()
+        self.get_local(identifier).or_else(|| self.find_remote(|id| id == identifier).pop())
     }
 
-    /// The open connections whose identifier satisfies `predicate`.
+    /// The open connections whose identifier satisfies `predicate` — on a backplane, on every node (see
+    /// [`get_by_identifier`](Self::get_by_identifier)).
     pub fn find(&self, predicate: impl Fn(&str) -> bool) -> Vec<HttpRequestEventSource> {
-        read(&self.inner.sources).iter().filter(|(id, _)| predicate(id)).map(|(_, s)| s.clone()).collect()
+        let mut found: Vec<HttpRequestEventSource> =
+            read(&self.inner.sources).iter().filter(|(id, _)| predicate(id)).map(|(_, s)| s.clone()).collect();
+        found.extend(self.find_remote(predicate));
+        found
+    }
+
+    /// The identifiers of the open connections of every node of the backplane, as far as this node
+    /// knows from the shared log (without a backplane, those of this node).
+    pub fn cluster_identifiers(&self) -> Vec<String> {
+        let local = read(&self.inner.sources);
+        let remote = read(&self.inner.remote);
+        let elsewhere = remote.keys().filter(|id| !local.contains_key(*id));
+        local.keys().chain(elsewhere).map(|id| id.to_string()).collect()
     }
 
     /// Every open identified connection on this node.

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -16,7 +16,7 @@ use crate::http::body::ResponseBody;
 use crate::http::request::RequestHead;
 use crate::http::response::header_pair;
 use crate::http::streams::channel::{Channel, PendingHead, Pushed, QueueLimits};
-use crate::http::streams::{Event, EventStreamBody, HttpStreamPingPolicy, Position, ResumeState};
+use crate::http::streams::{Audience, Event, EventStreamBody, HttpStreamPingPolicy, Position, ResumeState};
 use crate::http::{HttpResponse, HttpServer};
 use crate::Error;
 
@@ -55,7 +55,30 @@ pub struct HttpRequestEventSource {
     shared: Arc<Shared>,
 }
 
-struct Shared {
+/// Where the connection is. (A remote handle wastes the size of a local connection's state; boxing that
+/// state instead would cost every open stream one more allocation, and remote handles are few and brief.)
+#[allow(clippy::large_enum_variant)]
+enum Shared {
+    /// On this node.
+    Local(Local),
+    /// On another node of the backplane.
+    Remote(Remote),
+}
+
+/// A connection on another node, known from its presence entries: sends go through the shared log.
+struct Remote {
+    identifier: Arc<str>,
+    node: Arc<str>,
+    connection: u64,
+    server: HttpServer,
+}
+
+/// A connection on this node.
+struct Local {
+    /// The connection's number among this node's connections.
+    connection: u64,
+    /// Where the shared log placed this connection's own `Joined` entry, once this node read it back.
+    joined_at: OnceLock<Position>,
     identifier: Option<Arc<str>>,
     request: Arc<RequestHead>,
     channel: Channel,
@@ -83,22 +106,73 @@ impl HttpRequestEventSource {
             messages: configuration.event_source_queue_capacity,
             bytes: configuration.event_source_queue_bytes,
         };
-        let shared = Shared {
+        static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
+        let shared = Shared::Local(Local {
+            connection: NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed),
+            joined_at: OnceLock::new(),
             identifier: identifier.map(Arc::from),
             channel: Channel::new(PendingHead { headers, slot }, limits),
             request,
             ping_started: AtomicBool::new(false),
             resume_state: OnceLock::new(),
             skip_through: OnceLock::new(),
-        };
+        });
         HttpRequestEventSource { shared: Arc::new(shared) }
+    }
+
+    /// A handle on a connection that `node` holds.
+    pub(crate) fn remote(server: HttpServer, identifier: Arc<str>, node: Arc<str>, connection: u64) -> Self {
+        HttpRequestEventSource { shared: Arc::new(Shared::Remote(Remote { identifier, node, connection, server })) }
+    }
+
+    fn local(&self) -> Option<&Local> {
+        match &*self.shared {
+            Shared::Local(local) => Some(local),
+            Shared::Remote(_) => None,
+        }
+    }
+
+    /// True for a connection held by another node of the [backplane](crate::backplane): found with
+    /// [`get_by_identifier`](crate::http::streams::HttpEventSourceCollection::get_by_identifier) or
+    /// [`find`](crate::http::streams::HttpEventSourceCollection::find), it is sent to through the shared
+    /// log, and the details of its request (method, path, headers, address) are not known here.
+    pub fn is_remote(&self) -> bool {
+        matches!(&*self.shared, Shared::Remote(_))
+    }
+
+    /// This node's number for the connection (`0` for a remote one), and where the shared log placed its
+    /// `Joined` entry.
+    pub(crate) fn connection(&self) -> u64 {
+        self.local().map_or(0, |local| local.connection)
+    }
+
+    /// Records where the shared log placed this connection's own `Joined` entry.
+    pub(crate) fn joined_at(&self, position: Position) {
+        if let Some(local) = self.local() {
+            let _ = local.joined_at.set(position);
+        }
+    }
+
+    /// True once this node read back this connection's own `Joined` entry.
+    pub(crate) fn has_joined(&self) -> bool {
+        self.local().is_some_and(|local| local.joined_at.get().is_some())
+    }
+
+    /// The node that holds a remote connection, and its number there.
+    pub(crate) fn remote_location(&self) -> Option<(&Arc<str>, u64)> {
+        match &*self.shared {
+            Shared::Remote(remote) => Some((&remote.node, remote.connection)),
+            Shared::Local(_) => None,
+        }
     }
 
     /// Puts an identified connection in the server's collection, resumed from `cursor` (the client's
     /// `Last-Event-ID`).
     pub(crate) fn register(&self, cursor: Option<&str>) {
         let state = self.server().event_sources().register(self.clone(), cursor);
-        let _ = self.shared.resume_state.set(state);
+        if let Some(local) = self.local() {
+            let _ = local.resume_state.set(state);
+        }
     }
 
     /// How this connection was resumed from the server's event log when it opened: [`Fresh`]
@@ -113,63 +187,79 @@ impl HttpRequestEventSource {
     /// [`Recovered`]: ResumeState::Recovered
     /// [`Stale`]: ResumeState::Stale
     pub fn resume_state(&self) -> ResumeState {
-        self.shared.resume_state.get().copied().unwrap_or(ResumeState::Fresh)
+        self.local().and_then(|local| local.resume_state.get().copied()).unwrap_or(ResumeState::Fresh)
     }
 
     fn unregister(&self) {
-        if self.shared.identifier.is_some() {
+        if self.identifier().is_some() {
             self.server().event_sources().unregister(self);
         }
     }
 
     /// The identifier given to `get_event_source`, if any.
     pub fn identifier(&self) -> Option<&str> {
-        self.shared.identifier.as_deref()
+        match &*self.shared {
+            Shared::Local(local) => local.identifier.as_deref(),
+            Shared::Remote(remote) => Some(&remote.identifier),
+        }
     }
 
-    /// True until the connection closes.
+    /// True until the connection closes. For a remote connection: as far as this node knows from the
+    /// shared log.
     pub fn is_active(&self) -> bool {
-        !self.shared.channel.is_closed()
+        match &*self.shared {
+            Shared::Local(local) => !local.channel.is_closed(),
+            Shared::Remote(remote) => {
+                remote.server.event_sources().is_open_remotely(&remote.identifier, &remote.node, remote.connection)
+            }
+        }
     }
 
-    /// Bytes handed to the transport so far (the encoded events, pings included).
+    /// Bytes handed to the transport so far (the encoded events, pings included); `0` for a remote
+    /// connection.
     pub fn sent_content_length(&self) -> u64 {
-        self.shared.channel.sent_bytes()
+        self.local().map_or(0, |local| local.channel.sent_bytes())
     }
 
-    /// Messages waiting for a slow client.
+    /// Messages waiting for a slow client; `0` for a remote connection.
     pub fn queued_messages(&self) -> usize {
-        self.shared.channel.queued()
+        self.local().map_or(0, |local| local.channel.queued())
     }
 
-    /// The method of the request that opened the connection.
+    /// The method of the request that opened the connection (`GET` for a remote connection, whose
+    /// request is not known here).
     pub fn method(&self) -> &Method {
-        &self.shared.request.method
+        static UNKNOWN: Method = Method::GET;
+        self.local().map_or(&UNKNOWN, |local| &local.request.method)
     }
 
-    /// The path of the request that opened the connection.
+    /// The path of the request that opened the connection (empty for a remote connection).
     pub fn path(&self) -> &str {
-        self.shared.request.uri.path()
+        self.local().map_or("", |local| local.request.uri.path())
     }
 
-    /// The headers of the request that opened the connection.
+    /// The headers of the request that opened the connection (none for a remote connection).
     pub fn headers(&self) -> &HeaderMap {
-        &self.shared.request.headers
+        static NONE: OnceLock<HeaderMap> = OnceLock::new();
+        self.local().map_or_else(|| NONE.get_or_init(HeaderMap::new), |local| &local.request.headers)
     }
 
-    /// The client's address.
+    /// The client's address (the unspecified address `0.0.0.0:0` for a remote connection).
     pub fn remote_address(&self) -> SocketAddr {
-        self.shared.request.remote_address
+        self.local().map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |local| local.request.remote_address)
     }
 
-    /// The server the connection belongs to.
+    /// The server the connection belongs to (for a remote connection: this node).
     pub fn server(&self) -> &HttpServer {
-        &self.shared.request.server
+        match &*self.shared {
+            Shared::Local(local) => &local.request.server,
+            Shared::Remote(remote) => &remote.server,
+        }
     }
 
     /// Adds a response header. Only before the first message, wait or close: afterwards the head is on
     /// the wire and this is an error (never a silent no-op). A name or value that is not a valid header —
-    /// a value with CR or LF, say — is an error too.
+    /// a value with CR or LF, say — is an error too, and so is a header for a remote connection.
     pub fn append_header<K, V>(&self, name: K, value: V) -> Result<(), Error>
     where
         K: TryInto<HeaderName> + fmt::Display + Clone,
@@ -179,23 +269,34 @@ impl HttpRequestEventSource {
     {
         let shown = name.to_string();
         let (name, value) = header_pair(name, value)?;
-        self.shared
-            .channel
-            .with_pending_headers(|headers| {
-                headers.append(name, value);
+        self.local()
+            .and_then(|local| {
+                local.channel.with_pending_headers(|headers| {
+                    headers.append(name, value);
+                })
             })
             .ok_or_else(|| Error::headers_already_sent(&shown))
     }
 
     /// Sends `data` as one event (several `data:` lines if it has line breaks). Returns `false` when the
     /// connection is closed, or when the client is too slow and has just been disconnected.
+    ///
+    /// To a remote connection the event goes through the shared log (it gets the log's id, and reaches
+    /// the connection wherever it is, or when it comes back); `false` then means it could not be
+    /// published.
     pub fn send(&self, data: impl fmt::Display) -> bool {
         self.send_event(&Event::new().data(data.to_string()))
     }
 
     /// Sends a typed [`Event`] (name, id, retry, comment).
     pub fn send_event(&self, event: &Event) -> bool {
-        self.push(event.encode(), true)
+        match &*self.shared {
+            Shared::Local(_) => self.push(event.encode(), true),
+            Shared::Remote(remote) => {
+                let audience = Audience::Identifier(remote.identifier.clone());
+                remote.server.event_sources().publish(audience, event).is_ok()
+            }
+        }
     }
 
     /// Like [`send`](Self::send), but when the queue is full it waits for room instead of disconnecting
@@ -204,22 +305,29 @@ impl HttpRequestEventSource {
         self.send_event_async(&Event::new().data(data.to_string())).await
     }
 
-    /// Like [`send_event`](Self::send_event), waiting for room in the queue.
+    /// Like [`send_event`](Self::send_event), waiting for room in the queue (or, for a remote
+    /// connection, until the shared log has the event).
     pub async fn send_event_async(&self, event: &Event) -> bool {
+        let local = match &*self.shared {
+            Shared::Local(local) => local,
+            Shared::Remote(remote) => {
+                let audience = Audience::Identifier(remote.identifier.clone());
+                return remote.server.event_sources().publish_async(audience, event).await.is_ok();
+            }
+        };
         let bytes = event.encode();
         self.commit_head();
         loop {
-            match self.shared.channel.push(bytes.clone(), true) {
+            match local.channel.push(bytes.clone(), true) {
                 Pushed::Queued => return true,
                 Pushed::Closed => return false,
-                Pushed::Full => self.shared.channel.room(bytes.len()).await,
+                Pushed::Full => local.channel.room(bytes.len()).await,
             }
         }
     }
 
     pub(crate) fn push(&self, bytes: Bytes, application: bool) -> bool {
-        self.commit_head();
-        match self.shared.channel.push(bytes, application) {
+        match self.offer_as(bytes, application) {
             Pushed::Queued => true,
             Pushed::Closed => false,
             Pushed::Full => {
@@ -232,26 +340,35 @@ impl HttpRequestEventSource {
     /// Queues an event already encoded (a publish shares one encoding among every connection), leaving
     /// a full queue to the caller, who disconnects it once its locks are released.
     pub(crate) fn offer(&self, bytes: Bytes) -> Pushed {
+        self.offer_as(bytes, true)
+    }
+
+    fn offer_as(&self, bytes: Bytes, application: bool) -> Pushed {
+        let Some(local) = self.local() else {
+            return Pushed::Closed;
+        };
         self.commit_head();
-        self.shared.channel.push(bytes, true)
+        local.channel.push(bytes, application)
     }
 
     /// Queues what the event log sends a connection as it attaches, without sending the head: the
     /// handler may still append headers.
     pub(crate) fn enqueue_before_head(&self, frames: Bytes) {
-        if !frames.is_empty() {
-            self.shared.channel.push(frames, false);
+        if let Some(local) = self.local().filter(|_| !frames.is_empty()) {
+            local.channel.push(frames, false);
         }
     }
 
     /// Sets the cursor past which a shared log's entries are new to this connection.
     pub(crate) fn skip_through(&self, position: Position) {
-        let _ = self.shared.skip_through.set(position);
+        if let Some(local) = self.local() {
+            let _ = local.skip_through.set(position);
+        }
     }
 
     /// True when the connection attached with a cursor at or past `position`.
     pub(crate) fn has_seen(&self, position: Position) -> bool {
-        self.shared.skip_through.get().is_some_and(|through| position <= *through)
+        self.local().and_then(|local| local.skip_through.get()).is_some_and(|through| position <= *through)
     }
 
     /// Disconnects a client whose queue is full, with a warning.
@@ -266,7 +383,8 @@ impl HttpRequestEventSource {
     }
 
     /// Sets up the ping policy: `configure` receives it with Sisk's defaults (every 5 s, `%ping%`) and
-    /// usually ends with `ping.start()`.
+    /// usually ends with `ping.start()`. A remote connection is pinged by the node that holds it: there
+    /// this does nothing.
     ///
     /// ```
     /// # use std::time::Duration;
@@ -283,21 +401,27 @@ impl HttpRequestEventSource {
     /// # }
     /// ```
     pub fn with_ping(&self, configure: impl FnOnce(&mut HttpStreamPingPolicy)) {
-        let mut policy = HttpStreamPingPolicy::new(self.clone());
-        configure(&mut policy);
+        if self.local().is_some() {
+            let mut policy = HttpStreamPingPolicy::new(self.clone());
+            configure(&mut policy);
+        }
     }
 
     /// Marks the ping task as started; false if one already runs.
     pub(crate) fn claim_ping(&self) -> bool {
-        !self.shared.ping_started.swap(true, Ordering::AcqRel)
+        self.local().is_some_and(|local| !local.ping_started.swap(true, Ordering::AcqRel))
     }
 
     /// Waits until the connection fails (the client leaves, a send fails, a ping cannot be written) or
     /// until `idle` passes with no message sent — each `send` restarts the clock, pings do not. Then the
-    /// connection is closed and the wait returns. A server shutdown ends the wait too.
+    /// connection is closed and the wait returns. A server shutdown ends the wait too. On a remote
+    /// connection it is [`keep_alive`](Self::keep_alive).
     pub async fn wait_for_fail(&self, idle: Duration) {
+        let Some(local) = self.local() else {
+            return self.keep_alive().await;
+        };
         self.commit_head();
-        let channel = &self.shared.channel;
+        let channel = &local.channel;
         let stopping = self.server().stopping().clone();
         loop {
             // An idle time too long to represent (`Duration::MAX`) means no time limit.
@@ -319,47 +443,72 @@ impl HttpRequestEventSource {
         }
     }
 
-    /// Waits, with no time limit, until the connection fails or the server shuts down.
+    /// Waits, with no time limit, until the connection fails or the server shuts down (for a remote
+    /// connection: until this node learns that it closed).
     pub async fn keep_alive(&self) {
+        let stopping = self.server().stopping().clone();
+        let Some(local) = self.local() else {
+            while self.is_active() && !stopping.is_cancelled() {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            return;
+        };
         self.commit_head();
         tokio::select! {
-            () = self.shared.channel.closed() => {}
-            () = self.server().stopping().cancelled() => {
+            () = local.channel.closed() => {}
+            () = stopping.cancelled() => {
                 self.close();
             }
         }
     }
 
     /// Closes the connection cleanly: what is queued is still sent, then the stream ends. Removes it from
-    /// the collection and returns the response for the handler to return.
+    /// the collection and returns the response for the handler to return. A remote connection is asked
+    /// to close through the shared log.
     pub fn close(&self) -> HttpResponse {
-        self.commit_head();
-        self.shared.channel.close(true);
-        self.unregister();
+        match &*self.shared {
+            Shared::Local(local) => {
+                self.commit_head();
+                local.channel.close(true);
+                self.unregister();
+            }
+            Shared::Remote(remote) => remote.server.event_sources().request_remote_close(self),
+        }
         HttpResponse::with_status_code(StatusCode::OK)
     }
 
-    /// Closes the connection at once, dropping whatever is still queued.
+    /// Closes the connection at once, dropping whatever is still queued (a remote connection is asked to
+    /// close, as by [`close`](Self::close)).
     pub fn cancel(&self) {
-        self.commit_head();
-        self.shared.channel.close(false);
-        self.unregister();
+        match &*self.shared {
+            Shared::Local(local) => {
+                self.commit_head();
+                local.channel.close(false);
+                self.unregister();
+            }
+            Shared::Remote(remote) => remote.server.event_sources().request_remote_close(self),
+        }
     }
 
     /// Drops a client that does not read: its queue goes, and what carries its stream is cut (its HTTP/2
     /// stream, or its HTTP/1.1 connection), since the transport cannot finish a response the client will
     /// not take.
     fn disconnect(&self) {
-        self.shared.channel.close(false);
-        self.shared.request.transport.cut_off();
-        self.unregister();
+        if let Some(local) = self.local() {
+            local.channel.close(false);
+            local.request.transport.cut_off();
+            self.unregister();
+        }
     }
 
     /// The request is over. A stream whose head went out is closed cleanly; one whose head never did is
     /// dropped with its head, so the client gets the response the handler returned instead (an error, say).
     pub(crate) fn end_of_request(&self) {
-        if self.shared.channel.take_head().is_some() {
-            self.shared.channel.close(false);
+        let Some(local) = self.local() else {
+            return;
+        };
+        if local.channel.take_head().is_some() {
+            local.channel.close(false);
             self.unregister();
         } else {
             self.close();
@@ -368,16 +517,21 @@ impl HttpRequestEventSource {
 
     /// The body is gone: the client left, or the stream ended and hyper dropped it.
     pub(crate) fn body_dropped(&self) {
-        self.shared.channel.close(false);
-        self.unregister();
+        if let Some(local) = self.local() {
+            local.channel.close(false);
+            self.unregister();
+        }
     }
 
     /// Sends the response head, once.
     fn commit_head(&self) {
-        let Some(head) = self.shared.channel.take_head() else {
+        let Some(local) = self.local() else {
             return;
         };
-        let request = &self.shared.request;
+        let Some(head) = local.channel.take_head() else {
+            return;
+        };
+        let request = &local.request;
         request.transport.bound_send_buffer(request.server.configuration().event_source_send_buffer);
         let body = ResponseBody::stream(EventStreamBody::new(self.clone()));
         let response = HttpResponse::with_body(StatusCode::OK, head.headers, body);
@@ -385,13 +539,17 @@ impl HttpRequestEventSource {
         let _ = head.slot.send(response);
     }
 
-    pub(crate) fn channel(&self) -> &Channel {
-        &self.shared.channel
+    /// The queue of a connection on this node.
+    pub(crate) fn channel(&self) -> Option<&Channel> {
+        self.local().map(|local| &local.channel)
     }
 
     /// True when both handles are the same connection.
     pub fn ptr_eq(&self, other: &HttpRequestEventSource) -> bool {
-        Arc::ptr_eq(&self.shared, &other.shared)
+        match (&*self.shared, &*other.shared) {
+            (Shared::Remote(a), Shared::Remote(b)) => a.node == b.node && a.connection == b.connection,
+            _ => Arc::ptr_eq(&self.shared, &other.shared),
+        }
     }
 }
 

@@ -40,12 +40,15 @@ impl HttpStreamPingPolicy {
         let frame = encode_comment(&self.data_message);
         let interval = self.interval;
         tokio::spawn(async move {
+            let Some(channel) = source.channel() else {
+                return;
+            };
             let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
                     _ = ticker.tick() => {}
-                    () = source.channel().closed() => return,
+                    () = channel.closed() => return,
                 }
                 if !source.push(frame.clone(), false) {
                     return;

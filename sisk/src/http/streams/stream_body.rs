@@ -31,7 +31,10 @@ impl EventStreamBody {
             // What is queued still goes out, then the stream ends; sends from now on return false.
             self.source.close();
         }
-        self.source.channel().poll_pop(cx)
+        match self.source.channel() {
+            Some(channel) => channel.poll_pop(cx),
+            None => Poll::Ready(None),
+        }
     }
 }
 
