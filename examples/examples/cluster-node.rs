@@ -11,6 +11,8 @@
 //! ```
 //!
 //! Without `REDIS_URL` it is one node on the built-in in-memory log; nothing else changes.
+//! `IDENTIFIER_POLICY=replace` makes a new connection replace an open one with its identifier, on any node,
+//! as Sisk does (`reject` refuses it; the default keeps both).
 //!
 //! - `GET /sse/<id>`: an identified event stream, kept open with pings, resumed with `Last-Event-ID`.
 //! - `POST /broadcast?prefix=P`: the body, as one event, to every identifier starting with `P` on every
@@ -25,7 +27,7 @@
 //! - `GET /stats`: `{"local": N, "cluster": M}`, the identified streams open here and on all nodes.
 
 use sisk::backplane::RedisBackplane;
-use sisk::http::streams::{Audience, Published};
+use sisk::http::streams::{Audience, IdentifierPolicy, Published};
 use sisk::prelude::*;
 
 /// Publishes the request's body to `audience` and answers with the event's id, or with the status and
@@ -88,7 +90,15 @@ async fn main() -> Result<(), sisk::Error> {
         )
     });
 
-    let mut builder = HttpServer::create_builder().use_listening_port("http://localhost:5000/").use_router(r);
+    let policy = match std::env::var("IDENTIFIER_POLICY").as_deref() {
+        Ok("replace") => IdentifierPolicy::Replace,
+        Ok("reject") => IdentifierPolicy::RejectNew,
+        _ => IdentifierPolicy::AllowSeveral,
+    };
+    let mut builder = HttpServer::create_builder()
+        .use_listening_port("http://localhost:5000/")
+        .use_router(r)
+        .use_configuration(|config| config.identifier_policy = policy);
     if let Ok(url) = std::env::var("REDIS_URL") {
         builder = builder.use_backplane(RedisBackplane::new(url).key_prefix("cluster-node"));
     }

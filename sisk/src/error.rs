@@ -22,6 +22,7 @@ enum Kind {
     InvalidHeader,
     EventSourceAlreadyOpen,
     InvalidIdentifier,
+    IdentifierInUse,
     ContentTooLarge,
     BodyRead,
     BodyTimeout,
@@ -69,6 +70,16 @@ impl Error {
             format!(
                 "the event-source identifier {identifier:?} holds a control character; \
                  identifiers must be printable text (check or escape the input it is built from)"
+            ),
+        )
+    }
+
+    pub(crate) fn identifier_in_use(identifier: &str) -> Self {
+        Self::new(
+            Kind::IdentifierInUse,
+            format!(
+                "an event stream with the identifier {identifier:?} is already open, and the identifier policy \
+                 rejects a second one; close the first, or choose IdentifierPolicy::AllowSeveral or Replace"
             ),
         )
     }
@@ -180,6 +191,7 @@ impl Error {
             Kind::BodyRead => StatusCode::BAD_REQUEST,
             Kind::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Kind::InvalidIdentifier => StatusCode::BAD_REQUEST,
+            Kind::IdentifierInUse => StatusCode::CONFLICT,
             Kind::BrokerUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Kind::TooManyEventSources => StatusCode::SERVICE_UNAVAILABLE,
             Kind::Response(status) => status,
@@ -210,6 +222,12 @@ impl Error {
     /// True when an event-source identifier held a control character.
     pub fn is_invalid_identifier(&self) -> bool {
         self.kind == Kind::InvalidIdentifier
+    }
+
+    /// True when an event stream was refused because its identifier is in use
+    /// ([`IdentifierPolicy::RejectNew`](crate::http::streams::IdentifierPolicy::RejectNew)).
+    pub fn is_identifier_in_use(&self) -> bool {
+        self.kind == Kind::IdentifierInUse
     }
 
     /// True when a request body was over the configured maximum content length.

@@ -6,6 +6,7 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use sisk::http::streams::IdentifierPolicy;
 use sisk::prelude::*;
 use support::{eventually, open_events, Events, TestServer, LIMIT};
 use tokio::sync::mpsc;
@@ -157,12 +158,19 @@ async fn a_client_that_leaves_is_noticed_without_any_write() {
     assert_eq!(server.server.event_sources().active_connections(), 0);
 }
 
-#[tokio::test]
-async fn a_new_connection_with_the_same_identifier_replaces_and_closes_the_old_one() {
+/// Serves `waiting_route` with `policy` for identifiers already in use.
+fn serve_with_policy(policy: IdentifierPolicy) -> TestServer {
     let (tx, _rx) = mpsc::unbounded_channel();
     let mut r = Router::new();
     r += waiting_route(Duration::from_secs(60), tx);
-    let server = TestServer::start(r);
+    TestServer::start_with(
+        HttpServer::create_builder().use_router(r).use_configuration(|c| c.identifier_policy = policy),
+    )
+}
+
+#[tokio::test]
+async fn with_the_replace_policy_a_new_connection_replaces_and_closes_the_old_one() {
+    let server = serve_with_policy(IdentifierPolicy::Replace);
     let log = Arc::new(Mutex::new(Vec::new()));
     let (registered, unregistered) = (log.clone(), log.clone());
     let sources = server.server.event_sources();
@@ -189,6 +197,45 @@ async fn a_new_connection_with_the_same_identifier_replaces_and_closes_the_old_o
     drop(new);
     eventually("the new connection leaves", || sources.active_connections() == 0).await;
     assert_eq!(*log.lock().unwrap(), ["+same", "-same", "+same", "-same"]);
+}
+
+/// Regression: two tabs with one identifier used to close each other forever (each replaced the other
+/// and its EventSource reconnected). By default both stay, and everything sent to the identifier reaches
+/// both.
+#[tokio::test]
+async fn by_default_two_connections_with_one_identifier_both_stay_and_both_receive() {
+    let server = serve_with_policy(IdentifierPolicy::default());
+    let sources = server.server.event_sources();
+    let mut first = Events::new(open_events(&server.url("/sse/tab")).await);
+    assert_eq!(first.next().await.unwrap().data, "open");
+    let older = sources.get_by_identifier("tab").unwrap();
+    let mut second = Events::new(open_events(&server.url("/sse/tab")).await);
+    assert_eq!(second.next().await.unwrap().data, "open");
+    assert_eq!(sources.active_connections(), 2);
+    assert!(older.is_active(), "the first tab was not closed");
+    assert!(!sources.get_by_identifier("tab").unwrap().ptr_eq(&older), "get_by_identifier gives the newest");
+    assert_eq!(sources.find(|id| id == "tab").len(), 2);
+
+    assert!(sources.send_to("tab", &Event::new().data("to both tabs")));
+    assert_eq!(first.next().await.unwrap().data, "to both tabs");
+    assert_eq!(second.next().await.unwrap().data, "to both tabs");
+    drop(second);
+    eventually("the second tab leaves", || sources.active_connections() == 1).await;
+    assert!(sources.get_by_identifier("tab").unwrap().ptr_eq(&older), "the first is still there");
+}
+
+#[tokio::test]
+async fn with_the_reject_policy_a_second_connection_is_refused_with_409() {
+    let server = serve_with_policy(IdentifierPolicy::RejectNew);
+    let mut first = Events::new(open_events(&server.url("/sse/only")).await);
+    assert_eq!(first.next().await.unwrap().data, "open");
+    let refused = support::client().get(server.url("/sse/only")).send().await.unwrap();
+    assert_eq!(refused.status(), 409);
+    assert!(refused.text().await.unwrap().contains("already open"));
+    let sources = server.server.event_sources();
+    assert_eq!(sources.active_connections(), 1);
+    assert!(sources.send_to("only", &Event::new().data("still yours")));
+    assert_eq!(first.next().await.unwrap().data, "still yours");
 }
 
 #[tokio::test]

@@ -19,8 +19,14 @@ pub struct Node {
 impl Node {
     /// Starts the node program `binary` on the Redis at `redis` (or on its own in-memory log).
     pub fn start(binary: &str, redis: Option<&str>) -> Node {
+        Self::start_with(binary, redis, &[])
+    }
+
+    /// [`start`](Self::start) with more environment variables.
+    pub fn start_with(binary: &str, redis: Option<&str>, environment: &[(&str, &str)]) -> Node {
         let mut command = Command::new(binary);
         command.env("SISK_LISTENING_PORT", "http://127.0.0.1:0/").env("NO_COLOR", "1").env_remove("REDIS_URL");
+        command.envs(environment.iter().copied());
         if let Some(url) = redis {
             command.env("REDIS_URL", url);
         }

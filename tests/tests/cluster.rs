@@ -18,8 +18,14 @@ const NODE: &str = env!("CARGO_BIN_EXE_cluster-node");
 
 /// Three nodes on `redis`.
 fn three_nodes(redis: &RedisServer) -> [Node; 3] {
+    three_nodes_with(redis, &[])
+}
+
+/// Three nodes on `redis`, with more environment variables.
+fn three_nodes_with(redis: &RedisServer, environment: &[(&str, &str)]) -> [Node; 3] {
     let url = redis.url();
-    [Node::start(NODE, Some(&url)), Node::start(NODE, Some(&url)), Node::start(NODE, Some(&url))]
+    let start = || Node::start_with(NODE, Some(&url), environment);
+    [start(), start(), start()]
 }
 
 /// Waits until `/stats` of `node` says `cluster` streams are open on all nodes together.
@@ -246,9 +252,9 @@ async fn the_documentation_s_snippets_find_connections_on_other_nodes_unchanged(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_connection_replaces_the_one_with_its_identifier_on_another_node() {
+async fn with_the_replace_policy_a_new_connection_replaces_the_one_on_another_node() {
     let Some(redis) = RedisServer::start() else { return };
-    let nodes = three_nodes(&redis);
+    let nodes = three_nodes_with(&redis, &[("IDENTIFIER_POLICY", "replace")]);
     let mut first = EventReader::open(&nodes[0].url("/sse/gil"), None).await;
     wait_for_cluster_count(&nodes[0], 1).await;
     // The first connection's own presence entry is read back before the second one opens.
@@ -264,6 +270,33 @@ async fn a_new_connection_replaces_the_one_with_its_identifier_on_another_node()
     wait_for_cluster_count(&nodes[2], 1).await;
     publish(&nodes[2], "/send/gil", "to the newer one").await;
     assert_eq!(second.data(1).await, ["to the newer one"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_default_one_user_s_tabs_on_two_nodes_both_stay_and_both_receive() {
+    let Some(redis) = RedisServer::start() else { return };
+    let nodes = three_nodes(&redis);
+    let mut tab_a = EventReader::open(&nodes[0].url("/sse/hana"), None).await;
+    let mut tab_b = EventReader::open(&nodes[1].url("/sse/hana"), None).await;
+    wait_for_cluster_count(&nodes[2], 2).await;
+    publish(&nodes[2], "/send/hana", "to every tab").await;
+    assert_eq!(tab_a.data(1).await, ["to every tab"]);
+    assert_eq!(tab_b.data(1).await, ["to every tab"]);
+    // find on node C sees both tabs (once C has read both presence entries), and the loop's sends reach
+    // each tab once: a remote handle's send is for its one connection, not every one with the identifier.
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    let mut attempt = 0;
+    while nodes[2].post("/shout?prefix=hana", &format!("shout {attempt}")).await != (200, "2".into()) {
+        assert!(tokio::time::Instant::now() < deadline, "node C never found both tabs");
+        attempt += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let last = format!("shout {attempt}");
+    for tab in [&mut tab_a, &mut tab_b] {
+        while tab.next_data().await.data.as_deref() != Some(last.as_str()) {}
+        let after = tab.next_within(Duration::from_millis(300)).await;
+        assert!(after.is_none(), "a tab got more than its one event: {after:?}");
+    }
 }
 
 /// The same contract on one node and the built-in log, with no Redis at all.

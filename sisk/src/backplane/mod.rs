@@ -75,7 +75,7 @@ pub struct LogEntry {
 
 impl LogEntry {
     /// The entry as field–value pairs, for an engine that stores records (`to`: the audience as `*`,
-    /// `=<identifier>` or `^<prefix>`; then the event's `event`, `data`, `retry` and `comment`). An
+    /// `=<identifier>`, `^<prefix>` or `@<node> <connection> <identifier>`; then the event's `event`, `data`, `retry` and `comment`). An
     /// audience given by a predicate cannot leave the process: that is an error that names the
     /// alternatives.
     pub fn to_fields(&self) -> Result<Vec<(&'static str, String)>, Error> {
@@ -83,6 +83,7 @@ impl LogEntry {
             Audience::All => "*".to_owned(),
             Audience::Identifier(identifier) => format!("={identifier}"),
             Audience::Prefix(prefix) => format!("^{prefix}"),
+            Audience::Connection { identifier, node, connection } => format!("@{node} {connection} {identifier}"),
             Audience::Where(_) => return Err(Error::audience_not_portable()),
         };
         let mut fields = vec![("to", audience)];
@@ -101,6 +102,12 @@ impl LogEntry {
                         ("*", "") => Audience::All,
                         ("=", identifier) => Audience::Identifier(identifier.into()),
                         ("^", prefix) => Audience::Prefix(prefix.into()),
+                        ("@", target) => {
+                            let (node, rest) = target.split_once(' ')?;
+                            let (connection, identifier) = rest.split_once(' ')?;
+                            let connection = connection.parse().ok()?;
+                            Audience::Connection { identifier: identifier.into(), node: node.into(), connection }
+                        }
                         _ => return None,
                     })
                 }
@@ -201,7 +208,8 @@ mod tests {
     #[test]
     fn entries_survive_their_fields() {
         let event = Event::new().event("chat").data("a\nb").retry(Duration::from_millis(1500)).comment("c");
-        for audience in [Audience::All, Audience::Identifier("ana".into()), Audience::Prefix("room/".into())] {
+        let one = Audience::Connection { identifier: "ana b".into(), node: "n1".into(), connection: 9 };
+        for audience in [Audience::All, Audience::Identifier("ana".into()), Audience::Prefix("room/".into()), one] {
             let back = round_trip(LogEntry { audience: audience.clone(), event: event.clone() });
             assert_eq!(back.event, event);
             assert_eq!(format!("{:?}", back.audience), format!("{audience:?}"));

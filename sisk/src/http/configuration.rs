@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::http::streams::EventLogOptions;
+use crate::http::streams::{EventLogOptions, IdentifierPolicy};
 
 /// Limits and timeouts of a server. Every field has a default suited to a public service.
 ///
@@ -64,6 +64,9 @@ pub struct HttpServerConfiguration {
     /// The bounds of the event log that gives published events their ids and resumes clients that
     /// reconnect with `Last-Event-ID` (10,000 events, 5 minutes, replays of at most 1,000 events).
     pub event_log: EventLogOptions,
+    /// What happens when a connection opens with an identifier already in use (default: both stay
+    /// open; see [`IdentifierPolicy`] for Sisk's replacement and the other choices).
+    pub identifier_policy: IdentifierPolicy,
     /// How many connections may be open at once (default 16,384; `0` means no limit). A connection
     /// accepted over the limit is closed at once, before a byte of it is read, and the clients already
     /// in are untouched; a warning is logged when the server becomes full.
@@ -110,6 +113,7 @@ impl Default for HttpServerConfiguration {
             event_source_queue_bytes: 4 * 1024 * 1024,
             event_source_send_buffer: 64 * 1024,
             event_log: EventLogOptions::default(),
+            identifier_policy: IdentifierPolicy::default(),
             maximum_connections: 16_384,
             maximum_event_sources: 10_000,
             http2_max_concurrent_streams: 1000,

@@ -323,17 +323,17 @@ impl HttpRequest {
     ///
     /// # Panics
     /// When called a second time on the same request (keep the first handle: it is cheap to clone), on a
-    /// request that did not come from a server, or with an identifier that holds a control character.
-    /// [`HttpRequest::try_get_event_source`] returns the error instead (a `400` for the identifier); a
-    /// panic in a handler becomes a `500`. Also when the server already has
+    /// request that did not come from a server, with an identifier that holds a control character, with
+    /// one already in use under [`IdentifierPolicy::RejectNew`](crate::http::streams::IdentifierPolicy),
+    /// or when the server already has
     /// [`maximum_event_sources`](crate::http::HttpServerConfiguration::maximum_event_sources) streams
-    /// open: that panic is answered `503` with `Retry-After`, as the error of `try_get_event_source` is.
+    /// open. [`HttpRequest::try_get_event_source`] returns the error instead. The panic carries the
+    /// error itself, so the server answers as it would answer the error returned: `400` for the
+    /// identifier, `409` for one in use, `503` with `Retry-After` when full, `500` for a misuse.
     pub fn get_event_source<'a>(&self, identifier: impl Into<Option<&'a str>>) -> HttpRequestEventSource {
         match self.try_get_event_source(identifier) {
             Ok(source) => source,
-            // The error itself is the payload, so the server answers with its 503, not a 500.
-            Err(full) if full.is_too_many_event_sources() => std::panic::panic_any(full),
-            Err(err) => panic!("{err}"),
+            Err(err) => std::panic::panic_any(err),
         }
     }
 
@@ -361,7 +361,7 @@ impl HttpRequest {
                 *slot = EventSourceSlot::Open(source.clone());
                 drop(slot);
                 if identifier.is_some() {
-                    source.register(self.last_event_id());
+                    source.register(self.last_event_id())?;
                 }
                 Ok(source)
             }

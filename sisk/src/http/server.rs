@@ -75,7 +75,11 @@ impl HttpServer {
         backplane: Option<Arc<dyn Backplane>>,
     ) -> Self {
         let shared = ServerShared {
-            event_sources: HttpEventSourceCollection::new(configuration.event_log.clone(), backplane),
+            event_sources: HttpEventSourceCollection::new(
+                configuration.event_log.clone(),
+                configuration.identifier_policy,
+                backplane,
+            ),
             connections: OpenCount::new(configuration.maximum_connections),
             event_streams: OpenCount::new(configuration.maximum_event_sources),
             configuration,

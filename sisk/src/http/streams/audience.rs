@@ -18,6 +18,16 @@ pub enum Audience {
     /// The connections whose identifier satisfies the predicate. It runs while the log is locked, so it
     /// must be quick and must not publish itself.
     Where(Arc<dyn Fn(&str) -> bool + Send + Sync>),
+    /// One connection that `node` of a backplane holds (what a remote handle's `send` publishes): live,
+    /// only that connection; when replayed, whoever reconnects with its identifier.
+    Connection {
+        /// The connection's identifier.
+        identifier: Arc<str>,
+        /// The node that holds it.
+        node: Arc<str>,
+        /// Its number on that node.
+        connection: u64,
+    },
 }
 
 impl Audience {
@@ -30,7 +40,7 @@ impl Audience {
     pub fn includes(&self, identifier: &str) -> bool {
         match self {
             Audience::All => true,
-            Audience::Identifier(wanted) => identifier == &**wanted,
+            Audience::Identifier(wanted) | Audience::Connection { identifier: wanted, .. } => identifier == &**wanted,
             Audience::Prefix(prefix) => identifier.starts_with(&**prefix),
             Audience::Where(predicate) => predicate(identifier),
         }
@@ -44,6 +54,12 @@ impl fmt::Debug for Audience {
             Audience::Identifier(identifier) => f.debug_tuple("Identifier").field(identifier).finish(),
             Audience::Prefix(prefix) => f.debug_tuple("Prefix").field(prefix).finish(),
             Audience::Where(_) => f.write_str("Where(..)"),
+            Audience::Connection { identifier, node, connection } => f
+                .debug_struct("Connection")
+                .field("identifier", identifier)
+                .field("node", node)
+                .field("connection", connection)
+                .finish(),
         }
     }
 }

@@ -14,7 +14,8 @@ use crate::http::server::WeakServer;
 use crate::http::streams::channel::Pushed;
 use crate::http::streams::log::EventLog;
 use crate::http::streams::{
-    Audience, Event, EventId, EventLogOptions, HttpRequestEventSource, Position, ResumeState, StaleReason,
+    Audience, Event, EventId, EventLogOptions, HttpRequestEventSource, IdentifierPolicy, Position, ResumeState,
+    StaleReason,
 };
 use crate::Error;
 
@@ -23,8 +24,9 @@ type Hook = Arc<dyn Fn(&HttpRequestEventSource) + Send + Sync>;
 /// The open connections that have an identifier; reach it with
 /// [`server.event_sources()`](crate::http::HttpServer::event_sources).
 ///
-/// A connection enters when `get_event_source("id")` opens it and leaves the moment it closes. A new
-/// connection with an identifier already present replaces the old one, which is closed.
+/// A connection enters when `get_event_source("id")` opens it and leaves the moment it closes. What a
+/// new connection with an identifier already present does — stand beside the old one (the default),
+/// replace it as Sisk does, or be refused — is the server's [`IdentifierPolicy`].
 ///
 /// ```
 /// # use sisk::prelude::*;
@@ -51,7 +53,10 @@ pub struct HttpEventSourceCollection {
 }
 
 struct Inner {
-    sources: RwLock<HashMap<Arc<str>, HttpRequestEventSource>>,
+    /// The open identified connections, oldest first under each identifier (several only with
+    /// [`IdentifierPolicy::AllowSeveral`]).
+    sources: RwLock<HashMap<Arc<str>, Vec<HttpRequestEventSource>>>,
+    policy: IdentifierPolicy,
     /// The engine of a log shared by many nodes; `None` for the server's own log.
     backplane: Option<Arc<dyn Backplane>>,
     /// Publishing and attaching take this lock in turn (always before `sources`): an event published
@@ -61,7 +66,7 @@ struct Inner {
     on_registered: RwLock<Vec<Hook>>,
     on_unregistered: RwLock<Vec<Hook>>,
     /// The identified connections of the other nodes of the backplane, as their presence entries say.
-    remote: RwLock<HashMap<Arc<str>, RemoteConnection>>,
+    remote: RwLock<HashMap<Arc<str>, Vec<RemoteConnection>>>,
     /// The server this collection belongs to, to make handles on remote connections.
     server: OnceLock<WeakServer>,
 }
@@ -98,9 +103,10 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl HttpEventSourceCollection {
-    pub(crate) fn new(log: EventLogOptions, backplane: Option<Arc<dyn Backplane>>) -> Self {
+    pub(crate) fn new(log: EventLogOptions, policy: IdentifierPolicy, backplane: Option<Arc<dyn Backplane>>) -> Self {
         let inner = Inner {
             sources: RwLock::default(),
+            policy,
             log: Mutex::new(EventLog::new(log, backplane.is_some())),
             backplane,
             on_registered: RwLock::default(),
@@ -126,29 +132,39 @@ impl HttpEventSourceCollection {
 
     /// Puts an identified connection in the collection, after queueing what the log has for it: the
     /// events it missed since `cursor` (its `Last-Event-ID`), or the stale signal. Returns how it was
-    /// resumed.
-    pub(crate) fn register(&self, source: HttpRequestEventSource, cursor: Option<&str>) -> ResumeState {
+    /// resumed, or the refusal of [`IdentifierPolicy::RejectNew`].
+    pub(crate) fn register(&self, source: HttpRequestEventSource, cursor: Option<&str>) -> Result<ResumeState, Error> {
         let Some(identifier) = source.identifier().map(Arc::<str>::from) else {
-            return ResumeState::Fresh;
+            return Ok(ResumeState::Fresh);
         };
         let (state, replaced) = {
             let mut log = lock(&self.inner.log);
+            if self.inner.policy == IdentifierPolicy::RejectNew && read(&self.inner.sources).contains_key(&identifier) {
+                return Err(Error::identifier_in_use(&identifier));
+            }
             let resumption = log.resume(cursor, &identifier);
             source.enqueue_before_head(resumption.frames);
             if let Some(position) = resumption.skip_through {
                 source.skip_through(position);
             }
-            let replaced = write(&self.inner.sources).insert(identifier, source.clone());
+            let mut sources = write(&self.inner.sources);
+            let holders = sources.entry(identifier).or_default();
+            let replaced = match self.inner.policy {
+                IdentifierPolicy::Replace => std::mem::take(holders),
+                _ => Vec::new(),
+            };
+            holders.push(source.clone());
             (resumption.state, replaced)
         };
-        if let Some(old) = replaced {
+        for old in replaced {
             tracing::debug!(identifier = ?source.identifier(), "a new connection replaces an open one");
+            self.announce(PresenceChange::Left, &old);
             self.fire(&self.inner.on_unregistered, &old);
             old.close();
         }
         self.announce(PresenceChange::Joined, &source);
         self.fire(&self.inner.on_registered, &source);
-        state
+        Ok(state)
     }
 
     pub(crate) fn unregister(&self, source: &HttpRequestEventSource) {
@@ -157,14 +173,20 @@ impl HttpEventSourceCollection {
         };
         let removed = {
             let mut sources = write(&self.inner.sources);
-            match sources.get(identifier) {
-                Some(current) if current.ptr_eq(source) => sources.remove(identifier),
-                _ => None,
+            let Some(holders) = sources.get_mut(identifier) else {
+                return;
+            };
+            let before = holders.len();
+            holders.retain(|holder| !holder.ptr_eq(source));
+            let removed = holders.len() < before;
+            if holders.is_empty() {
+                sources.remove(identifier);
             }
+            removed
         };
-        if let Some(removed) = removed {
-            self.announce(PresenceChange::Left, &removed);
-            self.fire(&self.inner.on_unregistered, &removed);
+        if removed {
+            self.announce(PresenceChange::Left, source);
+            self.fire(&self.inner.on_unregistered, source);
         }
     }
 
@@ -178,32 +200,35 @@ impl HttpEventSourceCollection {
             return;
         };
         let own = &*entry.node == backplane.node();
-        let local = self.get_local(&entry.identifier).filter(|local| !own || local.connection() == entry.connection);
+        let holders = read(&self.inner.sources).get(&entry.identifier).cloned().unwrap_or_default();
+        let this_one = || holders.iter().find(|holder| holder.connection() == entry.connection);
         match (entry.change, own) {
             (PresenceChange::Joined, true) => {
-                if let Some(local) = local {
+                if let Some(local) = this_one() {
                     local.joined_at(position);
                 }
             }
             (PresenceChange::Joined, false) => {
                 let connection = RemoteConnection { node: entry.node.clone(), connection: entry.connection };
-                write(&self.inner.remote).insert(entry.identifier.clone(), connection);
-                if let Some(older) = local.filter(HttpRequestEventSource::has_joined) {
-                    tracing::debug!(identifier = ?entry.identifier, node = %entry.node, "a newer connection on another node replaces this one");
-                    older.close();
+                write(&self.inner.remote).entry(entry.identifier.clone()).or_default().push(connection);
+                if self.inner.policy == IdentifierPolicy::Replace {
+                    for older in holders.iter().filter(|holder| holder.has_joined()) {
+                        tracing::debug!(identifier = ?entry.identifier, node = %entry.node, "a newer connection on another node replaces this one");
+                        older.close();
+                    }
                 }
             }
             (PresenceChange::Left, false) => {
                 let mut remote = write(&self.inner.remote);
-                if remote
-                    .get(&entry.identifier)
-                    .is_some_and(|r| r.node == entry.node && r.connection == entry.connection)
-                {
-                    remote.remove(&entry.identifier);
+                if let Some(connections) = remote.get_mut(&entry.identifier) {
+                    connections.retain(|r| !(r.node == entry.node && r.connection == entry.connection));
+                    if connections.is_empty() {
+                        remote.remove(&entry.identifier);
+                    }
                 }
             }
             (PresenceChange::CloseRequested, true) => {
-                if let Some(local) = local {
+                if let Some(local) = this_one() {
                     local.close();
                 }
             }
@@ -213,12 +238,17 @@ impl HttpEventSourceCollection {
 
     /// Only the `live` nodes run: forget what the others held.
     pub(crate) fn forget_nodes_but(&self, live: &[String]) {
-        write(&self.inner.remote).retain(|_, remote| live.iter().any(|node| **node == *remote.node));
+        write(&self.inner.remote).retain(|_, connections| {
+            connections.retain(|remote| live.iter().any(|node| **node == *remote.node));
+            !connections.is_empty()
+        });
     }
 
     /// True while the presence entries say `node` holds `connection` under `identifier`.
     pub(crate) fn is_open_remotely(&self, identifier: &str, node: &str, connection: u64) -> bool {
-        read(&self.inner.remote).get(identifier).is_some_and(|r| &*r.node == node && r.connection == connection)
+        read(&self.inner.remote)
+            .get(identifier)
+            .is_some_and(|connections| connections.iter().any(|r| &*r.node == node && r.connection == connection))
     }
 
     /// Asks the node that holds a remote connection to close it.
@@ -231,30 +261,42 @@ impl HttpEventSourceCollection {
         }
     }
 
-    fn get_local(&self, identifier: &str) -> Option<HttpRequestEventSource> {
-        read(&self.inner.sources).get(identifier).cloned()
-    }
-
-    /// Handles on the remote connections whose identifier satisfies `predicate` and is not open here.
-    fn find_remote(&self, predicate: impl Fn(&str) -> bool) -> Vec<HttpRequestEventSource> {
-        let Some(server) = self.inner.server.get().and_then(WeakServer::upgrade) else {
-            return Vec::new();
-        };
-        let local = read(&self.inner.sources);
-        read(&self.inner.remote)
-            .iter()
-            .filter(|(identifier, _)| predicate(identifier) && !local.contains_key(*identifier))
-            .map(|(identifier, r)| {
-                HttpRequestEventSource::remote(server.clone(), identifier.clone(), r.node.clone(), r.connection)
-            })
-            .collect()
-    }
-
     fn fire(&self, hooks: &RwLock<Vec<Hook>>, source: &HttpRequestEventSource) {
         let hooks = read(hooks).clone();
         for hook in hooks {
             hook(source);
         }
+    }
+
+    /// The newest connection with `identifier` on this node.
+    fn get_local(&self, identifier: &str) -> Option<HttpRequestEventSource> {
+        read(&self.inner.sources).get(identifier).and_then(|holders| holders.last()).cloned()
+    }
+
+    /// This node's connections whose identifier satisfies `predicate`.
+    fn find_local(&self, predicate: impl Fn(&str) -> bool) -> Vec<HttpRequestEventSource> {
+        let sources = read(&self.inner.sources);
+        sources.iter().filter(|(id, _)| predicate(id)).flat_map(|(_, holders)| holders.iter().cloned()).collect()
+    }
+
+    /// Handles on the remote connections whose identifier satisfies `predicate` (with
+    /// [`IdentifierPolicy::Replace`], only for identifiers not open here: the one here is the newest).
+    fn find_remote(&self, predicate: impl Fn(&str) -> bool) -> Vec<HttpRequestEventSource> {
+        let Some(server) = self.inner.server.get().and_then(WeakServer::upgrade) else {
+            return Vec::new();
+        };
+        let local = read(&self.inner.sources);
+        let replaced_here =
+            |identifier: &str| self.inner.policy == IdentifierPolicy::Replace && local.contains_key(identifier);
+        read(&self.inner.remote)
+            .iter()
+            .filter(|(identifier, _)| predicate(identifier) && !replaced_here(identifier))
+            .flat_map(|(identifier, connections)| {
+                connections.iter().map(|r| {
+                    HttpRequestEventSource::remote(server.clone(), identifier.clone(), r.node.clone(), r.connection)
+                })
+            })
+            .collect()
     }
 
     /// The open connection with this identifier.
@@ -269,8 +311,7 @@ impl HttpEventSourceCollection {
     /// The open connections whose identifier satisfies `predicate` — on a backplane, on every node (see
     /// [`get_by_identifier`](Self::get_by_identifier)).
     pub fn find(&self, predicate: impl Fn(&str) -> bool) -> Vec<HttpRequestEventSource> {
-        let mut found: Vec<HttpRequestEventSource> =
-            read(&self.inner.sources).iter().filter(|(id, _)| predicate(id)).map(|(_, s)| s.clone()).collect();
+        let mut found = self.find_local(&predicate);
         found.extend(self.find_remote(predicate));
         found
     }
@@ -286,12 +327,12 @@ impl HttpEventSourceCollection {
 
     /// Every open identified connection on this node.
     pub fn all(&self) -> Vec<HttpRequestEventSource> {
-        read(&self.inner.sources).values().cloned().collect()
+        self.find_local(|_| true)
     }
 
     /// How many identified connections are open on this node.
     pub fn active_connections(&self) -> usize {
-        read(&self.inner.sources).len()
+        read(&self.inner.sources).values().map(Vec::len).sum()
     }
 
     /// How many identified connections are open on every live node of the [backplane](crate::backplane)
@@ -364,8 +405,19 @@ impl HttpEventSourceCollection {
         let targets: Vec<HttpRequestEventSource> = {
             let sources = read(&self.inner.sources);
             match audience {
-                Audience::Identifier(identifier) => sources.get(identifier).cloned().into_iter().collect(),
-                _ => sources.iter().filter(|(id, _)| audience.includes(id)).map(|(_, s)| s.clone()).collect(),
+                Audience::Identifier(identifier) => sources.get(identifier).cloned().unwrap_or_default(),
+                Audience::Connection { identifier, node, connection } => match &self.inner.backplane {
+                    Some(backplane) if backplane.node() == &**node => {
+                        let holders = sources.get(identifier).into_iter().flatten();
+                        holders.filter(|holder| holder.connection() == *connection).cloned().collect()
+                    }
+                    _ => Vec::new(),
+                },
+                _ => sources
+                    .iter()
+                    .filter(|(id, _)| audience.includes(id))
+                    .flat_map(|(_, holders)| holders.iter().cloned())
+                    .collect(),
             }
         };
         let mut reached = 0;

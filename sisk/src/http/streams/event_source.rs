@@ -73,6 +73,14 @@ struct Remote {
     server: HttpServer,
 }
 
+impl Remote {
+    /// This one connection, as the audience of what is sent to it.
+    fn audience(&self) -> Audience {
+        let (identifier, node) = (self.identifier.clone(), self.node.clone());
+        Audience::Connection { identifier, node, connection: self.connection }
+    }
+}
+
 /// A connection on this node.
 struct Local {
     /// The connection's number among this node's connections.
@@ -167,12 +175,13 @@ impl HttpRequestEventSource {
     }
 
     /// Puts an identified connection in the server's collection, resumed from `cursor` (the client's
-    /// `Last-Event-ID`).
-    pub(crate) fn register(&self, cursor: Option<&str>) {
-        let state = self.server().event_sources().register(self.clone(), cursor);
+    /// `Last-Event-ID`); fails when the identifier policy refuses it.
+    pub(crate) fn register(&self, cursor: Option<&str>) -> Result<(), Error> {
+        let state = self.server().event_sources().register(self.clone(), cursor)?;
         if let Some(local) = self.local() {
             let _ = local.resume_state.set(state);
         }
+        Ok(())
     }
 
     /// How this connection was resumed from the server's event log when it opened: [`Fresh`]
@@ -292,10 +301,7 @@ impl HttpRequestEventSource {
     pub fn send_event(&self, event: &Event) -> bool {
         match &*self.shared {
             Shared::Local(_) => self.push(event.encode(), true),
-            Shared::Remote(remote) => {
-                let audience = Audience::Identifier(remote.identifier.clone());
-                remote.server.event_sources().publish(audience, event).is_ok()
-            }
+            Shared::Remote(remote) => remote.server.event_sources().publish(remote.audience(), event).is_ok(),
         }
     }
 
@@ -311,8 +317,7 @@ impl HttpRequestEventSource {
         let local = match &*self.shared {
             Shared::Local(local) => local,
             Shared::Remote(remote) => {
-                let audience = Audience::Identifier(remote.identifier.clone());
-                return remote.server.event_sources().publish_async(audience, event).await.is_ok();
+                return remote.server.event_sources().publish_async(remote.audience(), event).await.is_ok();
             }
         };
         let bytes = event.encode();
