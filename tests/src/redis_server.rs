@@ -46,11 +46,17 @@ impl RedisServer {
             );
             return None;
         }
-        let port =
-            TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).and_then(|l| l.local_addr()).expect("a free port").port();
-        let mut server = RedisServer { port, data, child: None };
-        server.restart();
-        Some(server)
+        // A port found free may be taken before the server binds it (by a test running beside this
+        // one): then this server exits at once, and another port is tried.
+        for _ in 0..10 {
+            let port =
+                TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).and_then(|l| l.local_addr()).expect("a free port").port();
+            let mut server = RedisServer { port, data: data.clone(), child: None };
+            if server.try_restart() {
+                return Some(server);
+            }
+        }
+        panic!("redis-server could not start on a free port in ten tries");
     }
 
     /// `redis://127.0.0.1:<port>/`.
@@ -69,6 +75,11 @@ impl RedisServer {
     /// Starts it again on the same port — empty, or with its data back when it is persistent — and
     /// waits until it answers.
     pub fn restart(&mut self) {
+        assert!(self.try_restart(), "redis-server could not start again on port {}", self.port);
+    }
+
+    /// Starts it on its port; false when it exits at once (the port is taken).
+    fn try_restart(&mut self) -> bool {
         self.kill();
         let mut command = Command::new("redis-server");
         command.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""]);
@@ -79,10 +90,22 @@ impl RedisServer {
         let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("redis-server starts");
         self.child = Some(child);
         let started = Instant::now();
-        while !self.answers_ping() {
+        loop {
+            if self.exited() {
+                self.child = None;
+                return false;
+            }
+            // Answered, and by this server: it is still running after the answer.
+            if self.answers_ping() && !self.exited() {
+                return true;
+            }
             assert!(started.elapsed() < START_LIMIT, "redis-server did not answer PING within {START_LIMIT:?}");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    fn exited(&mut self) -> bool {
+        self.child.as_mut().is_some_and(|child| child.try_wait().ok().flatten().is_some())
     }
 
     fn answers_ping(&self) -> bool {

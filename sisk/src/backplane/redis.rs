@@ -181,6 +181,9 @@ impl RedisBackplane {
                         backoff.reset();
                     }
                     Err(err) => {
+                        // Take what arrived meanwhile too, so a caller that waits is told now, not when
+                        // Redis comes back.
+                        Self::take_more(&mut receiver, &mut waiting);
                         self.fail_batch(&mut waiting, &err);
                         if backoff.wait(&log).await {
                             return;
@@ -198,12 +201,7 @@ impl RedisBackplane {
                     () = log.stopping() => return,
                 }
             }
-            while waiting.len() < BATCH {
-                match receiver.try_recv() {
-                    Ok(pending) => waiting.push_back(pending),
-                    Err(_) => break,
-                }
-            }
+            Self::take_more(&mut receiver, &mut waiting);
             let batch = waiting.len().min(BATCH);
             let mut pipeline = redis::pipe();
             for pending in waiting.iter().take(batch) {
@@ -231,6 +229,16 @@ impl RedisBackplane {
                     retried = false;
                     self.fail_batch(&mut waiting, &err);
                 }
+            }
+        }
+    }
+
+    /// Moves what waits in the channel to `waiting`, up to a batch.
+    fn take_more(receiver: &mut mpsc::Receiver<Pending>, waiting: &mut VecDeque<Pending>) {
+        while waiting.len() < BATCH {
+            match receiver.try_recv() {
+                Ok(pending) => waiting.push_back(pending),
+                Err(_) => break,
             }
         }
     }
