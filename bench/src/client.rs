@@ -112,8 +112,17 @@ impl EventStreamClient {
     /// Sends `GET path` with `Accept: text/event-stream` and reads the response head; an error unless the
     /// status is 200.
     pub async fn open(addr: SocketAddr, path: &str) -> io::Result<Self> {
+        Self::open_with_headers(addr, path, &[]).await
+    }
+
+    /// [`open`](Self::open) with more request headers (`Last-Event-ID`, to resume).
+    pub async fn open_with_headers(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> io::Result<Self> {
         let mut socket = TcpStream::connect(addr).await?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n");
+        let mut request = format!("GET {path} HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n");
+        for (name, value) in headers {
+            request.extend([name, ": ", value, "\r\n"]);
+        }
+        request.push_str("\r\n");
         socket.write_all(request.as_bytes()).await?;
         let mut buffer = Vec::with_capacity(512);
         let (head, status) = loop {

@@ -7,6 +7,7 @@
 //! - [`process`]: CPU time, resident memory and descriptor limits of a process, read from `/proc`.
 //! - [`client`]: raw-socket HTTP/1.1 clients light enough that the server, not the client, is measured.
 //! - [`driver`]: the `compare` run: start each server, measure it, print the table.
+//! - [`redis`]: a `redis-server` started for a run, for the `cluster` binary's nodes to share.
 //!
 //! The helpers below serve the single-purpose binaries (`disconnect`).
 
@@ -14,6 +15,7 @@ pub mod client;
 pub mod contract;
 pub mod driver;
 pub mod process;
+pub mod redis;
 pub mod registry;
 
 use std::net::SocketAddr;

@@ -40,6 +40,24 @@ pub fn rss_bytes(pid: u32) -> std::io::Result<u64> {
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "no VmRSS line"))
 }
 
+/// The machine's CPU time so far, in clock ticks summed over every core (`cpu` line of `/proc/stat`):
+/// `(busy, total)`, busy being all but idle and I/O wait. Between two readings, the change in busy over
+/// the change in total is how busy the cores were — with any process, measured or not.
+pub fn machine_ticks() -> std::io::Result<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat")?;
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()
+        .and_then(|line| line.strip_prefix("cpu "))
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "no cpu line in /proc/stat"))?
+        .split_whitespace()
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let total: u64 = ticks.iter().sum();
+    let idle = ticks.get(3).copied().unwrap_or(0) + ticks.get(4).copied().unwrap_or(0);
+    Ok((total - idle, total))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,6 +73,12 @@ mod tests {
         }
         std::hint::black_box(x);
         assert!(cpu_time(pid).unwrap() > before + Duration::from_millis(10));
+    }
+
+    #[test]
+    fn machine_ticks_add_up() {
+        let (busy, total) = machine_ticks().unwrap();
+        assert!(busy <= total && total > 0);
     }
 
     #[test]

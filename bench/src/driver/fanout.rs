@@ -69,9 +69,7 @@ impl FanoutResult {
     /// `p`-th percentile of its deliveries, then the median of those over the broadcasts (so that one
     /// broadcast caught by a noisy moment does not decide the number).
     pub fn typical(&self, p: f64) -> Duration {
-        let mut per_broadcast: Vec<Duration> = self.latencies.iter().map(|l| percentile(l, p)).collect();
-        per_broadcast.sort_unstable();
-        percentile(&per_broadcast, 50.0)
+        typical(&self.latencies, p)
     }
 
     /// The slowest delivery of the whole run.
@@ -85,6 +83,14 @@ impl FanoutResult {
     }
 }
 
+/// The typical broadcast's delivery latency at percentile `p`, from the sorted latencies of each
+/// broadcast: each broadcast's `p`-th percentile, then the median of those.
+pub fn typical(latencies: &[Vec<Duration>], p: f64) -> Duration {
+    let mut per_broadcast: Vec<Duration> = latencies.iter().map(|l| percentile(l, p)).collect();
+    per_broadcast.sort_unstable();
+    percentile(&per_broadcast, 50.0)
+}
+
 /// What the readers of all streams have received so far.
 #[derive(Debug)]
 struct Tally {
@@ -93,18 +99,22 @@ struct Tally {
     changed: Notify,
 }
 
-fn unix_now() -> Duration {
+/// The time since the Unix epoch, the clock the payloads carry.
+pub fn unix_now() -> Duration {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()
 }
 
 /// The payload of broadcast `seq`: `"<seq> <send time in nanoseconds since the epoch>"`.
-fn payload(seq: usize) -> String {
+pub fn payload(seq: usize) -> String {
     format!("{seq} {}", unix_now().as_nanos())
 }
 
-fn parse_payload(data: &[u8]) -> Option<(usize, Duration)> {
+/// The sequence number and send time of a [`payload`]; anything after a second space (padding) is
+/// ignored. `None` for data that is not a payload.
+pub fn parse_payload(data: &[u8]) -> Option<(usize, Duration)> {
     let text = std::str::from_utf8(data).ok()?;
-    let (seq, nanos) = text.split_once(' ')?;
+    let mut fields = text.split(' ');
+    let (seq, nanos) = (fields.next()?, fields.next()?);
     let nanos: u64 = nanos.parse().ok()?;
     Some((seq.parse().ok()?, Duration::from_nanos(nanos)))
 }
@@ -121,13 +131,16 @@ async fn read_events(mut client: EventStreamClient, tally: Arc<Tally>) {
     }
 }
 
-async fn open_all(addr: SocketAddr, streams: usize) -> io::Result<Vec<EventStreamClient>> {
+/// Opens `GET path` on each `(address, path)`, 64 at a time; the clients come back
+/// in the order they opened.
+pub async fn open_all(targets: &[(SocketAddr, String)]) -> io::Result<Vec<EventStreamClient>> {
+    let streams = targets.len();
     let mut opening = JoinSet::new();
     let mut opened = Vec::with_capacity(streams);
     let mut next = 0;
     while opened.len() < streams {
         while next < streams && opening.len() < OPENING_CONCURRENCY {
-            let path = format!("/sse/s{next}");
+            let (addr, path) = targets[next].clone();
             opening.spawn(async move { EventStreamClient::open(addr, &path).await });
             next += 1;
         }
@@ -165,7 +178,8 @@ pub async fn run(server: &ServerProcess, streams: usize, broadcasts: usize) -> i
     let rss_before = server.rss()?;
 
     let started = Instant::now();
-    let clients = tokio::time::timeout(STEP_TIMEOUT, open_all(server.addr, streams))
+    let targets: Vec<(SocketAddr, String)> = (0..streams).map(|i| (server.addr, format!("/sse/s{i}"))).collect();
+    let clients = tokio::time::timeout(STEP_TIMEOUT, open_all(&targets))
         .await
         .map_err(|_| io::Error::other(format!("{streams} streams did not open within {STEP_TIMEOUT:?}")))??;
     let opening = started.elapsed();
@@ -243,5 +257,7 @@ mod tests {
         assert_eq!(seq, 7);
         assert!(unix_now().saturating_sub(sent) < Duration::from_secs(1));
         assert_eq!(parse_payload(b"ping"), None);
+        let padded = format!("{} {}", payload(8), "x".repeat(100));
+        assert_eq!(parse_payload(padded.as_bytes()).map(|(seq, _)| seq), Some(8));
     }
 }

@@ -1,5 +1,6 @@
 //! [`ServerProcess`]: one server binary of the contract, started from the directory of the running driver
-//! (`target/release`), read for its address, measured through `/proc`, and killed when dropped.
+//! (`target/release`) — or any program that says where it listens — read for its address, measured
+//! through `/proc`, and killed when dropped.
 
 use std::io::{self, BufRead, BufReader};
 use std::net::SocketAddr;
@@ -40,32 +41,38 @@ impl ServerProcess {
 
     /// Starts the server binary at `binary` on `127.0.0.1:0` and waits for its address.
     pub fn start_binary(name: &'static str, binary: &Path) -> io::Result<Self> {
-        let mut child = Command::new(binary)
-            .arg("127.0.0.1:0")
+        let mut command = Command::new(binary);
+        command.arg("127.0.0.1:0");
+        Self::start_command(name, command)
+    }
+
+    /// Starts `command` and waits for the line of its standard output that says `listening on <address>`,
+    /// anywhere in the line (as a logger prints it), the address bare (`127.0.0.1:8080`) or as a URL
+    /// (`http://127.0.0.1:8080/`). The rest of its standard output is read and dropped, so a chatty
+    /// server never blocks on a full pipe.
+    pub fn start_command(name: &'static str, mut command: Command) -> io::Result<Self> {
+        let program = command.get_program().to_string_lossy().into_owned();
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .map_err(|e| {
-                io::Error::new(e.kind(), format!("cannot start {}: {e} (build it first)", binary.display()))
-            })?;
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot start {program}: {e} (build it first)")))?;
         let stdout = child.stdout.take().ok_or_else(|| io::Error::other("no stdout"))?;
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = sender.send(BufReader::new(stdout).read_line(&mut line).map(|_| line));
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = announced_address(&line) {
+                    let _ = sender.send(addr);
+                }
+            }
         });
-        let announced = receiver.recv_timeout(START_TIMEOUT);
-        let addr = match announced {
-            Ok(Ok(line)) => line.trim().strip_prefix("listening on ").and_then(|a| a.parse().ok()),
-            _ => None,
-        };
-        match addr {
-            Some(addr) => Ok(ServerProcess { name, addr, child }),
-            None => {
+        match receiver.recv_timeout(START_TIMEOUT) {
+            Ok(addr) => Ok(ServerProcess { name, addr, child }),
+            Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                Err(io::Error::other(format!("server-{name} did not announce its address within {START_TIMEOUT:?}")))
+                Err(io::Error::other(format!("{program} did not announce its address within {START_TIMEOUT:?}")))
             }
         }
     }
@@ -93,9 +100,29 @@ impl ServerProcess {
     }
 }
 
+/// The address in a `listening on <address>` line.
+fn announced_address(line: &str) -> Option<SocketAddr> {
+    let (_, rest) = line.split_once("listening on ")?;
+    let rest = rest.trim().strip_prefix("http://").unwrap_or(rest.trim());
+    rest.split(|c: char| c == '/' || c.is_whitespace()).next()?.parse().ok()
+}
+
 impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::announced_address;
+
+    #[test]
+    fn the_address_is_found_bare_or_as_a_logged_url() {
+        let addr = Some("127.0.0.1:8080".parse().unwrap());
+        assert_eq!(announced_address("listening on 127.0.0.1:8080"), addr);
+        assert_eq!(announced_address("2026-01-01T00:00:00Z  INFO sisk: listening on http://127.0.0.1:8080/"), addr);
+        assert_eq!(announced_address("starting"), None);
     }
 }
