@@ -52,7 +52,7 @@ pub trait Backplane: fmt::Debug + Send + Sync + 'static {
     fn append(&self, entry: LogEntry, reply: Option<AppendReply>) -> Result<(), Error>;
 
     /// How many identified connections are open on all live nodes together.
-    fn cluster_connections(&self) -> BoxFuture<Result<usize, Error>>;
+    fn cluster_connections(self: Arc<Self>) -> BoxFuture<Result<usize, Error>>;
 
     /// This node's name among the nodes of the shared log.
     fn node(&self) -> &str;

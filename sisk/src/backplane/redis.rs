@@ -80,6 +80,8 @@ pub struct RedisBackplane {
     outbox: usize,
     node: String,
     reachable: AtomicBool,
+    /// The connection for queries, once opened.
+    queries: tokio::sync::Mutex<Option<MultiplexedConnection>>,
     /// Entries waiting for the appending task (taken by `start`).
     sender: mpsc::Sender<Pending>,
     receiver: std::sync::Mutex<Option<mpsc::Receiver<Pending>>>,
@@ -119,6 +121,7 @@ impl RedisBackplane {
             outbox,
             node: new_epoch().to_string(),
             reachable: AtomicBool::new(false),
+            queries: tokio::sync::Mutex::new(None),
             sender,
             receiver: std::sync::Mutex::new(Some(receiver)),
         }
@@ -152,6 +155,26 @@ impl RedisBackplane {
         Client::open(self.url.as_str())?.get_multiplexed_async_connection_with_config(&config).await
     }
 
+    /// A connection with the append script loaded; returns it and the script's hash.
+    async fn connect_with_script(
+        &self,
+        response_timeout: Option<Duration>,
+    ) -> Result<(MultiplexedConnection, String), redis::RedisError> {
+        let mut conn = self.connect(response_timeout).await?;
+        let append: String = redis::cmd("SCRIPT").arg("LOAD").arg(APPEND).query_async(&mut conn).await?;
+        Ok((conn, append))
+    }
+
+    /// The connection for queries (the cluster count), opened once and shared.
+    async fn query_connection(&self) -> Result<MultiplexedConnection, redis::RedisError> {
+        let mut queries = self.queries.lock().await;
+        if let Some(conn) = &*queries {
+            return Ok(conn.clone());
+        }
+        let conn = self.connect(Some(Duration::from_secs(2))).await?;
+        Ok(queries.insert(conn).clone())
+    }
+
     fn set_reachable(&self, reachable: bool) {
         if self.reachable.swap(reachable, Ordering::Relaxed) != reachable {
             if reachable {
@@ -169,14 +192,16 @@ impl RedisBackplane {
     async fn append_loop(self: Arc<Self>, mut receiver: mpsc::Receiver<Pending>, log: SharedLog) {
         let keys = self.keys();
         let mut waiting: VecDeque<Pending> = VecDeque::new();
-        let mut connection: Option<MultiplexedConnection> = None;
+        // The connection, and the SHA1 of the append script loaded on it (sent by hash, not whole: the
+        // script's text was most of Redis's work per event).
+        let mut connection: Option<(MultiplexedConnection, String)> = None;
         let mut backoff = Backoff::default();
         let mut retried = false;
         loop {
-            let Some(conn) = &mut connection else {
-                match self.connect(Some(Duration::from_secs(5))).await {
-                    Ok(conn) => {
-                        connection = Some(conn);
+            let Some((conn, append)) = &mut connection else {
+                match self.connect_with_script(Some(Duration::from_secs(5))).await {
+                    Ok(loaded) => {
+                        connection = Some(loaded);
                         self.set_reachable(true);
                         backoff.reset();
                     }
@@ -205,7 +230,7 @@ impl RedisBackplane {
             let batch = waiting.len().min(BATCH);
             let mut pipeline = redis::pipe();
             for pending in waiting.iter().take(batch) {
-                let command = pipeline.cmd("EVAL").arg(APPEND).arg(2).arg(&keys.epoch).arg(&keys.stream);
+                let command = pipeline.cmd("EVALSHA").arg(&*append).arg(2).arg(&keys.epoch).arg(&keys.stream);
                 command.arg(new_epoch().to_string()).arg(log.window_size().max(1) * 2);
                 for (field, value) in &pending.fields {
                     command.arg(*field).arg(value);
@@ -462,31 +487,30 @@ impl Backplane for RedisBackplane {
         }
     }
 
-    fn cluster_connections(&self) -> BoxFuture<Result<usize, Error>> {
-        let keys = self.keys();
-        let url = self.url.clone();
-        let connect = Client::open(url.as_str());
+    fn cluster_connections(self: Arc<Self>) -> BoxFuture<Result<usize, Error>> {
         Box::pin(async move {
             let unavailable = |err: redis::RedisError| Error::broker_unavailable(format!("Redis: {err}"));
-            let mut conn =
-                connect.map_err(unavailable)?.get_multiplexed_async_connection().await.map_err(unavailable)?;
-            let live: Vec<String> = redis::cmd("ZRANGEBYSCORE")
-                .arg(&keys.nodes)
-                .arg(unix_millis())
-                .arg("+inf")
-                .query_async(&mut conn)
-                .await
-                .map_err(unavailable)?;
-            if live.is_empty() {
-                return Ok(0);
+            let keys = self.keys();
+            let mut conn = self.query_connection().await.map_err(unavailable)?;
+            let counted = async {
+                let live: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+                    .arg(&keys.nodes)
+                    .arg(unix_millis())
+                    .arg("+inf")
+                    .query_async(&mut conn)
+                    .await?;
+                if live.is_empty() {
+                    return Ok(0);
+                }
+                let counts: Vec<Option<usize>> =
+                    redis::cmd("HMGET").arg(&keys.connections).arg(&live).query_async(&mut conn).await?;
+                Ok(counts.into_iter().flatten().sum())
             }
-            let counts: Vec<Option<usize>> = redis::cmd("HMGET")
-                .arg(&keys.connections)
-                .arg(&live)
-                .query_async(&mut conn)
-                .await
-                .map_err(unavailable)?;
-            Ok(counts.into_iter().flatten().sum())
+            .await;
+            if counted.is_err() {
+                *self.queries.lock().await = None;
+            }
+            counted.map_err(unavailable)
         })
     }
 }

@@ -340,7 +340,7 @@ impl HttpEventSourceCollection {
     /// broker cannot be asked.
     pub async fn cluster_active_connections(&self) -> Result<usize, Error> {
         match &self.inner.backplane {
-            Some(backplane) => backplane.cluster_connections().await,
+            Some(backplane) => backplane.clone().cluster_connections().await,
             None => Ok(self.active_connections()),
         }
     }
