@@ -153,8 +153,9 @@ impl Error {
     pub(crate) fn audience_not_portable() -> Self {
         Self::new(
             Kind::AudienceNotPortable,
-            "an audience given by a predicate cannot reach the other nodes of a backplane; \
-             use broadcast_prefix, send_to or broadcast, whose audience every node can judge",
+            "an audience given by a predicate cannot be stored in a shared log, where other nodes would \
+             have to run it; publish through the collection (which turns it into the identifiers it accepts), \
+             or use a prefix or an identifier",
         )
     }
 
@@ -282,7 +283,8 @@ impl Error {
         self.kind == Kind::BrokerUnavailable
     }
 
-    /// True when an event meant for a predicate was published on a backplane, which cannot carry one.
+    /// True when an entry meant for a predicate was handed to a backplane directly (the collection turns
+    /// a predicate into the identifiers it accepts first).
     pub fn is_audience_not_portable(&self) -> bool {
         self.kind == Kind::AudienceNotPortable
     }

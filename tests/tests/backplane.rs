@@ -1,5 +1,6 @@
-//! The Redis backplane in-process, where a test needs settings the `cluster-node` program does not take:
-//! the outbox that keeps events while Redis is away, and a slow client cut off alone on a shared log.
+//! The Redis backplane in-process, where a test needs settings or calls the `cluster-node` program does not
+//! offer: the outbox that keeps events while Redis is away, `broadcast_where` across two nodes, and a slow
+//! client cut off alone on a shared log.
 //!
 //! Without `redis-server` these tests say so and pass, except under CI (`CI=true`).
 
@@ -75,13 +76,26 @@ async fn without_an_outbox_publishing_fails_at_once_while_redis_is_away() {
     let again = sources.publish(sisk::http::streams::Audience::All, &Event::new().data("y"));
     assert!(again.unwrap_err().is_broker_unavailable());
     assert!(started.elapsed() < Duration::from_secs(1), "at once, not after a timeout");
-    assert!(
-        sources
-            .publish(sisk::http::streams::Audience::matching(|_| true), &Event::new())
-            .unwrap_err()
-            .is_audience_not_portable(),
-        "a predicate cannot reach other nodes"
-    );
+}
+
+/// Two nodes in this process on one Redis: `broadcast_where` on one reaches the matching connections of
+/// the other, judged against the identifiers it knows from the presence entries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broadcast_where_reaches_matching_connections_on_another_node() {
+    let Some(redis) = RedisServer::start() else { return };
+    let node = || {
+        let backplane = RedisBackplane::new(redis.url()).key_prefix("where");
+        TestServer::start(HttpServer::create_builder().use_router(streams()).use_backplane(backplane))
+    };
+    let (a, b) = (node(), node());
+    let mut vip = EventReader::open(&b.url("/sse/lena-vip"), None).await;
+    let mut plain = EventReader::open(&b.url("/sse/lena"), None).await;
+    let sources = a.server.event_sources().clone();
+    eventually("node A knows both of B's connections", || sources.cluster_identifiers().len() == 2).await;
+    sources.broadcast_where(|id| id.ends_with("-vip"), &Event::new().data("vip only"));
+    sources.broadcast(&Event::new().data("everyone"));
+    assert_eq!(vip.data(2).await, ["vip only", "everyone"]);
+    assert_eq!(plain.data(1).await, ["everyone"], "the predicate kept `lena` out");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

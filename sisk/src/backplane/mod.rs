@@ -75,7 +75,7 @@ pub struct LogEntry {
 
 impl LogEntry {
     /// The entry as field–value pairs, for an engine that stores records (`to`: the audience as `*`,
-    /// `=<identifier>`, `^<prefix>` or `@<node> <connection> <identifier>`; then the event's `event`, `data`, `retry` and `comment`). An
+    /// `=<identifier>`, `^<prefix>`, `+<identifier>\n<identifier>…` or `@<node> <connection> <identifier>`; then the event's `event`, `data`, `retry` and `comment`). An
     /// audience given by a predicate cannot leave the process: that is an error that names the
     /// alternatives.
     pub fn to_fields(&self) -> Result<Vec<(&'static str, String)>, Error> {
@@ -84,6 +84,8 @@ impl LogEntry {
             Audience::Identifier(identifier) => format!("={identifier}"),
             Audience::Prefix(prefix) => format!("^{prefix}"),
             Audience::Connection { identifier, node, connection } => format!("@{node} {connection} {identifier}"),
+            // Identifiers hold no control character, so a line break separates them.
+            Audience::Identifiers(identifiers) => format!("+{}", identifiers.join("\n")),
             Audience::Where(_) => return Err(Error::audience_not_portable()),
         };
         let mut fields = vec![("to", audience)];
@@ -102,6 +104,8 @@ impl LogEntry {
                         ("*", "") => Audience::All,
                         ("=", identifier) => Audience::Identifier(identifier.into()),
                         ("^", prefix) => Audience::Prefix(prefix.into()),
+                        ("+", "") => Audience::Identifiers(Arc::from([])),
+                        ("+", listed) => Audience::Identifiers(listed.split('\n').map(Arc::from).collect()),
                         ("@", target) => {
                             let (node, rest) = target.split_once(' ')?;
                             let (connection, identifier) = rest.split_once(' ')?;
@@ -209,7 +213,11 @@ mod tests {
     fn entries_survive_their_fields() {
         let event = Event::new().event("chat").data("a\nb").retry(Duration::from_millis(1500)).comment("c");
         let one = Audience::Connection { identifier: "ana b".into(), node: "n1".into(), connection: 9 };
-        for audience in [Audience::All, Audience::Identifier("ana".into()), Audience::Prefix("room/".into()), one] {
+        let listed = Audience::Identifiers(vec!["ana".into(), "bob b".into()].into());
+        let none = Audience::Identifiers(Arc::from([]));
+        let audiences =
+            [Audience::All, Audience::Identifier("ana".into()), Audience::Prefix("r/".into()), one, listed, none];
+        for audience in audiences {
             let back = round_trip(LogEntry { audience: audience.clone(), event: event.clone() });
             assert_eq!(back.event, event);
             assert_eq!(format!("{:?}", back.audience), format!("{audience:?}"));
@@ -221,7 +229,7 @@ mod tests {
     #[test]
     fn a_predicate_cannot_leave_the_process_and_garbage_is_no_entry() {
         let entry = LogEntry { audience: Audience::matching(|_| true), event: Event::new() };
-        assert!(entry.to_fields().unwrap_err().to_string().contains("broadcast_prefix"));
+        assert!(entry.to_fields().unwrap_err().is_audience_not_portable());
         for fields in [vec![], vec![("to", "?x")], vec![("to", "*"), ("retry", "soon")], vec![("to", "*"), ("x", "")]] {
             assert!(LogEntry::from_fields(fields).is_none());
         }

@@ -18,6 +18,10 @@ pub enum Audience {
     /// The connections whose identifier satisfies the predicate. It runs while the log is locked, so it
     /// must be quick and must not publish itself.
     Where(Arc<dyn Fn(&str) -> bool + Send + Sync>),
+    /// The connections with one of these identifiers: what [`Where`](Self::Where) becomes on a
+    /// backplane, whose other nodes cannot run a predicate — judged once, when the event is published,
+    /// against the identifiers open on every node as far as this node knows.
+    Identifiers(Arc<[Arc<str>]>),
     /// One connection that `node` of a backplane holds (what a remote handle's `send` publishes): live,
     /// only that connection; when replayed, whoever reconnects with its identifier.
     Connection {
@@ -42,6 +46,7 @@ impl Audience {
             Audience::All => true,
             Audience::Identifier(wanted) | Audience::Connection { identifier: wanted, .. } => identifier == &**wanted,
             Audience::Prefix(prefix) => identifier.starts_with(&**prefix),
+            Audience::Identifiers(identifiers) => identifiers.iter().any(|wanted| identifier == &**wanted),
             Audience::Where(predicate) => predicate(identifier),
         }
     }
@@ -54,6 +59,7 @@ impl fmt::Debug for Audience {
             Audience::Identifier(identifier) => f.debug_tuple("Identifier").field(identifier).finish(),
             Audience::Prefix(prefix) => f.debug_tuple("Prefix").field(prefix).finish(),
             Audience::Where(_) => f.write_str("Where(..)"),
+            Audience::Identifiers(identifiers) => f.debug_tuple("Identifiers").field(identifiers).finish(),
             Audience::Connection { identifier, node, connection } => f
                 .debug_struct("Connection")
                 .field("identifier", identifier)
@@ -76,5 +82,7 @@ mod tests {
         assert!(Audience::Prefix("room-1/".into()).includes("room-1/ana"));
         assert!(!Audience::Prefix("room-1/".into()).includes("room-10/ana"));
         assert!(Audience::matching(|id| id.len() == 3).includes("ana"));
+        let listed = Audience::Identifiers(vec!["ana".into(), "bob".into()].into());
+        assert!(listed.includes("bob") && !listed.includes("bo"));
     }
 }

@@ -361,10 +361,13 @@ impl HttpEventSourceCollection {
     ///
     /// On a [backplane](crate::backplane) the event is appended to the shared log and reaches the
     /// connections of every node when that log hands it back; this fails at once when the broker cannot
-    /// take it ([`Error::is_broker_unavailable`]), and for an audience given by a predicate, which other
-    /// nodes cannot judge ([`Error::is_audience_not_portable`]).
+    /// take it ([`Error::is_broker_unavailable`]). Other nodes cannot run a predicate
+    /// ([`Audience::Where`]), so there it is judged here, when the event is published, against the
+    /// identifiers open on every node as far as this node knows ([`cluster_identifiers`](Self::cluster_identifiers)):
+    /// a connection that opens later, or that this node has not heard of yet, is not reached.
     pub fn publish(&self, audience: Audience, event: &Event) -> Result<Published, Error> {
         if let Some(backplane) = &self.inner.backplane {
+            let audience = self.portable(audience);
             backplane.append(LogEntry { audience, event: event.clone() }, None)?;
             return Ok(Published { id: None, reached: 0 });
         }
@@ -379,6 +382,18 @@ impl HttpEventSourceCollection {
         Ok(published)
     }
 
+    /// An audience that every node can judge: a predicate becomes the identifiers it accepts among those
+    /// open on every node, as far as this node knows.
+    fn portable(&self, audience: Audience) -> Audience {
+        match audience {
+            Audience::Where(predicate) => {
+                let accepted = self.cluster_identifiers().into_iter().filter(|id| predicate(id)).map(Arc::from);
+                Audience::Identifiers(accepted.collect())
+            }
+            portable => portable,
+        }
+    }
+
     /// [`publish`](Self::publish), waiting on a backplane until the shared log has the event, so the
     /// result carries its id (what a `POST` that publishes answers, say). Without a backplane it is
     /// `publish`.
@@ -387,6 +402,7 @@ impl HttpEventSourceCollection {
             return self.publish(audience, event);
         };
         let (reply, id) = oneshot::channel();
+        let audience = self.portable(audience);
         backplane.append(LogEntry { audience, event: event.clone() }, Some(reply))?;
         let id = id.await.map_err(|_| Error::broker_unavailable("the backplane stopped"))??;
         Ok(Published { id: Some(id), reached: 0 })
