@@ -64,6 +64,21 @@ impl Drop for TestServer {
     }
 }
 
+/// The routes most suites start from: `GET /hello` answers `hello`; `GET /sse/<id>` opens an identified
+/// event stream, sends `open`, and waits until the client leaves.
+pub fn hello_and_streams() -> Router {
+    let mut r = Router::new();
+    r += Route::get("/hello", |_req| async { "hello" });
+    r += Route::get("/sse/<id>", |req: HttpRequest| async move {
+        let id = req.route_parameter("id").unwrap_or_default().to_owned();
+        let sse = req.get_event_source(id.as_str());
+        sse.send("open");
+        sse.keep_alive().await;
+        sse.close()
+    });
+    r
+}
+
 /// Sends `request` on a new connection and reads until the server closes it (bounded by [`LIMIT`]).
 pub async fn exchange(addr: SocketAddr, request: &[u8]) -> String {
     let mut stream = TcpStream::connect(addr).await.expect("connects");

@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use sisk::prelude::*;
 use sisk_tests::{eventually, exchange, TestServer, LIMIT};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -46,16 +45,8 @@ async fn come_and_go(addr: std::net::SocketAddr, i: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_thousand_comings_and_goings_leave_nothing_behind() {
-    let mut r = Router::new();
-    r += Route::get("/hello", |_req| async { "hello" });
-    r += Route::get("/sse/<id>", |req: HttpRequest| async move {
-        let id = req.route_parameter("id").unwrap_or_default().to_owned();
-        let sse = req.get_event_source(id.as_str());
-        sse.send("open");
-        sse.keep_alive().await;
-        sse.close()
-    });
-    let server = TestServer::with(r, |c| c.header_read_timeout = Duration::from_millis(500));
+    let server =
+        TestServer::with(sisk_tests::hello_and_streams(), |c| c.header_read_timeout = Duration::from_millis(500));
     let addr = server.addr;
     let churn = async {
         for batch in (0..CYCLES).collect::<Vec<_>>().chunks(AT_ONCE) {

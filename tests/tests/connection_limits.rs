@@ -12,15 +12,7 @@ use tokio::net::TcpStream;
 /// `/sse/<id>` opens an identified stream with `get_event_source`, `/try/<id>` with
 /// `try_get_event_source`; both send `open` and wait for the client to leave.
 fn streams() -> Router {
-    let mut r = Router::new();
-    r += Route::get("/hello", |_req| async { "hello" });
-    r += Route::get("/sse/<id>", |req: HttpRequest| async move {
-        let id = req.route_parameter("id").unwrap_or_default().to_owned();
-        let sse = req.get_event_source(id.as_str());
-        sse.send("open");
-        sse.keep_alive().await;
-        sse.close()
-    });
+    let mut r = sisk_tests::hello_and_streams();
     r += Route::get("/try/<id>", |req: HttpRequest| async move {
         let id = req.route_parameter("id").unwrap_or_default().to_owned();
         let sse = req.try_get_event_source(id.as_str())?;

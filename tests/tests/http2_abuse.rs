@@ -14,15 +14,7 @@ use tokio::net::TcpStream;
 const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 fn routes() -> Router {
-    let mut r = Router::new();
-    r += Route::get("/hello", |_req| async { "hello" });
-    r += Route::get("/sse/<id>", |req: HttpRequest| async move {
-        let id = req.route_parameter("id").unwrap_or_default().to_owned();
-        let sse = req.get_event_source(id.as_str());
-        sse.send("open");
-        sse.keep_alive().await;
-        sse.close()
-    });
+    let mut r = sisk_tests::hello_and_streams();
     // Writes 64 KiB events until its queue is full: a client that grants no window is evicted.
     r += Route::get("/flood/<id>", |req: HttpRequest| async move {
         let id = req.route_parameter("id").unwrap_or_default().to_owned();

@@ -10,8 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 fn routes() -> Router {
-    let mut r = Router::new();
-    r += Route::get("/hello", |_req| async { "hello" });
+    let mut r = sisk_tests::hello_and_streams();
     // Answers after a pause, so the client's shutdown arrives while the request is being handled.
     r += Route::get("/slow", |_req| async {
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -20,13 +19,6 @@ fn routes() -> Router {
     r += Route::post("/echo", |req: HttpRequest| async move {
         let body = req.body_bytes().await?;
         Ok::<_, sisk::Error>(format!("{} bytes", body.len()))
-    });
-    r += Route::get("/sse/<id>", |req: HttpRequest| async move {
-        let id = req.route_parameter("id").unwrap_or_default().to_owned();
-        let sse = req.get_event_source(id.as_str());
-        sse.send("open");
-        sse.keep_alive().await;
-        sse.close()
     });
     r
 }
