@@ -2,8 +2,8 @@
 //! and clients that play the load balancer move between them. Every event reaches every client exactly
 //! once, in one order, with the same ids; a send to an identifier finds it on any node, or after it
 //! reconnects elsewhere; and each fault — Redis down, Redis back, Redis restarted empty, a node killed —
-//! costs what the design says and nothing more. The same contract also runs on one node with the
-//! built-in in-memory log.
+//! costs what the design says and nothing more. The checks that do not need several processes run twice:
+//! on three nodes on Redis, and on one node with the built-in in-memory log.
 //!
 //! Without `redis-server` the Redis tests say so and pass, except under CI (`CI=true`).
 
@@ -26,6 +26,11 @@ fn three_nodes_with(redis: &RedisServer, environment: &[(&str, &str)]) -> [Node;
     let url = redis.url();
     let start = || Node::start_with(NODE, Some(&url), environment);
     [start(), start(), start()]
+}
+
+/// Node `k` of `nodes`, going round: on one node, every client and publisher meets on it.
+fn on(nodes: &[Node], k: usize) -> &Node {
+    &nodes[k % nodes.len()]
 }
 
 /// Waits until `/stats` of `node` says `cluster` streams are open on all nodes together.
@@ -55,23 +60,22 @@ async fn publish(node: &Node, path: &str, body: &str) -> String {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_event_reaches_every_client_on_every_node_once_in_one_order() {
-    let Some(redis) = RedisServer::start() else { return };
-    let nodes = three_nodes(&redis);
+/// Checked on three nodes on Redis, and on one node on the in-memory log.
+async fn every_event_reaches_every_client_once_in_one_order(nodes: &[Node]) {
+    // Two clients per node, on three nodes or on one.
     let mut readers = Vec::new();
     for (n, node) in nodes.iter().enumerate() {
         for k in 0..2 {
             readers.push(EventReader::open(&node.url(&format!("/sse/c-{n}-{k}")), None).await);
         }
     }
-    wait_for_cluster_count(&nodes[0], 6).await;
+    wait_for_cluster_count(on(nodes, 0), readers.len()).await;
 
-    // Three publishers at once, one per node, 30 events each.
+    // Three publishers at once, one per node (all on the one node, on one), 30 events each.
     const EACH: usize = 30;
     let mut publishers = Vec::new();
-    for (n, node) in nodes.iter().enumerate() {
-        let url = node.url("/broadcast?prefix=c-");
+    for n in 0..3 {
+        let url = on(nodes, n).url("/broadcast?prefix=c-");
         publishers.push(tokio::spawn(async move {
             let mut ids = Vec::new();
             for i in 0..EACH {
@@ -118,27 +122,47 @@ async fn every_event_reaches_every_client_on_every_node_once_in_one_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_send_to_an_identifier_finds_it_on_any_node_and_after_it_moved() {
+async fn every_event_reaches_every_client_once_in_one_order_on_three_nodes() {
     let Some(redis) = RedisServer::start() else { return };
-    let nodes = three_nodes(&redis);
-    let mut ana = EventReader::open(&nodes[0].url("/sse/ana"), None).await;
-    let mut bob = EventReader::open(&nodes[1].url("/sse/bob"), None).await;
-    wait_for_cluster_count(&nodes[2], 2).await;
+    every_event_reaches_every_client_once_in_one_order(&three_nodes(&redis)).await;
+}
 
-    publish(&nodes[2], "/send/ana", "for ana, from C").await;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_reaches_every_client_once_in_one_order_on_one_node_in_memory() {
+    every_event_reaches_every_client_once_in_one_order(&[Node::start(NODE, None)]).await;
+}
+
+/// Checked on three nodes on Redis, and on one node on the in-memory log.
+async fn a_send_to_an_identifier_finds_it_and_after_it_moved(nodes: &[Node]) {
+    let mut ana = EventReader::open(&on(nodes, 0).url("/sse/ana"), None).await;
+    let mut bob = EventReader::open(&on(nodes, 1).url("/sse/bob"), None).await;
+    wait_for_cluster_count(on(nodes, 2), 2).await;
+
+    publish(on(nodes, 2), "/send/ana", "for ana, from C").await;
     assert_eq!(ana.data(1).await, ["for ana, from C"]);
-    publish(&nodes[2], "/send/bob", "for bob").await;
+    publish(on(nodes, 2), "/send/bob", "for bob").await;
     assert_eq!(bob.data(1).await, ["for bob"], "bob got his own and not ana's");
 
     // ana goes away; what is sent to her meanwhile waits in the log; she comes back on node B.
     let cursor = ana.last_event_id.clone();
     drop(ana);
-    wait_for_cluster_count(&nodes[2], 1).await;
-    publish(&nodes[2], "/send/ana", "while you were away").await;
-    publish(&nodes[0], "/broadcast?prefix=", "to everyone").await;
-    let mut ana = EventReader::open(&nodes[1].url("/sse/ana"), cursor.as_deref()).await;
+    wait_for_cluster_count(on(nodes, 2), 1).await;
+    publish(on(nodes, 2), "/send/ana", "while you were away").await;
+    publish(on(nodes, 0), "/broadcast?prefix=", "to everyone").await;
+    let mut ana = EventReader::open(&on(nodes, 1).url("/sse/ana"), cursor.as_deref()).await;
     assert_eq!(ana.data(2).await, ["while you were away", "to everyone"]);
     assert_eq!(bob.data(1).await, ["to everyone"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_to_an_identifier_finds_it_and_after_it_moved_on_three_nodes() {
+    let Some(redis) = RedisServer::start() else { return };
+    a_send_to_an_identifier_finds_it_and_after_it_moved(&three_nodes(&redis)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_to_an_identifier_finds_it_and_after_it_moved_on_one_node_in_memory() {
+    a_send_to_an_identifier_finds_it_and_after_it_moved(&[Node::start(NODE, None)]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -225,30 +249,39 @@ async fn redis_back_with_its_data_every_node_goes_on_from_its_last_id() {
     assert_eq!(data, ["two", "three"], "same epoch, nothing stale, nothing lost or repeated");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_documentation_s_snippets_find_connections_on_other_nodes_unchanged() {
-    let Some(redis) = RedisServer::start() else { return };
-    let nodes = three_nodes(&redis);
-    let mut ana = EventReader::open(&nodes[0].url("/sse/my-connection-ana"), None).await;
-    let mut bob = EventReader::open(&nodes[1].url("/sse/my-connection-bob"), None).await;
-    let mut other = EventReader::open(&nodes[1].url("/sse/other"), None).await;
-    wait_for_cluster_count(&nodes[2], 3).await;
+/// Checked on three nodes on Redis, and on one node on the in-memory log.
+async fn the_documentation_s_snippets_find_connections_unchanged(nodes: &[Node]) {
+    let mut ana = EventReader::open(&on(nodes, 0).url("/sse/my-connection-ana"), None).await;
+    let mut bob = EventReader::open(&on(nodes, 1).url("/sse/my-connection-bob"), None).await;
+    let mut other = EventReader::open(&on(nodes, 1).url("/sse/other"), None).await;
+    wait_for_cluster_count(on(nodes, 2), 3).await;
 
     // get_by_identifier on node C finds ana on node A (once C has read A's presence from the log).
     let deadline = tokio::time::Instant::now() + LIMIT;
-    while nodes[2].post("/hello-again/my-connection-ana", "Olá novamente!").await.0 != 200 {
+    while on(nodes, 2).post("/hello-again/my-connection-ana", "Olá novamente!").await.0 != 200 {
         assert!(tokio::time::Instant::now() < deadline, "node C never found ana");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(ana.data(1).await, ["Olá novamente!"]);
-    assert_eq!(nodes[2].post("/hello-again/nobody", "?").await.0, 404);
+    assert_eq!(on(nodes, 2).post("/hello-again/nobody", "?").await.0, 404);
 
     // find + a loop, on node C, reaches the two connections whose identifiers match, on A and B.
-    assert_eq!(nodes[2].post("/shout?prefix=my-connection-", "to my-connection-*").await, (200, "2".into()));
+    assert_eq!(on(nodes, 2).post("/shout?prefix=my-connection-", "to my-connection-*").await, (200, "2".into()));
     assert_eq!(ana.data(1).await, ["to my-connection-*"]);
     assert_eq!(bob.data(1).await, ["to my-connection-*"]);
-    publish(&nodes[2], "/send/other", "only other").await;
+    publish(on(nodes, 2), "/send/other", "only other").await;
     assert_eq!(other.data(1).await, ["only other"], "the loop did not reach `other`");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documentation_s_snippets_find_connections_unchanged_on_three_nodes() {
+    let Some(redis) = RedisServer::start() else { return };
+    the_documentation_s_snippets_find_connections_unchanged(&three_nodes(&redis)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documentation_s_snippets_find_connections_unchanged_on_one_node_in_memory() {
+    the_documentation_s_snippets_find_connections_unchanged(&[Node::start(NODE, None)]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -272,21 +305,19 @@ async fn with_the_replace_policy_a_new_connection_replaces_the_one_on_another_no
     assert_eq!(second.data(1).await, ["to the newer one"]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn by_default_one_user_s_tabs_on_two_nodes_both_stay_and_both_receive() {
-    let Some(redis) = RedisServer::start() else { return };
-    let nodes = three_nodes(&redis);
-    let mut tab_a = EventReader::open(&nodes[0].url("/sse/hana"), None).await;
-    let mut tab_b = EventReader::open(&nodes[1].url("/sse/hana"), None).await;
-    wait_for_cluster_count(&nodes[2], 2).await;
-    publish(&nodes[2], "/send/hana", "to every tab").await;
+/// Checked on three nodes on Redis, and on one node on the in-memory log.
+async fn by_default_one_user_s_two_tabs_both_stay_and_both_receive(nodes: &[Node]) {
+    let mut tab_a = EventReader::open(&on(nodes, 0).url("/sse/hana"), None).await;
+    let mut tab_b = EventReader::open(&on(nodes, 1).url("/sse/hana"), None).await;
+    wait_for_cluster_count(on(nodes, 2), 2).await;
+    publish(on(nodes, 2), "/send/hana", "to every tab").await;
     assert_eq!(tab_a.data(1).await, ["to every tab"]);
     assert_eq!(tab_b.data(1).await, ["to every tab"]);
     // find on node C sees both tabs (once C has read both presence entries), and the loop's sends reach
     // each tab once: a remote handle's send is for its one connection, not every one with the identifier.
     let deadline = tokio::time::Instant::now() + LIMIT;
     let mut attempt = 0;
-    while nodes[2].post("/shout?prefix=hana", &format!("shout {attempt}")).await != (200, "2".into()) {
+    while on(nodes, 2).post("/shout?prefix=hana", &format!("shout {attempt}")).await != (200, "2".into()) {
         assert!(tokio::time::Instant::now() < deadline, "node C never found both tabs");
         attempt += 1;
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -299,9 +330,21 @@ async fn by_default_one_user_s_tabs_on_two_nodes_both_stay_and_both_receive() {
     }
 }
 
-/// The same contract on one node and the built-in log, with no Redis at all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_node_on_the_in_memory_log_keeps_the_same_contract() {
+async fn by_default_one_user_s_two_tabs_both_stay_and_both_receive_on_three_nodes() {
+    let Some(redis) = RedisServer::start() else { return };
+    by_default_one_user_s_two_tabs_both_stay_and_both_receive(&three_nodes(&redis)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_default_one_user_s_two_tabs_both_stay_and_both_receive_on_one_node_in_memory() {
+    by_default_one_user_s_two_tabs_both_stay_and_both_receive(&[Node::start(NODE, None)]).await;
+}
+
+/// The ids a client gets are the ids its publisher was answered, and its cursor resumes it — on one node
+/// and the built-in log, with no Redis at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_node_on_the_in_memory_log_answers_ids_and_resumes() {
     let node = Node::start(NODE, None);
     let mut ana = EventReader::open(&node.url("/sse/ana"), None).await;
     wait_for_cluster_count(&node, 1).await;
