@@ -238,6 +238,64 @@ async fn with_the_reject_policy_a_second_connection_is_refused_with_409() {
     assert_eq!(first.next().await.unwrap().data, "still yours");
 }
 
+/// Regression: `curl -I /sse/hana` (a GET route answers HEAD) opened a stream named `hana` beside — or,
+/// with the replace policy, in place of — the real one.
+#[tokio::test]
+async fn a_head_request_gets_the_stream_s_head_and_never_registers() {
+    for policy in [IdentifierPolicy::AllowSeveral, IdentifierPolicy::Replace] {
+        let server = serve_with_policy(policy);
+        let sources = server.server.event_sources();
+        let mut real = Events::new(open_events(&server.url("/sse/hana")).await);
+        assert_eq!(real.next().await.unwrap().data, "open");
+        let registered = Arc::new(Mutex::new(0));
+        let counter = registered.clone();
+        sources.on_event_source_registered(move |_| *counter.lock().unwrap() += 1);
+        let before = sources.get_by_identifier("hana").unwrap();
+
+        let head = support::raw(server.addr, b"HEAD /sse/hana HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").await;
+        assert!(head.starts_with("HTTP/1.1 200"), "{head:?}");
+        assert!(head.contains("content-type: text/event-stream"), "{head:?}");
+        assert!(head.ends_with("\r\n\r\n"), "no body: {head:?}");
+
+        assert_eq!(*registered.lock().unwrap(), 0, "{policy:?}: the probe was never registered");
+        assert_eq!(sources.active_connections(), 1, "{policy:?}");
+        assert!(sources.get_by_identifier("hana").unwrap().ptr_eq(&before), "{policy:?}: the real one stays");
+        assert!(sources.send_to("hana", &Event::new().data("still here")));
+        assert_eq!(real.next().await.unwrap().data, "still here");
+    }
+}
+
+/// Presence from the builder: a hook set there broadcasts who joined and who left. When it runs, the new
+/// connection is already in the collection (it gets its own "joined" event) and publishing from inside
+/// the hook does not deadlock.
+#[tokio::test]
+async fn builder_hooks_see_the_connection_and_may_broadcast() {
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let mut r = Router::new();
+    r += waiting_route(Duration::from_secs(60), tx);
+    let builder = HttpServer::create_builder()
+        .use_router(r)
+        .on_event_source_registered(|es| {
+            let sources = es.server().event_sources();
+            let present = sources.get_by_identifier(es.identifier().unwrap()).is_some_and(|found| found.ptr_eq(es));
+            sources.broadcast(&Event::new().event("joined").data(format!("{} {present}", es.identifier().unwrap())));
+        })
+        .on_event_source_unregistration(|es| {
+            let sources = es.server().event_sources();
+            sources.broadcast(&Event::new().event("left").data(es.identifier().unwrap()));
+        });
+    let server = TestServer::start_with(builder);
+    let mut ana = Events::new(open_events(&server.url("/sse/ana")).await);
+    let joined = ana.next().await.unwrap();
+    assert_eq!((joined.event.as_str(), joined.data.as_str()), ("joined", "ana true"), "ana is in when her hook runs");
+    assert_eq!(ana.next().await.unwrap().data, "open");
+    let bob = Events::new(open_events(&server.url("/sse/bob")).await);
+    assert_eq!(ana.next().await.unwrap().data, "bob true");
+    drop(bob);
+    let left = ana.next().await.unwrap();
+    assert_eq!((left.event.as_str(), left.data.as_str()), ("left", "bob"));
+}
+
 #[tokio::test]
 async fn shutdown_ends_every_stream_cleanly_and_empties_the_collection() {
     let (tx, mut rx) = mpsc::unbounded_channel();

@@ -16,6 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use crate::backplane::{Backplane, SharedLog};
 use crate::http::limits::OpenSlot;
 use crate::http::service::App;
+use crate::http::streams::HttpRequestEventSource;
 use crate::http::transport::{Connection, StreamExecutor};
 use crate::http::{
     CrossOriginResourceSharingHeaders, HttpServer, HttpServerConfiguration, IntoListeningPort, ListeningPort,
@@ -27,13 +28,31 @@ use crate::Error;
 pub const LISTENING_PORT_VARIABLE: &str = "SISK_LISTENING_PORT";
 
 /// Describes a server before it is bound; made by [`HttpServer::create_builder`].
-#[derive(Debug)]
 pub struct HttpServerHostContextBuilder {
     port: Result<ListeningPort, Error>,
     router: Router,
     configuration: HttpServerConfiguration,
     cors: Option<CrossOriginResourceSharingHeaders>,
     backplane: Option<Arc<dyn Backplane>>,
+    registered_hooks: Vec<EventSourceHook>,
+    unregistered_hooks: Vec<EventSourceHook>,
+}
+
+/// A hook on the event-source collection, given to the builder.
+type EventSourceHook = Box<dyn Fn(&HttpRequestEventSource) + Send + Sync>;
+
+impl std::fmt::Debug for HttpServerHostContextBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpServerHostContextBuilder")
+            .field("port", &self.port)
+            .field("router", &self.router)
+            .field("configuration", &self.configuration)
+            .field("cors", &self.cors)
+            .field("backplane", &self.backplane)
+            .field("registered_hooks", &self.registered_hooks.len())
+            .field("unregistered_hooks", &self.unregistered_hooks.len())
+            .finish()
+    }
 }
 
 impl HttpServerHostContextBuilder {
@@ -44,6 +63,8 @@ impl HttpServerHostContextBuilder {
             configuration: HttpServerConfiguration::default(),
             cors: None,
             backplane: None,
+            registered_hooks: Vec::new(),
+            unregistered_hooks: Vec::new(),
         }
     }
 
@@ -84,6 +105,31 @@ impl HttpServerHostContextBuilder {
         self
     }
 
+    /// Runs `hook` each time an identified connection enters the server's collection, as
+    /// [`HttpEventSourceCollection::on_event_source_registered`] does, but set where the server is
+    /// described, so presence logic can live beside the routes. The hook reaches the server through the
+    /// connection (`es.server()`): capturing an `HttpServer` in it would keep the server alive forever
+    /// (the server holds its hooks).
+    ///
+    /// [`HttpEventSourceCollection::on_event_source_registered`]: crate::http::streams::HttpEventSourceCollection::on_event_source_registered
+    pub fn on_event_source_registered(
+        mut self,
+        hook: impl Fn(&HttpRequestEventSource) + Send + Sync + 'static,
+    ) -> Self {
+        self.registered_hooks.push(Box::new(hook));
+        self
+    }
+
+    /// Runs `hook` each time an identified connection leaves the server's collection (see
+    /// [`on_event_source_registered`](Self::on_event_source_registered)).
+    pub fn on_event_source_unregistration(
+        mut self,
+        hook: impl Fn(&HttpRequestEventSource) + Send + Sync + 'static,
+    ) -> Self {
+        self.unregistered_hooks.push(Box::new(hook));
+        self
+    }
+
     /// Checks the router and binds the port. Fails on an invalid port, a port already in use, or a
     /// router error kept by `+=` (an invalid path, two colliding routes).
     pub fn build(self) -> Result<HttpServerHostContext, Error> {
@@ -95,6 +141,12 @@ impl HttpServerHostContextBuilder {
         let listener = listen(port.socket_addr()?).map_err(|e| Error::io(&format!("cannot listen on {port}"), e))?;
         let local_addr = listener.local_addr().map_err(|e| Error::io("cannot read the bound address", e))?;
         let server = HttpServer::new(self.configuration, local_addr, self.backplane);
+        for hook in self.registered_hooks {
+            server.event_sources().on_event_source_registered(hook);
+        }
+        for hook in self.unregistered_hooks {
+            server.event_sources().on_event_source_unregistration(hook);
+        }
         let app = Arc::new(App { server: server.clone(), router, cors: self.cors });
         Ok(HttpServerHostContext { app, listener })
     }

@@ -312,6 +312,9 @@ impl HttpRequest {
 
     /// Turns this request into a Server-Sent Events stream and returns its source.
     ///
+    /// On a `HEAD` request the source answers with the stream's head and no body, and is never
+    /// registered: a probe cannot replace or stand beside a real connection with its identifier.
+    ///
     /// With an identifier the connection is registered in
     /// [`server.event_sources()`](HttpServer::event_sources) while it is open, replacing (and closing) an
     /// open connection with the same identifier. Nothing is sent until the first message, wait or close,
@@ -360,7 +363,9 @@ impl HttpRequest {
                 let source = HttpRequestEventSource::open(self.head.clone(), identifier, head_slot);
                 *slot = EventSourceSlot::Open(source.clone());
                 drop(slot);
-                if identifier.is_some() {
+                // A HEAD request (a monitoring probe, a link checker) gets the stream's head and no body:
+                // it must never register, replace or be counted as a connection of its identifier.
+                if identifier.is_some() && self.head.method != Method::HEAD {
                     source.register(self.last_event_id())?;
                 }
                 Ok(source)

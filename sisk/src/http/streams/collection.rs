@@ -539,12 +539,18 @@ impl HttpEventSourceCollection {
         log.is_enabled().then(|| log.head())
     }
 
-    /// Runs `hook` each time a connection enters the collection.
+    /// Runs `hook` each time a connection enters the collection. When it runs, the connection is already
+    /// in the collection (`get_by_identifier` finds it, a broadcast reaches it) and no lock of the
+    /// collection is held, so the hook may publish or look connections up. Reach the server through the
+    /// connection (`es.server()`) rather than capturing it: the server holds its hooks. The builder's
+    /// [`on_event_source_registered`](crate::http::HttpServerHostContextBuilder::on_event_source_registered)
+    /// sets one where the server is described.
     pub fn on_event_source_registered(&self, hook: impl Fn(&HttpRequestEventSource) + Send + Sync + 'static) {
         write(&self.inner.on_registered).push(Arc::new(hook));
     }
 
-    /// Runs `hook` each time a connection leaves the collection (closed or replaced).
+    /// Runs `hook` each time a connection leaves the collection (closed or replaced). When it runs, the
+    /// connection is no longer in the collection, and, as for registration, no lock is held.
     pub fn on_event_source_unregistration(&self, hook: impl Fn(&HttpRequestEventSource) + Send + Sync + 'static) {
         write(&self.inner.on_unregistered).push(Arc::new(hook));
     }
