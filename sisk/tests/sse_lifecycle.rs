@@ -296,6 +296,58 @@ async fn builder_hooks_see_the_connection_and_may_broadcast() {
     assert_eq!((left.event.as_str(), left.data.as_str()), ("left", "bob"));
 }
 
+/// Regression: an error returned with `?`, or a panic, once something went out, gave the client a `200`
+/// stream that simply ended — and its browser reconnected into the same failure every second.
+#[tokio::test]
+async fn a_failure_after_the_first_message_breaks_the_stream_after_a_retry_delay() {
+    let mut r = Router::new();
+    r += Route::get("/fails", |req: HttpRequest| async move {
+        let sse = req.get_event_source(None);
+        sse.send("one");
+        Err::<HttpResponse, _>(sisk::Error::with_status(StatusCode::SERVICE_UNAVAILABLE, "the database is down"))
+    });
+    r += Route::get("/panics", |req: HttpRequest| async move {
+        let sse = req.get_event_source("panicky");
+        sse.send("one");
+        tokio::task::yield_now().await;
+        panic!("a bug after the first message");
+        #[allow(unreachable_code)]
+        sse.close()
+    });
+    r += Route::get("/ends", |req: HttpRequest| async move {
+        let sse = req.get_event_source(None);
+        sse.send("one");
+        sse.close()
+    });
+    let server = TestServer::start_with(
+        HttpServer::create_builder()
+            .use_router(r)
+            .use_configuration(|c| c.event_source_error_retry = Duration::from_secs(30)),
+    );
+    for path in ["/fails", "/panics"] {
+        let response = open_events(&server.url(path)).await;
+        let mut read = String::new();
+        let mut body = response;
+        let ended = loop {
+            match tokio::time::timeout(LIMIT, body.chunk()).await.expect("in time") {
+                Ok(Some(chunk)) => read.push_str(&String::from_utf8_lossy(&chunk)),
+                Ok(None) => break "a clean end",
+                Err(_) => break "an error",
+            }
+        };
+        assert!(read.contains("data: one\n\n") && read.ends_with("retry: 30000\n\n"), "{path}: {read:?}");
+        assert_eq!(ended, "an error", "{path}: the stream must break, not end");
+    }
+    // A handler that closes its stream still ends it cleanly.
+    let mut clean = open_events(&server.url("/ends")).await;
+    let mut read = String::new();
+    while let Some(chunk) = tokio::time::timeout(LIMIT, clean.chunk()).await.unwrap().unwrap() {
+        read.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert_eq!(read, "data: one\n\n");
+    assert_eq!(server.server.event_sources().active_connections(), 0);
+}
+
 #[tokio::test]
 async fn shutdown_ends_every_stream_cleanly_and_empties_the_collection() {
     let (tx, mut rx) = mpsc::unbounded_channel();

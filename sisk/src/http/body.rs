@@ -1,13 +1,12 @@
 //! [`ResponseBody`]: the body type the server hands to hyper, either fixed bytes or an event stream.
 
-use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 
-use crate::http::streams::EventStreamBody;
+use crate::http::streams::{EventStreamBody, StreamAborted};
 
 /// The body of a response on the wire.
 #[derive(Debug)]
@@ -42,12 +41,12 @@ impl ResponseBody {
 
 impl Body for ResponseBody {
     type Data = Bytes;
-    type Error = Infallible;
+    type Error = StreamAborted;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, StreamAborted>>> {
         match &mut self.get_mut().0 {
             Kind::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            Kind::Stream(stream) => stream.poll_next_chunk(cx).map(|chunk| chunk.map(|b| Ok(Frame::data(b)))),
+            Kind::Stream(stream) => stream.poll_next_chunk(cx).map(|chunk| chunk.map(|b| b.map(Frame::data))),
         }
     }
 

@@ -61,6 +61,11 @@ pub struct HttpServerConfiguration {
     /// twice this in the kernel, besides its queue. Over HTTP/2 the socket is shared and each stream is
     /// bounded by flow control instead.
     pub event_source_send_buffer: usize,
+    /// How long a client is told to wait before reconnecting when the handler of its event stream fails
+    /// (a server error returned, a panic) after the stream began (default 10 s): the stream then breaks
+    /// instead of ending cleanly, after a `retry:` field with this delay, so a browser does not reconnect
+    /// into the same failure every few seconds.
+    pub event_source_error_retry: Duration,
     /// The bounds of the event log that gives published events their ids and resumes clients that
     /// reconnect with `Last-Event-ID` (10,000 events, 5 minutes, replays of at most 1,000 events).
     pub event_log: EventLogOptions,
@@ -112,6 +117,7 @@ impl Default for HttpServerConfiguration {
             event_source_queue_capacity: 1024,
             event_source_queue_bytes: 4 * 1024 * 1024,
             event_source_send_buffer: 64 * 1024,
+            event_source_error_retry: Duration::from_secs(10),
             event_log: EventLogOptions::default(),
             identifier_policy: IdentifierPolicy::default(),
             maximum_connections: 16_384,

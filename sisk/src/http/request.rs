@@ -378,12 +378,22 @@ impl HttpRequest {
     }
 }
 
+impl HttpRequest {
+    /// The handler answered a server error: a stream that already began breaks instead of ending.
+    pub(crate) fn fail_event_stream(&self) {
+        if let EventSourceSlot::Open(source) = &*lock(&self.state.event_source) {
+            source.end_of_request(true);
+        }
+    }
+}
+
 impl Drop for RequestState {
     /// The request is over (the action returned or panicked, and no clone is left): its stream ends too.
     fn drop(&mut self) {
         let slot = self.event_source.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let EventSourceSlot::Open(source) = std::mem::replace(slot, EventSourceSlot::Unavailable) {
-            source.end_of_request();
+            // Dropped while a panic unwinds: the handler failed.
+            source.end_of_request(std::thread::panicking());
         }
     }
 }

@@ -71,7 +71,7 @@ impl App {
                 self.server.streaming_tasks().spawn(async move {
                     tokio::select! {
                         outcome = pipeline => if let Err(panic) = outcome {
-                            panic_response(&span, panic);
+                            tracing::error!(parent: &span, panic = %panic_message(&panic), "handler panicked after its event stream began");
                         },
                         () = abandoned.cancelled() => tracing::warn!(parent: &span, "handler dropped at the shutdown timeout"),
                     }
@@ -163,6 +163,9 @@ async fn run_route(router: &Router, route: &Route, request: HttpRequest) -> Http
         Some(response) => response,
         None => route.action.call(request.clone()).await,
     };
+    if response.status.is_server_error() {
+        request.fail_event_stream();
+    }
     for handler in handlers() {
         if let HandlerKind::After(after) = &handler.kind {
             response = after(request.clone(), response).await;
@@ -178,13 +181,20 @@ fn panic_response(span: &tracing::Span, panic: Box<dyn Any + Send>) -> HttpRespo
         Ok(error) => return error.into_response(),
         Err(panic) => panic,
     };
-    let message = panic
+    tracing::error!(parent: span, panic = %panic_message(&panic), "handler panicked; answering 500");
+    HttpResponse::with_status_code(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// The text a panic carries, or what it is when it carries none.
+fn panic_message(panic: &Box<dyn Any + Send>) -> String {
+    if let Some(error) = panic.downcast_ref::<Error>() {
+        return error.to_string();
+    }
+    panic
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a non-string panic payload".to_owned());
-    tracing::error!(parent: span, panic = %message, "handler panicked; answering 500");
-    HttpResponse::with_status_code(StatusCode::INTERNAL_SERVER_ERROR)
+        .unwrap_or_else(|| "a non-string panic payload".to_owned())
 }
 
 /// A `HEAD` response keeps the `Content-Length` the `GET` would have had and sends no body.

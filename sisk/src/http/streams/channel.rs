@@ -14,6 +14,7 @@ use bytes::Bytes;
 use http::HeaderMap;
 use tokio::sync::{oneshot, Notify};
 
+use crate::http::streams::StreamAborted;
 use crate::http::HttpResponse;
 
 /// The head of the stream's response, waiting for the first message, wait or close.
@@ -39,6 +40,11 @@ enum Phase {
     Closing,
     /// The body ends now (the client is gone, or is being disconnected).
     Ended,
+    /// No more messages; the body sends what is queued, then ends with an error (its handler failed).
+    Failing,
+    /// Failing, with the queue sent: the body yields once, so the transport flushes what it holds, then
+    /// ends with the error (an error at once would drop the last bytes with the connection).
+    Breaking,
 }
 
 #[derive(Debug)]
@@ -150,8 +156,9 @@ impl Channel {
         }
     }
 
-    /// The body's side: the next message, `None` at the end of the stream.
-    pub(crate) fn poll_pop(&self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+    /// The body's side: the next message, `None` at the end of the stream, an error at the end of a
+    /// stream whose handler failed.
+    pub(crate) fn poll_pop(&self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, StreamAborted>>> {
         let mut state = self.lock();
         if state.phase == Phase::Ended {
             return Poll::Ready(None);
@@ -161,10 +168,20 @@ impl Channel {
             drop(state);
             self.sent_bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
             self.room.notify_waiters();
-            return Poll::Ready(Some(bytes));
+            return Poll::Ready(Some(Ok(bytes)));
         }
-        if state.phase == Phase::Closing {
-            return Poll::Ready(None);
+        match state.phase {
+            Phase::Closing => return Poll::Ready(None),
+            Phase::Failing => {
+                state.phase = Phase::Breaking;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            Phase::Breaking => {
+                state.phase = Phase::Ended;
+                return Poll::Ready(Some(Err(StreamAborted)));
+            }
+            Phase::Open | Phase::Ended => {}
         }
         if !state.body_waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
             state.body_waker = Some(cx.waker().clone());
@@ -186,6 +203,27 @@ impl Channel {
                 state.phase = Phase::Ended;
                 state.queue.clear();
                 state.queued_bytes = 0;
+            }
+            (was_open, state.body_waker.take())
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        if was_open {
+            self.closed.notify_waiters();
+            self.room.notify_waiters();
+        }
+        was_open
+    }
+
+    /// Stops accepting messages; the body sends what is queued, then ends with an error, so the client
+    /// sees the stream break instead of end. Returns whether this call closed it.
+    pub(crate) fn fail(&self) -> bool {
+        let (was_open, waker) = {
+            let mut state = self.lock();
+            let was_open = state.phase == Phase::Open;
+            if matches!(state.phase, Phase::Open | Phase::Closing) {
+                state.phase = Phase::Failing;
             }
             (was_open, state.body_waker.take())
         };

@@ -506,18 +506,34 @@ impl HttpRequestEventSource {
         }
     }
 
-    /// The request is over. A stream whose head went out is closed cleanly; one whose head never did is
-    /// dropped with its head, so the client gets the response the handler returned instead (an error, say).
-    pub(crate) fn end_of_request(&self) {
+    /// The request is over. A stream whose head never went out is dropped with its head, so the client
+    /// gets the response the handler returned instead (an error, say). One whose head went out is closed
+    /// cleanly — unless the handler `failed` (a server error, a panic): then its client is told to wait
+    /// [`event_source_error_retry`](crate::http::HttpServerConfiguration::event_source_error_retry)
+    /// before reconnecting, and the stream breaks instead of ending, so the failure is not mistaken for
+    /// a clean end.
+    pub(crate) fn end_of_request(&self, failed: bool) {
         let Some(local) = self.local() else {
             return;
         };
         if local.channel.take_head().is_some() {
             local.channel.close(false);
-            self.unregister();
+        } else if failed {
+            let retry = self.server().configuration().event_source_error_retry;
+            local.channel.push(Event::new().retry(retry).encode(), false);
+            if local.channel.fail() {
+                tracing::error!(
+                    identifier = ?self.identifier(),
+                    remote = %self.remote_address(),
+                    ?retry,
+                    "the handler failed after its event stream began; the stream is cut, and the client told to wait before reconnecting"
+                );
+            }
         } else {
             self.close();
+            return;
         }
+        self.unregister();
     }
 
     /// The body is gone: the client left, or the stream ended and hyper dropped it.

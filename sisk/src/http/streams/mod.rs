@@ -53,4 +53,4 @@ pub use identifier_policy::IdentifierPolicy;
 pub use log::EventLogOptions;
 pub use ping_policy::HttpStreamPingPolicy;
 pub use resume::{ResumeState, StaleReason};
-pub use stream_body::EventStreamBody;
+pub use stream_body::{EventStreamBody, StreamAborted};

@@ -25,7 +25,7 @@ impl EventStreamBody {
         EventStreamBody { source, stopping }
     }
 
-    pub(crate) fn poll_next_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+    pub(crate) fn poll_next_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, StreamAborted>>> {
         if self.stopping.as_mut().is_some_and(|stopping| stopping.as_mut().poll(cx).is_ready()) {
             self.stopping = None;
             // What is queued still goes out, then the stream ends; sends from now on return false.
@@ -37,6 +37,20 @@ impl EventStreamBody {
         }
     }
 }
+
+/// How an event stream's body ends when its handler failed (returned a server error, or panicked) after
+/// the stream began: with an error, so the connection is cut (HTTP/1.1, no final chunk) or the stream
+/// reset (HTTP/2), and the client sees a failure rather than a clean end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamAborted;
+
+impl std::fmt::Display for StreamAborted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the event stream's handler failed after the stream began")
+    }
+}
+
+impl std::error::Error for StreamAborted {}
 
 impl Drop for EventStreamBody {
     fn drop(&mut self) {
