@@ -133,6 +133,15 @@ impl HttpServerHostContextBuilder {
     /// Checks the router and binds the port. Fails on an invalid port, a port already in use, or a
     /// router error kept by `+=` (an invalid path, two colliding routes).
     pub fn build(self) -> Result<HttpServerHostContext, Error> {
+        let unclaimed = self.router.unclaimed_attribute_routes();
+        if !unclaimed.is_empty() {
+            tracing::warn!(
+                routes = ?unclaimed,
+                "attribute routes are compiled into this program but the router did not pick them up, so they answer 404; \
+                 call r.auto_scan() (free functions) or r.set_object(…) (controllers), or r.ignore_attribute_routes() \
+                 if that is on purpose"
+            );
+        }
         let router = self.router.freeze()?;
         let port = match std::env::var(LISTENING_PORT_VARIABLE) {
             Ok(url) => ListeningPort::parse(&url)?,

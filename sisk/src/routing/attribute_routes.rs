@@ -89,6 +89,27 @@ impl Router {
         self
     }
 
+    /// Says that the program's attribute routes are left out on purpose: `build()` then does not warn
+    /// that no router picked them up (a program that serves several routers, say, one without them).
+    pub fn ignore_attribute_routes(&mut self) -> &mut Self {
+        self.attribute_routes_ignored = true;
+        self
+    }
+
+    /// The paths of the attribute routes compiled into the program that this router did not pick up
+    /// (free functions without [`auto_scan`](Self::auto_scan), controllers without
+    /// [`set_object`](Self::set_object)), unless they are ignored on purpose.
+    pub(crate) fn unclaimed_attribute_routes(&self) -> Vec<String> {
+        if self.attribute_routes_ignored {
+            return Vec::new();
+        }
+        inventory::iter::<StaticRoute>
+            .into_iter()
+            .filter(|route| !self.static_route_sources.contains(&route.controller.map(|type_id| type_id())))
+            .map(|route| (route.build)().path().to_owned())
+            .collect()
+    }
+
     /// Adds the static routes of the sources `wanted` picks, in one pass over the program's routes,
     /// skipping the sources this router already took.
     fn add_static_routes(&mut self, wanted: impl Fn(RouteSource) -> bool) {

@@ -41,6 +41,8 @@ pub struct Router {
     errors: Vec<Error>,
     /// The sources of attribute routes already added (see `attribute_routes`).
     pub(crate) static_route_sources: HashSet<RouteSource>,
+    /// Set by `ignore_attribute_routes`: the program's attribute routes are left out on purpose.
+    pub(crate) attribute_routes_ignored: bool,
     pub(crate) global_request_handlers: Vec<RequestHandler>,
     not_found: Option<Action>,
     method_not_allowed: Option<Action>,
@@ -102,6 +104,7 @@ impl Router {
             paths: Vec::new(),
             errors: Vec::new(),
             static_route_sources: HashSet::new(),
+            attribute_routes_ignored: false,
             global_request_handlers: Vec::new(),
             not_found: None,
             method_not_allowed: None,
