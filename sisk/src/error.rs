@@ -10,7 +10,10 @@ use std::fmt;
 use http::StatusCode;
 
 /// The error type of sisk: misuse of the API, invalid configuration, or a request the server refuses.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Debug` form leads with the message, so `fn main() -> Result<(), sisk::Error>` that fails at
+/// `build()` prints what went wrong and what to do (`{:#?}` shows the fields).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Error {
     kind: Kind,
     message: String,
@@ -295,6 +298,15 @@ impl Error {
     }
 }
 
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            return f.debug_struct("Error").field("kind", &self.kind).field("message", &self.message).finish();
+        }
+        write!(f, "{} ({:?})", self.message, self.kind)
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
@@ -314,6 +326,14 @@ mod tests {
         assert_eq!(Error::headers_already_sent("X").status_code(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(Error::too_many_event_sources(10).status_code(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(Error::with_status(StatusCode::IM_A_TEAPOT, "tea").status_code(), StatusCode::IM_A_TEAPOT);
+    }
+
+    #[test]
+    fn what_main_prints_leads_with_the_message() {
+        let e = Error::invalid_listening_port("no port in \"http://localhost/\"");
+        let printed = format!("{e:?}");
+        assert!(printed.starts_with("invalid listening port: no port"), "{printed}");
+        assert!(format!("{e:#?}").contains("kind: InvalidListeningPort"));
     }
 
     #[test]
