@@ -77,6 +77,21 @@ pub fn controller(controller: &Controller) -> TokenStream {
     }
 }
 
+/// A `Controller` impl without routes, emitted beside the errors of a controller that did not pass the
+/// checks.
+pub fn controller_stub(controller: &Controller) -> TokenStream {
+    let self_ty = &controller.item.self_ty;
+    quote! {
+        impl ::sisk::routing::Controller for #self_ty {
+            const __INSTANCE_ROUTES: &'static [&'static str] = &[];
+
+            fn __instance_routes(self: ::std::sync::Arc<Self>) -> ::std::vec::Vec<::sisk::routing::Route> {
+                ::std::vec::Vec::new()
+            }
+        }
+    }
+}
+
 /// `Route::new(RouteMethod::X, path, call).with_name(module::label)`.
 fn build_route(args: &RouteArgs, path: &str, call: TokenStream, label: TokenStream) -> TokenStream {
     let method: &Ident = &args.method;

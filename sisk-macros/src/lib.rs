@@ -77,10 +77,18 @@ pub fn route(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn route_prefix(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item: proc_macro2::TokenStream = item.into();
-    let parsed = ast::controller(attr.into(), item.clone())
-        .and_then(|controller| valid::controller(&controller).map(|()| controller));
-    match parsed {
-        Ok(controller) => expand::controller(&controller).into(),
-        Err(err) => with_item(err, ast::without_route_attributes(item)),
+    let controller = match ast::controller(attr.into(), item.clone()) {
+        Ok(controller) => controller,
+        Err(err) => return with_item(err, ast::without_route_attributes(item)),
+    };
+    match valid::controller(&controller) {
+        Ok(()) => expand::controller(&controller).into(),
+        // With a `Controller` impl that has no routes, `r.set_object(…)` elsewhere still compiles: the
+        // user sees the one mistake, not a second error about the trait.
+        Err(err) => {
+            let item = ast::without_route_attributes(item);
+            let stub = expand::controller_stub(&controller);
+            with_item(err, quote::quote!(#item #stub))
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Checks: paths follow the router's rules (the same code the router runs), and functions have a shape a
 //! route can call. Every mistake is reported at its own token, all in one build.
 
-use syn::{FnArg, LitStr, Receiver, Signature};
+use syn::{FnArg, LitStr, PatType, Receiver, Signature, Type};
 
 use crate::ast::{Controller, RouteFn};
 use crate::errors::Errors;
@@ -16,7 +16,7 @@ pub fn route_fn(route: &RouteFn) -> syn::Result<()> {
     let sig = &route.function.sig;
     check_generics(&mut errors, sig);
     match sig.inputs.iter().collect::<Vec<_>>().as_slice() {
-        [FnArg::Typed(_)] => {}
+        [FnArg::Typed(argument)] => check_request_type(&mut errors, argument),
         [FnArg::Receiver(receiver), ..] => errors.push(syn::Error::new_spanned(
             receiver,
             "a route on a method belongs to a controller: put #[route_prefix(\"/…\")] on its `impl` block",
@@ -46,8 +46,11 @@ pub fn controller(controller: &Controller) -> syn::Result<()> {
         }
         check_generics(&mut errors, &route.sig);
         match route.sig.inputs.iter().collect::<Vec<_>>().as_slice() {
-            [FnArg::Typed(_)] => {}
-            [FnArg::Receiver(receiver), FnArg::Typed(_)] => check_receiver(&mut errors, receiver),
+            [FnArg::Typed(argument)] => check_request_type(&mut errors, argument),
+            [FnArg::Receiver(receiver), FnArg::Typed(argument)] => {
+                check_receiver(&mut errors, receiver);
+                check_request_type(&mut errors, argument);
+            }
             _ => errors.push(syn::Error::new_spanned(
                 &route.sig.inputs,
                 "a controller route takes `req: HttpRequest`, after `&self` if it needs the controller",
@@ -70,6 +73,29 @@ fn check_generics(errors: &mut Errors, sig: &Signature) {
     if !sig.generics.params.is_empty() {
         errors.push(syn::Error::new_spanned(&sig.generics, "a route function cannot be generic"));
     }
+}
+
+/// The request is taken by value, as `HttpRequest` (any path to it): a reference or another type is
+/// reported at the type, with the signature a route has, instead of a trait error at code the user never
+/// wrote.
+fn check_request_type(errors: &mut Errors, argument: &PatType) {
+    let by_value = match &*argument.ty {
+        Type::Path(path) => path.qself.is_none() && path.path.segments.last().is_some_and(|s| s.ident == "HttpRequest"),
+        _ => false,
+    };
+    if by_value {
+        return;
+    }
+    let message = match &*argument.ty {
+        Type::Reference(_) => {
+            "a route takes the request by value, `req: HttpRequest` (a cheap handle: clone it to keep or share it)"
+        }
+        _ => {
+            "a route takes `req: HttpRequest` and reads what it needs from it \
+             (`req.route_parameter(\"id\")`, `req.query()`, `req.body_string().await?`)"
+        }
+    };
+    errors.push(syn::Error::new_spanned(&argument.ty, message));
 }
 
 /// Only `&self`: the router shares one controller between requests, so it cannot hand out `self` or
