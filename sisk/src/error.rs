@@ -6,6 +6,7 @@
 //! [`Error::status_code`] (500 unless the error says otherwise).
 
 use std::fmt;
+use std::sync::Arc;
 
 use http::StatusCode;
 
@@ -13,11 +14,22 @@ use http::StatusCode;
 ///
 /// Its `Debug` form leads with the message, so `fn main() -> Result<(), sisk::Error>` that fails at
 /// `build()` prints what went wrong and what to do (`{:#?}` shows the fields).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Error {
     kind: Kind,
     message: String,
+    /// The error this one was made from, kept for `source()` and the log (never sent to a client).
+    cause: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
+
+/// Two errors are equal when their kind and message are; their causes are not compared.
+impl PartialEq for Error {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.message == other.message
+    }
+}
+
+impl Eq for Error {}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -35,6 +47,7 @@ enum Kind {
     ControllerNeedsInstance,
     InvalidListeningPort,
     Io,
+    Internal,
     AudienceNotPortable,
     BrokerUnavailable,
     Response(StatusCode),
@@ -42,7 +55,7 @@ enum Kind {
 
 impl Error {
     fn new(kind: Kind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into() }
+        Error { kind, message: message.into(), cause: None }
     }
 
     pub(crate) fn headers_already_sent(name: &str) -> Self {
@@ -173,6 +186,15 @@ impl Error {
         Self::new(Kind::Io, format!("{context}: {cause}"))
     }
 
+    /// A failure of something a handler called (a file, a database, a parser), answered `500`: the client
+    /// gets the bare status, the log gets the cause, which [`source`](std::error::Error::source) keeps.
+    /// [`ResultExt::or_internal_error`](crate::ResultExt::or_internal_error) makes one from any error,
+    /// for `?`.
+    pub fn internal(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        let message = format!("internal error: {cause}");
+        Error { kind: Kind::Internal, message, cause: Some(Arc::new(cause)) }
+    }
+
     /// An error that answers the request with `status` and `message` as its plain-text body.
     ///
     /// ```
@@ -292,6 +314,11 @@ impl Error {
         self.kind == Kind::AudienceNotPortable
     }
 
+    /// True when the error was made with [`Error::internal`] (or `or_internal_error`).
+    pub fn is_internal(&self) -> bool {
+        self.kind == Kind::Internal
+    }
+
     /// True when the error was made with [`Error::with_status`].
     pub fn is_response(&self) -> bool {
         matches!(self.kind, Kind::Response(_))
@@ -313,7 +340,34 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause.as_deref().map(|cause| cause as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Lets `?` take any error into a handler that returns `Result<_, sisk::Error>`: the orphan rule keeps
+/// you from writing `From<TheirError> for sisk::Error`, and a blanket one would clash with the standard
+/// library's own.
+///
+/// ```
+/// use sisk::prelude::*;
+///
+/// async fn config(_req: HttpRequest) -> Result<String, sisk::Error> {
+///     let text = std::fs::read_to_string("/no/such/file").or_internal_error()?; // a 500, cause logged
+///     Ok(text)
+/// }
+/// ```
+pub trait ResultExt<T> {
+    /// The error, if any, as [`Error::internal`]: a `500` whose cause is logged, not sent.
+    fn or_internal_error(self) -> Result<T, Error>;
+}
+
+impl<T, E: std::error::Error + Send + Sync + 'static> ResultExt<T> for Result<T, E> {
+    fn or_internal_error(self) -> Result<T, Error> {
+        self.map_err(Error::internal)
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -326,6 +380,15 @@ mod tests {
         assert_eq!(Error::headers_already_sent("X").status_code(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(Error::too_many_event_sources(10).status_code(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(Error::with_status(StatusCode::IM_A_TEAPOT, "tea").status_code(), StatusCode::IM_A_TEAPOT);
+    }
+
+    #[test]
+    fn an_internal_error_is_a_500_that_keeps_its_cause() {
+        use std::error::Error as _;
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "config.toml is missing");
+        let e = Err::<(), _>(io).or_internal_error().unwrap_err();
+        assert_eq!(e.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(e.source().map(|cause| cause.to_string()).as_deref(), Some("config.toml is missing"));
     }
 
     #[test]

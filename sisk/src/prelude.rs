@@ -6,6 +6,7 @@ pub use crate::http::{
     IntoResponse, StatusCode,
 };
 pub use crate::routing::{RequestHandler, Route, RouteMethod, Router};
+pub use crate::ResultExt;
 pub use crate::{
     route, route_any, route_delete, route_get, route_head, route_options, route_patch, route_post, route_prefix,
     route_put,

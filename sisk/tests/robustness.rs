@@ -137,3 +137,19 @@ async fn a_shutdown_future_stops_the_server_and_the_deadline_cuts_off_a_handler_
     assert!(answer.is_empty(), "and not answered: {:?}", String::from_utf8_lossy(&answer));
     assert!(TcpStream::connect(addr).await.is_err(), "the port no longer accepts connections");
 }
+
+/// Regression: `?` could not take a foreign error (an `io::Error`, a driver's) in a handler returning
+/// `Result<_, sisk::Error>`. With `or_internal_error` it answers a bare 500 and keeps the cause out of
+/// the response.
+#[tokio::test]
+async fn a_foreign_error_taken_with_or_internal_error_is_a_bare_500() {
+    let mut r = Router::new();
+    r += Route::get("/config", |_req| async {
+        let text = std::fs::read_to_string("/definitely/not/here.toml").or_internal_error()?;
+        Ok::<_, sisk::Error>(text)
+    });
+    let server = TestServer::start(r);
+    let res = client().get(server.url("/config")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 500);
+    assert_eq!(res.text().await.unwrap(), "", "the cause is logged, never sent");
+}

@@ -92,7 +92,10 @@ impl IntoResponse for Error {
             return HttpResponse::with_status_code(status).with_header(http::header::RETRY_AFTER, RETRY_FULL_AFTER);
         }
         if status.is_server_error() {
-            tracing::error!(error = %self, "handler returned an error");
+            match std::error::Error::source(&self) {
+                Some(cause) => tracing::error!(error = %self, cause = ?cause, "handler returned an error"),
+                None => tracing::error!(error = %self, "handler returned an error"),
+            }
             HttpResponse::with_status_code(status)
         } else {
             HttpResponse::with_status_code(status).with_content(self.message().to_owned())
