@@ -2,8 +2,9 @@
 //! identifier or predicate, and publishing through the server's event log: a broadcast is encoded once
 //! for all of them, and resent to those that reconnect having missed it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use bytes::Bytes;
@@ -55,7 +56,11 @@ pub struct HttpEventSourceCollection {
 struct Inner {
     /// The open identified connections, oldest first under each identifier (several only with
     /// [`IdentifierPolicy::AllowSeveral`]).
-    sources: RwLock<HashMap<Arc<str>, Vec<HttpRequestEventSource>>>,
+    ///
+    /// Ordered by identifier, so the connections of a prefix are one range of it: a broadcast to a room
+    /// costs the room's size (and a logarithm), not a scan of every connection — it runs under the log's
+    /// lock, which every publish takes.
+    sources: RwLock<BTreeMap<Arc<str>, Vec<HttpRequestEventSource>>>,
     policy: IdentifierPolicy,
     /// The engine of a log shared by many nodes; `None` for the server's own log.
     backplane: Option<Arc<dyn Backplane>>,
@@ -429,7 +434,15 @@ impl HttpEventSourceCollection {
                     }
                     _ => Vec::new(),
                 },
-                _ => sources
+                Audience::Prefix(prefix) => sources
+                    .range::<str, _>((Bound::Included(&**prefix), Bound::Unbounded))
+                    .take_while(|(id, _)| id.starts_with(&**prefix))
+                    .flat_map(|(_, holders)| holders.iter().cloned())
+                    .collect(),
+                Audience::Identifiers(identifiers) => {
+                    identifiers.iter().filter_map(|id| sources.get(id)).flatten().cloned().collect()
+                }
+                Audience::All | Audience::Where(_) => sources
                     .iter()
                     .filter(|(id, _)| audience.includes(id))
                     .flat_map(|(_, holders)| holders.iter().cloned())
