@@ -1,28 +1,14 @@
 //! Regression: a program with attribute routes whose router never called `auto_scan` built and started
 //! without a word, and answered every one of those routes with `404`. `build()` now warns, naming them.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod support;
 
 use sisk::prelude::*;
+use support::Captured;
 
 #[route_get("/forgotten")]
 async fn forgotten(_req: HttpRequest) -> &'static str {
     "found"
-}
-
-/// A log sink shared with the test.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// What `build()` logs for `router`.

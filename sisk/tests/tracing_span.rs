@@ -2,25 +2,8 @@
 
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use sisk::prelude::*;
-use support::{client, TestServer};
-
-/// A log sink shared with the test.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use support::{client, Captured, TestServer};
 
 // A current-thread runtime: the server's tasks run on this thread, under this thread's subscriber.
 #[tokio::test(flavor = "current_thread")]

@@ -65,9 +65,23 @@ impl Drop for TestServer {
 }
 
 /// The routes most suites start from: `GET /hello` answers `hello`; `GET /sse/<id>` opens an identified
-/// event stream, sends `open`, and waits until the client leaves.
+/// event stream, sends `open`, and waits until the client leaves; `GET /flood/<id>` opens one and writes
+/// 64 KiB events until its queue is full (a client that does not read is evicted), then waits.
 pub fn hello_and_streams() -> Router {
     let mut r = Router::new();
+    r += Route::get("/flood/<id>", |req: HttpRequest| async move {
+        let id = req.route_parameter("id").unwrap_or_default().to_owned();
+        let sse = req.get_event_source(id.as_str());
+        let chunk = "z".repeat(64 * 1024);
+        for _ in 0..1000 {
+            if !sse.send(&chunk) {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        sse.keep_alive().await;
+        sse.close()
+    });
     r += Route::get("/hello", |_req| async { "hello" });
     r += Route::get("/sse/<id>", |req: HttpRequest| async move {
         let id = req.route_parameter("id").unwrap_or_default().to_owned();

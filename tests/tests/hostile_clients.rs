@@ -133,34 +133,15 @@ async fn a_huge_method_is_refused_not_routed() {
 // Failure 5: over HTTP/2, cutting off one slow client cancelled every stream on its connection.
 #[tokio::test]
 async fn over_http2_a_slow_stream_is_evicted_alone() {
-    let mut r = Router::new();
-    r += Route::get("/flood", |req: HttpRequest| async move {
-        let sse = req.get_event_source("slow");
-        let chunk = "x".repeat(64 * 1024);
-        for _ in 0..1000 {
-            if !sse.send(&chunk) {
-                break;
-            }
-            tokio::task::yield_now().await;
-        }
-        sse.keep_alive().await;
-        sse.close()
-    });
-    r += Route::get("/calm", |req: HttpRequest| async move {
-        let sse = req.get_event_source("calm");
-        sse.send("hello");
-        sse.keep_alive().await;
-        sse.close()
-    });
-    let server = TestServer::with(r, |c| {
+    let server = TestServer::with(sisk_tests::hello_and_streams(), |c| {
         c.event_source_queue_capacity = 8;
         c.event_source_queue_bytes = 256 * 1024;
     });
     let client = reqwest::Client::builder().http2_prior_knowledge().timeout(LIMIT).build().unwrap();
-    let mut calm = client.get(server.url("/calm")).send().await.unwrap();
-    sisk_tests::events::read_until(&mut calm, "data: hello\n\n").await;
+    let mut calm = client.get(server.url("/sse/calm")).send().await.unwrap();
+    sisk_tests::events::read_until(&mut calm, "data: open\n\n").await;
     // The same client, so the same connection: never read.
-    let slow = client.get(server.url("/flood")).send().await.unwrap();
+    let slow = client.get(server.url("/flood/slow")).send().await.unwrap();
     assert_eq!(slow.version(), reqwest::Version::HTTP_2);
 
     let sources = server.server.event_sources().clone();

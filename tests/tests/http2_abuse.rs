@@ -13,27 +13,8 @@ use tokio::net::TcpStream;
 /// The client preface of HTTP/2.
 const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-fn routes() -> Router {
-    let mut r = sisk_tests::hello_and_streams();
-    // Writes 64 KiB events until its queue is full: a client that grants no window is evicted.
-    r += Route::get("/flood/<id>", |req: HttpRequest| async move {
-        let id = req.route_parameter("id").unwrap_or_default().to_owned();
-        let sse = req.get_event_source(id.as_str());
-        let chunk = "z".repeat(64 * 1024);
-        for _ in 0..1000 {
-            if !sse.send(&chunk) {
-                break;
-            }
-            tokio::task::yield_now().await;
-        }
-        sse.keep_alive().await;
-        sse.close()
-    });
-    r
-}
-
 fn server() -> TestServer {
-    TestServer::with(routes(), |c| {
+    TestServer::with(sisk_tests::hello_and_streams(), |c| {
         c.header_read_timeout = Duration::from_secs(5);
         c.event_source_queue_capacity = 8;
         c.event_source_queue_bytes = 256 * 1024;

@@ -25,26 +25,14 @@ use crate::backplane::{AppendReply, Backplane, BoxFuture, LogEntry, PresenceEntr
 use crate::http::streams::{new_epoch, now_millis, EventId, Position};
 use crate::Error;
 
-/// Reads the epoch, creating it if the key is missing; then appends the entry under it.
-/// KEYS: epoch, stream. ARGV: candidate epoch, max length, then field–value pairs.
+/// Creates the epoch if the key is missing (`SET NX`: a Redis that came back empty gets a new one), then
+/// appends the entry under the epoch there is, in one step. KEYS: epoch, stream. ARGV: candidate epoch, max
+/// length, then field–value pairs.
 const APPEND: &str = r"
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
 local epoch = redis.call('GET', KEYS[1])
-if not epoch then
-  epoch = ARGV[1]
-  redis.call('SET', KEYS[1], epoch)
-end
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'ep', epoch, unpack(ARGV, 3))
 return {epoch, id}
-";
-
-/// Reads the epoch, creating it if the key is missing. KEYS: epoch. ARGV: candidate epoch.
-const EPOCH: &str = r"
-local epoch = redis.call('GET', KEYS[1])
-if not epoch then
-  epoch = ARGV[1]
-  redis.call('SET', KEYS[1], epoch)
-end
-return epoch
 ";
 
 /// Most entries appended in one pipeline.
@@ -291,11 +279,15 @@ impl RedisBackplane {
         while !log.is_stopping() {
             let result = async {
                 let mut conn = self.connect(None).await?;
-                let epoch: String = redis::cmd("EVAL")
-                    .arg(EPOCH)
-                    .arg(1)
+                // The epoch there is, created if missing; `SET NX` never replaces another node's.
+                let (epoch,): (String,) = redis::pipe()
+                    .cmd("SET")
                     .arg(&keys.epoch)
                     .arg(new_epoch().to_string())
+                    .arg("NX")
+                    .ignore()
+                    .cmd("GET")
+                    .arg(&keys.epoch)
                     .query_async(&mut conn)
                     .await?;
                 if epoch != log.epoch() {
@@ -418,7 +410,7 @@ impl RedisBackplane {
         keys: &Keys,
         log: &SharedLog,
     ) -> Result<(), redis::RedisError> {
-        let now = unix_millis();
+        let now = now_millis();
         let (live,): (Vec<String>,) = redis::pipe()
             .cmd("ZADD")
             .arg(&keys.nodes)
@@ -495,7 +487,7 @@ impl Backplane for RedisBackplane {
             let counted = async {
                 let live: Vec<String> = redis::cmd("ZRANGEBYSCORE")
                     .arg(&keys.nodes)
-                    .arg(unix_millis())
+                    .arg(now_millis())
                     .arg("+inf")
                     .query_async(&mut conn)
                     .await?;
@@ -520,10 +512,6 @@ fn event_id(epoch: &str, id: &str) -> Result<EventId, Error> {
     let position: Position =
         id.parse().map_err(|()| Error::broker_unavailable(format!("Redis answered an odd stream id {id:?}")))?;
     Ok(EventId::new(Arc::from(epoch), position))
-}
-
-fn unix_millis() -> u64 {
-    now_millis()
 }
 
 /// Waits between retries: 50 ms, doubling up to 1 s.

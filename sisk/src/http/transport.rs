@@ -135,7 +135,11 @@ pub(crate) struct ConnectionIo {
 
 impl ConnectionIo {
     fn apply_send_buffer(&self) {
-        // One relaxed load per write; the size is asked at most once per event stream.
+        // One relaxed load per write (no read-modify-write on the hot path); the size is asked at most
+        // once per event stream.
+        if self.send_buffer.load(Ordering::Relaxed) == 0 {
+            return;
+        }
         let asked = self.send_buffer.swap(0, Ordering::Relaxed);
         if asked != 0 {
             if let Err(err) = socket2::SockRef::from(&self.stream).set_send_buffer_size(asked) {

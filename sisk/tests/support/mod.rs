@@ -55,6 +55,20 @@ impl Drop for TestServer {
     }
 }
 
+/// A log sink shared with the test: a `tracing_subscriber` writes into it, the test reads what it wrote.
+#[derive(Clone, Default)]
+pub struct Captured(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// An HTTP/1.1 client.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder().timeout(LIMIT).build().unwrap()

@@ -192,39 +192,34 @@ impl Channel {
     /// Stops accepting messages. `drain` lets the body send what is queued before it ends; otherwise the
     /// queue is dropped and the body ends now. Returns whether this call closed it.
     pub(crate) fn close(&self, drain: bool) -> bool {
-        let (was_open, waker) = {
-            let mut state = self.lock();
-            let was_open = state.phase == Phase::Open;
-            if drain {
-                if was_open {
-                    state.phase = Phase::Closing;
-                }
-            } else {
+        self.stop(|state| {
+            if !drain {
                 state.phase = Phase::Ended;
                 state.queue.clear();
                 state.queued_bytes = 0;
+            } else if state.phase == Phase::Open {
+                state.phase = Phase::Closing;
             }
-            (was_open, state.body_waker.take())
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-        if was_open {
-            self.closed.notify_waiters();
-            self.room.notify_waiters();
-        }
-        was_open
+        })
     }
 
     /// Stops accepting messages; the body sends what is queued, then ends with an error, so the client
     /// sees the stream break instead of end. Returns whether this call closed it.
     pub(crate) fn fail(&self) -> bool {
-        let (was_open, waker) = {
-            let mut state = self.lock();
-            let was_open = state.phase == Phase::Open;
+        self.stop(|state| {
             if matches!(state.phase, Phase::Open | Phase::Closing) {
                 state.phase = Phase::Failing;
             }
+        })
+    }
+
+    /// Applies `end` to the state, wakes the body, and, when the channel was open, whoever waits for it
+    /// to close or for room. Returns whether it was open.
+    fn stop(&self, end: impl FnOnce(&mut State)) -> bool {
+        let (was_open, waker) = {
+            let mut state = self.lock();
+            let was_open = state.phase == Phase::Open;
+            end(&mut state);
             (was_open, state.body_waker.take())
         };
         if let Some(waker) = waker {

@@ -148,8 +148,7 @@ impl HttpRequestEventSource {
         matches!(&*self.shared, Shared::Remote(_))
     }
 
-    /// This node's number for the connection (`0` for a remote one), and where the shared log placed its
-    /// `Joined` entry.
+    /// This node's number for the connection (`0` for a remote one).
     pub(crate) fn connection(&self) -> u64 {
         self.local().map_or(0, |local| local.connection)
     }

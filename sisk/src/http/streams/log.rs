@@ -158,7 +158,7 @@ impl EventLog {
     pub(crate) fn append(&mut self, audience: Audience, event: &Event) -> (Option<EventId>, Bytes) {
         let position = self.head.next(now_millis());
         let frame = self.insert(position, audience, event).unwrap_or_else(|| event.encode());
-        ((self.is_enabled()).then(|| self.head()), frame)
+        (self.is_enabled().then(|| self.head()), frame)
     }
 
     /// Adds an event that the log placed at `position`; returns its encoding, or `None` when the window
