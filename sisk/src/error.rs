@@ -50,6 +50,10 @@ enum Kind {
     Internal,
     AudienceNotPortable,
     BrokerUnavailable,
+    UnsupportedMediaType,
+    InvalidContent,
+    FormLimitExceeded,
+    InvalidTrustedProxy,
     Response(StatusCode),
 }
 
@@ -186,6 +190,54 @@ impl Error {
         Self::new(Kind::Io, format!("{context}: {cause}"))
     }
 
+    pub(crate) fn unsupported_media_type(expected: &str, found: Option<&str>) -> Self {
+        let found = found.map_or_else(|| "no Content-Type".to_owned(), |found| format!("Content-Type {found:?}"));
+        Self::new(
+            Kind::UnsupportedMediaType,
+            format!(
+                "this endpoint reads {expected} bodies, but the request has {found}; send `Content-Type: {expected}`"
+            ),
+        )
+    }
+
+    #[cfg(feature = "json")]
+    pub(crate) fn invalid_json(cause: &serde_json::Error) -> Self {
+        let message = match cause.classify() {
+            serde_json::error::Category::Data => {
+                format!("the JSON request body is not what this endpoint expects: {cause}")
+            }
+            _ => format!("the request body is not valid JSON: {cause}"),
+        };
+        Self::new(Kind::InvalidContent, message)
+    }
+
+    pub(crate) fn missing_value(name: &str) -> Self {
+        Self::new(Kind::InvalidContent, format!("`{name}` is required, and the request has no value for it"))
+    }
+
+    pub(crate) fn invalid_value(name: &str, expected: &str, cause: impl fmt::Display) -> Self {
+        Self::new(Kind::InvalidContent, format!("the value of `{name}` is not {expected}: {cause}"))
+    }
+
+    #[cfg(feature = "multipart")]
+    pub(crate) fn invalid_multipart(cause: impl fmt::Display) -> Self {
+        Self::new(Kind::InvalidContent, format!("the multipart/form-data body is malformed: {cause}"))
+    }
+
+    pub(crate) fn form_limit_exceeded(what: impl fmt::Display, setting: &str) -> Self {
+        Self::new(Kind::FormLimitExceeded, format!("{what}; raise HttpServerConfiguration::{setting} to accept it"))
+    }
+
+    pub(crate) fn invalid_trusted_proxy(text: &str) -> Self {
+        Self::new(
+            Kind::InvalidTrustedProxy,
+            format!(
+                "{text:?} is not a trusted proxy address: write an IP address (\"10.0.0.1\", \"::1\") or a network \
+                 in CIDR notation (\"10.0.0.0/8\", \"fd00::/8\")"
+            ),
+        )
+    }
+
     /// A failure of something a handler called (a file, a database, a parser), answered `500`: the client
     /// gets the bare status, the log gets the cause, which [`source`](std::error::Error::source) keeps.
     /// [`ResultExt::or_internal_error`](crate::ResultExt::or_internal_error) makes one from any error,
@@ -220,6 +272,9 @@ impl Error {
             Kind::IdentifierInUse => StatusCode::CONFLICT,
             Kind::BrokerUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Kind::TooManyEventSources => StatusCode::SERVICE_UNAVAILABLE,
+            Kind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Kind::InvalidContent => StatusCode::BAD_REQUEST,
+            Kind::FormLimitExceeded => StatusCode::PAYLOAD_TOO_LARGE,
             Kind::Response(status) => status,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -312,6 +367,29 @@ impl Error {
     /// a predicate into the identifiers it accepts first).
     pub fn is_audience_not_portable(&self) -> bool {
         self.kind == Kind::AudienceNotPortable
+    }
+
+    /// True when a request body was refused for its media type (`415`): JSON, a form or a multipart form
+    /// was read from a request whose `Content-Type` names something else, or nothing.
+    pub fn is_unsupported_media_type(&self) -> bool {
+        self.kind == Kind::UnsupportedMediaType
+    }
+
+    /// True when a request body could not be read as what was asked (`400`): JSON that does not parse or
+    /// does not fit the type, a malformed multipart body, a form value missing or not of its type.
+    pub fn is_invalid_content(&self) -> bool {
+        self.kind == Kind::InvalidContent
+    }
+
+    /// True when a form went past one of its limits (`413`): too many fields, a field or a file too large.
+    pub fn is_form_limit_exceeded(&self) -> bool {
+        self.kind == Kind::FormLimitExceeded
+    }
+
+    /// True when a trusted proxy given to a [`ForwardingResolver`](crate::http::ForwardingResolver) is
+    /// neither an IP address nor a CIDR network.
+    pub fn is_invalid_trusted_proxy(&self) -> bool {
+        self.kind == Kind::InvalidTrustedProxy
     }
 
     /// True when the error was made with [`Error::internal`] (or `or_internal_error`).

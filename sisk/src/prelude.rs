@@ -1,6 +1,8 @@
 //! What most programs need, in one `use sisk::prelude::*;`.
 
 pub use crate::http::streams::{Event, HttpEventSourceCollection, HttpRequestEventSource, HttpStreamPingPolicy};
+#[cfg(feature = "json")]
+pub use crate::http::Json;
 pub use crate::http::{
     CrossOriginResourceSharingHeaders, HttpContent, HttpRequest, HttpResponse, HttpServer, HttpServerConfiguration,
     IntoResponse, StatusCode,

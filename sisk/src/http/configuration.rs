@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::http::streams::{EventLogOptions, IdentifierPolicy};
+use crate::http::ForwardingResolver;
 
 /// Limits and timeouts of a server. Every field has a default suited to a public service.
 ///
@@ -42,6 +43,21 @@ pub struct HttpServerConfiguration {
     /// How long reading a whole request body may take before it fails with `408` (default 60 s), however
     /// steadily the bytes arrive.
     pub body_read_timeout: Duration,
+    /// How many fields a form may have (default 1,000): the pairs of an `application/x-www-form-urlencoded`
+    /// body, the parts of a `multipart/form-data` one, files included. One more is refused with `413`.
+    pub maximum_form_fields: usize,
+    /// The largest value of a form field that is not a file, in bytes (default 64 KiB): a part of a
+    /// multipart form without a file name. A larger one is refused with `413`. (A urlencoded form is
+    /// bounded by [`maximum_content_length`](Self::maximum_content_length) as a whole.)
+    pub maximum_form_field_size: u64,
+    /// The largest file of a multipart form, in bytes (default 4 MiB, as the whole body): a part with a
+    /// file name. A larger one is refused with `413` as soon as it passes the limit, and a file being
+    /// saved is removed. Raise it with `maximum_content_length` to accept larger uploads.
+    pub maximum_file_size: u64,
+    /// Trusted proxies whose forwarding headers (`Forwarded`, `X-Forwarded-For`, `-Proto`, `-Host`) give
+    /// the client's address, scheme and host (default `None`: the headers are ignored, whoever sends them).
+    /// See [`ForwardingResolver`].
+    pub forwarding_resolver: Option<ForwardingResolver>,
     /// How long a graceful shutdown waits for requests and streams to finish before dropping them
     /// (default 10 s).
     pub shutdown_timeout: Duration,
@@ -113,6 +129,10 @@ impl Default for HttpServerConfiguration {
             header_read_timeout: Duration::from_secs(10),
             body_idle_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(60),
+            maximum_form_fields: 1000,
+            maximum_form_field_size: 64 * 1024,
+            maximum_file_size: 4 * 1024 * 1024,
+            forwarding_resolver: None,
             shutdown_timeout: Duration::from_secs(10),
             event_source_queue_capacity: 1024,
             event_source_queue_bytes: 4 * 1024 * 1024,

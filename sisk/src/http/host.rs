@@ -19,7 +19,8 @@ use crate::http::service::App;
 use crate::http::streams::HttpRequestEventSource;
 use crate::http::transport::{Connection, StreamExecutor};
 use crate::http::{
-    CrossOriginResourceSharingHeaders, HttpServer, HttpServerConfiguration, IntoListeningPort, ListeningPort,
+    CrossOriginResourceSharingHeaders, ForwardingResolver, HttpServer, HttpServerConfiguration, IntoListeningPort,
+    ListeningPort,
 };
 use crate::routing::Router;
 use crate::Error;
@@ -86,6 +87,14 @@ impl HttpServerHostContextBuilder {
     /// Changes the configuration in place.
     pub fn use_configuration(mut self, configure: impl FnOnce(&mut HttpServerConfiguration)) -> Self {
         configure(&mut self.configuration);
+        self
+    }
+
+    /// Believes the forwarding headers of requests that come from the proxies `resolver` trusts (Sisk's
+    /// `UseForwardingResolver`): it sets
+    /// [`forwarding_resolver`](HttpServerConfiguration::forwarding_resolver) of the configuration.
+    pub fn use_forwarding_resolver(mut self, resolver: ForwardingResolver) -> Self {
+        self.configuration.forwarding_resolver = Some(resolver);
         self
     }
 

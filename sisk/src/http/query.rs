@@ -1,6 +1,13 @@
-//! [`QueryString`]: the percent-decoded query of a request, keeping repeated keys.
+//! [`QueryString`]: the percent-decoded pairs of a request's query, or of a urlencoded form body, keeping
+//! repeated keys, with typed getters.
 
-/// The query string of a request, decoded (`+` and `%XX`), in order, with repeated keys kept.
+use std::str::FromStr;
+
+use crate::Error;
+
+/// The query string of a request, decoded (`+` and `%XX`), in order, with repeated keys kept. A form
+/// body (`application/x-www-form-urlencoded`) is read into the same collection by
+/// [`get_form_content`](crate::http::HttpRequest::get_form_content).
 ///
 /// ```
 /// let q = sisk::http::QueryString::parse("tag=a&tag=b%20c&page=2&empty");
@@ -8,6 +15,13 @@
 /// assert_eq!(q.get_all("tag").collect::<Vec<_>>(), ["a", "b c"]);
 /// assert_eq!(q.get("empty"), Some(""));
 /// assert_eq!(q.get("missing"), None);
+///
+/// // Typed: a value that does not parse is an error whose response is 400.
+/// assert_eq!(q.get_as::<u32>("page").unwrap(), Some(2));
+/// assert_eq!(q.get_as::<u32>("missing").unwrap(), None);
+/// assert_eq!(q.require::<u32>("page").unwrap(), 2);
+/// assert_eq!(q.require::<u32>("tag").unwrap_err().status_code(), 400);
+/// assert_eq!(q.require::<u32>("missing").unwrap_err().status_code(), 400);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QueryString {
@@ -20,6 +34,14 @@ impl QueryString {
         QueryString { pairs: form_urlencoded::parse(query.as_bytes()).into_owned().collect() }
     }
 
+    /// Parses a urlencoded form body of at most `maximum` pairs (`0`: any number); `None` with more.
+    pub(crate) fn parse_at_most(body: &[u8], maximum: usize) -> Option<Self> {
+        let pairs = form_urlencoded::parse(body).into_owned();
+        let pairs: Vec<(String, String)> =
+            if maximum == 0 { pairs.collect() } else { pairs.take(maximum.saturating_add(1)).collect() };
+        (maximum == 0 || pairs.len() <= maximum).then_some(QueryString { pairs })
+    }
+
     /// The first value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
@@ -28,6 +50,28 @@ impl QueryString {
     /// Every value of `key`, in order.
     pub fn get_all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.pairs.iter().filter(move |(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of `key` parsed as a `T` (a number, a `bool`, anything `FromStr`): `Ok(None)`
+    /// without one, an error whose response is `400` when it does not parse.
+    pub fn get_as<T>(&self, key: &str) -> Result<Option<T>, Error>
+    where
+        T: FromStr,
+        T::Err: std::fmt::Display,
+    {
+        self.get(key)
+            .map(|value| value.parse().map_err(|e| Error::invalid_value(key, std::any::type_name::<T>(), e)))
+            .transpose()
+    }
+
+    /// The first value of `key` parsed as a `T`: an error whose response is `400` when it is missing or
+    /// does not parse.
+    pub fn require<T>(&self, key: &str) -> Result<T, Error>
+    where
+        T: FromStr,
+        T::Err: std::fmt::Display,
+    {
+        self.get_as(key)?.ok_or_else(|| Error::missing_value(key))
     }
 
     /// Every pair, in order.

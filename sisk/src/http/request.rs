@@ -5,11 +5,12 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::{Bytes, BytesMut};
+use http::uri::Authority;
 use http::{HeaderMap, HeaderValue, Method, Uri, Version};
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use tokio::sync::oneshot;
 
+use crate::http::body_reader::BodyReader;
 use crate::http::limits::OpenSlot;
 use crate::http::streams::HttpRequestEventSource;
 use crate::http::transport::Transport;
@@ -33,7 +34,13 @@ pub(crate) struct RequestHead {
     pub(crate) uri: Uri,
     pub(crate) version: Version,
     pub(crate) headers: HeaderMap,
+    /// The client's address: the connection's peer, or what a trusted proxy said (see
+    /// [`ForwardingResolver`](crate::http::ForwardingResolver)).
     pub(crate) remote_address: SocketAddr,
+    /// Whether the client reached the server over TLS: the connection's, or what a trusted proxy said.
+    is_secure: bool,
+    /// The host a trusted proxy said the client asked for; `None` leaves it to the request itself.
+    forwarded_host: Option<Authority>,
     pub(crate) route_parameters: Vec<(String, String)>,
     pub(crate) server: HttpServer,
     /// Headers every response to this request carries (CORS), the event-stream head included.
@@ -78,6 +85,8 @@ pub(crate) struct RequestParts {
     pub(crate) parts: http::request::Parts,
     pub(crate) body: Option<Incoming>,
     pub(crate) remote_address: SocketAddr,
+    /// Whether the connection is TLS (set from the connection; a trusted proxy may override it).
+    pub(crate) is_secure: bool,
     pub(crate) route_parameters: Vec<(String, String)>,
     pub(crate) server: HttpServer,
     pub(crate) response_headers: HeaderMap,
@@ -138,12 +147,21 @@ impl HttpRequest {
         } else {
             (p.parts.uri, p.parts.headers)
         };
+        let forwarded = p
+            .server
+            .configuration()
+            .forwarding_resolver
+            .as_ref()
+            .and_then(|resolver| resolver.resolve(p.remote_address, &headers))
+            .unwrap_or_default();
         let head = RequestHead {
             method: p.parts.method,
             uri,
             version: p.parts.version,
             headers,
-            remote_address: p.remote_address,
+            remote_address: forwarded.client.unwrap_or(p.remote_address),
+            is_secure: forwarded.secure.unwrap_or(p.is_secure),
+            forwarded_host: forwarded.host,
             route_parameters: p.route_parameters,
             server: p.server,
             response_headers: p.response_headers,
@@ -175,13 +193,52 @@ impl HttpRequest {
         &self.head.uri
     }
 
-    /// The full URL, rebuilt from the `Host` header (or HTTP/2 `:authority`) and the request target.
+    /// The full URL the client asked for: `https` when [`is_secure`](Self::is_secure), the
+    /// [`authority`](Self::authority) (`localhost` when the client named none), path and query.
+    ///
+    /// ```
+    /// # use sisk::prelude::*;
+    /// # async fn handler(req: HttpRequest) {
+    /// // GET /user/login?email=foo@bar.com with Host: localhost:5000
+    /// assert_eq!(req.full_url(), "http://localhost:5000/user/login?email=foo@bar.com");
+    /// assert_eq!(req.authority(), Some("localhost:5000"));
+    /// assert_eq!(req.host(), Some("localhost"));
+    /// assert!(!req.is_secure());
+    /// # }
+    /// ```
     pub fn full_url(&self) -> String {
         let path_and_query = self.head.uri.path_and_query().map_or("/", |pq| pq.as_str());
-        let authority =
-            self.head.uri.authority().map(|a| a.as_str()).or_else(|| self.header("host")).unwrap_or("localhost");
-        let scheme = self.head.uri.scheme_str().unwrap_or("http");
-        format!("{scheme}://{authority}{path_and_query}")
+        let scheme = if self.is_secure() { "https" } else { "http" };
+        format!("{scheme}://{}{path_and_query}", self.authority().unwrap_or("localhost"))
+    }
+
+    /// The host and port the client asked for (`localhost:5000`): from a trusted proxy's
+    /// `X-Forwarded-Host` or `Forwarded: host=`, else the HTTP/2 `:authority` (or an absolute-form
+    /// target), else the `Host` header. `None` when the client named none (an HTTP/1.0 client may not).
+    pub fn authority(&self) -> Option<&str> {
+        match &self.head.forwarded_host {
+            Some(host) => Some(host.as_str()),
+            None => self.head.uri.authority().map(Authority::as_str).or_else(|| self.header("host")),
+        }
+    }
+
+    /// The host the client asked for, without the port (`localhost`; an IPv6 address keeps its brackets,
+    /// `[::1]`). See [`authority`](Self::authority).
+    pub fn host(&self) -> Option<&str> {
+        let authority = self.authority()?;
+        if let Some(end) = authority.starts_with('[').then(|| authority.find(']')).flatten() {
+            return Some(&authority[..=end]);
+        }
+        match authority.rsplit_once(':') {
+            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => Some(host),
+            _ => Some(authority),
+        }
+    }
+
+    /// True when the client reached the server over TLS: the connection is HTTPS, or a trusted proxy
+    /// says so (`X-Forwarded-Proto: https`, `Forwarded: proto=https`).
+    pub fn is_secure(&self) -> bool {
+        self.head.is_secure
     }
 
     /// The HTTP version.
@@ -233,7 +290,9 @@ impl HttpRequest {
         self.head.route_parameters.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
-    /// The client's address.
+    /// The client's address. Behind trusted proxies (a [`ForwardingResolver`](crate::http::ForwardingResolver)
+    /// in the configuration) it is the address they forwarded, with port 0 unless they gave one;
+    /// otherwise the connection's peer.
     pub fn remote_address(&self) -> SocketAddr {
         self.head.remote_address
     }
@@ -277,31 +336,44 @@ impl HttpRequest {
         };
         let result = match incoming {
             None => Ok(Bytes::new()),
-            Some(incoming) => self.collect(incoming).await,
+            Some(incoming) => BodyReader::new(incoming, self.head.server.configuration()).collect().await,
         };
         *lock(&self.state.body) = BodyState::Read(result.clone());
         result
     }
 
-    /// Reads `incoming` to its end within the configured size and time limits.
-    async fn collect(&self, mut incoming: Incoming) -> Result<Bytes, Error> {
-        let config = self.head.server.configuration();
-        let limit = config.maximum_content_length;
-        let whole_deadline = tokio::time::Instant::now() + config.body_read_timeout;
-        let mut collected = BytesMut::new();
-        loop {
-            let deadline = whole_deadline.min(tokio::time::Instant::now() + config.body_idle_timeout);
-            let frame = match tokio::time::timeout_at(deadline, incoming.frame()).await {
-                Err(_) => return Err(Error::body_timeout(config.body_idle_timeout, config.body_read_timeout)),
-                Ok(None) => return Ok(collected.freeze()),
-                Ok(Some(frame)) => frame.map_err(Error::body_read)?,
-            };
-            if let Ok(data) = frame.into_data() {
-                if limit > 0 && (collected.len() + data.len()) as u64 > limit {
-                    return Err(Error::content_too_large(limit));
-                }
-                collected.extend_from_slice(&data);
-            }
+    /// True when the request has a body (a `Content-Length` above 0, a chunked body, HTTP/2 data), read
+    /// or not.
+    pub fn has_contents(&self) -> bool {
+        match &*lock(&self.state.body) {
+            BodyState::Unread(incoming) => incoming.as_ref().is_some_and(|body| !http_body::Body::is_end_stream(body)),
+            BodyState::Reading => true,
+            BodyState::Read(result) => result.as_ref().map_or(true, |bytes| !bytes.is_empty()),
+        }
+    }
+
+    /// Takes the body to read it as a stream (by `what`): the whole-body getters then fail, saying so.
+    #[cfg(feature = "multipart")]
+    pub(crate) fn take_body(&self, what: &str) -> Result<Option<BodyReader>, Error> {
+        let mut body = lock(&self.state.body);
+        let incoming = match &mut *body {
+            BodyState::Unread(incoming) => incoming.take(),
+            BodyState::Reading => return Err(Error::body_read("another task is reading it")),
+            BodyState::Read(_) => return Err(Error::body_read("it was already read")),
+        };
+        *body = BodyState::Read(Err(Error::body_read(format!("it was streamed by {what}"))));
+        Ok(incoming.map(|incoming| BodyReader::new(incoming, self.head.server.configuration())))
+    }
+
+    /// Checks that the body's media type (`Content-Type` without its parameters) is one `accepts`
+    /// (given in lower case); otherwise an error whose response is `415`, naming `expected`.
+    pub(crate) fn require_media_type(&self, expected: &str, accepts: impl Fn(&str) -> bool) -> Result<(), Error> {
+        let content_type = self.header("content-type");
+        let media_type =
+            content_type.map(|value| value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+        match media_type {
+            Some(media_type) if accepts(&media_type) => Ok(()),
+            _ => Err(Error::unsupported_media_type(expected, content_type)),
         }
     }
 
@@ -470,6 +542,7 @@ mod properties {
             parts,
             body: None,
             remote_address: addr,
+            is_secure: false,
             route_parameters: Vec::new(),
             server,
             response_headers: HeaderMap::new(),

@@ -54,9 +54,15 @@ impl App {
         let is_head = request.method() == Method::HEAD;
         let (head_slot, mut head) = oneshot::channel();
         let mut pipeline = Box::pin(
-            AssertUnwindSafe(self.clone().process(request, remote, Transport::current(connection), head_slot))
-                .catch_unwind()
-                .instrument(span.clone()),
+            AssertUnwindSafe(self.clone().process(
+                request,
+                remote,
+                connection.is_secure,
+                Transport::current(connection),
+                head_slot,
+            ))
+            .catch_unwind()
+            .instrument(span.clone()),
         );
 
         let response = tokio::select! {
@@ -95,6 +101,7 @@ impl App {
         self: Arc<Self>,
         request: http::Request<Incoming>,
         remote: SocketAddr,
+        is_secure: bool,
         transport: Transport,
         head_slot: oneshot::Sender<HttpResponse>,
     ) -> HttpResponse {
@@ -121,6 +128,7 @@ impl App {
                 parts,
                 body: Some(body),
                 remote_address: remote,
+                is_secure,
                 route_parameters,
                 server,
                 response_headers,

@@ -73,6 +73,10 @@ impl Transport {
 #[derive(Debug, Clone)]
 pub(crate) struct Connection {
     pub(crate) cutoff: CancellationToken,
+    /// True for a TLS connection: its requests are `https` (`req.is_secure()`, `full_url()`), unless a
+    /// trusted proxy says otherwise. Set it right after [`Connection::new`], before the connection is
+    /// shared with its service.
+    pub(crate) is_secure: bool,
     send_buffer: Arc<AtomicUsize>,
     handling: Arc<Handling>,
 }
@@ -103,6 +107,7 @@ impl Connection {
     pub(crate) fn new(parent: &CancellationToken) -> Self {
         Connection {
             cutoff: parent.child_token(),
+            is_secure: false,
             send_buffer: Arc::new(AtomicUsize::new(0)),
             handling: Arc::default(),
         }
