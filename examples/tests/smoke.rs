@@ -112,6 +112,77 @@ async fn controllers() {
     assert_eq!(get("/version").await, (200, env!("CARGO_PKG_VERSION").into()));
 }
 
+#[tokio::test]
+async fn json_broadcast() {
+    let example = Example::start("json-broadcast");
+    let page = client().get(example.url("/")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("JSON.parse(e.data)") && page.contains("\"Content-Type\": \"application/json\""));
+    let events = client().get(example.url("/events")).send().await.unwrap();
+    let post = |content_type: &'static str, body: &'static str| {
+        let url = example.url("/messages");
+        async move {
+            let response = client().post(url).header("content-type", content_type).body(body).send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let (status, posted) = post("application/json", r#"{"author":"Ana","text":"Olá, todos!"}"#).await;
+    assert_eq!(status, 201, "{posted}");
+    assert!(posted.ends_with(r#""delivered":1}"#), "{posted}");
+    // After the log's priming cursor, the message: a named event with the log's id, its data one line of JSON.
+    let received = read_until(events, "Olá, todos!\"}\n\n").await;
+    assert!(received.contains("\n\nevent: chat\nid: "), "{received:?}");
+    assert!(received.contains(r#"data: {"id":1,"author":"Ana","text":"Olá, todos!"}"#), "{received:?}");
+    let (status, text) = post("application/json", r#"{"author":"Ana"}"#).await;
+    assert!(status == 400 && text.contains("missing field `text`"), "{status} {text}");
+    assert_eq!(post("text/plain", r#"{"author":"Ana","text":"hi"}"#).await.0, 415);
+    assert_eq!(post("application/json", r#"{"author":"Ana","text":"  "}"#).await.0, 422);
+}
+
+#[tokio::test]
+async fn forms() {
+    let example = Example::start("forms");
+    let post = |path: &str, content_type: String, body: Vec<u8>| {
+        let url = example.url(path);
+        async move {
+            let response = client().post(url).header("content-type", content_type).body(body).send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let urlencoded = || "application/x-www-form-urlencoded".to_owned();
+    assert_eq!(
+        post("/profile", urlencoded(), b"name=Ana+Maria&age=31".to_vec()).await,
+        (200, "Ana Maria, 31 years old".into())
+    );
+    assert_eq!(post("/profile", urlencoded(), b"name=Ana&age=old".to_vec()).await.0, 400);
+    let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nnotes\r\n--XyZ\r\n\
+Content-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ--\r\n";
+    let (status, report) = post("/upload", "multipart/form-data; boundary=XyZ".into(), body.to_vec()).await;
+    assert_eq!(status, 200, "{report}");
+    assert!(report.starts_with("title = \"notes\"\nfile: \"a.txt\", 5 bytes, saved as "), "{report}");
+    let saved = report.rsplit_once("saved as ").unwrap().1;
+    assert_eq!(std::fs::read_to_string(saved).unwrap(), "hello");
+    std::fs::remove_file(saved).unwrap();
+    let (status, text) = post("/upload", "multipart/form-data".into(), body.to_vec()).await;
+    assert!(status == 400 && text.contains("boundary"), "{status} {text}");
+}
+
+#[tokio::test]
+async fn behind_proxy() {
+    let example = Example::start("behind-proxy");
+    let response = client()
+        .get(example.url("/?from=proxy"))
+        .header("X-Forwarded-For", "198.51.100.1, 203.0.113.9")
+        .header("X-Forwarded-Proto", "https")
+        .header("X-Forwarded-Host", "shop.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.text().await.unwrap(),
+        "client 203.0.113.9, secure, host shop.example, https://shop.example/?from=proxy"
+    );
+}
+
 /// Sends `signal` to a running example and checks it stops gracefully, exiting with 0.
 async fn stops_gracefully_on(signal: &str) {
     let mut example = Example::start("hello");
