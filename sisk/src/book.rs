@@ -31,6 +31,16 @@ pub struct Requests;
 #[doc = include_str!("../../book/src/responses.md")]
 pub struct Responses;
 
+/// The chapter "JSON".
+#[cfg(feature = "json")]
+#[doc = include_str!("../../book/src/json.md")]
+pub struct Json;
+
+/// The chapter "Forms and uploads".
+#[cfg(feature = "multipart")]
+#[doc = include_str!("../../book/src/forms.md")]
+pub struct Forms;
+
 /// The chapter "Request handlers".
 #[doc = include_str!("../../book/src/request-handlers.md")]
 pub struct RequestHandlers;
@@ -46,6 +56,10 @@ pub struct ResumingAndScalingOut;
 /// The chapter "Deploying Server-Sent Events".
 #[doc = include_str!("../../book/src/deploying-sse.md")]
 pub struct DeployingSse;
+
+/// The chapter "Running behind a proxy".
+#[doc = include_str!("../../book/src/forwarding-resolvers.md")]
+pub struct RunningBehindAProxy;
 
 /// The chapter "Eventos Enviados pelo Servidor" (the Server-Sent Events chapter in Brazilian Portuguese).
 #[doc = include_str!("../../book/src/pt-BR/server-sent-events.md")]
