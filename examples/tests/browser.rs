@@ -1,8 +1,9 @@
-//! `sse-demo` in a real browser: a headless chromium, driven through chromedriver, opens the demo page with
+//! The examples in a real browser. `sse-demo`: a headless chromium, driven through chromedriver, opens the demo page with
 //! `?close_after=5`, and the test reads back what the page's own `EventSource` recorded (`window.sseDemo`):
 //! every tick exactly once and in order across reconnections (the server's event log resends what the page
 //! missed), named events at their listeners, no ping at `onmessage`, reconnection carrying `Last-Event-ID`
-//! to the handler, and the handler's header.
+//! to the handler, and the handler's header. `json-broadcast`: the page's form POSTs JSON with `fetch` and
+//! its `EventSource` gets the broadcast back.
 //!
 //! Needs `chromium` and `chromedriver` (Debian: `apt-get install -y chromium chromium-driver`). Without them
 //! the test says so and passes, except under CI (`CI=true`), where it fails.
@@ -49,6 +50,69 @@ async fn sse_demo_in_chromium() {
     check_reconnection_carries_last_event_id(&observed);
     check_a_quiet_stream_keeps_its_cursor(&observed);
     assert_eq!(observed.header.as_deref(), Some("on"), "the page reads the header the handler appended");
+}
+
+/// `json-broadcast` in a real browser: the page's form, submitted, POSTs JSON with `fetch`; the server
+/// broadcasts it, and the page's `EventSource` gets it back and parses it, as it gets a message another
+/// client posted. A message the server refuses (empty text) is answered with its status, not broadcast.
+#[tokio::test]
+async fn json_broadcast_in_chromium() {
+    let Some(installation) = Installation::find() else {
+        return browser_missing();
+    };
+    let example = Example::start("json-broadcast");
+    let browser = Browser::launch(&installation).await;
+    let client = &browser.client;
+    bounded(client.goto(&example.url("/")), "loading the page").await;
+    wait_for_page(client, "the EventSource opened", |chat| chat["open"] == Value::Bool(true)).await;
+
+    let submit = |author: &str, text: &str| {
+        let script = "const form = document.getElementById('send'); form.author.value = arguments[0]; \
+                      form.text.value = arguments[1]; form.requestSubmit();";
+        client.execute(script, vec![Value::from(author), Value::from(text)])
+    };
+    bounded(submit("Ana", "Olá, \"todos\" & <b>"), "submitting the form").await;
+    let other = reqwest::Client::new()
+        .post(example.url("/messages"))
+        .header("content-type", "application/json")
+        .body(r#"{"author":"Bo","text":"from curl"}"#)
+        .send();
+    assert_eq!(bounded(other, "posting from another client").await.status(), 201);
+    // An empty message cannot be typed (the input is required), but a script can send one: the server says no.
+    bounded(submit("Ana", "   "), "submitting an empty message").await;
+
+    let chat = wait_for_page(client, "both messages arrived and the empty one was refused", |chat| {
+        chat["received"].as_array().is_some_and(|received| received.len() >= 2)
+            && chat["refused"].as_array().is_some_and(|refused| !refused.is_empty())
+    })
+    .await;
+    browser.quit().await;
+
+    let received: Vec<(String, String)> = chat["received"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|message| {
+            (message["author"].as_str().unwrap_or("?").to_owned(), message["text"].as_str().unwrap_or("?").to_owned())
+        })
+        .collect();
+    assert!(received.contains(&("Ana".into(), "Olá, \"todos\" & <b>".into())), "{chat}");
+    assert!(received.contains(&("Bo".into(), "from curl".into())), "{chat}");
+    assert_eq!(received.len(), 2, "the empty message was not broadcast: {chat}");
+    assert_eq!(chat["refused"], serde_json::json!([422]), "{chat}");
+}
+
+/// Reads the page's `window.chat` until `done` holds, within `PAGE_LIMIT`.
+async fn wait_for_page(client: &Client, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let started = Instant::now();
+    loop {
+        let chat = bounded(client.execute("return window.chat;", vec![]), "reading window.chat").await;
+        if done(&chat) {
+            return chat;
+        }
+        assert!(started.elapsed() < PAGE_LIMIT, "within {PAGE_LIMIT:?}, not {what}: {chat}");
+        tokio::time::sleep(POLL).await;
+    }
 }
 
 /// Without a browser: fails under CI, and otherwise tells the developer how to run this test. The note is

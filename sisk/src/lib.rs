@@ -25,11 +25,15 @@
 //! }
 //! ```
 //!
-//! - [`http`]: the server ([`HttpServer`](http::HttpServer)), requests, responses, configuration, CORS.
+//! - [`http`]: the server ([`HttpServer`](http::HttpServer)), requests, responses, configuration, CORS;
+//!   request bodies as JSON, forms and multipart uploads; the client behind trusted proxies
+//!   ([`ForwardingResolver`](http::ForwardingResolver)).
 //! - [`http::streams`]: Server-Sent Events.
 //! - [`routing`]: routes, the router, request handlers.
 //! - [`backplane`]: many nodes sharing one event log (Redis Streams with the `redis` feature).
 //! - [`Error`]: the one error type.
+//! - Cargo features: `json` (serde: `get_json_content`, `Json`, `Event::json`) and `multipart` (multer:
+//!   `get_multipart_form_content`), both on by default; `redis` (the Redis Streams backplane), off.
 //! - Attribute routes: [`route_get`] and friends on free functions, picked up by
 //!   [`Router::auto_scan`](routing::Router::auto_scan); controllers with [`route_prefix`] on an `impl`
 //!   block, picked up by [`Router::set_object`](routing::Router::set_object).

@@ -90,6 +90,19 @@ impl QueryString {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_form_body_is_refused_past_its_field_count() {
+        assert_eq!(QueryString::parse_at_most(b"a=1&b=2&a=3", 3).map(|q| q.len()), Some(3));
+        assert_eq!(QueryString::parse_at_most(b"a=1&b=2&a=3", 2), None);
+        assert_eq!(QueryString::parse_at_most(b"a=1&b=2&a=3", 0).map(|q| q.len()), Some(3), "0: no limit");
+        assert_eq!(QueryString::parse_at_most(b"a=%FF%FE", 1).unwrap().get("a"), Some("\u{fffd}\u{fffd}"));
+    }
+}
+
 /// Property tests: any query decodes without a panic, and pairs encoded as a form decode back to
 /// themselves, in order, with repeated keys kept.
 #[cfg(test)]

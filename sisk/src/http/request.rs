@@ -530,19 +530,28 @@ mod properties {
 
     /// A request with `headers`, as the server would make it (without a body or a stream slot).
     fn request_with(headers: &[(&str, HeaderValue)]) -> HttpRequest {
+        request_on(HttpServerConfiguration::default(), false, headers)
+    }
+
+    /// A request with `headers` on a connection that is TLS or not, to a server with `configuration`.
+    fn request_on(
+        configuration: HttpServerConfiguration,
+        is_secure: bool,
+        headers: &[(&str, HeaderValue)],
+    ) -> HttpRequest {
         let mut builder = http::Request::builder().uri("/");
         for (name, value) in headers {
             builder = builder.header(*name, value.clone());
         }
         let (parts, ()) = builder.body(()).unwrap().into_parts();
         let addr: SocketAddr = ([127, 0, 0, 1], 5000).into();
-        let server = HttpServer::new(HttpServerConfiguration::default(), addr, None);
+        let server = HttpServer::new(configuration, addr, None);
         let connection = Connection::new(&tokio_util::sync::CancellationToken::new());
         HttpRequest::new(RequestParts {
             parts,
             body: None,
             remote_address: addr,
-            is_secure: false,
+            is_secure,
             route_parameters: Vec::new(),
             server,
             response_headers: HeaderMap::new(),
@@ -555,6 +564,42 @@ mod properties {
     fn header_value() -> impl Strategy<Value = HeaderValue> {
         let byte = prop_oneof![b'\t'..=b'\t', 0x20u8..=0x7e, 0x80u8..=0xff, Just(b';'), Just(b'='), Just(b'%')];
         prop::collection::vec(byte, 0..40).prop_map(|bytes| HeaderValue::from_bytes(&bytes).unwrap())
+    }
+
+    #[test]
+    fn a_tls_connection_is_secure_unless_a_trusted_proxy_says_otherwise() {
+        let host = [("host", HeaderValue::from_static("example.org:8443"))];
+        let tls = request_on(HttpServerConfiguration::default(), true, &host);
+        assert!(tls.is_secure());
+        assert_eq!(tls.full_url(), "https://example.org:8443/");
+        assert_eq!((tls.host(), tls.authority()), (Some("example.org"), Some("example.org:8443")));
+
+        let behind_a_proxy = HttpServerConfiguration {
+            forwarding_resolver: Some(crate::http::ForwardingResolver::trusting(["127.0.0.1"]).unwrap()),
+            ..HttpServerConfiguration::default()
+        };
+        let proto = [("x-forwarded-proto", HeaderValue::from_static("http"))];
+        let downgraded = request_on(behind_a_proxy.clone(), true, &proto);
+        assert!(!downgraded.is_secure(), "the proxy saw plain HTTP from the client");
+        assert!(request_on(behind_a_proxy, true, &[]).is_secure(), "no header: the connection's own scheme");
+        assert!(!request_on(HttpServerConfiguration::default(), false, &[]).is_secure());
+    }
+
+    #[test]
+    fn host_strips_the_port_and_keeps_ipv6_brackets() {
+        let table = [
+            ("localhost:5000", "localhost"),
+            ("localhost", "localhost"),
+            ("[::1]:8080", "[::1]"),
+            ("[::1]", "[::1]"),
+            ("127.0.0.1:80", "127.0.0.1"),
+        ];
+        for (authority, host) in table {
+            let request = request_with(&[("host", HeaderValue::from_static(authority))]);
+            assert_eq!(request.host(), Some(host), "{authority}");
+        }
+        assert_eq!(request_with(&[]).host(), None);
+        assert_eq!(request_with(&[]).full_url(), "http://localhost/");
     }
 
     proptest! {
