@@ -27,7 +27,8 @@ impl HttpRequest {
     /// ([`maximum_form_field_size`](crate::http::HttpServerConfiguration::maximum_form_field_size), `413`)
     /// and a file ([`maximum_file_size`](crate::http::HttpServerConfiguration::maximum_file_size), `413`).
     /// A `Content-Type` other than `multipart/form-data` is `415`; one without a boundary, and a body that
-    /// is malformed or cut short, are `400`. The body is consumed: `body_bytes` fails afterwards.
+    /// is malformed or cut short, are `400`. A body not yet read is consumed as it streams:
+    /// `body_bytes` fails afterwards (a body already read by `body_bytes` is parsed from what it kept).
     ///
     /// ```
     /// use sisk::prelude::*;
@@ -53,12 +54,10 @@ impl HttpRequest {
         self.require_media_type(MULTIPART_FORM_DATA, |media_type| media_type == MULTIPART_FORM_DATA)?;
         let boundary = multer::parse_boundary(self.header("content-type").unwrap_or_default())
             .map_err(|_| Error::invalid_multipart("its Content-Type has no boundary parameter"))?;
-        let body = self
-            .take_body("get_multipart_form_content")?
-            .ok_or_else(|| Error::invalid_multipart("the request has no body"))?;
+        let body = self.body_stream("get_multipart_form_content")?;
         let config = self.server().configuration();
         Ok(MultipartForm {
-            parts: multer::Multipart::new(body.into_stream(), boundary),
+            parts: multer::Multipart::new(body, boundary),
             read: 0,
             maximum_parts: config.maximum_form_fields,
             maximum_field_size: config.maximum_form_field_size,

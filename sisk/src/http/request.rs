@@ -352,17 +352,30 @@ impl HttpRequest {
         }
     }
 
-    /// Takes the body to read it as a stream (by `what`): the whole-body getters then fail, saying so.
+    /// The body as a stream of chunks, for a reader that parses it as it arrives (`what` names it).
+    /// A body still unread is handed over, and the whole-body getters then fail, saying so; one already
+    /// read comes from what was kept, and one whose read failed gives that error again.
     #[cfg(feature = "multipart")]
-    pub(crate) fn take_body(&self, what: &str) -> Result<Option<BodyReader>, Error> {
+    pub(crate) fn body_stream(
+        &self,
+        what: &str,
+    ) -> Result<futures_util::stream::BoxStream<'static, Result<Bytes, Error>>, Error> {
+        use futures_util::StreamExt;
         let mut body = lock(&self.state.body);
-        let incoming = match &mut *body {
-            BodyState::Unread(incoming) => incoming.take(),
-            BodyState::Reading => return Err(Error::body_read("another task is reading it")),
-            BodyState::Read(_) => return Err(Error::body_read("it was already read")),
-        };
-        *body = BodyState::Read(Err(Error::body_read(format!("it was streamed by {what}"))));
-        Ok(incoming.map(|incoming| BodyReader::new(incoming, self.head.server.configuration())))
+        match &mut *body {
+            BodyState::Unread(incoming) => {
+                let reader =
+                    incoming.take().map(|incoming| BodyReader::new(incoming, self.head.server.configuration()));
+                *body = BodyState::Read(Err(Error::body_read(format!("it was streamed by {what}"))));
+                Ok(match reader {
+                    Some(reader) => reader.into_stream().boxed(),
+                    None => futures_util::stream::empty().boxed(),
+                })
+            }
+            BodyState::Reading => Err(Error::body_read("another task is reading it")),
+            BodyState::Read(Ok(bytes)) => Ok(futures_util::stream::once(std::future::ready(Ok(bytes.clone()))).boxed()),
+            BodyState::Read(Err(err)) => Err(err.clone()),
+        }
     }
 
     /// Checks that the body's media type (`Content-Type` without its parameters) is one `accepts`
