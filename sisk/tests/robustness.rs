@@ -98,7 +98,7 @@ async fn a_port_in_use_is_a_clear_error() {
         .use_listening_port(format!("http://127.0.0.1:{}/", server.addr.port()))
         .build()
         .unwrap_err();
-    assert!(err.is_io() && err.message().contains("cannot listen"), "{err}");
+    assert!(err.kind() == sisk::ErrorKind::Io && err.message().contains("cannot listen"), "{err}");
 }
 
 #[tokio::test]

@@ -125,8 +125,22 @@ fn a_collision_added_with_plus_equals_fails_the_build_naming_both_routes() {
     r += Route::get("/users/<id>", |_req| async { "" }).with_name("by_id");
     r += Route::get("/users/<name>/", |_req| async { "" }).with_name("by_name");
     let err = HttpServer::create_builder().use_listening_port("http://127.0.0.1:0/").use_router(r).build().unwrap_err();
-    assert!(err.is_route_collision(), "{err}");
+    assert_eq!(err.kind(), sisk::ErrorKind::RouteCollision, "{err}");
     assert!(err.message().contains("by_id") && err.message().contains("by_name"), "{err}");
+}
+
+#[test]
+fn the_build_reports_every_router_mistake_at_once() {
+    let mut r = Router::new();
+    r += Route::get("/a", |_req| async { "" });
+    r += Route::get("/a/", |_req| async { "" });
+    r += Route::get("/b/<id", |_req| async { "" });
+    r += Route::post("no-slash", |_req| async { "" });
+    let err = HttpServer::create_builder().use_listening_port("http://127.0.0.1:0/").use_router(r).build().unwrap_err();
+    let kinds: Vec<_> = std::iter::once(&err).chain(err.related()).map(sisk::Error::kind).collect();
+    use sisk::ErrorKind::{InvalidRoutePath, RouteCollision};
+    assert_eq!(kinds, [RouteCollision, InvalidRoutePath, InvalidRoutePath], "{err:?}");
+    assert_eq!(err.status_code(), None);
 }
 
 #[test]
@@ -134,7 +148,7 @@ fn an_invalid_path_fails_the_build() {
     let mut r = Router::new();
     r += Route::get("/users/<id", |_req| async { "" });
     let err = HttpServer::create_builder().use_listening_port("http://127.0.0.1:0/").use_router(r).build().unwrap_err();
-    assert!(err.is_invalid_route_path() && err.message().contains("<id"), "{err}");
+    assert!(err.kind() == sisk::ErrorKind::InvalidRoutePath && err.message().contains("<id"), "{err}");
 }
 
 #[tokio::test]

@@ -88,7 +88,7 @@ async fn a_second_get_event_source_is_an_error() {
     let server = TestServer::start(r);
     let _ = Events::new(open_events(&server.url("/twice")).await).rest().await;
     let err = rx.recv().await.unwrap();
-    assert!(err.is_event_source_already_open(), "{err}");
+    assert_eq!(err.kind(), sisk::ErrorKind::EventSourceAlreadyOpen, "{err}");
     assert!(err.message().contains("keep the first"), "{err}");
 }
 

@@ -63,9 +63,9 @@ async fn appending_headers_after_the_first_message_is_an_error() {
     assert!(response.headers().get("header-key").is_none());
     assert!(response.headers().get("set-cookie").is_none());
     let (injected, bad_name, late) = rx.recv().await.unwrap();
-    assert!(injected.is_invalid_header(), "{injected}");
-    assert!(bad_name.is_invalid_header(), "{bad_name}");
-    assert!(late.is_headers_already_sent(), "{late}");
+    assert_eq!(injected.kind(), sisk::ErrorKind::InvalidHeader, "{injected}");
+    assert_eq!(bad_name.kind(), sisk::ErrorKind::InvalidHeader, "{bad_name}");
+    assert_eq!(late.kind(), sisk::ErrorKind::HeadersAlreadySent, "{late}");
     assert!(late.message().contains("before the first send"), "{late}");
 }
 

@@ -32,7 +32,7 @@ use crate::Error;
 /// let mut r = Router::new();
 /// r += Route::new(RouteMethod::Get, "/", |_req| async { "home" });
 /// r.map_post("/items", |_req| async { (StatusCode::CREATED, "created") });
-/// assert!(r.set_route(Route::get("/", |_req| async { "again" })).unwrap_err().is_route_collision());
+/// assert_eq!(r.set_route(Route::get("/", |_req| async { "again" })).unwrap_err().kind(), sisk::ErrorKind::RouteCollision);
 /// ```
 #[derive(Debug)]
 pub struct Router {
@@ -209,27 +209,28 @@ impl Router {
         std::mem::take(&mut self.errors)
     }
 
-    /// Prepares the router for serving: rebuilds the tree in lower case if matching ignores case.
+    /// Prepares the router for serving: rebuilds the tree in lower case if matching ignores case. Every
+    /// mistake is reported at once: the first, carrying the others ([`Error::related`]).
     pub(crate) fn freeze(mut self) -> Result<Self, Error> {
-        if let Some(first) = self.take_errors().into_iter().next() {
-            return Err(first);
-        }
         if self.match_routes_ignore_case {
-            self.fold_case()?;
+            self.fold_case();
         }
-        Ok(self)
+        match Error::gather(self.take_errors()) {
+            Some(mistakes) => Err(mistakes),
+            None => Ok(self),
+        }
     }
 
     /// Rebuilds the table with the static parts of paths in lower case: paths that differ only in case
-    /// become one path, whose routes must then differ by method.
-    fn fold_case(&mut self) -> Result<(), Error> {
+    /// become one path, whose routes must then differ by method (a clash is kept as an error).
+    fn fold_case(&mut self) {
         let mut folded = Router { match_routes_ignore_case: true, ..Router::new() };
         for route in self.paths.drain(..).flat_map(|entry| entry.routes) {
-            folded.set_route(route)?;
+            folded += route;
         }
         self.tree = folded.tree;
         self.paths = folded.paths;
-        Ok(())
+        self.errors.append(&mut folded.errors);
     }
 
     /// Finds what answers `method` on `raw_path` (the path as the client sent it, still percent-encoded).
@@ -391,7 +392,9 @@ mod tests {
         r.set_route(Route::post("/a", |_req| async { "" })).expect("another method on the same folded path");
         let err = r.set_route(Route::get("/a/", |_req| async { "" }).with_name("lower")).unwrap_err();
         assert!(
-            err.is_route_collision() && err.message().contains("`GET /A`") && err.message().contains("lower"),
+            err.kind() == crate::ErrorKind::RouteCollision
+                && err.message().contains("`GET /A`")
+                && err.message().contains("lower"),
             "{err}"
         );
 
@@ -411,10 +414,10 @@ mod tests {
     fn collisions_name_both_routes() {
         let mut r = router(&[(RouteMethod::Get, "/users/<id>")]);
         let err = r.set_route(Route::get("/users/<name>/", |_req| async { "" }).with_name("by_name")).unwrap_err();
-        assert!(err.is_route_collision(), "{err}");
+        assert_eq!(err.kind(), crate::ErrorKind::RouteCollision, "{err}");
         assert!(err.message().contains("/users/<id>") && err.message().contains("by_name"), "{err}");
         let err = r.set_route(Route::get("/users//<id>", |_req| async { "" })).unwrap_err();
-        assert!(err.is_route_collision(), "{err}");
+        assert_eq!(err.kind(), crate::ErrorKind::RouteCollision, "{err}");
         // The same path with another method is fine, whatever its parameters are called.
         r.set_route(Route::delete("/users/<name>", |_req| async { "" })).unwrap();
         match r.resolve(&http::Method::DELETE, "/users/ana") {
@@ -429,7 +432,7 @@ mod tests {
     fn add_assign_keeps_errors_for_build() {
         let mut r = Router::new();
         r += Route::get("no-slash", |_req| async { "" });
-        assert!(r.freeze().unwrap_err().is_invalid_route_path());
+        assert_eq!(r.freeze().unwrap_err().kind(), crate::ErrorKind::InvalidRoutePath);
     }
 }
 
