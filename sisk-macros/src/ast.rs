@@ -42,20 +42,25 @@ pub struct MethodRoute {
     pub sig: Signature,
 }
 
-/// The names of the route attributes, each with the method it fixes (`None` for `#[route(...)]`).
-const ATTRIBUTES: [(&str, Option<&str>); 9] = [
-    ("route", None),
-    ("route_get", Some("Get")),
-    ("route_post", Some("Post")),
-    ("route_put", Some("Put")),
-    ("route_patch", Some("Patch")),
-    ("route_delete", Some("Delete")),
-    ("route_head", Some("Head")),
-    ("route_options", Some("Options")),
-    ("route_any", Some("Any")),
-];
+/// `ATTRIBUTES`, from the table of route methods: the names of the route attributes, each with the
+/// method it fixes (`None` for `#[route(...)]`).
+macro_rules! attribute_table {
+    (methods { $($variant:ident $wire:ident $attr:ident $map:ident $ctor:ident $doc:literal;)* }
+     any { $any:ident $any_attr:ident $any_map:ident $any_ctor:ident $any_doc:literal }) => {
+        const ATTRIBUTES: &[(&str, Option<&str>)] = &[
+            ("route", None),
+            $((stringify!($attr), Some(stringify!($variant))),)*
+            (stringify!($any_attr), Some(stringify!($any))),
+        ];
+    };
+}
 
-const METHODS: [&str; 8] = ["Get", "Post", "Put", "Patch", "Delete", "Head", "Options", "Any"];
+sisk_route_syntax::route_methods!(attribute_table);
+
+/// The `RouteMethod` variants, in the table's order.
+fn methods() -> impl Iterator<Item = &'static str> {
+    ATTRIBUTES.iter().filter_map(|(_, method)| *method)
+}
 
 /// `#[route(RouteMethod::Get, "/p")]`: the method, then an optional path.
 struct MethodAndPath(RouteArgs);
@@ -66,10 +71,11 @@ impl Parse for MethodAndPath {
             syn::Error::new(e.span(), "expected a method and a path, like `#[route(RouteMethod::Get, \"/users\")]`")
         })?;
         let ident = method.segments.last().map(|s| s.ident.clone()).expect("a path has a segment");
-        if !METHODS.contains(&ident.to_string().as_str()) {
+        if !methods().any(|known| ident == known) {
+            let known: Vec<&str> = methods().collect();
             return Err(syn::Error::new_spanned(
                 &method,
-                format!("unknown route method; use one of RouteMethod::{{{}}}", METHODS.join(", ")),
+                format!("unknown route method; use one of RouteMethod::{{{}}}", known.join(", ")),
             ));
         }
         let path = if input.is_empty() {

@@ -13,10 +13,6 @@ mod errors;
 mod expand;
 mod valid;
 
-#[allow(dead_code)]
-#[path = "../../sisk/src/routing/path.rs"]
-mod path;
-
 use proc_macro::TokenStream;
 
 fn route_for(method: Option<&'static str>, attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -35,37 +31,29 @@ fn with_item(err: syn::Error, item: proc_macro2::TokenStream) -> TokenStream {
     quote::quote!(#error #item).into()
 }
 
+/// `#[route_get]`, `#[route_post]`, …: one attribute per line of the table of route methods.
 macro_rules! method_attributes {
-    ($($name:ident => $method:literal;)*) => {$(
-        #[doc = concat!("A `", $method, "` route: `#[", stringify!($name), "(\"/path\")]`; the path and the function follow ")]
-        #[doc = "the rules of [`route_get`](macro@route_get).\n\n```"]
-        #[doc = concat!("use sisk::prelude::*;\n\n#[", stringify!($name), "(\"/items/<id>\")]")]
+    (methods { $($variant:ident $wire:ident $attr:ident $map:ident $ctor:ident $doc:literal;)* }
+     any { $any:ident $any_attr:ident $any_map:ident $any_ctor:ident $any_doc:literal }) => {
+        $(method_attributes!(@one $attr $variant $doc);)*
+        method_attributes!(@one $any_attr $any $any_doc);
+    };
+    (@one $attr:ident $variant:ident $doc:literal) => {
+        #[doc = concat!("A route answering ", $doc, ": `#[", stringify!($attr), "(\"/path\")]`; the path and the ")]
+        #[doc = "function follow the rules of [`route`](macro@route).\n\n```"]
+        #[doc = concat!("use sisk::prelude::*;\n\n#[", stringify!($attr), "(\"/items/<id>\")]")]
         #[doc = "async fn item(req: HttpRequest) -> String {"]
         #[doc = "    format!(\"{} {}\", req.method(), req.route_parameter(\"id\").unwrap_or_default())\n}\n"]
         #[doc = "let mut r = Router::new();\nr.auto_scan();"]
-        #[doc = concat!("assert!(r.routes().any(|route| route.method() == RouteMethod::", $method, "));\n```")]
+        #[doc = concat!("assert!(r.routes().any(|route| route.method() == RouteMethod::", stringify!($variant), "));\n```")]
         #[proc_macro_attribute]
-        pub fn $name(attr: TokenStream, item: TokenStream) -> TokenStream {
-            route_for(Some($method), attr, item)
+        pub fn $attr(attr: TokenStream, item: TokenStream) -> TokenStream {
+            route_for(Some(stringify!($variant)), attr, item)
         }
-    )*};
+    };
 }
 
-#[doc = include_str!("docs/route_get.md")]
-#[proc_macro_attribute]
-pub fn route_get(attr: TokenStream, item: TokenStream) -> TokenStream {
-    route_for(Some("Get"), attr, item)
-}
-
-method_attributes! {
-    route_post => "Post";
-    route_put => "Put";
-    route_patch => "Patch";
-    route_delete => "Delete";
-    route_head => "Head";
-    route_options => "Options";
-    route_any => "Any";
-}
+sisk_route_syntax::route_methods!(method_attributes);
 
 #[doc = include_str!("docs/route.md")]
 #[proc_macro_attribute]

@@ -199,8 +199,9 @@ impl Error {
         )
     }
 
-    pub(crate) fn invalid_route_path(path: &str, why: impl fmt::Display) -> Self {
-        Self::new(ErrorKind::InvalidRoutePath, format!("invalid route path `{path}`: {why}"))
+    pub(crate) fn invalid_route_path(path: &str, why: impl std::error::Error + Send + Sync + 'static) -> Self {
+        let message = format!("invalid route path `{path}`: {why}");
+        Error { cause: Some(Arc::new(why)), ..Self::new(ErrorKind::InvalidRoutePath, message) }
     }
 
     pub(crate) fn controller_needs_instance(controller: &str, methods: &[&str]) -> Self {
@@ -388,7 +389,7 @@ mod tests {
     fn build_time_mistakes_have_no_status() {
         for e in [
             Error::route_collision("`GET /a`", "`GET /a/`"),
-            Error::invalid_route_path("a", "no slash"),
+            Error::invalid_route_path("a", sisk_route_syntax::parse("a").unwrap_err()),
             Error::controller_needs_instance("Users", &["list"]),
             Error::invalid_listening_port("no port"),
         ] {
@@ -420,7 +421,7 @@ mod tests {
         assert!(Error::gather(Vec::new()).is_none());
         let e = Error::gather(vec![
             Error::route_collision("`GET /a`", "`GET /a/`"),
-            Error::invalid_route_path("b", "no slash"),
+            Error::invalid_route_path("b", sisk_route_syntax::parse("b").unwrap_err()),
         ])
         .unwrap();
         assert_eq!(e.kind(), ErrorKind::RouteCollision);

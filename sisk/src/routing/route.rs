@@ -4,9 +4,9 @@ use std::future::Future;
 
 use crate::http::{HttpRequest, IntoResponse};
 use crate::routing::action::Action;
-use crate::routing::path::{self, RoutePattern};
 use crate::routing::{RequestHandler, RouteMethod};
 use crate::Error;
+use sisk_route_syntax::RoutePattern;
 
 /// A route: the [`RouteMethod`] and path it answers, and the async action that answers.
 ///
@@ -33,19 +33,23 @@ pub struct Route {
     pub(crate) request_handlers: Vec<RequestHandler>,
 }
 
+/// `Route::get`, `Route::post`, …: one constructor per line of the table of route methods.
 macro_rules! method_constructors {
-    ($($(#[$doc:meta])* $fn:ident => $method:ident;)*) => {
-        $(
-            $(#[$doc])*
-            pub fn $fn<F, Fut, R>(path: &str, action: F) -> Self
-            where
-                F: Fn(HttpRequest) -> Fut + Send + Sync + 'static,
-                Fut: Future<Output = R> + Send + 'static,
-                R: IntoResponse,
-            {
-                Self::new(RouteMethod::$method, path, action)
-            }
-        )*
+    (methods { $($variant:ident $wire:ident $attr:ident $map:ident $ctor:ident $doc:literal;)* }
+     any { $any:ident $any_attr:ident $any_map:ident $any_ctor:ident $any_doc:literal }) => {
+        $(method_constructors!(@one $ctor $variant $doc);)*
+        method_constructors!(@one $any_ctor $any $any_doc);
+    };
+    (@one $ctor:ident $variant:ident $doc:literal) => {
+        #[doc = concat!("A route answering ", $doc, ".")]
+        pub fn $ctor<F, Fut, R>(path: &str, action: F) -> Self
+        where
+            F: Fn(HttpRequest) -> Fut + Send + Sync + 'static,
+            Fut: Future<Output = R> + Send + 'static,
+            R: IntoResponse,
+        {
+            Self::new(RouteMethod::$variant, path, action)
+        }
     };
 }
 
@@ -63,31 +67,14 @@ impl Route {
         Route {
             method,
             path: path.to_owned(),
-            pattern: path::parse(path).map_err(|why| Error::invalid_route_path(path, why)),
+            pattern: sisk_route_syntax::parse(path).map_err(|why| Error::invalid_route_path(path, why)),
             name: None,
             action: Action::new(action),
             request_handlers: Vec::new(),
         }
     }
 
-    method_constructors! {
-        /// A `GET` route (it answers `HEAD` too, without the body).
-        get => Get;
-        /// A `POST` route.
-        post => Post;
-        /// A `PUT` route.
-        put => Put;
-        /// A `PATCH` route.
-        patch => Patch;
-        /// A `DELETE` route.
-        delete => Delete;
-        /// A `HEAD` route.
-        head => Head;
-        /// An `OPTIONS` route.
-        options => Options;
-        /// A route answering every method.
-        any => Any;
-    }
+    sisk_route_syntax::route_methods!(method_constructors);
 
     /// Names the route; the name is used in logs and in collision errors.
     pub fn with_name(mut self, name: impl Into<String>) -> Self {

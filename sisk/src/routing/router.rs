@@ -8,9 +8,9 @@ use std::ops::AddAssign;
 use crate::http::{HttpRequest, HttpResponse, IntoResponse, StatusCode};
 use crate::routing::action::Action;
 use crate::routing::attribute_routes::RouteSource;
-use crate::routing::path::normalize_request_path;
 use crate::routing::{RequestHandler, Route, RouteMethod};
 use crate::Error;
+use sisk_route_syntax::normalize_request_path;
 
 /// The routes of a server.
 ///
@@ -73,20 +73,24 @@ pub(crate) enum Resolution<'r> {
     InvalidParameter,
 }
 
+/// `Router::map_get`, `map_post`, …: one helper per line of the table of route methods.
 macro_rules! map_methods {
-    ($($(#[$doc:meta])* $fn:ident => $method:ident;)*) => {
-        $(
-            $(#[$doc])*
-            pub fn $fn<F, Fut, R>(&mut self, path: &str, action: F) -> &mut Self
-            where
-                F: Fn(HttpRequest) -> Fut + Send + Sync + 'static,
-                Fut: Future<Output = R> + Send + 'static,
-                R: IntoResponse,
-            {
-                *self += Route::new(RouteMethod::$method, path, action);
-                self
-            }
-        )*
+    (methods { $($variant:ident $wire:ident $attr:ident $map:ident $ctor:ident $doc:literal;)* }
+     any { $any:ident $any_attr:ident $any_map:ident $any_ctor:ident $any_doc:literal }) => {
+        $(map_methods!(@one $map $variant $doc);)*
+        map_methods!(@one $any_map $any $any_doc);
+    };
+    (@one $map:ident $variant:ident $doc:literal) => {
+        #[doc = concat!("Adds a route answering ", $doc, " (kept for `build()` if it cannot be added, as with `+=`).")]
+        pub fn $map<F, Fut, R>(&mut self, path: &str, action: F) -> &mut Self
+        where
+            F: Fn(HttpRequest) -> Fut + Send + Sync + 'static,
+            Fut: Future<Output = R> + Send + 'static,
+            R: IntoResponse,
+        {
+            *self += Route::new(RouteMethod::$variant, path, action);
+            self
+        }
     };
 }
 
@@ -151,20 +155,7 @@ impl Router {
         }
     }
 
-    map_methods! {
-        /// Adds a `GET` route.
-        map_get => Get;
-        /// Adds a `POST` route.
-        map_post => Post;
-        /// Adds a `PUT` route.
-        map_put => Put;
-        /// Adds a `PATCH` route.
-        map_patch => Patch;
-        /// Adds a `DELETE` route.
-        map_delete => Delete;
-        /// Adds a route answering every method.
-        map_any => Any;
-    }
+    sisk_route_syntax::route_methods!(map_methods);
 
     /// Adds a request handler that runs for every route, before the route's own handlers.
     pub fn add_global_request_handler(&mut self, handler: RequestHandler) -> &mut Self {
@@ -444,7 +435,7 @@ mod properties {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::routing::path::parse;
+    use sisk_route_syntax::parse;
 
     /// Rooted paths of literal, parameter and catch-all segments, some invalid (a repeated name, a
     /// catch-all before the end), with empty segments and trailing slashes.
