@@ -61,21 +61,43 @@ pub fn route(attr: TokenStream, item: TokenStream) -> TokenStream {
     route_for(None, attr, item)
 }
 
+#[doc = include_str!("docs/request_handler.md")]
+#[proc_macro_attribute]
+pub fn request_handler(attr: TokenStream, item: TokenStream) -> TokenStream {
+    companion(ast::REQUEST_HANDLER, attr, item)
+}
+
+/// Skips a global request handler on this route (Sisk's `BypassGlobalRequestHandlers`):
+/// `#[bypass_global_request_handler(expr)]`, where `expr` gives the very instance added with
+/// `add_global_request_handler` (or a clone of it). See [`request_handler`](macro@request_handler).
+#[proc_macro_attribute]
+pub fn bypass_global_request_handler(attr: TokenStream, item: TokenStream) -> TokenStream {
+    companion(ast::BYPASS_GLOBAL_REQUEST_HANDLER, attr, item)
+}
+
+/// A companion attribute expanded on its own: it was written above its route attribute.
+fn companion(name: &str, attr: TokenStream, item: TokenStream) -> TokenStream {
+    let item: proc_macro2::TokenStream = item.into();
+    match ast::companion_first(name, attr.into(), item.clone()) {
+        Ok(reordered) => reordered.into(),
+        Err(err) => with_item(err, item),
+    }
+}
+
 #[doc = include_str!("docs/route_prefix.md")]
 #[proc_macro_attribute]
 pub fn route_prefix(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item: proc_macro2::TokenStream = item.into();
-    let controller = match ast::controller(attr.into(), item.clone()) {
-        Ok(controller) => controller,
-        Err(err) => return with_item(err, ast::without_route_attributes(item)),
-    };
-    match valid::controller(&controller) {
-        Ok(()) => expand::controller(&controller).into(),
+    let checked = ast::controller(attr.into(), item.clone())
+        .and_then(|controller| valid::controller(&controller).map(|()| controller));
+    match checked {
+        Ok(controller) => expand::controller(&controller).into(),
         // With a `Controller` impl that has no routes, `r.set_object(…)` elsewhere still compiles: the
         // user sees the one mistake, not a second error about the trait.
         Err(err) => {
             let item = ast::without_route_attributes(item);
-            let stub = expand::controller_stub(&controller);
+            let inherent = syn::parse2::<syn::ItemImpl>(item.clone()).ok().filter(|i| i.trait_.is_none());
+            let stub = inherent.map(|i| expand::controller_stub(&i.self_ty));
             with_item(err, quote::quote!(#item #stub))
         }
     }

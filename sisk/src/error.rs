@@ -70,6 +70,10 @@ pub enum ErrorKind {
     /// Using the API: an entry meant for a predicate was handed to a backplane directly (the collection
     /// turns a predicate into the identifiers it accepts first).
     AudienceNotPortable,
+    /// A request: a route parameter did not parse as the type asked for (`400`).
+    InvalidParameter,
+    /// Using the API: a route parameter was asked for by a name its route does not have.
+    UnknownParameter,
     /// A request: an event-source identifier held a control character (`400`).
     InvalidIdentifier,
     /// A request: an event stream was refused because its identifier is in use
@@ -242,6 +246,23 @@ impl Error {
         Self::new(ErrorKind::Io, format!("{context}: {cause}"))
     }
 
+    pub(crate) fn invalid_parameter(name: &str, type_name: &str, why: impl fmt::Display) -> Self {
+        Self::new(
+            ErrorKind::InvalidParameter,
+            format!("the route parameter `{name}` is not a valid {type_name}: {why}"),
+        )
+    }
+
+    pub(crate) fn unknown_parameter(name: &str, known: &[&str]) -> Self {
+        Self::new(
+            ErrorKind::UnknownParameter,
+            format!(
+                "the route has no parameter `{name}` (it has: {}); use a name written as `<{name}>` in its path",
+                if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+            ),
+        )
+    }
+
     /// A failure of something a handler called (a file, a database, a parser), answered `500`: the client
     /// gets the bare status, the log gets the cause, which [`source`](std::error::Error::source) keeps.
     /// [`ResultExt::or_internal_error`](crate::ResultExt::or_internal_error) makes one from any error,
@@ -288,7 +309,7 @@ impl Error {
             _ if self.kind.is_build_time() => return None,
             ErrorKind::Response => self.status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             ErrorKind::ContentTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorKind::BodyRead | ErrorKind::InvalidIdentifier => StatusCode::BAD_REQUEST,
+            ErrorKind::BodyRead | ErrorKind::InvalidIdentifier | ErrorKind::InvalidParameter => StatusCode::BAD_REQUEST,
             ErrorKind::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorKind::IdentifierInUse => StatusCode::CONFLICT,
             ErrorKind::BrokerUnavailable | ErrorKind::TooManyEventSources => StatusCode::SERVICE_UNAVAILABLE,

@@ -17,7 +17,7 @@ fn authenticate() -> RequestHandler {
 }
 
 #[tokio::test]
-async fn a_before_handler_answers_early_and_after_handlers_still_run() {
+async fn a_before_handler_that_answers_ends_the_pipeline_as_in_sisk() {
     let mut r = Router::new();
     r.add_global_request_handler(RequestHandler::after(|_req, res: HttpResponse| async move {
         res.with_header("X-Global-After", "1")
@@ -32,11 +32,15 @@ async fn a_before_handler_answers_early_and_after_handlers_still_run() {
 
     let denied = client().get(server.url("/private")).send().await.unwrap();
     assert_eq!(denied.status().as_u16(), 401);
-    assert_eq!(denied.headers()["x-global-after"], "1");
-    assert_eq!(denied.headers()["x-route-after"], "1");
+    assert!(denied.headers().get("x-global-after").is_none(), "no after handler runs on an early answer");
+    assert!(denied.headers().get("x-route-after").is_none());
     assert_eq!(denied.text().await.unwrap(), "who are you?");
 
     let allowed = client().get(server.url("/private")).bearer_auth("secret").send().await.unwrap();
+    assert_eq!(
+        (allowed.headers()["x-global-after"].to_str().unwrap(), allowed.headers()["x-route-after"].to_str().unwrap()),
+        ("1", "1")
+    );
     assert_eq!(allowed.text().await.unwrap(), "secret data");
 
     let public = client().get(server.url("/public")).send().await.unwrap();
@@ -63,6 +67,46 @@ async fn an_after_handler_can_replace_the_response_and_handlers_run_in_order() {
     let res = client().get(server.url("/trail")).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 202);
     assert_eq!(res.text().await.unwrap(), "replaced ab");
+}
+
+#[tokio::test]
+async fn a_route_bypasses_a_global_handler_by_its_instance_only() {
+    let guard = authenticate();
+    let mut r = Router::new();
+    r.add_global_request_handler(guard.clone());
+    r += Route::get("/private", |_req| async { "secret data" });
+    r += Route::post("/login", |_req| async { "welcome" }).bypass_global_request_handler(&guard);
+    // The same code makes another instance: it is not the global one, so nothing is skipped.
+    r += Route::get("/lookalike", |_req| async { "lookalike" }).bypass_global_request_handler(&authenticate());
+    let server = TestServer::start(r);
+
+    let status = |res: reqwest::Response| res.status().as_u16();
+    assert_eq!(status(client().post(server.url("/login")).send().await.unwrap()), 200);
+    assert_eq!(status(client().get(server.url("/private")).send().await.unwrap()), 401);
+    assert_eq!(status(client().get(server.url("/lookalike")).send().await.unwrap()), 401);
+}
+
+#[tokio::test]
+async fn typed_route_parameters_answer_400_on_a_bad_value() {
+    let mut r = Router::new();
+    r += Route::get("/orders/<id>", |req: HttpRequest| async move {
+        req.route_parameter_as::<u32>("id").map(|id| format!("order {}", id + 1))
+    });
+    r += Route::get("/typo/<id>", |req: HttpRequest| async move { req.route_parameter_as::<u32>("ID").map(|_| "") });
+    let server = TestServer::start(r);
+    let get = |path: &'static str| {
+        let url = server.url(path);
+        async move {
+            let res = client().get(url).send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    assert_eq!(get("/orders/41").await, (200, "order 42".to_owned()));
+    let (status, message) = get("/orders/forty-one").await;
+    assert_eq!(status, 400);
+    assert!(message.contains("`id`") && message.contains("u32"), "{message}");
+    assert_eq!(get("/orders/99999999999").await.0, 400, "out of range is a bad value too");
+    assert_eq!(get("/typo/1").await, (500, String::new()), "a name the route lacks is the program's mistake");
 }
 
 #[tokio::test]

@@ -146,23 +146,22 @@ impl App {
     }
 }
 
-/// Runs the before handlers (global, then the route's), the action unless one answered, then the after
-/// handlers.
+/// Runs the before handlers (global but the bypassed ones, then the route's), the action, then the after
+/// handlers. As in Sisk, a before handler that answers ends the pipeline there.
 async fn run_route(router: &Router, route: &Route, request: HttpRequest) -> HttpResponse {
-    let handlers = || router.global_request_handlers.iter().chain(&route.request_handlers);
-    let mut early = None;
+    let global = router.global_request_handlers.iter().filter(|handler| !route.bypasses(handler));
+    let handlers = || global.clone().chain(&route.request_handlers);
     for handler in handlers() {
         if let HandlerKind::Before(before) = &handler.kind {
             if let Some(response) = before(request.clone()).await {
-                early = Some(response);
-                break;
+                if response.status.is_server_error() {
+                    request.fail_event_stream();
+                }
+                return response;
             }
         }
     }
-    let mut response = match early {
-        Some(response) => response,
-        None => route.action.call(request.clone()).await,
-    };
+    let mut response = route.action.call(request.clone()).await;
     if response.status.is_server_error() {
         request.fail_event_stream();
     }

@@ -31,6 +31,8 @@ pub struct Route {
     pub(crate) name: Option<String>,
     pub(crate) action: Action,
     pub(crate) request_handlers: Vec<RequestHandler>,
+    /// The global request handlers this route skips (compared by instance).
+    pub(crate) bypassed_global_request_handlers: Vec<RequestHandler>,
 }
 
 /// `Route::get`, `Route::post`, …: one constructor per line of the table of route methods.
@@ -71,6 +73,7 @@ impl Route {
             name: None,
             action: Action::new(action),
             request_handlers: Vec::new(),
+            bypassed_global_request_handlers: Vec::new(),
         }
     }
 
@@ -86,6 +89,33 @@ impl Route {
     pub fn with_request_handler(mut self, handler: RequestHandler) -> Self {
         self.request_handlers.push(handler);
         self
+    }
+
+    /// Skips a global request handler on this route, as Sisk's `BypassGlobalRequestHandlers`: `handler` is
+    /// the instance given to
+    /// [`add_global_request_handler`](crate::routing::Router::add_global_request_handler), or a clone of it
+    /// (clones share one instance); a handler made anew by the same code is another instance and is not
+    /// skipped.
+    ///
+    /// ```
+    /// use sisk::prelude::*;
+    ///
+    /// let authenticate = RequestHandler::before(|req: HttpRequest| async move {
+    ///     req.cookie("session").is_none().then(|| HttpResponse::with_status_code(StatusCode::UNAUTHORIZED))
+    /// });
+    /// let mut r = Router::new();
+    /// r.add_global_request_handler(authenticate.clone());
+    /// r += Route::post("/login", |_req| async { "welcome" }).bypass_global_request_handler(&authenticate);
+    /// ```
+    pub fn bypass_global_request_handler(mut self, handler: &RequestHandler) -> Self {
+        self.bypassed_global_request_handlers.push(handler.clone());
+        self
+    }
+
+    /// True when this route skips the global `handler` (see
+    /// [`bypass_global_request_handler`](Self::bypass_global_request_handler)).
+    pub(crate) fn bypasses(&self, handler: &RequestHandler) -> bool {
+        self.bypassed_global_request_handlers.iter().any(|bypassed| bypassed.is_same_instance(handler))
     }
 
     /// The method this route answers.
