@@ -226,6 +226,12 @@ impl Error {
         )
     }
 
+    pub(crate) fn listening_port_variable(variable: &str, value: &str, cause: Error) -> Self {
+        let message =
+            format!("the environment variable {variable} holds {value:?}, which is not a listening port: {cause}");
+        Error { cause: Some(Arc::new(cause)), ..Self::new(ErrorKind::InvalidListeningPort, message) }
+    }
+
     pub(crate) fn audience_not_portable() -> Self {
         Self::new(
             ErrorKind::AudienceNotPortable,

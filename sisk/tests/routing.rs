@@ -87,7 +87,7 @@ async fn parameters_catch_all_and_normalised_paths() {
 async fn case_insensitive_matching_is_an_option() {
     let mut r = Router::new();
     r += Route::get("/Hello/<Name>", |req: HttpRequest| async move { req.route_parameter("Name").unwrap().to_owned() });
-    r.match_routes_ignore_case = true;
+    r.set_match_routes_ignore_case(true);
     let server = TestServer::start(r);
     assert_eq!(get(&server, "/hELLo/MiXeD").await, (200, "MiXeD".into()));
 }

@@ -21,7 +21,7 @@ use sisk_route_syntax::normalize_request_path;
 /// a server never starts with a route silently missing.
 ///
 /// Matching ignores empty segments and a trailing slash. With
-/// [`match_routes_ignore_case`](Router::match_routes_ignore_case) the static parts of paths compare
+/// [`set_match_routes_ignore_case`](Router::set_match_routes_ignore_case) the static parts of paths compare
 /// without regard to ASCII case (parameter values keep the client's spelling). A path that exists with
 /// other methods answers `405 Method Not Allowed` with an `Allow` header; an unknown path answers
 /// `404 Not Found`; both can be replaced.
@@ -46,10 +46,10 @@ pub struct Router {
     pub(crate) global_request_handlers: Vec<RequestHandler>,
     not_found: Option<Action>,
     method_not_allowed: Option<Action>,
-    /// Compare the static parts of paths without regard to ASCII case (off by default). Set it before
-    /// adding routes to have [`set_route`](Router::set_route) report routes that differ only in case as
-    /// collisions at once; set later, the server builder's `build()` reports them.
-    pub match_routes_ignore_case: bool,
+    /// See [`set_match_routes_ignore_case`](Router::set_match_routes_ignore_case).
+    match_routes_ignore_case: bool,
+    /// True once `freeze` has put the static parts of the paths in lower case (ignore-case only).
+    folded: bool,
 }
 
 /// The routes sharing one path pattern, one per method.
@@ -113,13 +113,14 @@ impl Router {
             not_found: None,
             method_not_allowed: None,
             match_routes_ignore_case: false,
+            folded: false,
         }
     }
 
     /// Adds a route, or says why it cannot be added (an invalid path, or a collision naming both routes).
     pub fn set_route(&mut self, route: Route) -> Result<(), Error> {
         let pattern = route.pattern.clone()?.matchit;
-        let pattern = if self.match_routes_ignore_case { lowercase_static_parts(&pattern) } else { pattern };
+        let pattern = if self.folded { lowercase_static_parts(&pattern) } else { pattern };
         let index = match self.paths.iter().position(|p| p.pattern == pattern) {
             Some(index) => index,
             None => {
@@ -156,6 +157,21 @@ impl Router {
     }
 
     sisk_route_syntax::route_methods!(map_methods);
+
+    /// Compares the static parts of paths without regard to ASCII case (Sisk's `MatchRoutesIgnoreCase`;
+    /// off by default, as URLs are case-sensitive). Parameter values keep the client's spelling. It takes
+    /// effect when the server is built, whenever it is set: routes that then differ only in case must
+    /// differ by method, or `build()` reports them as a collision naming both.
+    pub fn set_match_routes_ignore_case(&mut self, ignore: bool) -> &mut Self {
+        self.match_routes_ignore_case = ignore;
+        self
+    }
+
+    /// True when paths are matched without regard to ASCII case (see
+    /// [`set_match_routes_ignore_case`](Self::set_match_routes_ignore_case)).
+    pub fn match_routes_ignore_case(&self) -> bool {
+        self.match_routes_ignore_case
+    }
 
     /// Adds a request handler that runs for every route, before the route's own handlers.
     pub fn add_global_request_handler(&mut self, handler: RequestHandler) -> &mut Self {
@@ -215,12 +231,13 @@ impl Router {
     /// Rebuilds the table with the static parts of paths in lower case: paths that differ only in case
     /// become one path, whose routes must then differ by method (a clash is kept as an error).
     fn fold_case(&mut self) {
-        let mut folded = Router { match_routes_ignore_case: true, ..Router::new() };
+        let mut folded = Router { folded: true, ..Router::new() };
         for route in self.paths.drain(..).flat_map(|entry| entry.routes) {
             folded += route;
         }
         self.tree = folded.tree;
         self.paths = folded.paths;
+        self.folded = true;
         self.errors.append(&mut folded.errors);
     }
 
@@ -228,7 +245,7 @@ impl Router {
     pub(crate) fn resolve(&self, method: &http::Method, raw_path: &str) -> Resolution<'_> {
         let path = normalize_request_path(raw_path);
         let lowered;
-        let lookup: &str = if self.match_routes_ignore_case {
+        let lookup: &str = if self.folded {
             lowered = path.to_ascii_lowercase();
             &lowered
         } else {
@@ -369,7 +386,7 @@ mod tests {
     #[test]
     fn ignore_case_keeps_parameter_spelling() {
         let mut r = router(&[(RouteMethod::Get, "/Users/<Id>")]);
-        r.match_routes_ignore_case = true;
+        r.set_match_routes_ignore_case(true);
         let r = r.freeze().unwrap();
         let (_, params) = found(&r, http::Method::GET, "/uSeRs/MiXeD").unwrap();
         assert_eq!(params, vec![("Id".to_owned(), "MiXeD".to_owned())]);
@@ -377,26 +394,28 @@ mod tests {
 
     #[test]
     fn ignore_case_folds_paths_and_reports_collisions_naming_both_routes() {
+        // Set before the routes are added or after: the same verdicts, at build time.
         let mut r = Router::new();
-        r.match_routes_ignore_case = true;
+        r.set_match_routes_ignore_case(true);
         r.set_route(Route::get("/A", |_req| async { "" })).unwrap();
-        r.set_route(Route::post("/a", |_req| async { "" })).expect("another method on the same folded path");
-        let err = r.set_route(Route::get("/a/", |_req| async { "" }).with_name("lower")).unwrap_err();
+        r.set_route(Route::post("/a", |_req| async { "" })).unwrap();
+        r.set_route(Route::get("/a/", |_req| async { "" }).with_name("lower")).unwrap();
+        let err = r.freeze().unwrap_err();
         assert!(
             err.kind() == crate::ErrorKind::RouteCollision
                 && err.message().contains("`GET /A`")
                 && err.message().contains("lower"),
             "{err}"
         );
+        assert!(err.related().is_empty(), "another method on the same folded path is no collision: {err:?}");
 
-        // Set after the routes were added: the same verdicts, at build time.
         let mut late = router(&[(RouteMethod::Get, "/Users/<id>"), (RouteMethod::Delete, "/users/<id>")]);
-        late.match_routes_ignore_case = true;
+        late.set_match_routes_ignore_case(true);
         let late = late.freeze().unwrap();
         assert!(found(&late, http::Method::DELETE, "/USERS/1").is_some());
         assert!(found(&late, http::Method::GET, "/users/1").is_some());
         let mut clash = router(&[(RouteMethod::Get, "/Users"), (RouteMethod::Get, "/users")]);
-        clash.match_routes_ignore_case = true;
+        clash.set_match_routes_ignore_case(true);
         let err = clash.freeze().unwrap_err();
         assert!(err.message().contains("`GET /Users`") && err.message().contains("`GET /users`"), "{err}");
     }
