@@ -110,6 +110,31 @@ async fn typed_route_parameters_answer_400_on_a_bad_value() {
 }
 
 #[tokio::test]
+async fn options_is_answered_by_its_route_else_200_with_allow_as_in_sisk() {
+    let mut r = Router::new();
+    r += Route::get("/plain", |_req| async { "plain" });
+    r += Route::get("/custom", |_req| async { "custom" });
+    r += Route::options("/custom", |_req| async { (StatusCode::ACCEPTED, "my own OPTIONS") });
+    let cors = CrossOriginResourceSharingHeaders::new().allow_origin("https://app.example").allow_methods(["GET"]);
+    let server = TestServer::start_with(HttpServer::create_builder().use_router(r).use_cors(cors));
+    let options = |path: &str, preflight: bool| {
+        let mut request = client().request(reqwest::Method::OPTIONS, server.url(path));
+        if preflight {
+            request = request.header("Origin", "https://app.example").header("Access-Control-Request-Method", "GET");
+        }
+        async move { request.send().await.unwrap() }
+    };
+
+    let plain = options("/plain", false).await;
+    assert_eq!((plain.status().as_u16(), plain.headers()["allow"].to_str().unwrap()), (200, "GET, HEAD, OPTIONS"));
+    let custom = options("/custom", true).await;
+    assert_eq!(custom.status().as_u16(), 202, "the path's own OPTIONS route answers the preflight");
+    assert_eq!(custom.headers()["access-control-allow-methods"], "GET", "with the policy's headers added");
+    assert_eq!(custom.text().await.unwrap(), "my own OPTIONS");
+    assert_eq!(options("/nowhere", true).await.status().as_u16(), 404, "an unknown path, preflight or not");
+}
+
+#[tokio::test]
 async fn cors_answers_preflight_and_decorates_responses() {
     let mut r = Router::new();
     r += Route::post("/api", |_req| async { "posted" });
@@ -129,7 +154,8 @@ async fn cors_answers_preflight_and_decorates_responses() {
         .send()
         .await
         .unwrap();
-    assert_eq!(preflight.status().as_u16(), 204);
+    assert_eq!(preflight.status().as_u16(), 200, "as in Sisk");
+    assert_eq!(preflight.headers()["allow"], "POST, OPTIONS");
     let h = preflight.headers();
     assert_eq!(h["access-control-allow-origin"], "https://app.example");
     assert_eq!(h["access-control-allow-methods"], "GET, POST");

@@ -106,12 +106,7 @@ impl App {
             return Error::content_too_large(limit).into_response();
         }
         let cors_headers = match &self.cors {
-            Some(cors) => {
-                if let Some(preflight) = cors.preflight(&parts.method, &parts.headers) {
-                    return preflight;
-                }
-                cors.response_headers(&parts.headers)
-            }
+            Some(cors) => cors.headers_for(&parts.method, &parts.headers),
             None => http::HeaderMap::new(),
         };
         let server = self.server.clone();
@@ -131,6 +126,10 @@ impl App {
         let mut response = match self.router.resolve(&parts.method, parts.uri.path()) {
             Resolution::Found(route, parameters) => {
                 run_route(&self.router, route, make_request(parts, parameters)).await
+            }
+            // As in Sisk: `OPTIONS` on a path without an `OPTIONS` route (a CORS preflight, say) is `200`.
+            Resolution::MethodNotAllowed(allow) if parts.method == http::Method::OPTIONS => {
+                HttpResponse::new().with_header(http::header::ALLOW, format!("{allow}, OPTIONS"))
             }
             Resolution::MethodNotAllowed(allow) => {
                 self.router.method_not_allowed(make_request(parts, Vec::new()), &allow).await
