@@ -37,7 +37,8 @@ async fn publish(req: HttpRequest, audience: Audience) -> Result<HttpResponse, s
     let event = Event::new().data(body);
     Ok(match req.server().event_sources().publish_async(audience, &event).await {
         Ok(Published { id, .. }) => HttpResponse::new().with_content(id.map(|id| id.to_string()).unwrap_or_default()),
-        Err(err) => HttpResponse::with_status_code(err.status_code()).with_content(err.to_string()),
+        Err(err) => HttpResponse::with_status_code(err.status_code().unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+            .with_content(err.to_string()),
     })
 }
 

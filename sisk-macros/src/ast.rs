@@ -15,10 +15,28 @@ pub struct RouteArgs {
     pub path: Option<LitStr>,
 }
 
+/// The attributes that go with a route attribute on the same function: Sisk's `[RequestHandler<T>]`
+/// (`#[request_handler(expr)]`) and `BypassGlobalRequestHandlers` (`#[bypass_global_request_handler(expr)]`).
+#[derive(Default)]
+pub struct Companions {
+    /// The expressions of `#[request_handler(…)]`, in order: each gives a `RequestHandler`.
+    pub request_handlers: Vec<syn::Expr>,
+    /// The expressions of `#[bypass_global_request_handler(…)]`: each gives (a reference to) the
+    /// global `RequestHandler` instance this route skips.
+    pub bypassed: Vec<syn::Expr>,
+}
+
+/// The names of the companion attributes.
+pub const REQUEST_HANDLER: &str = "request_handler";
+/// See [`REQUEST_HANDLER`].
+pub const BYPASS_GLOBAL_REQUEST_HANDLER: &str = "bypass_global_request_handler";
+
 /// A route attribute on a free function.
 pub struct RouteFn {
     /// The attribute's method and path.
     pub args: RouteArgs,
+    /// Its request handlers and bypassed global ones.
+    pub companions: Companions,
     /// The function, unchanged.
     pub function: ItemFn,
 }
@@ -38,24 +56,31 @@ pub struct Controller {
 pub struct MethodRoute {
     /// The attribute's method and path.
     pub args: RouteArgs,
+    /// Its request handlers and bypassed global ones.
+    pub companions: Companions,
     /// The method's signature (the body stays in the `impl` block).
     pub sig: Signature,
 }
 
-/// The names of the route attributes, each with the method it fixes (`None` for `#[route(...)]`).
-const ATTRIBUTES: [(&str, Option<&str>); 9] = [
-    ("route", None),
-    ("route_get", Some("Get")),
-    ("route_post", Some("Post")),
-    ("route_put", Some("Put")),
-    ("route_patch", Some("Patch")),
-    ("route_delete", Some("Delete")),
-    ("route_head", Some("Head")),
-    ("route_options", Some("Options")),
-    ("route_any", Some("Any")),
-];
+/// `ATTRIBUTES`, from the table of route methods: the names of the route attributes, each with the
+/// method it fixes (`None` for `#[route(...)]`).
+macro_rules! attribute_table {
+    (methods { $($variant:ident $wire:ident $attr:ident $map:ident $ctor:ident $doc:literal;)* }
+     any { $any:ident $any_attr:ident $any_map:ident $any_ctor:ident $any_doc:literal }) => {
+        const ATTRIBUTES: &[(&str, Option<&str>)] = &[
+            ("route", None),
+            $((stringify!($attr), Some(stringify!($variant))),)*
+            (stringify!($any_attr), Some(stringify!($any))),
+        ];
+    };
+}
 
-const METHODS: [&str; 8] = ["Get", "Post", "Put", "Patch", "Delete", "Head", "Options", "Any"];
+sisk_route_syntax::route_methods!(attribute_table);
+
+/// The `RouteMethod` variants, in the table's order.
+fn methods() -> impl Iterator<Item = &'static str> {
+    ATTRIBUTES.iter().filter_map(|(_, method)| *method)
+}
 
 /// `#[route(RouteMethod::Get, "/p")]`: the method, then an optional path.
 struct MethodAndPath(RouteArgs);
@@ -66,10 +91,11 @@ impl Parse for MethodAndPath {
             syn::Error::new(e.span(), "expected a method and a path, like `#[route(RouteMethod::Get, \"/users\")]`")
         })?;
         let ident = method.segments.last().map(|s| s.ident.clone()).expect("a path has a segment");
-        if !METHODS.contains(&ident.to_string().as_str()) {
+        if !methods().any(|known| ident == known) {
+            let known: Vec<&str> = methods().collect();
             return Err(syn::Error::new_spanned(
                 &method,
-                format!("unknown route method; use one of RouteMethod::{{{}}}", METHODS.join(", ")),
+                format!("unknown route method; use one of RouteMethod::{{{}}}", known.join(", ")),
             ));
         }
         let path = if input.is_empty() {
@@ -109,7 +135,7 @@ pub fn route_args(method: Option<&str>, attr: TokenStream) -> syn::Result<RouteA
 /// Parses a route attribute and the free function it sits on.
 pub fn route_fn(method: Option<&str>, attr: TokenStream, item: TokenStream) -> syn::Result<RouteFn> {
     let args = route_args(method, attr)?;
-    let function = match syn::parse2::<syn::Item>(item)? {
+    let mut function = match syn::parse2::<syn::Item>(item)? {
         syn::Item::Fn(function) => function,
         other => {
             return Err(syn::Error::new_spanned(
@@ -118,7 +144,8 @@ pub fn route_fn(method: Option<&str>, attr: TokenStream, item: TokenStream) -> s
             ))
         }
     };
-    Ok(RouteFn { args, function })
+    let companions = take_companions(&mut function.attrs)?;
+    Ok(RouteFn { args, companions, function })
 }
 
 /// Parses `#[route_prefix(...)]` and its `impl` block, taking the route attributes off the methods.
@@ -138,9 +165,20 @@ pub fn controller(attr: TokenStream, item: TokenStream) -> syn::Result<Controlle
     let mut errors = Errors::default();
     for impl_item in &mut item.items {
         let ImplItem::Fn(function) = impl_item else { continue };
+        let companions = match take_companions(&mut function.attrs) {
+            Ok(companions) => companions,
+            Err(err) => {
+                errors.push(err);
+                continue;
+            }
+        };
         match take_route_attribute(function) {
-            Ok(Some(args)) => routes.push(MethodRoute { args, sig: function.sig.clone() }),
-            Ok(None) => {}
+            Ok(Some(args)) => routes.push(MethodRoute { args, companions, sig: function.sig.clone() }),
+            Ok(None) => {
+                if let Some(expr) = companions.request_handlers.first().or(companions.bypassed.first()) {
+                    errors.push(syn::Error::new_spanned(expr, COMPANION_ALONE));
+                }
+            }
             Err(err) => errors.push(err),
         }
     }
@@ -161,13 +199,14 @@ impl Controller {
     }
 }
 
-/// The item with the route attributes taken off its methods, or unchanged if it is not an `impl` block:
-/// what a controller with errors still emits, so that the methods' attributes add no errors of their own.
+/// The item with the route attributes (and their companions) taken off its methods, or unchanged if it
+/// is not an `impl` block: what a controller with errors still emits, so that the methods' attributes
+/// add no errors of their own.
 pub fn without_route_attributes(item: TokenStream) -> TokenStream {
     let Ok(mut parsed) = syn::parse2::<ItemImpl>(item.clone()) else { return item };
     for impl_item in &mut parsed.items {
         if let ImplItem::Fn(function) = impl_item {
-            function.attrs.retain(|attr| route_attribute_method(attr).is_none());
+            function.attrs.retain(|attr| route_attribute_method(attr).is_none() && companion_name(attr).is_none());
         }
     }
     quote::ToTokens::into_token_stream(parsed)
@@ -203,4 +242,46 @@ fn take_route_attribute(function: &mut ImplItemFn) -> syn::Result<Option<RouteAr
 fn route_attribute_method(attr: &Attribute) -> Option<Option<&'static str>> {
     let name = attr.path().segments.last()?.ident.to_string();
     ATTRIBUTES.iter().find(|(attribute, _)| *attribute == name).map(|(_, method)| *method)
+}
+
+/// What a companion attribute without a route attribute is told.
+pub const COMPANION_ALONE: &str = "this attribute goes with a route attribute on the same function, like \
+                                   `#[route_get(\"/p\")]`, or on a method of a `#[route_prefix]` controller";
+
+/// The companion attribute's name, when `attr` is one (by its last path segment).
+fn companion_name(attr: &Attribute) -> Option<&'static str> {
+    let name = attr.path().segments.last()?.ident.to_string();
+    [REQUEST_HANDLER, BYPASS_GLOBAL_REQUEST_HANDLER].into_iter().find(|companion| *companion == name)
+}
+
+/// Removes the companion attributes from `attrs` and parses each one's expression.
+fn take_companions(attrs: &mut Vec<Attribute>) -> syn::Result<Companions> {
+    let mut companions = Companions::default();
+    let mut errors = Errors::default();
+    attrs.retain(|attr| {
+        let Some(name) = companion_name(attr) else { return true };
+        match attr.parse_args::<syn::Expr>() {
+            Ok(expr) if name == REQUEST_HANDLER => companions.request_handlers.push(expr),
+            Ok(expr) => companions.bypassed.push(expr),
+            Err(err) => errors.push(syn::Error::new(
+                err.span(),
+                format!("expected one expression that gives a RequestHandler, like `#[{name}(authenticate())]`"),
+            )),
+        }
+        false
+    });
+    errors.finish().map(|()| companions)
+}
+
+/// A companion attribute met before the route attribute it goes with (`#[request_handler(h)]` above
+/// `#[route_get("/p")]`): the item again, with the companion moved just after the route attribute, so
+/// that the route attribute, expanded next, takes it. Without a route attribute, an error.
+pub fn companion_first(name: &str, attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let mut function = syn::parse2::<ItemFn>(item)?;
+    let Some(route_at) = function.attrs.iter().position(|a| route_attribute_method(a).is_some()) else {
+        return Err(syn::Error::new(Span::call_site(), COMPANION_ALONE));
+    };
+    let name = Ident::new(name, Span::call_site());
+    function.attrs.insert(route_at + 1, syn::parse_quote!(#[#name(#attr)]));
+    Ok(quote::ToTokens::into_token_stream(function))
 }

@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::{FnArg, Ident, Signature};
 
-use crate::ast::{Controller, RouteArgs, RouteFn};
+use crate::ast::{Companions, Controller, RouteArgs, RouteFn};
 
 /// A free function and the submission of its route.
 pub fn route_fn(route: &RouteFn) -> TokenStream {
@@ -14,7 +14,7 @@ pub fn route_fn(route: &RouteFn) -> TokenStream {
     let name = &function.sig.ident;
     let path = route.args.path.as_ref().map_or_else(|| "/".to_owned(), |lit| lit.value());
     let call = static_call(&function.sig, quote!(#name));
-    let build = build_route(&route.args, &path, call, quote!(::core::stringify!(#name)));
+    let build = build_route(&route.args, &route.companions, &path, call, quote!(::core::stringify!(#name)));
     quote! {
         #function
 
@@ -42,11 +42,12 @@ pub fn controller(controller: &Controller) -> TokenStream {
         let label = quote!(::core::concat!(::core::stringify!(#self_ty), "::", ::core::stringify!(#name)));
         if takes_self(&route.sig) {
             let call = instance_call(&route.sig);
-            instance_routes.push(build_route(&route.args, &path, call, label));
+            instance_routes.push(build_route(&route.args, &route.companions, &path, call, label));
             instance_names.push(name.to_string());
         } else {
             let build_fn = format_ident!("build_{}", index);
-            let build = build_route(&route.args, &path, static_call(&route.sig, quote!(<#self_ty>::#name)), label);
+            let call = static_call(&route.sig, quote!(<#self_ty>::#name));
+            let build = build_route(&route.args, &route.companions, &path, call, label);
             statics.push(quote! {
                 fn #build_fn() -> ::sisk::routing::Route {
                     #build
@@ -79,8 +80,7 @@ pub fn controller(controller: &Controller) -> TokenStream {
 
 /// A `Controller` impl without routes, emitted beside the errors of a controller that did not pass the
 /// checks.
-pub fn controller_stub(controller: &Controller) -> TokenStream {
-    let self_ty = &controller.item.self_ty;
+pub fn controller_stub(self_ty: &syn::Type) -> TokenStream {
     quote! {
         impl ::sisk::routing::Controller for #self_ty {
             const __INSTANCE_ROUTES: &'static [&'static str] = &[];
@@ -92,12 +92,23 @@ pub fn controller_stub(controller: &Controller) -> TokenStream {
     }
 }
 
-/// `Route::new(RouteMethod::X, path, call).with_name(module::label)`.
-fn build_route(args: &RouteArgs, path: &str, call: TokenStream, label: TokenStream) -> TokenStream {
+/// `Route::new(RouteMethod::X, path, call).with_name(module::label)`, then its request handlers and
+/// bypassed global handlers.
+fn build_route(
+    args: &RouteArgs,
+    companions: &Companions,
+    path: &str,
+    call: TokenStream,
+    label: TokenStream,
+) -> TokenStream {
     let method: &Ident = &args.method;
+    let handlers = &companions.request_handlers;
+    let bypassed = &companions.bypassed;
     quote! {
         ::sisk::routing::Route::new(::sisk::routing::RouteMethod::#method, #path, #call)
             .with_name(::core::concat!(::core::module_path!(), "::", #label))
+            #(.with_request_handler(#handlers))*
+            #(.bypass_global_request_handler(&#bypassed))*
     }
 }
 

@@ -13,10 +13,6 @@ mod errors;
 mod expand;
 mod valid;
 
-#[allow(dead_code)]
-#[path = "../../sisk/src/routing/path.rs"]
-mod path;
-
 use proc_macro::TokenStream;
 
 fn route_for(method: Option<&'static str>, attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -35,37 +31,29 @@ fn with_item(err: syn::Error, item: proc_macro2::TokenStream) -> TokenStream {
     quote::quote!(#error #item).into()
 }
 
+/// `#[route_get]`, `#[route_post]`, …: one attribute per line of the table of route methods.
 macro_rules! method_attributes {
-    ($($name:ident => $method:literal;)*) => {$(
-        #[doc = concat!("A `", $method, "` route: `#[", stringify!($name), "(\"/path\")]`; the path and the function follow ")]
-        #[doc = "the rules of [`route_get`](macro@route_get).\n\n```"]
-        #[doc = concat!("use sisk::prelude::*;\n\n#[", stringify!($name), "(\"/items/<id>\")]")]
+    (methods { $($variant:ident $wire:ident $attr:ident $map:ident $ctor:ident $doc:literal;)* }
+     any { $any:ident $any_attr:ident $any_map:ident $any_ctor:ident $any_doc:literal }) => {
+        $(method_attributes!(@one $attr $variant $doc);)*
+        method_attributes!(@one $any_attr $any $any_doc);
+    };
+    (@one $attr:ident $variant:ident $doc:literal) => {
+        #[doc = concat!("A route answering ", $doc, ": `#[", stringify!($attr), "(\"/path\")]`; the path and the ")]
+        #[doc = "function follow the rules of [`route`](macro@route).\n\n```"]
+        #[doc = concat!("use sisk::prelude::*;\n\n#[", stringify!($attr), "(\"/items/<id>\")]")]
         #[doc = "async fn item(req: HttpRequest) -> String {"]
         #[doc = "    format!(\"{} {}\", req.method(), req.route_parameter(\"id\").unwrap_or_default())\n}\n"]
         #[doc = "let mut r = Router::new();\nr.auto_scan();"]
-        #[doc = concat!("assert!(r.routes().any(|route| route.method() == RouteMethod::", $method, "));\n```")]
+        #[doc = concat!("assert!(r.routes().any(|route| route.method() == RouteMethod::", stringify!($variant), "));\n```")]
         #[proc_macro_attribute]
-        pub fn $name(attr: TokenStream, item: TokenStream) -> TokenStream {
-            route_for(Some($method), attr, item)
+        pub fn $attr(attr: TokenStream, item: TokenStream) -> TokenStream {
+            route_for(Some(stringify!($variant)), attr, item)
         }
-    )*};
+    };
 }
 
-#[doc = include_str!("docs/route_get.md")]
-#[proc_macro_attribute]
-pub fn route_get(attr: TokenStream, item: TokenStream) -> TokenStream {
-    route_for(Some("Get"), attr, item)
-}
-
-method_attributes! {
-    route_post => "Post";
-    route_put => "Put";
-    route_patch => "Patch";
-    route_delete => "Delete";
-    route_head => "Head";
-    route_options => "Options";
-    route_any => "Any";
-}
+sisk_route_syntax::route_methods!(method_attributes);
 
 #[doc = include_str!("docs/route.md")]
 #[proc_macro_attribute]
@@ -73,21 +61,43 @@ pub fn route(attr: TokenStream, item: TokenStream) -> TokenStream {
     route_for(None, attr, item)
 }
 
+#[doc = include_str!("docs/request_handler.md")]
+#[proc_macro_attribute]
+pub fn request_handler(attr: TokenStream, item: TokenStream) -> TokenStream {
+    companion(ast::REQUEST_HANDLER, attr, item)
+}
+
+/// Skips a global request handler on this route (Sisk's `BypassGlobalRequestHandlers`):
+/// `#[bypass_global_request_handler(expr)]`, where `expr` gives the very instance added with
+/// `add_global_request_handler` (or a clone of it). See [`request_handler`](macro@request_handler).
+#[proc_macro_attribute]
+pub fn bypass_global_request_handler(attr: TokenStream, item: TokenStream) -> TokenStream {
+    companion(ast::BYPASS_GLOBAL_REQUEST_HANDLER, attr, item)
+}
+
+/// A companion attribute expanded on its own: it was written above its route attribute.
+fn companion(name: &str, attr: TokenStream, item: TokenStream) -> TokenStream {
+    let item: proc_macro2::TokenStream = item.into();
+    match ast::companion_first(name, attr.into(), item.clone()) {
+        Ok(reordered) => reordered.into(),
+        Err(err) => with_item(err, item),
+    }
+}
+
 #[doc = include_str!("docs/route_prefix.md")]
 #[proc_macro_attribute]
 pub fn route_prefix(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item: proc_macro2::TokenStream = item.into();
-    let controller = match ast::controller(attr.into(), item.clone()) {
-        Ok(controller) => controller,
-        Err(err) => return with_item(err, ast::without_route_attributes(item)),
-    };
-    match valid::controller(&controller) {
-        Ok(()) => expand::controller(&controller).into(),
+    let checked = ast::controller(attr.into(), item.clone())
+        .and_then(|controller| valid::controller(&controller).map(|()| controller));
+    match checked {
+        Ok(controller) => expand::controller(&controller).into(),
         // With a `Controller` impl that has no routes, `r.set_object(…)` elsewhere still compiles: the
         // user sees the one mistake, not a second error about the trait.
         Err(err) => {
             let item = ast::without_route_attributes(item);
-            let stub = expand::controller_stub(&controller);
+            let inherent = syn::parse2::<syn::ItemImpl>(item.clone()).ok().filter(|i| i.trait_.is_none());
+            let stub = inherent.map(|i| expand::controller_stub(&i.self_ty));
             with_item(err, quote::quote!(#item #stub))
         }
     }

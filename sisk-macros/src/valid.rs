@@ -5,7 +5,6 @@ use syn::{FnArg, LitStr, PatType, Receiver, Signature, Type};
 
 use crate::ast::{Controller, RouteFn};
 use crate::errors::Errors;
-use crate::path;
 
 /// Checks a route on a free function.
 pub fn route_fn(route: &RouteFn) -> syn::Result<()> {
@@ -39,7 +38,7 @@ pub fn controller(controller: &Controller) -> syn::Result<()> {
     for route in &controller.routes {
         let path_valid = route.args.path.as_ref().map_or(true, |lit| check_path(&mut errors, lit, &lit.value()));
         if let (Some(prefix), true) = (&controller.prefix, prefix_valid && path_valid) {
-            if let Err(why) = path::validate(&controller.full_path(route)) {
+            if let Err(why) = sisk_route_syntax::parse(&controller.full_path(route)) {
                 let at = route.args.path.as_ref().unwrap_or(prefix);
                 errors.push(syn::Error::new_spanned(at, format!("after the prefix `{}`: {why}", prefix.value())));
             }
@@ -62,11 +61,13 @@ pub fn controller(controller: &Controller) -> syn::Result<()> {
 
 /// Reports an invalid path at its literal; true when the path is valid.
 fn check_path(errors: &mut Errors, at: &LitStr, value: &str) -> bool {
-    let result = path::validate(value);
-    if let Err(why) = &result {
-        errors.push(syn::Error::new_spanned(at, why));
+    match sisk_route_syntax::parse(value) {
+        Ok(_) => true,
+        Err(why) => {
+            errors.push(syn::Error::new_spanned(at, why));
+            false
+        }
     }
-    result.is_ok()
 }
 
 fn check_generics(errors: &mut Errors, sig: &Signature) {

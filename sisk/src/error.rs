@@ -1,9 +1,12 @@
-//! The one error type of the crate.
+//! The one error type of the crate, [`Error`], and what it can be, [`ErrorKind`].
 //!
-//! [`Error`] is a closed struct: its kind is private and callers ask about it through the `is_*` methods,
-//! so new kinds can be added without breaking anyone. Every message says what went wrong *and* what to do.
-//! A handler may return `Result<T, sisk::Error>`; the error then becomes a response whose status is
-//! [`Error::status_code`] (500 unless the error says otherwise).
+//! [`Error`] is opaque, as hyper's is: callers ask what it is with [`Error::kind`], a `#[non_exhaustive]`
+//! enum, so new kinds can be added without breaking anyone. The cause of an error made from another one
+//! stays reachable through [`source`](std::error::Error::source). Every message says what went wrong *and*
+//! what to do. Mistakes made while building the server (a route collision, a bad listening port) are kept
+//! apart from answers to requests: they have no status code. A handler may return
+//! `Result<T, sisk::Error>`; the error then becomes a response whose status is [`Error::status_code`]
+//! (500 when it has none).
 
 use std::fmt;
 use std::sync::Arc;
@@ -14,57 +17,121 @@ use http::StatusCode;
 ///
 /// Its `Debug` form leads with the message, so `fn main() -> Result<(), sisk::Error>` that fails at
 /// `build()` prints what went wrong and what to do (`{:#?}` shows the fields).
+///
+/// ```
+/// use sisk::prelude::*;
+/// use sisk::ErrorKind;
+///
+/// let mut r = Router::new();
+/// r.map_get("/", |_req| async { "home" });
+/// let err = r.set_route(Route::get("/", |_req| async { "again" })).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::RouteCollision);
+/// assert_eq!(err.status_code(), None); // a mistake in the program, not an answer to a request
+/// ```
 #[derive(Clone)]
 pub struct Error {
-    kind: Kind,
+    kind: ErrorKind,
     message: String,
+    /// The status of a [`Error::with_status`] error.
+    status: Option<StatusCode>,
     /// The error this one was made from, kept for `source()` and the log (never sent to a client).
     cause: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    /// Further mistakes found together with this one (the router reports all of its own at `build()`).
+    related: Vec<Error>,
 }
 
-/// Two errors are equal when their kind and message are; their causes are not compared.
+/// Two errors are equal when their kind, status and message are; their causes are not compared.
 impl PartialEq for Error {
     fn eq(&self, other: &Self) -> bool {
-        self.kind == other.kind && self.message == other.message
+        self.kind == other.kind && self.status == other.status && self.message == other.message
     }
 }
 
 impl Eq for Error {}
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    HeadersAlreadySent,
-    InvalidHeader,
-    EventSourceAlreadyOpen,
-    InvalidIdentifier,
-    IdentifierInUse,
-    ContentTooLarge,
-    BodyRead,
-    BodyTimeout,
-    TooManyEventSources,
+/// What an [`Error`] is. Match on it with a wildcard arm: new kinds may be added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Building the server: two routes would answer the same requests.
     RouteCollision,
+    /// Building the server: a route path is not valid.
     InvalidRoutePath,
+    /// Building the server: a controller with routes on `&self` was added by type, without an instance.
     ControllerNeedsInstance,
+    /// Building the server: a listening port could not be parsed.
     InvalidListeningPort,
-    Io,
-    Internal,
+    /// Using the API: a header was appended to an event source after its head was sent.
+    HeadersAlreadySent,
+    /// Using the API: a header name or value was not valid (for example a value with CR or LF).
+    InvalidHeader,
+    /// Using the API: `get_event_source` was called twice on one request.
+    EventSourceAlreadyOpen,
+    /// Using the API: an entry meant for a predicate was handed to a backplane directly (the collection
+    /// turns a predicate into the identifiers it accepts first).
     AudienceNotPortable,
+    /// A request: a route parameter did not parse as the type asked for (`400`).
+    InvalidParameter,
+    /// Using the API: a route parameter was asked for by a name its route does not have.
+    UnknownParameter,
+    /// A request: an event-source identifier held a control character (`400`).
+    InvalidIdentifier,
+    /// A request: an event stream was refused because its identifier is in use
+    /// ([`IdentifierPolicy::RejectNew`](crate::http::streams::IdentifierPolicy::RejectNew), `409`).
+    IdentifierInUse,
+    /// A request: its body was over the configured maximum content length (`413`).
+    ContentTooLarge,
+    /// A request: reading its body failed (the client went away, or sent a malformed body; `400`).
+    BodyRead,
+    /// A request: its body paused too long, or took too long in all (`408`).
+    BodyTimeout,
+    /// A request: an event stream was refused because the server has
+    /// [`maximum_event_sources`](crate::http::HttpServerConfiguration::maximum_event_sources) open (`503`).
+    TooManyEventSources,
+    /// An event could not be published because the backplane's broker is unreachable or its outbox is
+    /// full (`503`).
     BrokerUnavailable,
+    /// A request: its body was read as JSON, a form or a multipart form, and its `Content-Type` names
+    /// something else, or nothing (`415`).
     UnsupportedMediaType,
+    /// A request: its body could not be read as what was asked — JSON that does not parse or does not fit
+    /// the type, a malformed multipart body, a form value missing or not of its type (`400`).
     InvalidContent,
+    /// A request: its form went past a limit — too many fields, a field or a file too large (`413`).
     FormLimitExceeded,
+    /// Building the server: a trusted proxy given to a
+    /// [`ForwardingResolver`](crate::http::ForwardingResolver) is neither an IP address nor a CIDR network.
     InvalidTrustedProxy,
-    Response(StatusCode),
+    /// An operating-system call failed (for example binding the listening port).
+    Io,
+    /// A failure of something a handler called, made with [`Error::internal`] (`500`).
+    Internal,
+    /// An answer chosen by the program, made with [`Error::with_status`].
+    Response,
+}
+
+impl ErrorKind {
+    /// True for the mistakes found while building the server, which are not answers to any request.
+    pub fn is_build_time(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::RouteCollision
+                | ErrorKind::InvalidRoutePath
+                | ErrorKind::ControllerNeedsInstance
+                | ErrorKind::InvalidListeningPort
+                | ErrorKind::InvalidTrustedProxy
+        )
+    }
 }
 
 impl Error {
-    fn new(kind: Kind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), cause: None }
+    fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error { kind, message: message.into(), status: None, cause: None, related: Vec::new() }
     }
 
     pub(crate) fn headers_already_sent(name: &str) -> Self {
         Self::new(
-            Kind::HeadersAlreadySent,
+            ErrorKind::HeadersAlreadySent,
             format!(
                 "cannot append header `{name}`: the response head was already sent with the first message; \
                  call append_header before the first send, wait or close"
@@ -73,12 +140,12 @@ impl Error {
     }
 
     pub(crate) fn invalid_header(what: impl fmt::Display) -> Self {
-        Self::new(Kind::InvalidHeader, format!("invalid header: {what}"))
+        Self::new(ErrorKind::InvalidHeader, format!("invalid header: {what}"))
     }
 
     pub(crate) fn event_source_already_open() -> Self {
         Self::new(
-            Kind::EventSourceAlreadyOpen,
+            ErrorKind::EventSourceAlreadyOpen,
             "get_event_source was already called on this request; keep the first HttpRequestEventSource \
              (it is a cheap clonable handle) instead of asking for a second one",
         )
@@ -86,7 +153,7 @@ impl Error {
 
     pub(crate) fn invalid_identifier(identifier: &str) -> Self {
         Self::new(
-            Kind::InvalidIdentifier,
+            ErrorKind::InvalidIdentifier,
             format!(
                 "the event-source identifier {identifier:?} holds a control character; \
                  identifiers must be printable text (check or escape the input it is built from)"
@@ -96,7 +163,7 @@ impl Error {
 
     pub(crate) fn identifier_in_use(identifier: &str) -> Self {
         Self::new(
-            Kind::IdentifierInUse,
+            ErrorKind::IdentifierInUse,
             format!(
                 "an event stream with the identifier {identifier:?} is already open, and the identifier policy \
                  rejects a second one; close the first, or choose IdentifierPolicy::AllowSeveral or Replace"
@@ -106,7 +173,7 @@ impl Error {
 
     pub(crate) fn content_too_large(limit: u64) -> Self {
         Self::new(
-            Kind::ContentTooLarge,
+            ErrorKind::ContentTooLarge,
             format!(
                 "the request body is larger than the server accepts ({limit} bytes); \
                  raise HttpServerConfiguration::maximum_content_length to accept it"
@@ -115,12 +182,12 @@ impl Error {
     }
 
     pub(crate) fn body_read(cause: impl fmt::Display) -> Self {
-        Self::new(Kind::BodyRead, format!("could not read the request body: {cause}"))
+        Self::new(ErrorKind::BodyRead, format!("could not read the request body: {cause}"))
     }
 
     pub(crate) fn body_timeout(idle: std::time::Duration, whole: std::time::Duration) -> Self {
         Self::new(
-            Kind::BodyTimeout,
+            ErrorKind::BodyTimeout,
             format!(
                 "the request body arrived too slowly (a pause over {idle:?}, or over {whole:?} in all); \
                  raise HttpServerConfiguration::body_idle_timeout or body_read_timeout to wait longer"
@@ -130,7 +197,7 @@ impl Error {
 
     pub(crate) fn too_many_event_sources(maximum: usize) -> Self {
         Self::new(
-            Kind::TooManyEventSources,
+            ErrorKind::TooManyEventSources,
             format!(
                 "the server already has {maximum} event streams open, its maximum; the client may retry \
                  later, or raise HttpServerConfiguration::maximum_event_sources"
@@ -140,7 +207,7 @@ impl Error {
 
     pub(crate) fn route_collision(new: &str, existing: &str) -> Self {
         Self::new(
-            Kind::RouteCollision,
+            ErrorKind::RouteCollision,
             format!(
                 "route {new} collides with route {existing}: both would answer the same requests; \
                  change the path or method of one of them"
@@ -148,13 +215,14 @@ impl Error {
         )
     }
 
-    pub(crate) fn invalid_route_path(path: &str, why: impl fmt::Display) -> Self {
-        Self::new(Kind::InvalidRoutePath, format!("invalid route path `{path}`: {why}"))
+    pub(crate) fn invalid_route_path(path: &str, why: impl std::error::Error + Send + Sync + 'static) -> Self {
+        let message = format!("invalid route path `{path}`: {why}");
+        Error { cause: Some(Arc::new(why)), ..Self::new(ErrorKind::InvalidRoutePath, message) }
     }
 
     pub(crate) fn controller_needs_instance(controller: &str, methods: &[&str]) -> Self {
         Self::new(
-            Kind::ControllerNeedsInstance,
+            ErrorKind::ControllerNeedsInstance,
             format!(
                 "controller `{controller}` has routes on `&self` ({}): hand the router an instance with \
                  `r.set_object({controller} {{ … }})` instead of `set_object_type::<{controller}>()`",
@@ -165,14 +233,20 @@ impl Error {
 
     pub(crate) fn invalid_listening_port(what: impl fmt::Display) -> Self {
         Self::new(
-            Kind::InvalidListeningPort,
+            ErrorKind::InvalidListeningPort,
             format!("invalid listening port: {what}; write it like \"http://localhost:5000/\""),
         )
     }
 
+    pub(crate) fn listening_port_variable(variable: &str, value: &str, cause: Error) -> Self {
+        let message =
+            format!("the environment variable {variable} holds {value:?}, which is not a listening port: {cause}");
+        Error { cause: Some(Arc::new(cause)), ..Self::new(ErrorKind::InvalidListeningPort, message) }
+    }
+
     pub(crate) fn audience_not_portable() -> Self {
         Self::new(
-            Kind::AudienceNotPortable,
+            ErrorKind::AudienceNotPortable,
             "an audience given by a predicate cannot be stored in a shared log, where other nodes would \
              have to run it; publish through the collection (which turns it into the identifiers it accepts), \
              or use a prefix or an identifier",
@@ -181,19 +255,36 @@ impl Error {
 
     pub(crate) fn broker_unavailable(what: impl fmt::Display) -> Self {
         Self::new(
-            Kind::BrokerUnavailable,
+            ErrorKind::BrokerUnavailable,
             format!("the event could not be published: {what}; it was not sent to anyone, so retry it later"),
         )
     }
 
     pub(crate) fn io(context: &str, cause: std::io::Error) -> Self {
-        Self::new(Kind::Io, format!("{context}: {cause}"))
+        Self::new(ErrorKind::Io, format!("{context}: {cause}"))
+    }
+
+    pub(crate) fn invalid_parameter(name: &str, type_name: &str, why: impl fmt::Display) -> Self {
+        Self::new(
+            ErrorKind::InvalidParameter,
+            format!("the route parameter `{name}` is not a valid {type_name}: {why}"),
+        )
+    }
+
+    pub(crate) fn unknown_parameter(name: &str, known: &[&str]) -> Self {
+        Self::new(
+            ErrorKind::UnknownParameter,
+            format!(
+                "the route has no parameter `{name}` (it has: {}); use a name written as `<{name}>` in its path",
+                if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+            ),
+        )
     }
 
     pub(crate) fn unsupported_media_type(expected: &str, found: Option<&str>) -> Self {
         let found = found.map_or_else(|| "no Content-Type".to_owned(), |found| format!("Content-Type {found:?}"));
         Self::new(
-            Kind::UnsupportedMediaType,
+            ErrorKind::UnsupportedMediaType,
             format!(
                 "this endpoint reads {expected} bodies, but the request has {found}; send `Content-Type: {expected}`"
             ),
@@ -208,29 +299,32 @@ impl Error {
             }
             _ => format!("the request body is not valid JSON: {cause}"),
         };
-        Self::new(Kind::InvalidContent, message)
+        Self::new(ErrorKind::InvalidContent, message)
     }
 
     pub(crate) fn missing_value(name: &str) -> Self {
-        Self::new(Kind::InvalidContent, format!("`{name}` is required, and the request has no value for it"))
+        Self::new(ErrorKind::InvalidContent, format!("`{name}` is required, and the request has no value for it"))
     }
 
     pub(crate) fn invalid_value(name: &str, expected: &str, cause: impl fmt::Display) -> Self {
-        Self::new(Kind::InvalidContent, format!("the value of `{name}` is not {expected}: {cause}"))
+        Self::new(ErrorKind::InvalidContent, format!("the value of `{name}` is not {expected}: {cause}"))
     }
 
     #[cfg(feature = "multipart")]
     pub(crate) fn invalid_multipart(cause: impl fmt::Display) -> Self {
-        Self::new(Kind::InvalidContent, format!("the multipart/form-data body is malformed: {cause}"))
+        Self::new(ErrorKind::InvalidContent, format!("the multipart/form-data body is malformed: {cause}"))
     }
 
     pub(crate) fn form_limit_exceeded(what: impl fmt::Display, setting: &str) -> Self {
-        Self::new(Kind::FormLimitExceeded, format!("{what}; raise HttpServerConfiguration::{setting} to accept it"))
+        Self::new(
+            ErrorKind::FormLimitExceeded,
+            format!("{what}; raise HttpServerConfiguration::{setting} to accept it"),
+        )
     }
 
     pub(crate) fn invalid_trusted_proxy(text: &str) -> Self {
         Self::new(
-            Kind::InvalidTrustedProxy,
+            ErrorKind::InvalidTrustedProxy,
             format!(
                 "{text:?} is not a trusted proxy address: write an IP address (\"10.0.0.1\", \"::1\") or a network \
                  in CIDR notation (\"10.0.0.0/8\", \"fd00::/8\")"
@@ -244,7 +338,7 @@ impl Error {
     /// for `?`.
     pub fn internal(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
         let message = format!("internal error: {cause}");
-        Error { kind: Kind::Internal, message, cause: Some(Arc::new(cause)) }
+        Error { cause: Some(Arc::new(cause)), ..Self::new(ErrorKind::Internal, message) }
     }
 
     /// An error that answers the request with `status` and `message` as its plain-text body.
@@ -259,25 +353,41 @@ impl Error {
     /// }
     /// ```
     pub fn with_status(status: StatusCode, message: impl Into<String>) -> Self {
-        Self::new(Kind::Response(status), message)
+        Error { status: Some(status), ..Self::new(ErrorKind::Response, message) }
     }
 
-    /// The status of the response this error becomes when a handler returns it.
-    pub fn status_code(&self) -> StatusCode {
-        match self.kind {
-            Kind::ContentTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Kind::BodyRead => StatusCode::BAD_REQUEST,
-            Kind::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
-            Kind::InvalidIdentifier => StatusCode::BAD_REQUEST,
-            Kind::IdentifierInUse => StatusCode::CONFLICT,
-            Kind::BrokerUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Kind::TooManyEventSources => StatusCode::SERVICE_UNAVAILABLE,
-            Kind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Kind::InvalidContent => StatusCode::BAD_REQUEST,
-            Kind::FormLimitExceeded => StatusCode::PAYLOAD_TOO_LARGE,
-            Kind::Response(status) => status,
+    /// Gathers mistakes found together: the first, carrying the others (see [`Error::related`]), or
+    /// `None` when there are none.
+    pub(crate) fn gather(errors: Vec<Error>) -> Option<Self> {
+        let mut errors = errors.into_iter();
+        let mut first = errors.next()?;
+        first.related.extend(errors);
+        Some(first)
+    }
+
+    /// What the error is.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The status of the response this error becomes when a handler returns it, or `None` for the
+    /// mistakes found while building the server ([`ErrorKind::is_build_time`]), which answer no request.
+    /// A handler that returns one anyway answers `500`, as for any error without a status of its own.
+    pub fn status_code(&self) -> Option<StatusCode> {
+        Some(match self.kind {
+            _ if self.kind.is_build_time() => return None,
+            ErrorKind::Response => self.status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            ErrorKind::ContentTooLarge | ErrorKind::FormLimitExceeded => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::BodyRead
+            | ErrorKind::InvalidIdentifier
+            | ErrorKind::InvalidParameter
+            | ErrorKind::InvalidContent => StatusCode::BAD_REQUEST,
+            ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorKind::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            ErrorKind::IdentifierInUse => StatusCode::CONFLICT,
+            ErrorKind::BrokerUnavailable | ErrorKind::TooManyEventSources => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        })
     }
 
     /// The message, without the kind.
@@ -285,136 +395,44 @@ impl Error {
         &self.message
     }
 
-    /// True when a header was appended to an event source after its head was sent.
-    pub fn is_headers_already_sent(&self) -> bool {
-        self.kind == Kind::HeadersAlreadySent
-    }
-
-    /// True when a header name or value was not valid (for example a value with CR or LF).
-    pub fn is_invalid_header(&self) -> bool {
-        self.kind == Kind::InvalidHeader
-    }
-
-    /// True when `get_event_source` was called twice on one request.
-    pub fn is_event_source_already_open(&self) -> bool {
-        self.kind == Kind::EventSourceAlreadyOpen
-    }
-
-    /// True when an event-source identifier held a control character.
-    pub fn is_invalid_identifier(&self) -> bool {
-        self.kind == Kind::InvalidIdentifier
-    }
-
-    /// True when an event stream was refused because its identifier is in use
-    /// ([`IdentifierPolicy::RejectNew`](crate::http::streams::IdentifierPolicy::RejectNew)).
-    pub fn is_identifier_in_use(&self) -> bool {
-        self.kind == Kind::IdentifierInUse
-    }
-
-    /// True when a request body was over the configured maximum content length.
-    pub fn is_content_too_large(&self) -> bool {
-        self.kind == Kind::ContentTooLarge
-    }
-
-    /// True when reading a request body failed (the client went away, or sent a malformed body).
-    pub fn is_body_read(&self) -> bool {
-        self.kind == Kind::BodyRead
-    }
-
-    /// True when a request body paused too long, or took too long in all.
-    pub fn is_body_timeout(&self) -> bool {
-        self.kind == Kind::BodyTimeout
-    }
-
-    /// True when an event stream was refused because the server has
-    /// [`maximum_event_sources`](crate::http::HttpServerConfiguration::maximum_event_sources) open.
-    pub fn is_too_many_event_sources(&self) -> bool {
-        self.kind == Kind::TooManyEventSources
-    }
-
-    /// True when two routes would answer the same requests.
-    pub fn is_route_collision(&self) -> bool {
-        self.kind == Kind::RouteCollision
-    }
-
-    /// True when a route path is not valid.
-    pub fn is_invalid_route_path(&self) -> bool {
-        self.kind == Kind::InvalidRoutePath
-    }
-
-    /// True when a controller with routes on `&self` was added by type, without an instance.
-    pub fn is_controller_needs_instance(&self) -> bool {
-        self.kind == Kind::ControllerNeedsInstance
-    }
-
-    /// True when a listening port could not be parsed.
-    pub fn is_invalid_listening_port(&self) -> bool {
-        self.kind == Kind::InvalidListeningPort
-    }
-
-    /// True when an operating-system call failed (for example binding the listening port).
-    pub fn is_io(&self) -> bool {
-        self.kind == Kind::Io
-    }
-
-    /// True when an event could not be published because the backplane's broker is unreachable or its
-    /// outbox is full.
-    pub fn is_broker_unavailable(&self) -> bool {
-        self.kind == Kind::BrokerUnavailable
-    }
-
-    /// True when an entry meant for a predicate was handed to a backplane directly (the collection turns
-    /// a predicate into the identifiers it accepts first).
-    pub fn is_audience_not_portable(&self) -> bool {
-        self.kind == Kind::AudienceNotPortable
-    }
-
-    /// True when a request body was refused for its media type (`415`): JSON, a form or a multipart form
-    /// was read from a request whose `Content-Type` names something else, or nothing.
-    pub fn is_unsupported_media_type(&self) -> bool {
-        self.kind == Kind::UnsupportedMediaType
-    }
-
-    /// True when a request body could not be read as what was asked (`400`): JSON that does not parse or
-    /// does not fit the type, a malformed multipart body, a form value missing or not of its type.
-    pub fn is_invalid_content(&self) -> bool {
-        self.kind == Kind::InvalidContent
-    }
-
-    /// True when a form went past one of its limits (`413`): too many fields, a field or a file too large.
-    pub fn is_form_limit_exceeded(&self) -> bool {
-        self.kind == Kind::FormLimitExceeded
-    }
-
-    /// True when a trusted proxy given to a [`ForwardingResolver`](crate::http::ForwardingResolver) is
-    /// neither an IP address nor a CIDR network.
-    pub fn is_invalid_trusted_proxy(&self) -> bool {
-        self.kind == Kind::InvalidTrustedProxy
-    }
-
-    /// True when the error was made with [`Error::internal`] (or `or_internal_error`).
-    pub fn is_internal(&self) -> bool {
-        self.kind == Kind::Internal
-    }
-
-    /// True when the error was made with [`Error::with_status`].
-    pub fn is_response(&self) -> bool {
-        matches!(self.kind, Kind::Response(_))
+    /// The further mistakes found together with this one, each an error of its own: the server builder's
+    /// `build()` reports every route that cannot be added at once, not only the first.
+    pub fn related(&self) -> &[Error] {
+        &self.related
     }
 }
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if f.alternate() {
-            return f.debug_struct("Error").field("kind", &self.kind).field("message", &self.message).finish();
+            return f
+                .debug_struct("Error")
+                .field("kind", &self.kind)
+                .field("message", &self.message)
+                .field("status", &self.status)
+                .field("cause", &self.cause)
+                .field("related", &self.related)
+                .finish();
         }
-        write!(f, "{} ({:?})", self.message, self.kind)
+        write!(f, "{} ({:?})", self.message, self.kind)?;
+        for other in &self.related {
+            write!(f, "\n  and: {other:?}")?;
+        }
+        Ok(())
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.message)?;
+        match self.related.len() {
+            0 => Ok(()),
+            n => write!(
+                f,
+                " (and {n} more: {})",
+                self.related.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ")
+            ),
+        }
     }
 }
 
@@ -453,11 +471,25 @@ mod tests {
 
     #[test]
     fn statuses_follow_the_kind() {
-        assert_eq!(Error::content_too_large(10).status_code(), StatusCode::PAYLOAD_TOO_LARGE);
-        assert_eq!(Error::body_read("eof").status_code(), StatusCode::BAD_REQUEST);
-        assert_eq!(Error::headers_already_sent("X").status_code(), StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(Error::too_many_event_sources(10).status_code(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(Error::with_status(StatusCode::IM_A_TEAPOT, "tea").status_code(), StatusCode::IM_A_TEAPOT);
+        let status = |e: Error| e.status_code();
+        assert_eq!(status(Error::content_too_large(10)), Some(StatusCode::PAYLOAD_TOO_LARGE));
+        assert_eq!(status(Error::body_read("eof")), Some(StatusCode::BAD_REQUEST));
+        assert_eq!(status(Error::headers_already_sent("X")), Some(StatusCode::INTERNAL_SERVER_ERROR));
+        assert_eq!(status(Error::too_many_event_sources(10)), Some(StatusCode::SERVICE_UNAVAILABLE));
+        assert_eq!(status(Error::with_status(StatusCode::IM_A_TEAPOT, "tea")), Some(StatusCode::IM_A_TEAPOT));
+    }
+
+    #[test]
+    fn build_time_mistakes_have_no_status() {
+        for e in [
+            Error::route_collision("`GET /a`", "`GET /a/`"),
+            Error::invalid_route_path("a", sisk_route_syntax::parse("a").unwrap_err()),
+            Error::controller_needs_instance("Users", &["list"]),
+            Error::invalid_listening_port("no port"),
+        ] {
+            assert!(e.kind().is_build_time(), "{e}");
+            assert_eq!(e.status_code(), None, "{e}");
+        }
     }
 
     #[test]
@@ -465,7 +497,8 @@ mod tests {
         use std::error::Error as _;
         let io = std::io::Error::new(std::io::ErrorKind::NotFound, "config.toml is missing");
         let e = Err::<(), _>(io).or_internal_error().unwrap_err();
-        assert_eq!(e.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(e.kind(), ErrorKind::Internal);
+        assert_eq!(e.status_code(), Some(StatusCode::INTERNAL_SERVER_ERROR));
         assert_eq!(e.source().map(|cause| cause.to_string()).as_deref(), Some("config.toml is missing"));
     }
 
@@ -478,11 +511,15 @@ mod tests {
     }
 
     #[test]
-    fn messages_say_what_to_do() {
-        let e = Error::headers_already_sent("X-Key");
-        assert!(e.is_headers_already_sent());
-        assert!(e.to_string().contains("before the first send"));
-        let e = Error::route_collision("GET /a", "GET /a/");
-        assert!(e.to_string().contains("GET /a/") && e.is_route_collision());
+    fn gathered_mistakes_keep_every_one() {
+        assert!(Error::gather(Vec::new()).is_none());
+        let e = Error::gather(vec![
+            Error::route_collision("`GET /a`", "`GET /a/`"),
+            Error::invalid_route_path("b", sisk_route_syntax::parse("b").unwrap_err()),
+        ])
+        .unwrap();
+        assert_eq!(e.kind(), ErrorKind::RouteCollision);
+        assert_eq!(e.related().iter().map(Error::kind).collect::<Vec<_>>(), [ErrorKind::InvalidRoutePath]);
+        assert!(e.to_string().contains("and 1 more") && format!("{e:?}").contains("InvalidRoutePath"));
     }
 }

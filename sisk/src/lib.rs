@@ -50,8 +50,5 @@ pub mod http;
 pub mod prelude;
 pub mod routing;
 
-pub use error::{Error, ResultExt};
-pub use sisk_macros::{
-    route, route_any, route_delete, route_get, route_head, route_options, route_patch, route_post, route_prefix,
-    route_put,
-};
+pub use error::{Error, ErrorKind, ResultExt};
+pub use sisk_macros::*;

@@ -9,8 +9,7 @@ pub use crate::http::{
 };
 pub use crate::routing::{RequestHandler, Route, RouteMethod, Router};
 pub use crate::ResultExt;
-pub use crate::{
-    route, route_any, route_delete, route_get, route_head, route_options, route_patch, route_post, route_prefix,
-    route_put,
-};
+/// The attribute macros: `#[route_get]` and the other route attributes, `#[route_prefix]`,
+/// `#[request_handler]`, `#[bypass_global_request_handler]`.
+pub use sisk_macros::*;
 pub use std::time::Duration;

@@ -17,7 +17,7 @@ fn colliding_attribute_routes_fail_the_build_naming_both_functions() {
     let mut r = Router::new();
     r.auto_scan();
     let err = HttpServer::create_builder().use_listening_port("http://127.0.0.1:0/").use_router(r).build().unwrap_err();
-    assert!(err.is_route_collision(), "{err}");
+    assert_eq!(err.kind(), sisk::ErrorKind::RouteCollision, "{err}");
     let message = err.message();
     assert!(message.contains("attribute_collision::first") && message.contains("attribute_collision::second"), "{err}");
 }

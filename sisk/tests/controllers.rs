@@ -146,7 +146,7 @@ fn a_controller_with_instance_routes_added_by_type_fails_the_build_saying_what_t
     let mut r = Router::new();
     r.set_object_type::<UserController>();
     let err = HttpServer::create_builder().use_listening_port("http://127.0.0.1:0/").use_router(r).build().unwrap_err();
-    assert!(err.is_controller_needs_instance(), "{err}");
+    assert_eq!(err.kind(), sisk::ErrorKind::ControllerNeedsInstance, "{err}");
     assert!(err.message().contains("get, remove") && err.message().contains("r.set_object(UserController"), "{err}");
 }
 
@@ -156,6 +156,6 @@ fn two_instances_of_one_controller_collide_naming_the_method() {
     r.set_object(users());
     r.set_object(users());
     let err = HttpServer::create_builder().use_listening_port("http://127.0.0.1:0/").use_router(r).build().unwrap_err();
-    assert!(err.is_route_collision(), "{err}");
+    assert_eq!(err.kind(), sisk::ErrorKind::RouteCollision, "{err}");
     assert!(err.message().contains("UserController::get"), "{err}");
 }

@@ -17,7 +17,7 @@ fn authenticate() -> RequestHandler {
 }
 
 #[tokio::test]
-async fn a_before_handler_answers_early_and_after_handlers_still_run() {
+async fn a_before_handler_that_answers_ends_the_pipeline_as_in_sisk() {
     let mut r = Router::new();
     r.add_global_request_handler(RequestHandler::after(|_req, res: HttpResponse| async move {
         res.with_header("X-Global-After", "1")
@@ -32,11 +32,15 @@ async fn a_before_handler_answers_early_and_after_handlers_still_run() {
 
     let denied = client().get(server.url("/private")).send().await.unwrap();
     assert_eq!(denied.status().as_u16(), 401);
-    assert_eq!(denied.headers()["x-global-after"], "1");
-    assert_eq!(denied.headers()["x-route-after"], "1");
+    assert!(denied.headers().get("x-global-after").is_none(), "no after handler runs on an early answer");
+    assert!(denied.headers().get("x-route-after").is_none());
     assert_eq!(denied.text().await.unwrap(), "who are you?");
 
     let allowed = client().get(server.url("/private")).bearer_auth("secret").send().await.unwrap();
+    assert_eq!(
+        (allowed.headers()["x-global-after"].to_str().unwrap(), allowed.headers()["x-route-after"].to_str().unwrap()),
+        ("1", "1")
+    );
     assert_eq!(allowed.text().await.unwrap(), "secret data");
 
     let public = client().get(server.url("/public")).send().await.unwrap();
@@ -66,6 +70,71 @@ async fn an_after_handler_can_replace_the_response_and_handlers_run_in_order() {
 }
 
 #[tokio::test]
+async fn a_route_bypasses_a_global_handler_by_its_instance_only() {
+    let guard = authenticate();
+    let mut r = Router::new();
+    r.add_global_request_handler(guard.clone());
+    r += Route::get("/private", |_req| async { "secret data" });
+    r += Route::post("/login", |_req| async { "welcome" }).bypass_global_request_handler(&guard);
+    // The same code makes another instance: it is not the global one, so nothing is skipped.
+    r += Route::get("/lookalike", |_req| async { "lookalike" }).bypass_global_request_handler(&authenticate());
+    let server = TestServer::start(r);
+
+    let status = |res: reqwest::Response| res.status().as_u16();
+    assert_eq!(status(client().post(server.url("/login")).send().await.unwrap()), 200);
+    assert_eq!(status(client().get(server.url("/private")).send().await.unwrap()), 401);
+    assert_eq!(status(client().get(server.url("/lookalike")).send().await.unwrap()), 401);
+}
+
+#[tokio::test]
+async fn typed_route_parameters_answer_400_on_a_bad_value() {
+    let mut r = Router::new();
+    r += Route::get("/orders/<id>", |req: HttpRequest| async move {
+        req.route_parameter_as::<u32>("id").map(|id| format!("order {}", id + 1))
+    });
+    r += Route::get("/typo/<id>", |req: HttpRequest| async move { req.route_parameter_as::<u32>("ID").map(|_| "") });
+    let server = TestServer::start(r);
+    let get = |path: &'static str| {
+        let url = server.url(path);
+        async move {
+            let res = client().get(url).send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    assert_eq!(get("/orders/41").await, (200, "order 42".to_owned()));
+    let (status, message) = get("/orders/forty-one").await;
+    assert_eq!(status, 400);
+    assert!(message.contains("`id`") && message.contains("u32"), "{message}");
+    assert_eq!(get("/orders/99999999999").await.0, 400, "out of range is a bad value too");
+    assert_eq!(get("/typo/1").await, (500, String::new()), "a name the route lacks is the program's mistake");
+}
+
+#[tokio::test]
+async fn options_is_answered_by_its_route_else_200_with_allow_as_in_sisk() {
+    let mut r = Router::new();
+    r += Route::get("/plain", |_req| async { "plain" });
+    r += Route::get("/custom", |_req| async { "custom" });
+    r += Route::options("/custom", |_req| async { (StatusCode::ACCEPTED, "my own OPTIONS") });
+    let cors = CrossOriginResourceSharingHeaders::new().allow_origin("https://app.example").allow_methods(["GET"]);
+    let server = TestServer::start_with(HttpServer::create_builder().use_router(r).use_cors(cors));
+    let options = |path: &str, preflight: bool| {
+        let mut request = client().request(reqwest::Method::OPTIONS, server.url(path));
+        if preflight {
+            request = request.header("Origin", "https://app.example").header("Access-Control-Request-Method", "GET");
+        }
+        async move { request.send().await.unwrap() }
+    };
+
+    let plain = options("/plain", false).await;
+    assert_eq!((plain.status().as_u16(), plain.headers()["allow"].to_str().unwrap()), (200, "GET, HEAD, OPTIONS"));
+    let custom = options("/custom", true).await;
+    assert_eq!(custom.status().as_u16(), 202, "the path's own OPTIONS route answers the preflight");
+    assert_eq!(custom.headers()["access-control-allow-methods"], "GET", "with the policy's headers added");
+    assert_eq!(custom.text().await.unwrap(), "my own OPTIONS");
+    assert_eq!(options("/nowhere", true).await.status().as_u16(), 404, "an unknown path, preflight or not");
+}
+
+#[tokio::test]
 async fn cors_answers_preflight_and_decorates_responses() {
     let mut r = Router::new();
     r += Route::post("/api", |_req| async { "posted" });
@@ -85,7 +154,8 @@ async fn cors_answers_preflight_and_decorates_responses() {
         .send()
         .await
         .unwrap();
-    assert_eq!(preflight.status().as_u16(), 204);
+    assert_eq!(preflight.status().as_u16(), 200, "as in Sisk");
+    assert_eq!(preflight.headers()["allow"], "POST, OPTIONS");
     let h = preflight.headers();
     assert_eq!(h["access-control-allow-origin"], "https://app.example");
     assert_eq!(h["access-control-allow-methods"], "GET, POST");

@@ -56,8 +56,12 @@ async fn a_client_that_sends_its_head_too_slowly_is_cut_off() {
     stream.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n").await.unwrap();
     let started = std::time::Instant::now();
     let response = read_to_close(&mut stream).await;
-    assert!(started.elapsed() < LIMIT, "the server must close the connection");
-    assert!(response.is_empty() || response.starts_with("HTTP/1.1 408"), "{response:?}");
+    let waited = started.elapsed();
+    // The deadline runs from accept, a moment before `started`: allow that moment, and no more.
+    assert!(waited >= Duration::from_millis(250), "cut off after {waited:?}, before its 300 ms");
+    assert!(waited < LIMIT, "the server must close the connection");
+    // Like nginx's client_header_timeout: a head that never completes gets no answer, only the close.
+    assert!(response.is_empty(), "closed without an answer: {response:?}");
 }
 
 /// Tells a test that a handler was entered: call the function from the handler, await the receiver.
@@ -98,7 +102,7 @@ async fn a_port_in_use_is_a_clear_error() {
         .use_listening_port(format!("http://127.0.0.1:{}/", server.addr.port()))
         .build()
         .unwrap_err();
-    assert!(err.is_io() && err.message().contains("cannot listen"), "{err}");
+    assert!(err.kind() == sisk::ErrorKind::Io && err.message().contains("cannot listen"), "{err}");
 }
 
 #[tokio::test]

@@ -44,29 +44,25 @@ async fn appending_headers() {
 /// an error, never a silent no-op, and a header value cannot smuggle a line break.
 #[tokio::test]
 async fn appending_headers_after_the_first_message_is_an_error() {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut r = Router::new();
-    r += Route::new(RouteMethod::Get, "/", move |req: HttpRequest| {
-        let tx = tx.clone();
-        async move {
-            let sse = req.get_event_source(None);
-            let injected = sse.append_header("X-Evil", "a\r\nSet-Cookie: owned=1").unwrap_err();
-            let bad_name = sse.append_header("Bad Name:", "value").unwrap_err();
-            sse.send("Olá!");
-            let late = sse.append_header("Header-Key", "Header-value").unwrap_err();
-            let _ = tx.send((injected, bad_name, late));
-            sse.close()
-        }
+    let (action, mut errors) = support::reporting(|req: HttpRequest, report| async move {
+        let sse = req.get_event_source(None);
+        let injected = sse.append_header("X-Evil", "a\r\nSet-Cookie: owned=1").unwrap_err();
+        let bad_name = sse.append_header("Bad Name:", "value").unwrap_err();
+        sse.send("Olá!");
+        let late = sse.append_header("Header-Key", "Header-value").unwrap_err();
+        report.report((injected, bad_name, late));
+        sse.close()
     });
+    let mut r = Router::new();
+    r += Route::new(RouteMethod::Get, "/", action);
     let server = TestServer::start(r);
     let response = open_events(&server.url("/")).await;
     assert!(response.headers().get("header-key").is_none());
     assert!(response.headers().get("set-cookie").is_none());
-    let (injected, bad_name, late) = rx.recv().await.unwrap();
-    assert!(injected.is_invalid_header(), "{injected}");
-    assert!(bad_name.is_invalid_header(), "{bad_name}");
-    assert!(late.is_headers_already_sent(), "{late}");
-    assert!(late.message().contains("before the first send"), "{late}");
+    let (injected, bad_name, late) = errors.next().await;
+    assert_eq!(injected.kind(), sisk::ErrorKind::InvalidHeader, "{injected}");
+    assert_eq!(bad_name.kind(), sisk::ErrorKind::InvalidHeader, "{bad_name}");
+    assert_eq!(late.kind(), sisk::ErrorKind::HeadersAlreadySent, "{late}");
 }
 
 /// "Conexões de Espera por Falha": the handler waits; the server finds the connection by identifier

@@ -227,28 +227,24 @@ async fn a_reconnecting_client_hands_its_last_event_id_to_the_handler() {
 
 #[tokio::test]
 async fn the_source_exposes_the_originating_request() {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut r = Router::new();
-    r += Route::get("/who", move |req: HttpRequest| {
-        let tx = tx.clone();
-        async move {
-            let sse = req.get_event_source("who");
-            let seen = format!(
-                "{} {} {} {} {:?}",
-                sse.method(),
-                sse.path(),
-                sse.headers()["x-client"].to_str().unwrap(),
-                sse.remote_address().ip(),
-                sse.identifier()
-            );
-            let _ = tx.send(seen);
-            sse.close()
-        }
+    let (action, mut seen) = support::reporting(|req: HttpRequest, report| async move {
+        let sse = req.get_event_source("who");
+        report.report(format!(
+            "{} {} {} {} {:?}",
+            sse.method(),
+            sse.path(),
+            sse.headers()["x-client"].to_str().unwrap(),
+            sse.remote_address().ip(),
+            sse.identifier()
+        ));
+        sse.close()
     });
+    let mut r = Router::new();
+    r += Route::get("/who", action);
     let server = TestServer::start(r);
     let response = support::client().get(server.url("/who")).header("X-Client", "tester").send().await.unwrap();
     let _ = response.text().await;
-    assert_eq!(rx.recv().await.unwrap(), "GET /who tester 127.0.0.1 Some(\"who\")");
+    assert_eq!(seen.next().await, "GET /who tester 127.0.0.1 Some(\"who\")");
 }
 
 #[tokio::test]

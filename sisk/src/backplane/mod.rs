@@ -229,7 +229,7 @@ mod tests {
     #[test]
     fn a_predicate_cannot_leave_the_process_and_garbage_is_no_entry() {
         let entry = LogEntry { audience: Audience::matching(|_| true), event: Event::new() };
-        assert!(entry.to_fields().unwrap_err().is_audience_not_portable());
+        assert_eq!(entry.to_fields().unwrap_err().kind(), crate::ErrorKind::AudienceNotPortable);
         for fields in [vec![], vec![("to", "?x")], vec![("to", "*"), ("retry", "soon")], vec![("to", "*"), ("x", "")]] {
             assert!(LogEntry::from_fields(fields).is_none());
         }

@@ -4,16 +4,16 @@
 use std::time::Duration;
 
 use http::header::{self, HeaderMap, HeaderValue};
-use http::{Method, StatusCode};
-
-use crate::http::HttpResponse;
+use http::Method;
 
 /// A CORS policy, set with [`use_cors`](crate::http::HttpServerHostContextBuilder::use_cors).
 ///
 /// For a request with an allowed `Origin`, every response carries `Access-Control-Allow-Origin` (and
 /// the credentials and exposed-headers fields you set). A preflight (`OPTIONS` with `Origin` and
-/// `Access-Control-Request-Method`) is answered `204` with the allowed methods, headers and max age,
-/// without running a route. An origin that is not allowed gets no CORS headers, so the browser refuses.
+/// `Access-Control-Request-Method`) gets the allowed methods, headers and max age besides. As in Sisk,
+/// an `OPTIONS` request is answered by the path's `OPTIONS` (or `Any`) route when it has one, and
+/// otherwise `200` with an `Allow` header when the path exists (`404` when it does not). An origin that
+/// is not allowed gets no CORS headers, so the browser refuses.
 ///
 /// ```
 /// use std::time::Duration;
@@ -118,18 +118,16 @@ impl CrossOriginResourceSharingHeaders {
         out
     }
 
-    /// The answer to a preflight request, or `None` when the request is not one.
-    pub(crate) fn preflight(&self, method: &Method, request_headers: &HeaderMap) -> Option<HttpResponse> {
-        let asked_method = request_headers.get(header::ACCESS_CONTROL_REQUEST_METHOD)?;
-        if method != Method::OPTIONS || !request_headers.contains_key(header::ORIGIN) {
-            return None;
-        }
-        let mut response = HttpResponse::with_status_code(StatusCode::NO_CONTENT);
-        response.headers = self.response_headers(request_headers);
-        if !response.headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
-            return Some(response);
-        }
-        let headers = &mut response.headers;
+    /// The CORS headers of a request: for a preflight, the allowed methods, headers and max age too.
+    pub(crate) fn headers_for(&self, method: &Method, request_headers: &HeaderMap) -> HeaderMap {
+        let mut headers = self.response_headers(request_headers);
+        let asked_method = match request_headers.get(header::ACCESS_CONTROL_REQUEST_METHOD) {
+            Some(asked) if method == Method::OPTIONS && headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) => {
+                asked
+            }
+            _ => return headers,
+        };
+        let headers = &mut headers;
         if self.allow_methods.is_empty() {
             headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, asked_method.clone());
         } else {
@@ -144,7 +142,7 @@ impl CrossOriginResourceSharingHeaders {
         if let Some(max_age) = self.max_age {
             headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from(max_age.as_secs()));
         }
-        Some(response)
+        std::mem::take(headers)
     }
 }
 
@@ -192,11 +190,12 @@ mod tests {
             ("access-control-request-method", "POST"),
             ("access-control-request-headers", "x-token"),
         ]);
-        let res = cors.preflight(&Method::OPTIONS, &req).unwrap();
-        assert_eq!(res.status, StatusCode::NO_CONTENT);
-        assert_eq!(res.headers[header::ACCESS_CONTROL_ALLOW_METHODS], "GET, POST");
-        assert_eq!(res.headers[header::ACCESS_CONTROL_ALLOW_HEADERS], "x-token");
-        assert_eq!(res.headers[header::ACCESS_CONTROL_MAX_AGE], "60");
-        assert!(cors.preflight(&Method::GET, &req).is_none());
+        let preflight = cors.headers_for(&Method::OPTIONS, &req);
+        assert_eq!(preflight[header::ACCESS_CONTROL_ALLOW_METHODS], "GET, POST");
+        assert_eq!(preflight[header::ACCESS_CONTROL_ALLOW_HEADERS], "x-token");
+        assert_eq!(preflight[header::ACCESS_CONTROL_MAX_AGE], "60");
+        let ordinary = cors.headers_for(&Method::GET, &req);
+        assert!(ordinary.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+        assert!(!ordinary.contains_key(header::ACCESS_CONTROL_ALLOW_METHODS), "only a preflight gets these");
     }
 }

@@ -39,7 +39,8 @@ use crate::Error;
 /// let resolver = ForwardingResolver::trusting(["10.0.0.0/8", "127.0.0.1"]).unwrap();
 /// assert!(resolver.is_trusted("10.1.2.3".parse().unwrap()));
 /// assert!(!resolver.is_trusted("192.0.2.1".parse().unwrap()));
-/// assert!(ForwardingResolver::trusting(["10.0.0.0/33"]).unwrap_err().is_invalid_trusted_proxy());
+/// let wrong = ForwardingResolver::trusting(["10.0.0.0/33"]).unwrap_err();
+/// assert_eq!(wrong.kind(), sisk::ErrorKind::InvalidTrustedProxy);
 ///
 /// let app = HttpServer::create_builder()
 ///     .use_listening_port("http://127.0.0.1:0/")

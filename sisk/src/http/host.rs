@@ -25,12 +25,24 @@ use crate::http::{
 use crate::routing::Router;
 use crate::Error;
 
-/// The environment variable that overrides the listening port at `build`.
+/// The environment variable that overrides the listening port at `build` (see
+/// [`HttpServerHostContextBuilder`] for the order of precedence).
 pub const LISTENING_PORT_VARIABLE: &str = "SISK_LISTENING_PORT";
 
 /// Describes a server before it is bound; made by [`HttpServer::create_builder`].
+///
+/// Where it listens, in this order of precedence: the environment variable `SISK_LISTENING_PORT` when it
+/// is set (as `ASPNETCORE_URLS` for ASP.NET: a deployment or a test moves a program without editing it),
+/// then [`use_listening_port`](Self::use_listening_port), then `http://localhost:5000/`. `build` logs
+/// which one it used, and an override of a port set in code; a program that must listen where its code
+/// says (a second server in the same process, say) calls
+/// [`ignore_listening_port_variable`](Self::ignore_listening_port_variable).
 pub struct HttpServerHostContextBuilder {
     port: Result<ListeningPort, Error>,
+    /// Whether `use_listening_port` was called (for the log line when the variable overrides it).
+    port_set_in_code: bool,
+    /// Set by `ignore_listening_port_variable`.
+    ignore_port_variable: bool,
     router: Router,
     configuration: HttpServerConfiguration,
     cors: Option<CrossOriginResourceSharingHeaders>,
@@ -60,6 +72,8 @@ impl HttpServerHostContextBuilder {
     pub(crate) fn new() -> Self {
         HttpServerHostContextBuilder {
             port: Ok(ListeningPort::new("localhost", 5000)),
+            port_set_in_code: false,
+            ignore_port_variable: false,
             router: Router::new(),
             configuration: HttpServerConfiguration::default(),
             cors: None,
@@ -71,10 +85,17 @@ impl HttpServerHostContextBuilder {
 
     /// Where to listen (default `http://localhost:5000/`). An invalid value is reported by `build`.
     ///
-    /// The environment variable `SISK_LISTENING_PORT`, when set, overrides this at `build` (as
-    /// `ASPNETCORE_URLS` does for ASP.NET): deployments and tests move a program without editing it.
+    /// The environment variable `SISK_LISTENING_PORT`, when set, takes precedence (see the
+    /// [order of precedence](Self)).
     pub fn use_listening_port(mut self, port: impl IntoListeningPort) -> Self {
         self.port = port.into_listening_port();
+        self.port_set_in_code = true;
+        self
+    }
+
+    /// Listens where the code says even when `SISK_LISTENING_PORT` is set.
+    pub fn ignore_listening_port_variable(mut self) -> Self {
+        self.ignore_port_variable = true;
         self
     }
 
@@ -152,9 +173,20 @@ impl HttpServerHostContextBuilder {
             );
         }
         let router = self.router.freeze()?;
-        let port = match std::env::var(LISTENING_PORT_VARIABLE) {
-            Ok(url) => ListeningPort::parse(&url)?,
-            Err(_) => self.port?,
+        let variable = std::env::var(LISTENING_PORT_VARIABLE).ok().filter(|_| !self.ignore_port_variable);
+        let port = match variable {
+            Some(url) => {
+                let port = ListeningPort::parse(&url)
+                    .map_err(|e| Error::listening_port_variable(LISTENING_PORT_VARIABLE, &url, e))?;
+                match &self.port {
+                    Ok(in_code) if self.port_set_in_code && *in_code != port => tracing::info!(
+                        "{LISTENING_PORT_VARIABLE}={url} overrides the listening port set in code ({in_code})"
+                    ),
+                    _ => {}
+                }
+                port
+            }
+            None => self.port?,
         };
         let listener = listen(port.socket_addr()?).map_err(|e| Error::io(&format!("cannot listen on {port}"), e))?;
         let local_addr = listener.local_addr().map_err(|e| Error::io("cannot read the bound address", e))?;

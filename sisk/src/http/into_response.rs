@@ -85,8 +85,8 @@ impl IntoResponse for Error {
     /// Client errors (4xx) carry their message; server errors are logged and answer with the bare status,
     /// so internal details never reach the client.
     fn into_response(self) -> HttpResponse {
-        let status = self.status_code();
-        if self.is_too_many_event_sources() {
+        let status = self.status_code().unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if self.kind() == crate::ErrorKind::TooManyEventSources {
             // A full server is not a fault of the handler's (the server logged it once); tell the client
             // when to come back.
             return HttpResponse::with_status_code(status).with_header(http::header::RETRY_AFTER, RETRY_FULL_AFTER);

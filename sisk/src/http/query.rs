@@ -20,8 +20,8 @@ use crate::Error;
 /// assert_eq!(q.get_as::<u32>("page").unwrap(), Some(2));
 /// assert_eq!(q.get_as::<u32>("missing").unwrap(), None);
 /// assert_eq!(q.require::<u32>("page").unwrap(), 2);
-/// assert_eq!(q.require::<u32>("tag").unwrap_err().status_code(), 400);
-/// assert_eq!(q.require::<u32>("missing").unwrap_err().status_code(), 400);
+/// assert_eq!(q.require::<u32>("tag").unwrap_err().kind(), sisk::ErrorKind::InvalidContent);
+/// assert_eq!(q.require::<u32>("missing").unwrap_err().status_code(), Some(sisk::http::StatusCode::BAD_REQUEST));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QueryString {

@@ -285,6 +285,34 @@ impl HttpRequest {
         self.head.route_parameters.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
+    /// A route parameter parsed as `T` (any [`FromStr`](std::str::FromStr) type: integers, `bool`,
+    /// `uuid::Uuid`, `IpAddr`, …), as Sisk's `RouteParameters["id"].GetInteger()`. A value that does not
+    /// parse is the client's mistake: an error answered `400` that says which parameter and why
+    /// ([`ErrorKind::InvalidParameter`](crate::ErrorKind::InvalidParameter)). A name the route does not
+    /// have is the program's: [`ErrorKind::UnknownParameter`](crate::ErrorKind::UnknownParameter), a `500`.
+    ///
+    /// ```
+    /// use sisk::prelude::*;
+    ///
+    /// async fn order(req: HttpRequest) -> Result<String, sisk::Error> {
+    ///     let id: u64 = req.route_parameter_as("id")?; // `/orders/abc` answers 400
+    ///     Ok(format!("order {id}"))
+    /// }
+    /// let mut r = Router::new();
+    /// r += Route::get("/orders/<id>", order);
+    /// ```
+    pub fn route_parameter_as<T>(&self, name: &str) -> Result<T, Error>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        let Some(value) = self.route_parameter(name) else {
+            let known: Vec<&str> = self.route_parameters().map(|(known, _)| known).collect();
+            return Err(Error::unknown_parameter(name, &known));
+        };
+        value.parse().map_err(|why| Error::invalid_parameter(name, std::any::type_name::<T>(), why))
+    }
+
     /// Every route parameter, in path order.
     pub fn route_parameters(&self) -> impl Iterator<Item = (&str, &str)> {
         self.head.route_parameters.iter().map(|(k, v)| (k.as_str(), v.as_str()))

@@ -240,7 +240,7 @@ mod tests {
     #[test]
     fn header_injection_is_an_error() {
         let err = HttpResponse::new().add_header("x-a", "a\r\nSet-Cookie: x=1").unwrap_err();
-        assert!(err.is_invalid_header(), "{err}");
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidHeader, "{err}");
     }
 
     #[test]

@@ -113,12 +113,7 @@ impl App {
             return Error::content_too_large(limit).into_response();
         }
         let cors_headers = match &self.cors {
-            Some(cors) => {
-                if let Some(preflight) = cors.preflight(&parts.method, &parts.headers) {
-                    return preflight;
-                }
-                cors.response_headers(&parts.headers)
-            }
+            Some(cors) => cors.headers_for(&parts.method, &parts.headers),
             None => http::HeaderMap::new(),
         };
         let server = self.server.clone();
@@ -140,6 +135,10 @@ impl App {
             Resolution::Found(route, parameters) => {
                 run_route(&self.router, route, make_request(parts, parameters)).await
             }
+            // As in Sisk: `OPTIONS` on a path without an `OPTIONS` route (a CORS preflight, say) is `200`.
+            Resolution::MethodNotAllowed(allow) if parts.method == http::Method::OPTIONS => {
+                HttpResponse::new().with_header(http::header::ALLOW, format!("{allow}, OPTIONS"))
+            }
             Resolution::MethodNotAllowed(allow) => {
                 self.router.method_not_allowed(make_request(parts, Vec::new()), &allow).await
             }
@@ -154,23 +153,22 @@ impl App {
     }
 }
 
-/// Runs the before handlers (global, then the route's), the action unless one answered, then the after
-/// handlers.
+/// Runs the before handlers (global but the bypassed ones, then the route's), the action, then the after
+/// handlers. As in Sisk, a before handler that answers ends the pipeline there.
 async fn run_route(router: &Router, route: &Route, request: HttpRequest) -> HttpResponse {
-    let handlers = || router.global_request_handlers.iter().chain(&route.request_handlers);
-    let mut early = None;
+    let global = router.global_request_handlers.iter().filter(|handler| !route.bypasses(handler));
+    let handlers = || global.clone().chain(&route.request_handlers);
     for handler in handlers() {
         if let HandlerKind::Before(before) = &handler.kind {
             if let Some(response) = before(request.clone()).await {
-                early = Some(response);
-                break;
+                if response.status.is_server_error() {
+                    request.fail_event_stream();
+                }
+                return response;
             }
         }
     }
-    let mut response = match early {
-        Some(response) => response,
-        None => route.action.call(request.clone()).await,
-    };
+    let mut response = route.action.call(request.clone()).await;
     if response.status.is_server_error() {
         request.fail_event_stream();
     }

@@ -5,7 +5,6 @@ pub(crate) mod action;
 mod attribute_routes;
 mod controller;
 mod method;
-pub mod path;
 pub(crate) mod request_handler;
 mod route;
 pub(crate) mod router;

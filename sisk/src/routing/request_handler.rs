@@ -22,10 +22,12 @@ pub enum RequestHandlerExecutionMode {
 /// A request handler, global ([`Router::add_global_request_handler`](crate::routing::Router::add_global_request_handler))
 /// or per route ([`Route::with_request_handler`](crate::routing::Route::with_request_handler)).
 ///
-/// Global handlers run first, then the route's, in the order they were added. A *before* handler that
-/// returns `Some(response)` answers the request: the action and the remaining *before* handlers are
-/// skipped (the *after* handlers still run). Values for the action go in the request's
-/// [bag](HttpRequest::bag).
+/// Global handlers run first (but those the route [bypasses](crate::routing::Route::bypass_global_request_handler)),
+/// then the route's, in the order they were added. As in Sisk, a *before* handler that returns
+/// `Some(response)` answers the request and ends the pipeline: the remaining *before* handlers, the action
+/// and the *after* handlers are skipped. Every *after* handler receives the response and returns the one
+/// to send. Values for the action go in the request's [bag](HttpRequest::bag). On attribute routes,
+/// [`#[request_handler(…)]`](crate::request_handler) adds one.
 ///
 /// ```
 /// use sisk::prelude::*;
@@ -80,6 +82,15 @@ impl RequestHandler {
     {
         let kind = HandlerKind::After(Arc::new(move |req, res| Box::pin(handler(req, res))));
         RequestHandler { kind }
+    }
+
+    /// True when both are the same handler: one made by `before`/`after` and its clones.
+    pub(crate) fn is_same_instance(&self, other: &RequestHandler) -> bool {
+        match (&self.kind, &other.kind) {
+            (HandlerKind::Before(a), HandlerKind::Before(b)) => Arc::ptr_eq(a, b),
+            (HandlerKind::After(a), HandlerKind::After(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
     }
 
     /// When this handler runs.

@@ -4,9 +4,9 @@ use std::future::Future;
 
 use crate::http::{HttpRequest, IntoResponse};
 use crate::routing::action::Action;
-use crate::routing::path::{self, RoutePattern};
 use crate::routing::{RequestHandler, RouteMethod};
 use crate::Error;
+use sisk_route_syntax::RoutePattern;
 
 /// A route: the [`RouteMethod`] and path it answers, and the async action that answers.
 ///
@@ -31,21 +31,27 @@ pub struct Route {
     pub(crate) name: Option<String>,
     pub(crate) action: Action,
     pub(crate) request_handlers: Vec<RequestHandler>,
+    /// The global request handlers this route skips (compared by instance).
+    pub(crate) bypassed_global_request_handlers: Vec<RequestHandler>,
 }
 
+/// `Route::get`, `Route::post`, …: one constructor per line of the table of route methods.
 macro_rules! method_constructors {
-    ($($(#[$doc:meta])* $fn:ident => $method:ident;)*) => {
-        $(
-            $(#[$doc])*
-            pub fn $fn<F, Fut, R>(path: &str, action: F) -> Self
-            where
-                F: Fn(HttpRequest) -> Fut + Send + Sync + 'static,
-                Fut: Future<Output = R> + Send + 'static,
-                R: IntoResponse,
-            {
-                Self::new(RouteMethod::$method, path, action)
-            }
-        )*
+    (methods { $($variant:ident $wire:ident $attr:ident $map:ident $ctor:ident $doc:literal;)* }
+     any { $any:ident $any_attr:ident $any_map:ident $any_ctor:ident $any_doc:literal }) => {
+        $(method_constructors!(@one $ctor $variant $doc);)*
+        method_constructors!(@one $any_ctor $any $any_doc);
+    };
+    (@one $ctor:ident $variant:ident $doc:literal) => {
+        #[doc = concat!("A route answering ", $doc, ".")]
+        pub fn $ctor<F, Fut, R>(path: &str, action: F) -> Self
+        where
+            F: Fn(HttpRequest) -> Fut + Send + Sync + 'static,
+            Fut: Future<Output = R> + Send + 'static,
+            R: IntoResponse,
+        {
+            Self::new(RouteMethod::$variant, path, action)
+        }
     };
 }
 
@@ -63,31 +69,15 @@ impl Route {
         Route {
             method,
             path: path.to_owned(),
-            pattern: path::parse(path).map_err(|why| Error::invalid_route_path(path, why)),
+            pattern: sisk_route_syntax::parse(path).map_err(|why| Error::invalid_route_path(path, why)),
             name: None,
             action: Action::new(action),
             request_handlers: Vec::new(),
+            bypassed_global_request_handlers: Vec::new(),
         }
     }
 
-    method_constructors! {
-        /// A `GET` route (it answers `HEAD` too, without the body).
-        get => Get;
-        /// A `POST` route.
-        post => Post;
-        /// A `PUT` route.
-        put => Put;
-        /// A `PATCH` route.
-        patch => Patch;
-        /// A `DELETE` route.
-        delete => Delete;
-        /// A `HEAD` route.
-        head => Head;
-        /// An `OPTIONS` route.
-        options => Options;
-        /// A route answering every method.
-        any => Any;
-    }
+    sisk_route_syntax::route_methods!(method_constructors);
 
     /// Names the route; the name is used in logs and in collision errors.
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
@@ -99,6 +89,33 @@ impl Route {
     pub fn with_request_handler(mut self, handler: RequestHandler) -> Self {
         self.request_handlers.push(handler);
         self
+    }
+
+    /// Skips a global request handler on this route, as Sisk's `BypassGlobalRequestHandlers`: `handler` is
+    /// the instance given to
+    /// [`add_global_request_handler`](crate::routing::Router::add_global_request_handler), or a clone of it
+    /// (clones share one instance); a handler made anew by the same code is another instance and is not
+    /// skipped.
+    ///
+    /// ```
+    /// use sisk::prelude::*;
+    ///
+    /// let authenticate = RequestHandler::before(|req: HttpRequest| async move {
+    ///     req.cookie("session").is_none().then(|| HttpResponse::with_status_code(StatusCode::UNAUTHORIZED))
+    /// });
+    /// let mut r = Router::new();
+    /// r.add_global_request_handler(authenticate.clone());
+    /// r += Route::post("/login", |_req| async { "welcome" }).bypass_global_request_handler(&authenticate);
+    /// ```
+    pub fn bypass_global_request_handler(mut self, handler: &RequestHandler) -> Self {
+        self.bypassed_global_request_handlers.push(handler.clone());
+        self
+    }
+
+    /// True when this route skips the global `handler` (see
+    /// [`bypass_global_request_handler`](Self::bypass_global_request_handler)).
+    pub(crate) fn bypasses(&self, handler: &RequestHandler) -> bool {
+        self.bypassed_global_request_handlers.iter().any(|bypassed| bypassed.is_same_instance(handler))
     }
 
     /// The method this route answers.

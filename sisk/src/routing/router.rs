@@ -8,9 +8,9 @@ use std::ops::AddAssign;
 use crate::http::{HttpRequest, HttpResponse, IntoResponse, StatusCode};
 use crate::routing::action::Action;
 use crate::routing::attribute_routes::RouteSource;
-use crate::routing::path::normalize_request_path;
 use crate::routing::{RequestHandler, Route, RouteMethod};
 use crate::Error;
+use sisk_route_syntax::normalize_request_path;
 
 /// The routes of a server.
 ///
@@ -21,7 +21,7 @@ use crate::Error;
 /// a server never starts with a route silently missing.
 ///
 /// Matching ignores empty segments and a trailing slash. With
-/// [`match_routes_ignore_case`](Router::match_routes_ignore_case) the static parts of paths compare
+/// [`set_match_routes_ignore_case`](Router::set_match_routes_ignore_case) the static parts of paths compare
 /// without regard to ASCII case (parameter values keep the client's spelling). A path that exists with
 /// other methods answers `405 Method Not Allowed` with an `Allow` header; an unknown path answers
 /// `404 Not Found`; both can be replaced.
@@ -32,7 +32,7 @@ use crate::Error;
 /// let mut r = Router::new();
 /// r += Route::new(RouteMethod::Get, "/", |_req| async { "home" });
 /// r.map_post("/items", |_req| async { (StatusCode::CREATED, "created") });
-/// assert!(r.set_route(Route::get("/", |_req| async { "again" })).unwrap_err().is_route_collision());
+/// assert_eq!(r.set_route(Route::get("/", |_req| async { "again" })).unwrap_err().kind(), sisk::ErrorKind::RouteCollision);
 /// ```
 #[derive(Debug)]
 pub struct Router {
@@ -46,10 +46,10 @@ pub struct Router {
     pub(crate) global_request_handlers: Vec<RequestHandler>,
     not_found: Option<Action>,
     method_not_allowed: Option<Action>,
-    /// Compare the static parts of paths without regard to ASCII case (off by default). Set it before
-    /// adding routes to have [`set_route`](Router::set_route) report routes that differ only in case as
-    /// collisions at once; set later, the server builder's `build()` reports them.
-    pub match_routes_ignore_case: bool,
+    /// See [`set_match_routes_ignore_case`](Router::set_match_routes_ignore_case).
+    match_routes_ignore_case: bool,
+    /// True once `freeze` has put the static parts of the paths in lower case (ignore-case only).
+    folded: bool,
 }
 
 /// The routes sharing one path pattern, one per method.
@@ -73,20 +73,24 @@ pub(crate) enum Resolution<'r> {
     InvalidParameter,
 }
 
+/// `Router::map_get`, `map_post`, …: one helper per line of the table of route methods.
 macro_rules! map_methods {
-    ($($(#[$doc:meta])* $fn:ident => $method:ident;)*) => {
-        $(
-            $(#[$doc])*
-            pub fn $fn<F, Fut, R>(&mut self, path: &str, action: F) -> &mut Self
-            where
-                F: Fn(HttpRequest) -> Fut + Send + Sync + 'static,
-                Fut: Future<Output = R> + Send + 'static,
-                R: IntoResponse,
-            {
-                *self += Route::new(RouteMethod::$method, path, action);
-                self
-            }
-        )*
+    (methods { $($variant:ident $wire:ident $attr:ident $map:ident $ctor:ident $doc:literal;)* }
+     any { $any:ident $any_attr:ident $any_map:ident $any_ctor:ident $any_doc:literal }) => {
+        $(map_methods!(@one $map $variant $doc);)*
+        map_methods!(@one $any_map $any $any_doc);
+    };
+    (@one $map:ident $variant:ident $doc:literal) => {
+        #[doc = concat!("Adds a route answering ", $doc, " (kept for `build()` if it cannot be added, as with `+=`).")]
+        pub fn $map<F, Fut, R>(&mut self, path: &str, action: F) -> &mut Self
+        where
+            F: Fn(HttpRequest) -> Fut + Send + Sync + 'static,
+            Fut: Future<Output = R> + Send + 'static,
+            R: IntoResponse,
+        {
+            *self += Route::new(RouteMethod::$variant, path, action);
+            self
+        }
     };
 }
 
@@ -109,13 +113,14 @@ impl Router {
             not_found: None,
             method_not_allowed: None,
             match_routes_ignore_case: false,
+            folded: false,
         }
     }
 
     /// Adds a route, or says why it cannot be added (an invalid path, or a collision naming both routes).
     pub fn set_route(&mut self, route: Route) -> Result<(), Error> {
         let pattern = route.pattern.clone()?.matchit;
-        let pattern = if self.match_routes_ignore_case { lowercase_static_parts(&pattern) } else { pattern };
+        let pattern = if self.folded { lowercase_static_parts(&pattern) } else { pattern };
         let index = match self.paths.iter().position(|p| p.pattern == pattern) {
             Some(index) => index,
             None => {
@@ -151,19 +156,21 @@ impl Router {
         }
     }
 
-    map_methods! {
-        /// Adds a `GET` route.
-        map_get => Get;
-        /// Adds a `POST` route.
-        map_post => Post;
-        /// Adds a `PUT` route.
-        map_put => Put;
-        /// Adds a `PATCH` route.
-        map_patch => Patch;
-        /// Adds a `DELETE` route.
-        map_delete => Delete;
-        /// Adds a route answering every method.
-        map_any => Any;
+    sisk_route_syntax::route_methods!(map_methods);
+
+    /// Compares the static parts of paths without regard to ASCII case (Sisk's `MatchRoutesIgnoreCase`;
+    /// off by default, as URLs are case-sensitive). Parameter values keep the client's spelling. It takes
+    /// effect when the server is built, whenever it is set: routes that then differ only in case must
+    /// differ by method, or `build()` reports them as a collision naming both.
+    pub fn set_match_routes_ignore_case(&mut self, ignore: bool) -> &mut Self {
+        self.match_routes_ignore_case = ignore;
+        self
+    }
+
+    /// True when paths are matched without regard to ASCII case (see
+    /// [`set_match_routes_ignore_case`](Self::set_match_routes_ignore_case)).
+    pub fn match_routes_ignore_case(&self) -> bool {
+        self.match_routes_ignore_case
     }
 
     /// Adds a request handler that runs for every route, before the route's own handlers.
@@ -209,34 +216,36 @@ impl Router {
         std::mem::take(&mut self.errors)
     }
 
-    /// Prepares the router for serving: rebuilds the tree in lower case if matching ignores case.
+    /// Prepares the router for serving: rebuilds the tree in lower case if matching ignores case. Every
+    /// mistake is reported at once: the first, carrying the others ([`Error::related`]).
     pub(crate) fn freeze(mut self) -> Result<Self, Error> {
-        if let Some(first) = self.take_errors().into_iter().next() {
-            return Err(first);
-        }
         if self.match_routes_ignore_case {
-            self.fold_case()?;
+            self.fold_case();
         }
-        Ok(self)
+        match Error::gather(self.take_errors()) {
+            Some(mistakes) => Err(mistakes),
+            None => Ok(self),
+        }
     }
 
     /// Rebuilds the table with the static parts of paths in lower case: paths that differ only in case
-    /// become one path, whose routes must then differ by method.
-    fn fold_case(&mut self) -> Result<(), Error> {
-        let mut folded = Router { match_routes_ignore_case: true, ..Router::new() };
+    /// become one path, whose routes must then differ by method (a clash is kept as an error).
+    fn fold_case(&mut self) {
+        let mut folded = Router { folded: true, ..Router::new() };
         for route in self.paths.drain(..).flat_map(|entry| entry.routes) {
-            folded.set_route(route)?;
+            folded += route;
         }
         self.tree = folded.tree;
         self.paths = folded.paths;
-        Ok(())
+        self.folded = true;
+        self.errors.append(&mut folded.errors);
     }
 
     /// Finds what answers `method` on `raw_path` (the path as the client sent it, still percent-encoded).
     pub(crate) fn resolve(&self, method: &http::Method, raw_path: &str) -> Resolution<'_> {
         let path = normalize_request_path(raw_path);
         let lowered;
-        let lookup: &str = if self.match_routes_ignore_case {
+        let lookup: &str = if self.folded {
             lowered = path.to_ascii_lowercase();
             &lowered
         } else {
@@ -377,7 +386,7 @@ mod tests {
     #[test]
     fn ignore_case_keeps_parameter_spelling() {
         let mut r = router(&[(RouteMethod::Get, "/Users/<Id>")]);
-        r.match_routes_ignore_case = true;
+        r.set_match_routes_ignore_case(true);
         let r = r.freeze().unwrap();
         let (_, params) = found(&r, http::Method::GET, "/uSeRs/MiXeD").unwrap();
         assert_eq!(params, vec![("Id".to_owned(), "MiXeD".to_owned())]);
@@ -385,24 +394,28 @@ mod tests {
 
     #[test]
     fn ignore_case_folds_paths_and_reports_collisions_naming_both_routes() {
+        // Set before the routes are added or after: the same verdicts, at build time.
         let mut r = Router::new();
-        r.match_routes_ignore_case = true;
+        r.set_match_routes_ignore_case(true);
         r.set_route(Route::get("/A", |_req| async { "" })).unwrap();
-        r.set_route(Route::post("/a", |_req| async { "" })).expect("another method on the same folded path");
-        let err = r.set_route(Route::get("/a/", |_req| async { "" }).with_name("lower")).unwrap_err();
+        r.set_route(Route::post("/a", |_req| async { "" })).unwrap();
+        r.set_route(Route::get("/a/", |_req| async { "" }).with_name("lower")).unwrap();
+        let err = r.freeze().unwrap_err();
         assert!(
-            err.is_route_collision() && err.message().contains("`GET /A`") && err.message().contains("lower"),
+            err.kind() == crate::ErrorKind::RouteCollision
+                && err.message().contains("`GET /A`")
+                && err.message().contains("lower"),
             "{err}"
         );
+        assert!(err.related().is_empty(), "another method on the same folded path is no collision: {err:?}");
 
-        // Set after the routes were added: the same verdicts, at build time.
         let mut late = router(&[(RouteMethod::Get, "/Users/<id>"), (RouteMethod::Delete, "/users/<id>")]);
-        late.match_routes_ignore_case = true;
+        late.set_match_routes_ignore_case(true);
         let late = late.freeze().unwrap();
         assert!(found(&late, http::Method::DELETE, "/USERS/1").is_some());
         assert!(found(&late, http::Method::GET, "/users/1").is_some());
         let mut clash = router(&[(RouteMethod::Get, "/Users"), (RouteMethod::Get, "/users")]);
-        clash.match_routes_ignore_case = true;
+        clash.set_match_routes_ignore_case(true);
         let err = clash.freeze().unwrap_err();
         assert!(err.message().contains("`GET /Users`") && err.message().contains("`GET /users`"), "{err}");
     }
@@ -411,10 +424,10 @@ mod tests {
     fn collisions_name_both_routes() {
         let mut r = router(&[(RouteMethod::Get, "/users/<id>")]);
         let err = r.set_route(Route::get("/users/<name>/", |_req| async { "" }).with_name("by_name")).unwrap_err();
-        assert!(err.is_route_collision(), "{err}");
+        assert_eq!(err.kind(), crate::ErrorKind::RouteCollision, "{err}");
         assert!(err.message().contains("/users/<id>") && err.message().contains("by_name"), "{err}");
         let err = r.set_route(Route::get("/users//<id>", |_req| async { "" })).unwrap_err();
-        assert!(err.is_route_collision(), "{err}");
+        assert_eq!(err.kind(), crate::ErrorKind::RouteCollision, "{err}");
         // The same path with another method is fine, whatever its parameters are called.
         r.set_route(Route::delete("/users/<name>", |_req| async { "" })).unwrap();
         match r.resolve(&http::Method::DELETE, "/users/ana") {
@@ -429,7 +442,7 @@ mod tests {
     fn add_assign_keeps_errors_for_build() {
         let mut r = Router::new();
         r += Route::get("no-slash", |_req| async { "" });
-        assert!(r.freeze().unwrap_err().is_invalid_route_path());
+        assert_eq!(r.freeze().unwrap_err().kind(), crate::ErrorKind::InvalidRoutePath);
     }
 }
 
@@ -441,7 +454,7 @@ mod properties {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::routing::path::parse;
+    use sisk_route_syntax::parse;
 
     /// Rooted paths of literal, parameter and catch-all segments, some invalid (a repeated name, a
     /// catch-all before the end), with empty segments and trailing slashes.

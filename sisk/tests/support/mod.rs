@@ -156,3 +156,55 @@ pub async fn open_events(url: &str) -> reqwest::Response {
     assert_eq!(res.headers()["content-type"], "text/event-stream; charset=utf-8");
     res
 }
+
+/// What handlers tell their test: the sending end (clone it into handlers) and the receiving end.
+pub fn reports<T: Send + 'static>() -> (Reporter<T>, Reports<T>) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    (Reporter(tx), Reports(rx))
+}
+
+/// An action that hands each request, with a [`Reporter`], to `handler`; and where its reports arrive.
+pub fn reporting<T, F, Fut, R>(handler: F) -> (impl Fn(HttpRequest) -> Fut + Send + Sync + 'static, Reports<T>)
+where
+    T: Send + 'static,
+    F: Fn(HttpRequest, Reporter<T>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = R> + Send + 'static,
+    R: IntoResponse,
+{
+    let (reporter, reports) = reports();
+    (move |req| handler(req, reporter.clone()), reports)
+}
+
+/// The sending end of [`reports`]: a handler reports a value to its test.
+pub struct Reporter<T>(tokio::sync::mpsc::UnboundedSender<T>);
+
+impl<T> Clone for Reporter<T> {
+    fn clone(&self) -> Self {
+        Reporter(self.0.clone())
+    }
+}
+
+impl<T> Reporter<T> {
+    /// Sends `value` to the test (which may have stopped listening).
+    pub fn report(&self, value: T) {
+        let _ = self.0.send(value);
+    }
+}
+
+/// The receiving end of [`reports`].
+pub struct Reports<T>(tokio::sync::mpsc::UnboundedReceiver<T>);
+
+impl<T> Reports<T> {
+    /// The next report, waiting at most `LIMIT`.
+    pub async fn next(&mut self) -> T {
+        tokio::time::timeout(LIMIT, self.0.recv())
+            .await
+            .expect("the handler reports in time")
+            .expect("every handler that could report is gone")
+    }
+
+    /// A report already made, if any.
+    pub fn try_next(&mut self) -> Option<T> {
+        self.0.try_recv().ok()
+    }
+}

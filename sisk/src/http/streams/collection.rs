@@ -366,7 +366,7 @@ impl HttpEventSourceCollection {
     ///
     /// On a [backplane](crate::backplane) the event is appended to the shared log and reaches the
     /// connections of every node when that log hands it back; this fails at once when the broker cannot
-    /// take it ([`Error::is_broker_unavailable`]). Other nodes cannot run a predicate
+    /// take it ([`ErrorKind::BrokerUnavailable`](crate::ErrorKind::BrokerUnavailable)). Other nodes cannot run a predicate
     /// ([`Audience::Where`]), so there it is judged here, when the event is published, against the
     /// identifiers open on every node as far as this node knows ([`cluster_identifiers`](Self::cluster_identifiers)):
     /// a connection that opens later, or that this node has not heard of yet, is not reached.

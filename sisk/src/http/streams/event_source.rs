@@ -270,20 +270,25 @@ impl HttpRequestEventSource {
     /// a value with CR or LF, say — is an error too, and so is a header for a remote connection.
     pub fn append_header<K, V>(&self, name: K, value: V) -> Result<(), Error>
     where
-        K: TryInto<HeaderName> + fmt::Display + Clone,
+        K: TryInto<HeaderName>,
         K::Error: fmt::Display,
         V: TryInto<HeaderValue>,
         V::Error: fmt::Display,
     {
-        let shown = name.to_string();
         let (name, value) = header_pair(name, value)?;
-        self.local()
-            .and_then(|local| {
-                local.channel.with_pending_headers(|headers| {
-                    headers.append(name, value);
-                })
-            })
-            .ok_or_else(|| Error::headers_already_sent(&shown))
+        let Some(local) = self.local() else {
+            return Err(Error::headers_already_sent(name.as_str()));
+        };
+        let mut pair = Some((name, value));
+        local.channel.with_pending_headers(|headers| {
+            if let Some((name, value)) = pair.take() {
+                headers.append(name, value);
+            }
+        });
+        match pair {
+            None => Ok(()),
+            Some((name, _)) => Err(Error::headers_already_sent(name.as_str())),
+        }
     }
 
     /// Sends `data` as one event (several `data:` lines if it has line breaks). Returns `false` when the
