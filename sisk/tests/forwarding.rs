@@ -82,3 +82,16 @@ async fn malformed_forwarding_headers_are_ignored_not_errors() {
         assert_eq!(ask(&server, headers).await, expected, "{headers:?}");
     }
 }
+
+#[tokio::test]
+async fn an_http2_request_takes_its_authority_from_the_pseudo_header() {
+    let server = serve(&["192.0.2.1"]);
+    let h2 = reqwest::Client::builder().http2_prior_knowledge().timeout(support::LIMIT).build().unwrap();
+    let response = h2.get(server.url("/where?q=1")).send().await.unwrap();
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+    let authority = server.addr.to_string();
+    assert_eq!(
+        response.text().await.unwrap(),
+        format!("127.0.0.1|false|127.0.0.1|{authority}|http://{authority}/where?q=1")
+    );
+}

@@ -149,11 +149,18 @@ async fn a_file_over_its_limit_is_413_and_not_left_on_disk() {
     let (status, text) = status_and_body(&response);
     assert_eq!(status, 413, "{response}");
     assert!(text.contains("the file `doc` is larger than 10000 bytes") && text.contains("maximum_file_size"), "{text}");
-    assert!(!dir.join("doc").exists(), "the partial file is removed");
+    assert_eq!(std::fs::read_dir(&**dir).unwrap().count(), 0, "no file, partial or whole, is left");
+    // A file already at the path survives a failed upload, and is replaced by a whole one.
+    std::fs::write(dir.join("doc"), "before").unwrap();
+    let response = raw(server.addr, &request("/upload", &form_type(), &body)).await;
+    assert_eq!(status_and_body(&response).0, 413);
+    assert_eq!(std::fs::read_to_string(dir.join("doc")).unwrap(), "before");
     // At the limit it is accepted.
     let body = multipart(&[("doc", Some("fits.bin"), &[1u8; 10_000])]);
     let response = raw(server.addr, &request("/upload", &form_type(), &body)).await;
     assert_eq!(status_and_body(&response), (200, "doc:fits.bin:10000"));
+    assert_eq!(std::fs::read(dir.join("doc")).unwrap().len(), 10_000);
+    assert_eq!(std::fs::read_dir(&**dir).unwrap().count(), 1, "and no temporary file beside it");
 }
 
 #[tokio::test]
@@ -209,7 +216,7 @@ async fn a_body_cut_off_mid_file_leaves_no_file() {
     // The client stops sending in the middle of the file and waits: the read times out.
     let response = raw(server.addr, &whole).await;
     assert_eq!(status_and_body(&response).0, 408, "{response}");
-    assert!(!dir.join("doc").exists(), "the partial file is removed");
+    assert_eq!(std::fs::read_dir(&**dir).unwrap().count(), 0, "no file, partial or whole, is left");
 }
 
 #[tokio::test]
@@ -232,7 +239,7 @@ async fn a_chunked_body_over_the_content_limit_is_413() {
     let (status, text) = status_and_body(&response);
     assert_eq!(status, 413, "{response}");
     assert!(text.contains("maximum_content_length"), "{text}");
-    assert!(!dir.join("doc").exists(), "the partial file is removed");
+    assert_eq!(std::fs::read_dir(&**dir).unwrap().count(), 0, "no file, partial or whole, is left");
 }
 
 /// Pieces a hostile or broken client would put in a multipart body: boundaries whole and cut, headers

@@ -1,8 +1,10 @@
 //! `req.get_multipart_form_content()`, with the `multipart` feature (on by default): a
 //! `multipart/form-data` body read part by part as it arrives (on the `multer` crate), every part bounded,
-//! a file streamed to a writer or saved to disk chunk by chunk, and never left half-written.
+//! a file streamed to a writer or saved to disk chunk by chunk under a temporary name, renamed only once
+//! whole.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::{Bytes, BytesMut};
 use http::HeaderMap;
@@ -203,26 +205,46 @@ impl MultipartObject {
         Ok(written)
     }
 
-    /// Saves the content to a new file at `path` (replacing one that is there), chunk by chunk, and
-    /// returns its length. If anything fails — a limit, a client that leaves, the disk — or the handler
-    /// is dropped meanwhile, the file is removed: there is never a half-written upload on disk.
+    /// Saves the content to a file at `path`, chunk by chunk, and returns its length. The content is
+    /// written beside it under a temporary name and renamed to `path` only once complete, so `path`
+    /// never holds a partial upload, and a file already there is replaced only by a whole one. If
+    /// anything fails — a limit, a client that leaves, the disk — or the handler is dropped meanwhile,
+    /// the temporary file is removed.
     pub async fn save_to(mut self, path: impl AsRef<Path>) -> Result<u64, Error> {
         let path = path.as_ref();
-        let mut file = tokio::fs::File::create(path)
+        let partial = PartialFile::beside(path);
+        let mut file = tokio::fs::File::create(partial.path())
             .await
-            .map_err(|err| Error::io(&format!("cannot create {}", path.display()), err))?;
-        let partial = PartialFile(Some(path.to_owned()));
+            .map_err(|err| Error::io(&format!("cannot create a file beside {}", path.display()), err))?;
         let written = self.copy_to(&mut file).await?;
         file.sync_all().await.map_err(|err| Error::io(&format!("cannot write {}", path.display()), err))?;
+        drop(file);
+        tokio::fs::rename(partial.path(), path)
+            .await
+            .map_err(|err| Error::io(&format!("cannot write {}", path.display()), err))?;
         partial.keep();
         Ok(written)
     }
 }
 
-/// A file being written, removed when dropped unless [`keep`](PartialFile::keep) was called.
+/// A file being written under a temporary name, removed when dropped unless [`keep`](PartialFile::keep)
+/// was called (after it was renamed to its final name).
 struct PartialFile(Option<PathBuf>);
 
 impl PartialFile {
+    /// A temporary name in the directory of `path`, so the final rename stays on one file system.
+    fn beside(path: &Path) -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let name = path.file_name().map_or_else(|| "upload".into(), |name| name.to_string_lossy());
+        PartialFile(Some(path.with_file_name(format!(".{name}.{}-{n}.partial", std::process::id()))))
+    }
+
+    /// Where it is being written.
+    fn path(&self) -> &Path {
+        self.0.as_deref().unwrap_or(Path::new(""))
+    }
+
     fn keep(mut self) {
         self.0 = None;
     }
