@@ -30,8 +30,8 @@ impl HttpRequest {
     ///   those would be open to cross-site requests; `fetch` must say
     ///   `headers: { "Content-Type": "application/json" }`;
     /// - a body that is not JSON is `400`, saying where (`expected value at line 1 column 2`);
-    /// - JSON that is not a `T` is `400`, saying what was expected (`missing field `name` at line 1
-    ///   column 13`).
+    /// - JSON that is not a `T` is `400`, saying what was expected
+    ///   (``missing field `name` at line 1 column 13``).
     ///
     /// ```
     /// use serde::Deserialize;

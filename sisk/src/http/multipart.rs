@@ -252,10 +252,12 @@ impl PartialFile {
 
 impl Drop for PartialFile {
     fn drop(&mut self) {
-        if let Some(path) = self.0.take() {
-            if let Err(err) = std::fs::remove_file(&path) {
-                tracing::warn!(path = %path.display(), error = %err, "cannot remove a partly written upload");
-            }
+        let Some(path) = self.0.take() else { return };
+        match std::fs::remove_file(&path) {
+            // Not found: it was never created (creating it is what failed).
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => tracing::warn!(path = %path.display(), error = %err, "cannot remove a partly written upload"),
         }
     }
 }
