@@ -50,6 +50,9 @@ enum Kind {
     Internal,
     AudienceNotPortable,
     BrokerUnavailable,
+    ResponseStreamAlreadyOpen,
+    ContentLengthMismatch,
+    ResponseStreamClosed,
     Response(StatusCode),
 }
 
@@ -186,6 +189,54 @@ impl Error {
         Self::new(Kind::Io, format!("{context}: {cause}"))
     }
 
+    pub(crate) fn response_stream_already_open() -> Self {
+        Self::new(
+            Kind::ResponseStreamAlreadyOpen,
+            "this request already streams its response (get_response_stream or get_event_source was called); \
+             keep the first handle (it is a cheap clonable handle) instead of asking for another",
+        )
+    }
+
+    pub(crate) fn response_stream_started(what: &str) -> Self {
+        Self::new(
+            Kind::HeadersAlreadySent,
+            format!(
+                "cannot {what}: the response stream's head was already sent with the first write; \
+                 set the status, headers and content length before the first write"
+            ),
+        )
+    }
+
+    pub(crate) fn content_length_exceeded(declared: u64, written: u64, more: usize) -> Self {
+        Self::new(
+            Kind::ContentLengthMismatch,
+            format!(
+                "cannot write {more} more bytes: the response stream declared a content length of {declared} \
+                 and {written} are already written; declare the right length with set_content_length, or \
+                 leave it out to send the body chunked"
+            ),
+        )
+    }
+
+    pub(crate) fn content_length_unmet(declared: u64, written: u64) -> Self {
+        Self::new(
+            Kind::ContentLengthMismatch,
+            format!(
+                "the response stream declared a content length of {declared} but only {written} bytes were \
+                 written, so the response was cut short; write them all before close, or leave the length \
+                 out to send the body chunked"
+            ),
+        )
+    }
+
+    pub(crate) fn response_stream_closed() -> Self {
+        Self::new(
+            Kind::ResponseStreamClosed,
+            "the response stream is closed (the client went away, the server is stopping, or close was \
+             called); stop producing the body",
+        )
+    }
+
     /// A failure of something a handler called (a file, a database, a parser), answered `500`: the client
     /// gets the bare status, the log gets the cause, which [`source`](std::error::Error::source) keeps.
     /// [`ResultExt::or_internal_error`](crate::ResultExt::or_internal_error) makes one from any error,
@@ -230,7 +281,7 @@ impl Error {
         &self.message
     }
 
-    /// True when a header was appended to an event source after its head was sent.
+    /// True when a header (or a response stream's status or length) was set after the response head was sent.
     pub fn is_headers_already_sent(&self) -> bool {
         self.kind == Kind::HeadersAlreadySent
     }
@@ -312,6 +363,24 @@ impl Error {
     /// a predicate into the identifiers it accepts first).
     pub fn is_audience_not_portable(&self) -> bool {
         self.kind == Kind::AudienceNotPortable
+    }
+
+    /// True when a request's response was already being streamed (by
+    /// [`get_response_stream`](crate::http::HttpRequest::get_response_stream) or `get_event_source`)
+    /// and a second stream was asked for.
+    pub fn is_response_stream_already_open(&self) -> bool {
+        self.kind == Kind::ResponseStreamAlreadyOpen
+    }
+
+    /// True when a response stream was written past the content length it declared, or closed short of it.
+    pub fn is_content_length_mismatch(&self) -> bool {
+        self.kind == Kind::ContentLengthMismatch
+    }
+
+    /// True when a response stream could not be written because it is closed (most often: the client
+    /// went away). Stop producing the body.
+    pub fn is_response_stream_closed(&self) -> bool {
+        self.kind == Kind::ResponseStreamClosed
     }
 
     /// True when the error was made with [`Error::internal`] (or `or_internal_error`).

@@ -1,6 +1,8 @@
-//! Server-Sent Events: connections opened with
+//! Server-Sent Events and response streams: connections opened with
 //! [`HttpRequest::get_event_source`](crate::http::HttpRequest::get_event_source), typed [`Event`]s,
-//! the ping policy, and the server's collection of identified connections.
+//! the ping policy, and the server's collection of identified connections; and
+//! [`HttpResponseStream`], a response a handler writes as it goes, which drains through the same kind of
+//! bounded queue.
 //!
 //! ## Noticing that a client left
 //!
@@ -39,6 +41,7 @@ mod event_source;
 mod identifier_policy;
 mod log;
 mod ping_policy;
+mod response_stream;
 mod resume;
 mod stream_body;
 
@@ -52,5 +55,6 @@ pub use event_source::HttpRequestEventSource;
 pub use identifier_policy::IdentifierPolicy;
 pub use log::EventLogOptions;
 pub use ping_policy::HttpStreamPingPolicy;
+pub use response_stream::HttpResponseStream;
 pub use resume::{ResumeState, StaleReason};
 pub use stream_body::{EventStreamBody, StreamAborted};
