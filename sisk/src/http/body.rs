@@ -3,6 +3,7 @@
 //! large body never sits whole in memory and a client that leaves drops its producer.
 
 use std::pin::Pin;
+use std::sync::Mutex;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -27,7 +28,9 @@ enum Kind {
 
 /// A body pulled from a stream of chunks, with the length it declared, if any.
 struct Streamed {
-    chunks: BoxStream<'static, Result<Bytes, BoxError>>,
+    /// In a mutex only so that a response stays `Sync` whatever the stream: it is reached through
+    /// `get_mut`, which never locks.
+    chunks: Mutex<BoxStream<'static, Result<Bytes, BoxError>>>,
     /// Bytes still owed when the length is known: the body ends with an error if the stream yields more
     /// or fewer, since the client was promised exactly that many.
     remaining: Option<u64>,
@@ -58,7 +61,7 @@ impl ResponseBody {
         S: Stream<Item = Result<Bytes, E>> + Send + 'static,
         E: Into<BoxError>,
     {
-        let chunks = chunks.map(|chunk| chunk.map_err(Into::into)).boxed();
+        let chunks = Mutex::new(chunks.map(|chunk| chunk.map_err(Into::into)).boxed());
         ResponseBody(Kind::Streamed(Streamed { chunks, remaining: length }))
     }
 
@@ -75,7 +78,8 @@ impl Streamed {
         if self.remaining == Some(0) {
             return Poll::Ready(None);
         }
-        let chunk = match std::task::ready!(self.chunks.poll_next_unpin(cx)) {
+        let chunks = self.chunks.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let chunk = match std::task::ready!(chunks.poll_next_unpin(cx)) {
             Some(Ok(chunk)) => chunk,
             Some(Err(err)) => {
                 tracing::warn!(error = %err, "a streamed response body failed; the response is cut short");
@@ -137,6 +141,13 @@ mod tests {
 
     fn chunks(parts: &[&'static str]) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
         stream::iter(parts.iter().map(|p| Ok(Bytes::from_static(p.as_bytes()))).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn a_response_is_send_and_sync_whatever_its_body() {
+        fn send_and_sync<T: Send + Sync>() {}
+        send_and_sync::<ResponseBody>();
+        send_and_sync::<crate::http::HttpResponse>();
     }
 
     #[tokio::test]

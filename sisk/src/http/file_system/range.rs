@@ -16,7 +16,9 @@ pub(crate) enum RangeRequest {
 
 /// Reads a `Range` header value against a file of `length` bytes. Never panics, whatever the input.
 pub(crate) fn parse_range(value: &str, length: u64) -> RangeRequest {
-    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+    // The unit is case-insensitive (RFC 9110 §14.1).
+    let value = value.trim();
+    let Some(spec) = value.get(..6).filter(|unit| unit.eq_ignore_ascii_case("bytes=")).map(|_| &value[6..]) else {
         return RangeRequest::Whole;
     };
     if spec.contains(',') {
@@ -69,6 +71,7 @@ mod tests {
             ("bytes=-30", Part { start: 0, end: 9 }),
             ("bytes=8-100", Part { start: 8, end: 9 }),
             ("bytes= 2-3 ", Part { start: 2, end: 3 }),
+            ("Bytes=1-1", Part { start: 1, end: 1 }),
             ("bytes=10-", Unsatisfiable),
             ("bytes=10-20", Unsatisfiable),
             ("bytes=-0", Unsatisfiable),
