@@ -275,3 +275,20 @@ async fn a_serving_route_serves_below_its_prefix() {
     assert_eq!(body(&raw(&server, "GET", "/assets/sub/b.txt", "").await), "bee");
     assert_eq!(status(&raw(&server, "GET", "/static/../secret.txt", "").await), 400);
 }
+
+#[tokio::test]
+async fn files_and_ranges_are_served_over_http2() {
+    let tree = Tree::new();
+    let server = serve(&tree.root(), |_| {});
+    let client = reqwest::Client::builder().http2_prior_knowledge().timeout(sisk_tests::LIMIT).build().unwrap();
+    let response = client.get(server.url("/a.txt")).send().await.unwrap();
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+    assert_eq!(response.headers()["content-length"], "10");
+    assert_eq!(response.text().await.unwrap(), "0123456789");
+    let part = client.get(server.url("/a.txt")).header("Range", "bytes=3-5").send().await.unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.text().await.unwrap(), "345");
+    let head = client.head(server.url("/a.txt")).send().await.unwrap();
+    assert_eq!(head.headers()["content-length"], "10");
+    assert_eq!(head.bytes().await.unwrap().len(), 0);
+}

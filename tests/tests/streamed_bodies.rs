@@ -334,3 +334,24 @@ async fn a_writer_waits_for_a_client_that_does_not_read() {
     );
     drop(socket);
 }
+
+#[tokio::test]
+async fn streamed_bodies_and_response_streams_work_over_http2() {
+    let mut r = Router::new();
+    r += Route::get("/stream", |_req| async { HttpResponse::new().with_stream(chunks(&["one ", "two"])) });
+    r += Route::get("/written", |req: HttpRequest| async move {
+        let stream = req.get_response_stream()?;
+        stream.set_content_length(6)?;
+        stream.write("abc").await?;
+        stream.write("def").await?;
+        stream.close()
+    });
+    let server = TestServer::with(r, |_| {});
+    let client = reqwest::Client::builder().http2_prior_knowledge().timeout(LIMIT).build().unwrap();
+    let response = client.get(server.url("/stream")).send().await.unwrap();
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+    assert_eq!(response.text().await.unwrap(), "one two");
+    let response = client.get(server.url("/written")).send().await.unwrap();
+    assert_eq!(response.headers()["content-length"], "6");
+    assert_eq!(response.text().await.unwrap(), "abcdef");
+}
