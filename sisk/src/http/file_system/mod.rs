@@ -29,6 +29,13 @@
 //! several ranges are answered with the whole file (`200`), which RFC 9110 allows, rather than
 //! `multipart/byteranges`. `If-Range` with an older tag or date gets the whole file too.
 //!
+//! ## Memory
+//!
+//! A file is read [`buffer_size`](HttpFileServerHandler::buffer_size) bytes at a time (64 KiB by default)
+//! and only as fast as the client takes it. Measured with the `file-server` example (debug build) serving
+//! a 1 GiB file on 127.0.0.1: the server's resident memory was 8.0 MB idle, and at most 9.8 MB while one
+//! client downloaded the whole file (about 200 MB/s) and another read it at 1 MB/s.
+//!
 //! The module is split by concept: `resolve` (request path to a checked file), `conditional`
 //! (validators and `304`), `range` (the `Range` header), `listing` (the directory page), `content_type`
 //! (media types from `mime_guess`), `handler` (the answer), `route` (mounting it on a router).
