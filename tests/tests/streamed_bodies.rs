@@ -164,7 +164,7 @@ async fn misusing_a_response_stream_is_an_error_that_says_what_to_do() {
 }
 
 #[tokio::test]
-async fn a_stream_closed_short_of_its_length_is_a_500_before_the_head_and_a_cut_after() {
+async fn a_stream_closed_short_or_whose_handler_panics_is_a_500_before_the_head_and_a_cut_after() {
     let mut r = Router::new();
     r += Route::get("/nothing", |req: HttpRequest| async move {
         let stream = req.get_response_stream()?;
@@ -175,6 +175,14 @@ async fn a_stream_closed_short_of_its_length_is_a_500_before_the_head_and_a_cut_
         let stream = req.get_response_stream()?;
         stream.set_content_length(10)?;
         stream.write("0123").await?;
+        stream.close()
+    });
+    r += Route::get("/panics", |req: HttpRequest| async move {
+        let stream = req.get_response_stream()?;
+        stream.write("0123").await?;
+        if stream.written() > 0 {
+            panic!("the handler fails after its first write");
+        }
         stream.close()
     });
     r += Route::get("/returns-early", |req: HttpRequest| async move {
@@ -194,6 +202,12 @@ async fn a_stream_closed_short_of_its_length_is_a_500_before_the_head_and_a_cut_
         let error = reqwest::get(server.url(path)).await.unwrap().bytes().await;
         assert!(error.is_err(), "a client sees the body fail: {error:?}");
     }
+    // Chunked, a handler that panics after its first write breaks the body: no final chunk.
+    let answer = exchange(server.addr, &get("/panics")).await;
+    assert!(answer.starts_with("HTTP/1.1 200") && answer.contains("0123"), "{answer:?}");
+    assert!(!answer.ends_with("0\r\n\r\n"), "{answer:?}");
+    let error = reqwest::get(server.url("/panics")).await.unwrap().bytes().await;
+    assert!(error.is_err(), "a client sees the body fail: {error:?}");
 }
 
 /// Connects, sends a GET, reads the head and a little of the body, and returns the socket.
