@@ -31,6 +31,14 @@ pub struct Requests;
 #[doc = include_str!("../../book/src/responses.md")]
 pub struct Responses;
 
+/// The chapter "Streaming content".
+#[doc = include_str!("../../book/src/content-streaming.md")]
+pub struct ContentStreaming;
+
+/// The chapter "File server".
+#[doc = include_str!("../../book/src/file-server.md")]
+pub struct FileServer;
+
 /// The chapter "Request handlers".
 #[doc = include_str!("../../book/src/request-handlers.md")]
 pub struct RequestHandlers;

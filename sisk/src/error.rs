@@ -91,6 +91,12 @@ pub enum ErrorKind {
     /// An event could not be published because the backplane's broker is unreachable or its outbox is
     /// full (`503`).
     BrokerUnavailable,
+    /// Using the API: a response stream (or an event stream) was asked for twice on one request.
+    ResponseStreamAlreadyOpen,
+    /// Using the API: a response stream wrote more, or fewer, bytes than the content length it declared.
+    ContentLengthMismatch,
+    /// A response stream is closed: the client went away, the server is stopping, or it was closed.
+    ResponseStreamClosed,
     /// An operating-system call failed (for example binding the listening port).
     Io,
     /// A failure of something a handler called, made with [`Error::internal`] (`500`).
@@ -266,6 +272,54 @@ impl Error {
                 "the route has no parameter `{name}` (it has: {}); use a name written as `<{name}>` in its path",
                 if known.is_empty() { "none".to_owned() } else { known.join(", ") }
             ),
+        )
+    }
+
+    pub(crate) fn response_stream_already_open() -> Self {
+        Self::new(
+            ErrorKind::ResponseStreamAlreadyOpen,
+            "this request already streams its response (get_response_stream or get_event_source was called); \
+             keep the first handle (it is a cheap clonable handle) instead of asking for another",
+        )
+    }
+
+    pub(crate) fn response_stream_started(what: &str) -> Self {
+        Self::new(
+            ErrorKind::HeadersAlreadySent,
+            format!(
+                "cannot {what}: the response stream's head was already sent with the first write; \
+                 set the status, headers and content length before the first write"
+            ),
+        )
+    }
+
+    pub(crate) fn content_length_exceeded(declared: u64, written: u64, more: usize) -> Self {
+        Self::new(
+            ErrorKind::ContentLengthMismatch,
+            format!(
+                "cannot write {more} more bytes: the response stream declared a content length of {declared} \
+                 and {written} are already written; declare the right length with set_content_length, or \
+                 leave it out to send the body chunked"
+            ),
+        )
+    }
+
+    pub(crate) fn content_length_unmet(declared: u64, written: u64) -> Self {
+        Self::new(
+            ErrorKind::ContentLengthMismatch,
+            format!(
+                "the response stream declared a content length of {declared} but only {written} bytes were \
+                 written, so the response was cut short; write them all before close, or leave the length \
+                 out to send the body chunked"
+            ),
+        )
+    }
+
+    pub(crate) fn response_stream_closed() -> Self {
+        Self::new(
+            ErrorKind::ResponseStreamClosed,
+            "the response stream is closed (the client went away, the server is stopping, or close was \
+             called); stop producing the body",
         )
     }
 

@@ -1,6 +1,8 @@
 //! What most programs need, in one `use sisk::prelude::*;`.
 
-pub use crate::http::streams::{Event, HttpEventSourceCollection, HttpRequestEventSource, HttpStreamPingPolicy};
+pub use crate::http::streams::{
+    Event, HttpEventSourceCollection, HttpRequestEventSource, HttpResponseStream, HttpStreamPingPolicy,
+};
 pub use crate::http::{
     CrossOriginResourceSharingHeaders, HttpContent, HttpRequest, HttpResponse, HttpServer, HttpServerConfiguration,
     IntoResponse, StatusCode,

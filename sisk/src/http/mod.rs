@@ -1,10 +1,12 @@
 //! The HTTP side of sisk, mirroring Sisk's `Sisk.Core.Http` namespace: the server and its builder,
-//! requests, responses, configuration, CORS, and (in [`streams`]) Server-Sent Events.
+//! requests, responses, configuration, CORS, (in [`streams`]) Server-Sent Events and response streams,
+//! and (in [`file_system`]) serving files from a directory.
 
 mod bag;
 pub(crate) mod body;
 mod configuration;
 mod cors;
+pub mod file_system;
 mod host;
 mod into_response;
 pub(crate) mod limits;
@@ -19,6 +21,7 @@ pub(crate) mod transport;
 
 pub use bag::RequestBag;
 pub use body::ResponseBody;
+pub use bytes::Bytes;
 pub use configuration::HttpServerConfiguration;
 pub use cookie::{Cookie, SameSite};
 pub use cors::CrossOriginResourceSharingHeaders;
@@ -28,5 +31,5 @@ pub use into_response::IntoResponse;
 pub use listening_port::{IntoListeningPort, ListeningPort};
 pub use query::QueryString;
 pub use request::HttpRequest;
-pub use response::{HttpContent, HttpResponse};
+pub use response::{HttpContent, HttpResponse, READ_CHUNK};
 pub use server::HttpServer;

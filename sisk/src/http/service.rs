@@ -10,6 +10,7 @@ use std::time::Instant;
 use futures_util::FutureExt;
 use http::header::{HeaderValue, CONTENT_LENGTH};
 use http::{Method, StatusCode};
+use http_body::Body as _;
 use hyper::body::Incoming;
 use tokio::sync::oneshot;
 use tracing::Instrument;
@@ -195,9 +196,10 @@ fn panic_message(panic: &Box<dyn Any + Send>) -> String {
         .unwrap_or_else(|| "a non-string panic payload".to_owned())
 }
 
-/// A `HEAD` response keeps the `Content-Length` the `GET` would have had and sends no body.
+/// A `HEAD` response keeps the `Content-Length` the `GET` would have had and sends no body (a streamed
+/// body of known length, such as a file's, is dropped unread).
 fn strip_body_for_head(response: &mut http::Response<ResponseBody>) {
-    if let Some(length) = response.body().as_full().map(<[u8]>::len) {
+    if let Some(length) = response.body().size_hint().exact() {
         response.headers_mut().entry(CONTENT_LENGTH).or_insert_with(|| HeaderValue::from(length));
         *response.body_mut() = ResponseBody::empty();
     }
