@@ -58,4 +58,5 @@ pub use log::EventLogOptions;
 pub use ping_policy::HttpStreamPingPolicy;
 pub use response_stream::HttpResponseStream;
 pub use resume::{ResumeState, StaleReason};
-pub use stream_body::{EventStreamBody, StreamAborted};
+pub(crate) use stream_body::EventStreamBody;
+pub use stream_body::StreamAborted;

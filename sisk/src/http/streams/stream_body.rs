@@ -13,7 +13,7 @@ use crate::http::streams::HttpRequestEventSource;
 
 /// The body hyper writes for an event stream.
 #[derive(Debug)]
-pub struct EventStreamBody {
+pub(crate) struct EventStreamBody {
     source: HttpRequestEventSource,
     /// Resolves when the server begins shutting down; `None` once it has.
     stopping: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
