@@ -50,6 +50,7 @@ enum Kind {
     Internal,
     AudienceNotPortable,
     BrokerUnavailable,
+    InvalidCertificate,
     Response(StatusCode),
 }
 
@@ -186,6 +187,17 @@ impl Error {
         Self::new(Kind::Io, format!("{context}: {cause}"))
     }
 
+    #[cfg(feature = "tls")]
+    pub(crate) fn invalid_certificate(what: impl fmt::Display) -> Self {
+        Self::new(
+            Kind::InvalidCertificate,
+            format!(
+                "invalid TLS certificate: {what}; give a PEM certificate chain (leaf first) and its private key \
+                 (PKCS #8, PKCS #1 or SEC1), or DevelopmentCertificate::generate() for localhost"
+            ),
+        )
+    }
+
     /// A failure of something a handler called (a file, a database, a parser), answered `500`: the client
     /// gets the bare status, the log gets the cause, which [`source`](std::error::Error::source) keeps.
     /// [`ResultExt::or_internal_error`](crate::ResultExt::or_internal_error) makes one from any error,
@@ -312,6 +324,11 @@ impl Error {
     /// a predicate into the identifiers it accepts first).
     pub fn is_audience_not_portable(&self) -> bool {
         self.kind == Kind::AudienceNotPortable
+    }
+
+    /// True when a TLS certificate or its key could not be read or used.
+    pub fn is_invalid_certificate(&self) -> bool {
+        self.kind == Kind::InvalidCertificate
     }
 
     /// True when the error was made with [`Error::internal`] (or `or_internal_error`).

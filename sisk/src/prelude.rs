@@ -5,6 +5,8 @@ pub use crate::http::{
     CrossOriginResourceSharingHeaders, HttpContent, HttpRequest, HttpResponse, HttpServer, HttpServerConfiguration,
     IntoResponse, StatusCode,
 };
+#[cfg(feature = "tls")]
+pub use crate::http::{DevelopmentCertificate, SslCertificate};
 pub use crate::routing::{RequestHandler, Route, RouteMethod, Router};
 pub use crate::ResultExt;
 pub use crate::{

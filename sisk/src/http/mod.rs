@@ -5,6 +5,8 @@ mod bag;
 pub(crate) mod body;
 mod configuration;
 mod cors;
+#[cfg(feature = "tls")]
+mod development_certificate;
 mod host;
 mod into_response;
 pub(crate) mod limits;
@@ -12,8 +14,11 @@ mod listening_port;
 mod query;
 pub(crate) mod request;
 pub(crate) mod response;
+mod serve;
 pub(crate) mod server;
 pub(crate) mod service;
+#[cfg(feature = "tls")]
+mod ssl_certificate;
 pub mod streams;
 pub(crate) mod transport;
 
@@ -22,6 +27,8 @@ pub use body::ResponseBody;
 pub use configuration::HttpServerConfiguration;
 pub use cookie::{Cookie, SameSite};
 pub use cors::CrossOriginResourceSharingHeaders;
+#[cfg(feature = "tls")]
+pub use development_certificate::DevelopmentCertificate;
 pub use host::{HttpServerHostContext, HttpServerHostContextBuilder, LISTENING_PORT_VARIABLE};
 pub use http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri, Version};
 pub use into_response::IntoResponse;
@@ -30,3 +37,5 @@ pub use query::QueryString;
 pub use request::HttpRequest;
 pub use response::{HttpContent, HttpResponse};
 pub use server::HttpServer;
+#[cfg(feature = "tls")]
+pub use ssl_certificate::SslCertificate;

@@ -175,12 +175,14 @@ impl HttpRequest {
         &self.head.uri
     }
 
-    /// The full URL, rebuilt from the `Host` header (or HTTP/2 `:authority`) and the request target.
+    /// The full URL, rebuilt from the `Host` header (or HTTP/2 `:authority`) and the request target; its
+    /// scheme is `https` when the request came over TLS.
     pub fn full_url(&self) -> String {
         let path_and_query = self.head.uri.path_and_query().map_or("/", |pq| pq.as_str());
         let authority =
             self.head.uri.authority().map(|a| a.as_str()).or_else(|| self.header("host")).unwrap_or("localhost");
-        let scheme = self.head.uri.scheme_str().unwrap_or("http");
+        let connection_scheme = if self.head.transport.is_secure() { "https" } else { "http" };
+        let scheme = self.head.uri.scheme_str().unwrap_or(connection_scheme);
         format!("{scheme}://{authority}{path_and_query}")
     }
 
@@ -465,7 +467,7 @@ mod properties {
         let (parts, ()) = builder.body(()).unwrap().into_parts();
         let addr: SocketAddr = ([127, 0, 0, 1], 5000).into();
         let server = HttpServer::new(HttpServerConfiguration::default(), addr, None);
-        let connection = Connection::new(&tokio_util::sync::CancellationToken::new());
+        let connection = Connection::new(&tokio_util::sync::CancellationToken::new(), false);
         HttpRequest::new(RequestParts {
             parts,
             body: None,
