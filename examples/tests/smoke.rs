@@ -38,6 +38,19 @@ async fn hello() {
 }
 
 #[tokio::test]
+async fn https() {
+    let example = Example::start_on("https", "https://127.0.0.1:0/");
+    assert!(example.url("/").starts_with("https://"), "{}", example.url("/"));
+    // The example makes a new self-signed certificate at each start: this client cannot know it beforehand.
+    let client = reqwest::Client::builder().timeout(LIMIT).danger_accept_invalid_certs(true).build().unwrap();
+    let page = client.get(example.url("/")).send().await.unwrap();
+    assert_eq!(page.version(), reqwest::Version::HTTP_2, "ALPN chose HTTP/2");
+    assert!(page.text().await.unwrap().contains("new EventSource(\"/clock\")"));
+    let clock = client.get(example.url("/clock")).send().await.unwrap();
+    read_until(clock, "data: tick 1\n\n").await;
+}
+
+#[tokio::test]
 async fn sse_hello() {
     let example = Example::start("sse-hello");
     let body = client().get(example.url("/")).send().await.unwrap().text().await.unwrap();

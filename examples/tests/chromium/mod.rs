@@ -88,11 +88,12 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// Starts chromedriver on a free 127.0.0.1 port and opens a session with a fresh profile.
+    /// Starts chromedriver on a free 127.0.0.1 port and opens a session with a fresh profile; chromium
+    /// gets `extra_flags` besides the usual ones.
     ///
     /// # Panics
     /// When chromedriver does not start, or the browser does not open a session, within the start limit.
-    pub async fn launch(installation: &Installation) -> Browser {
+    pub async fn launch(installation: &Installation, extra_flags: &[&str]) -> Browser {
         let profile = Profile::fresh();
         let mut command = Command::new(&installation.chromedriver);
         command.args(["--port=0", "--log-level=WARNING"]).stderr(Stdio::null());
@@ -101,7 +102,7 @@ impl Browser {
             Some(port.trim_end_matches('.').to_owned())
         });
 
-        let mut args: Vec<String> = FLAGS.iter().map(|flag| flag.to_string()).collect();
+        let mut args: Vec<String> = FLAGS.iter().chain(extra_flags).map(|flag| flag.to_string()).collect();
         args.push(format!("--user-data-dir={}", profile.0.display()));
         let mut capabilities = Capabilities::new();
         capabilities.insert("goog:chromeOptions".to_owned(), json!({ "binary": installation.chromium, "args": args }));
