@@ -51,6 +51,24 @@ async fn https() {
 }
 
 #[tokio::test]
+async fn axum_nest() {
+    let example = Example::start("axum-nest");
+    assert_eq!(client().get(example.url("/")).send().await.unwrap().text().await.unwrap(), "hello from axum");
+    let hello = client().get(example.url("/sisk/hello")).send().await.unwrap();
+    assert_eq!(hello.headers()["server"], "sisk in axum", "the tower-http layer ran");
+    assert_eq!(hello.text().await.unwrap(), "Olá from sisk, inside axum");
+    let clock = client().get(example.url("/sisk/clock")).send().await.unwrap();
+    assert!(clock.text().await.unwrap().ends_with("data: tick 4\n\n"));
+}
+
+#[tokio::test]
+async fn hyper_service() {
+    let example = Example::start("hyper-service");
+    let whoami = client().get(example.url("/whoami")).send().await.unwrap().text().await.unwrap();
+    assert!(whoami.starts_with("you are 127.0.0.1:"), "{whoami}");
+}
+
+#[tokio::test]
 async fn sse_hello() {
     let example = Example::start("sse-hello");
     let body = client().get(example.url("/")).send().await.unwrap().text().await.unwrap();

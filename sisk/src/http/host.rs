@@ -7,11 +7,13 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 use crate::backplane::{Backplane, SharedLog};
+use crate::http::http_service::NO_ADDRESS;
 use crate::http::serve::{serve, shutdown_signal, Protocols, Security};
 use crate::http::service::App;
 use crate::http::streams::HttpRequestEventSource;
 use crate::http::{
-    CrossOriginResourceSharingHeaders, HttpServer, HttpServerConfiguration, IntoListeningPort, ListeningPort,
+    CrossOriginResourceSharingHeaders, HttpServer, HttpServerConfiguration, HttpService, IntoListeningPort,
+    ListeningPort,
 };
 use crate::routing::Router;
 use crate::Error;
@@ -159,9 +161,42 @@ impl HttpServerHostContextBuilder {
         self
     }
 
-    /// Checks the router and binds the port. Fails on an invalid port, a port already in use, or a
-    /// router error kept by `+=` (an invalid path, two colliding routes).
-    pub fn build(self) -> Result<HttpServerHostContext, Error> {
+    /// Checks the router and binds the port (or takes the listener given to
+    /// [`use_listener`](Self::use_listener)). Fails on an invalid port, a port already in use, an
+    /// unusable certificate, or a router error kept by `+=` (an invalid path, two colliding routes).
+    pub fn build(mut self) -> Result<HttpServerHostContext, Error> {
+        #[cfg(feature = "tls")]
+        let security = match self.ssl.take() {
+            Some(certificate) => Security::Tls(crate::http::serve::tls::acceptor(certificate)?),
+            None => Security::Plain,
+        };
+        #[cfg(not(feature = "tls"))]
+        let security = Security::Plain;
+        let listener = match self.listener.take() {
+            Some(listener) => listener?,
+            None => {
+                let port = match std::env::var(LISTENING_PORT_VARIABLE) {
+                    Ok(url) => ListeningPort::parse(&url)?,
+                    Err(_) => self.port.clone()?,
+                };
+                check_scheme(&port, &security)?;
+                listen(port.socket_addr()?).map_err(|e| Error::io(&format!("cannot listen on {port}"), e))?
+            }
+        };
+        let local_addr = listener.local_addr().map_err(|e| Error::io("cannot read the bound address", e))?;
+        let app = self.into_app(local_addr)?;
+        Ok(HttpServerHostContext { app, listener, security })
+    }
+
+    /// Checks the router and makes the server into a [`tower_service::Service`], for another server to
+    /// run (nested in an axum app, say): nothing is bound, and the listening port, listener and
+    /// certificate are not used. See [`HttpService`].
+    pub fn into_service(self) -> Result<HttpService, Error> {
+        Ok(HttpService::new(self.into_app(NO_ADDRESS)?))
+    }
+
+    /// The pipeline every request goes through, with the server it belongs to.
+    fn into_app(self, local_addr: std::net::SocketAddr) -> Result<Arc<App>, Error> {
         let unclaimed = self.router.unclaimed_attribute_routes();
         if !unclaimed.is_empty() {
             tracing::warn!(
@@ -172,25 +207,6 @@ impl HttpServerHostContextBuilder {
             );
         }
         let router = self.router.freeze()?;
-        #[cfg(feature = "tls")]
-        let security = match self.ssl {
-            Some(certificate) => Security::Tls(crate::http::serve::tls::acceptor(certificate)?),
-            None => Security::Plain,
-        };
-        #[cfg(not(feature = "tls"))]
-        let security = Security::Plain;
-        let listener = match self.listener {
-            Some(listener) => listener?,
-            None => {
-                let port = match std::env::var(LISTENING_PORT_VARIABLE) {
-                    Ok(url) => ListeningPort::parse(&url)?,
-                    Err(_) => self.port?,
-                };
-                check_scheme(&port, &security)?;
-                listen(port.socket_addr()?).map_err(|e| Error::io(&format!("cannot listen on {port}"), e))?
-            }
-        };
-        let local_addr = listener.local_addr().map_err(|e| Error::io("cannot read the bound address", e))?;
         let server = HttpServer::new(self.configuration, local_addr, self.backplane);
         for hook in self.registered_hooks {
             server.event_sources().on_event_source_registered(hook);
@@ -198,8 +214,7 @@ impl HttpServerHostContextBuilder {
         for hook in self.unregistered_hooks {
             server.event_sources().on_event_source_unregistration(hook);
         }
-        let app = Arc::new(App { server: server.clone(), router, cors: self.cors });
-        Ok(HttpServerHostContext { app, listener, security })
+        Ok(Arc::new(App { server, router, cors: self.cors }))
     }
 }
 

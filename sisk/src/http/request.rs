@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, Method, Uri, Version};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use tokio::sync::oneshot;
 
 use crate::http::limits::OpenSlot;
+use crate::http::request_body::RequestBody;
 use crate::http::streams::HttpRequestEventSource;
 use crate::http::transport::Transport;
 use crate::http::{Cookie, HttpResponse, HttpServer, QueryString, RequestBag};
@@ -55,7 +55,7 @@ struct RequestState {
 
 #[derive(Debug)]
 enum BodyState {
-    Unread(Option<Incoming>),
+    Unread(Option<RequestBody>),
     Reading,
     /// Read: the bytes, or the error the read ended with (a second call gets it again).
     Read(Result<Bytes, Error>),
@@ -76,7 +76,7 @@ enum EventSourceSlot {
 #[derive(Debug)]
 pub(crate) struct RequestParts {
     pub(crate) parts: http::request::Parts,
-    pub(crate) body: Option<Incoming>,
+    pub(crate) body: Option<RequestBody>,
     pub(crate) remote_address: SocketAddr,
     pub(crate) route_parameters: Vec<(String, String)>,
     pub(crate) server: HttpServer,
@@ -286,7 +286,7 @@ impl HttpRequest {
     }
 
     /// Reads `incoming` to its end within the configured size and time limits.
-    async fn collect(&self, mut incoming: Incoming) -> Result<Bytes, Error> {
+    async fn collect(&self, mut incoming: RequestBody) -> Result<Bytes, Error> {
         let config = self.head.server.configuration();
         let limit = config.maximum_content_length;
         let whole_deadline = tokio::time::Instant::now() + config.body_read_timeout;

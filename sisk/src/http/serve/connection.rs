@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::preface::speaks_http2;
 use super::protocols::{Protocols, Security};
 use crate::http::limits::OpenSlot;
+use crate::http::request_body::RequestBody;
 use crate::http::service::App;
 use crate::http::transport::{Connection, OverTcp};
 
@@ -75,6 +76,7 @@ impl Served {
         let service = hyper::service::service_fn(move |request| {
             let app = app.clone();
             let connection = connection.clone();
+            let request = request.map(RequestBody::from);
             async move { Ok::<_, std::convert::Infallible>(app.handle(request, remote, &connection).await) }
         });
         if is_http2 {
