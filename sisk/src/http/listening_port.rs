@@ -11,7 +11,7 @@ use crate::Error;
 /// [`HttpServer::local_addr`](crate::http::HttpServer::local_addr)).
 ///
 /// An `https://` port is [secure](ListeningPort::is_secure): it is served over TLS with the certificate
-/// given to [`use_ssl`](crate::http::HttpServerHostContextBuilder::use_ssl) (the `tls` feature).
+/// given to the builder's `use_ssl` (the `tls` feature).
 ///
 /// ```
 /// use sisk::http::ListeningPort;
