@@ -62,8 +62,12 @@ fn is_executable(path: &Path) -> bool {
 struct Profile(PathBuf);
 
 impl Profile {
+    /// A directory of its own, also beside the other browsers of this process (tests run in parallel).
     fn fresh() -> Profile {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("chromium-profile-{}", std::process::id()));
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("chromium-profile-{}-{n}", std::process::id());
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
         Profile(dir)

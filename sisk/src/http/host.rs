@@ -81,7 +81,7 @@ impl HttpServerHostContextBuilder {
     /// Serves on `listener`, a socket already bound (by a test on port 0, by systemd socket activation,
     /// by a supervisor that hands sockets over), instead of binding the listening port. The listening
     /// port and `SISK_LISTENING_PORT` are then not used; the connections are TLS when
-    /// [`use_ssl`](Self::use_ssl) was called.
+    /// `use_ssl` was called (the `tls` feature).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
