@@ -304,7 +304,8 @@ impl Error {
         self.kind == Kind::ControllerNeedsInstance
     }
 
-    /// True when a listening port could not be parsed.
+    /// True when a listening port could not be parsed, or its scheme (`http://`, `https://`) does not
+    /// agree with the certificate given to the builder (or not given).
     pub fn is_invalid_listening_port(&self) -> bool {
         self.kind == Kind::InvalidListeningPort
     }
