@@ -4,6 +4,11 @@
 //! missed), named events at their listeners, no ping at `onmessage`, reconnection carrying `Last-Event-ID`
 //! to the handler, and the handler's header.
 //!
+//!
+//! And `https` in a real browser: the page, loaded over TLS (the development certificate, accepted with
+//! `--ignore-certificate-errors` for this test only), came over HTTP/2, and its eight event streams — more
+//! than the six connections a browser opens to one origin over HTTP/1.1 — all receive ticks.
+//!
 //! Needs `chromium` and `chromedriver` (Debian: `apt-get install -y chromium chromium-driver`). Without them
 //! the test says so and passes, except under CI (`CI=true`), where it fails.
 
@@ -39,7 +44,7 @@ async fn sse_demo_in_chromium() {
         return browser_missing();
     };
     let example = Example::start("sse-demo");
-    let browser = Browser::launch(&installation).await;
+    let browser = Browser::launch(&installation, &[]).await;
     let observed = observe(&browser.client, &example.url(&format!("/?close_after={CLOSE_AFTER_SECONDS}"))).await;
     browser.quit().await;
 
@@ -49,6 +54,30 @@ async fn sse_demo_in_chromium() {
     check_reconnection_carries_last_event_id(&observed);
     check_a_quiet_stream_keeps_its_cursor(&observed);
     assert_eq!(observed.header.as_deref(), Some("on"), "the page reads the header the handler appended");
+}
+
+#[tokio::test]
+async fn https_demo_in_chromium() {
+    let Some(installation) = Installation::find() else {
+        return browser_missing();
+    };
+    let example = Example::start_on("https", "https://127.0.0.1:0/");
+    let browser = Browser::launch(&installation, &["--ignore-certificate-errors"]).await;
+    let client = &browser.client;
+    bounded(client.goto(&example.url("/")), "loading the page").await;
+    let started = Instant::now();
+    let demo = loop {
+        let demo = bounded(client.execute("return window.httpsDemo;", vec![]), "reading window.httpsDemo").await;
+        let ticks: Vec<u64> =
+            demo["ticks"].as_array().map_or(Vec::new(), |t| t.iter().filter_map(Value::as_u64).collect());
+        if ticks.len() == 8 && ticks.iter().all(|&n| n >= 3) {
+            break demo;
+        }
+        assert!(started.elapsed() < PAGE_LIMIT, "within {PAGE_LIMIT:?} not every stream got 3 ticks: {demo}");
+        tokio::time::sleep(POLL).await;
+    };
+    browser.quit().await;
+    assert_eq!(demo["protocol"], "h2", "the page came over HTTP/2: {demo}");
 }
 
 /// Without a browser: fails under CI, and otherwise tells the developer how to run this test. The note is

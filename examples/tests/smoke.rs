@@ -38,6 +38,37 @@ async fn hello() {
 }
 
 #[tokio::test]
+async fn https() {
+    let example = Example::start_on("https", "https://127.0.0.1:0/");
+    assert!(example.url("/").starts_with("https://"), "{}", example.url("/"));
+    // The example makes a new self-signed certificate at each start: this client cannot know it beforehand.
+    let client = reqwest::Client::builder().timeout(LIMIT).danger_accept_invalid_certs(true).build().unwrap();
+    let page = client.get(example.url("/")).send().await.unwrap();
+    assert_eq!(page.version(), reqwest::Version::HTTP_2, "ALPN chose HTTP/2");
+    assert!(page.text().await.unwrap().contains("new EventSource(\"/clock\")"));
+    let clock = client.get(example.url("/clock")).send().await.unwrap();
+    read_until(clock, "data: tick 1\n\n").await;
+}
+
+#[tokio::test]
+async fn axum_nest() {
+    let example = Example::start("axum-nest");
+    assert_eq!(client().get(example.url("/")).send().await.unwrap().text().await.unwrap(), "hello from axum");
+    let hello = client().get(example.url("/sisk/hello")).send().await.unwrap();
+    assert_eq!(hello.headers()["server"], "sisk in axum", "the tower-http layer ran");
+    assert_eq!(hello.text().await.unwrap(), "Olá from sisk, inside axum");
+    let clock = client().get(example.url("/sisk/clock")).send().await.unwrap();
+    assert!(clock.text().await.unwrap().ends_with("data: tick 4\n\n"));
+}
+
+#[tokio::test]
+async fn hyper_service() {
+    let example = Example::start("hyper-service");
+    let whoami = client().get(example.url("/whoami")).send().await.unwrap().text().await.unwrap();
+    assert!(whoami.starts_with("you are 127.0.0.1:"), "{whoami}");
+}
+
+#[tokio::test]
 async fn sse_hello() {
     let example = Example::start("sse-hello");
     let body = client().get(example.url("/")).send().await.unwrap().text().await.unwrap();

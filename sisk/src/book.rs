@@ -55,6 +55,11 @@ pub struct ResumingAndScalingOut;
 #[doc = include_str!("../../book/src/deploying-sse.md")]
 pub struct DeployingSse;
 
+/// The chapter "Working with SSL" (it needs the `tls` feature).
+#[cfg(feature = "tls")]
+#[doc = include_str!("../../book/src/https.md")]
+pub struct WorkingWithSsl;
+
 /// The chapter "Eventos Enviados pelo Servidor" (the Server-Sent Events chapter in Brazilian Portuguese).
 #[doc = include_str!("../../book/src/pt-BR/server-sent-events.md")]
 pub struct EventosEnviadosPeloServidor;

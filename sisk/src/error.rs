@@ -61,6 +61,8 @@ pub enum ErrorKind {
     ControllerNeedsInstance,
     /// Building the server: a listening port could not be parsed.
     InvalidListeningPort,
+    /// Building the server: a TLS certificate or its key could not be read or used.
+    InvalidCertificate,
     /// Using the API: a header was appended to an event source after its head was sent.
     HeadersAlreadySent,
     /// Using the API: a header name or value was not valid (for example a value with CR or LF).
@@ -114,6 +116,7 @@ impl ErrorKind {
                 | ErrorKind::InvalidRoutePath
                 | ErrorKind::ControllerNeedsInstance
                 | ErrorKind::InvalidListeningPort
+                | ErrorKind::InvalidCertificate
         )
     }
 }
@@ -320,6 +323,17 @@ impl Error {
             ErrorKind::ResponseStreamClosed,
             "the response stream is closed (the client went away, the server is stopping, or close was \
              called); stop producing the body",
+        )
+    }
+
+    #[cfg(feature = "tls")]
+    pub(crate) fn invalid_certificate(what: impl fmt::Display) -> Self {
+        Self::new(
+            ErrorKind::InvalidCertificate,
+            format!(
+                "invalid TLS certificate: {what}; give a PEM certificate chain (leaf first) and its private key \
+                 (PKCS #8, PKCS #1 or SEC1), or DevelopmentCertificate::generate() for localhost"
+            ),
         )
     }
 

@@ -7,6 +7,8 @@ pub use crate::http::{
     CrossOriginResourceSharingHeaders, HttpContent, HttpRequest, HttpResponse, HttpServer, HttpServerConfiguration,
     IntoResponse, StatusCode,
 };
+#[cfg(feature = "tls")]
+pub use crate::http::{DevelopmentCertificate, SslCertificate};
 pub use crate::routing::{RequestHandler, Route, RouteMethod, Router};
 pub use crate::ResultExt;
 /// The attribute macros: `#[route_get]` and the other route attributes, `#[route_prefix]`,

@@ -6,16 +6,23 @@ mod bag;
 pub(crate) mod body;
 mod configuration;
 mod cors;
+#[cfg(feature = "tls")]
+mod development_certificate;
 pub mod file_system;
 mod host;
+mod http_service;
 mod into_response;
 pub(crate) mod limits;
 mod listening_port;
 mod query;
 pub(crate) mod request;
+mod request_body;
 pub(crate) mod response;
+mod serve;
 pub(crate) mod server;
 pub(crate) mod service;
+#[cfg(feature = "tls")]
+mod ssl_certificate;
 pub mod streams;
 pub(crate) mod transport;
 
@@ -25,11 +32,16 @@ pub use bytes::Bytes;
 pub use configuration::HttpServerConfiguration;
 pub use cookie::{Cookie, SameSite};
 pub use cors::CrossOriginResourceSharingHeaders;
+#[cfg(feature = "tls")]
+pub use development_certificate::DevelopmentCertificate;
 pub use host::{HttpServerHostContext, HttpServerHostContextBuilder, LISTENING_PORT_VARIABLE};
 pub use http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri, Version};
+pub use http_service::HttpService;
 pub use into_response::IntoResponse;
 pub use listening_port::{IntoListeningPort, ListeningPort};
 pub use query::QueryString;
 pub use request::HttpRequest;
 pub use response::{HttpContent, HttpResponse, READ_CHUNK};
 pub use server::HttpServer;
+#[cfg(feature = "tls")]
+pub use ssl_certificate::SslCertificate;

@@ -8,10 +8,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, Method, Uri, Version};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use tokio::sync::oneshot;
 
 use crate::http::limits::OpenSlot;
+use crate::http::request_body::RequestBody;
 use crate::http::streams::{HttpRequestEventSource, HttpResponseStream};
 use crate::http::transport::Transport;
 use crate::http::{Cookie, HttpResponse, HttpServer, QueryString, RequestBag};
@@ -56,7 +56,7 @@ struct RequestState {
 
 #[derive(Debug)]
 enum BodyState {
-    Unread(Option<Incoming>),
+    Unread(Option<RequestBody>),
     Reading,
     /// Read: the bytes, or the error the read ended with (a second call gets it again).
     Read(Result<Bytes, Error>),
@@ -79,7 +79,7 @@ enum EventSourceSlot {
 #[derive(Debug)]
 pub(crate) struct RequestParts {
     pub(crate) parts: http::request::Parts,
-    pub(crate) body: Option<Incoming>,
+    pub(crate) body: Option<RequestBody>,
     pub(crate) remote_address: SocketAddr,
     pub(crate) route_parameters: Vec<(String, String)>,
     pub(crate) server: HttpServer,
@@ -178,12 +178,14 @@ impl HttpRequest {
         &self.head.uri
     }
 
-    /// The full URL, rebuilt from the `Host` header (or HTTP/2 `:authority`) and the request target.
+    /// The full URL, rebuilt from the `Host` header (or HTTP/2 `:authority`) and the request target; its
+    /// scheme is `https` when the request came over TLS.
     pub fn full_url(&self) -> String {
         let path_and_query = self.head.uri.path_and_query().map_or("/", |pq| pq.as_str());
         let authority =
             self.head.uri.authority().map(|a| a.as_str()).or_else(|| self.header("host")).unwrap_or("localhost");
-        let scheme = self.head.uri.scheme_str().unwrap_or("http");
+        let connection_scheme = if self.head.transport.is_secure() { "https" } else { "http" };
+        let scheme = self.head.uri.scheme_str().unwrap_or(connection_scheme);
         format!("{scheme}://{authority}{path_and_query}")
     }
 
@@ -315,7 +317,7 @@ impl HttpRequest {
     }
 
     /// Reads `incoming` to its end within the configured size and time limits.
-    async fn collect(&self, mut incoming: Incoming) -> Result<Bytes, Error> {
+    async fn collect(&self, mut incoming: RequestBody) -> Result<Bytes, Error> {
         let config = self.head.server.configuration();
         let limit = config.maximum_content_length;
         let whole_deadline = tokio::time::Instant::now() + config.body_read_timeout;
@@ -524,7 +526,7 @@ mod properties {
         let (parts, ()) = builder.body(()).unwrap().into_parts();
         let addr: SocketAddr = ([127, 0, 0, 1], 5000).into();
         let server = HttpServer::new(HttpServerConfiguration::default(), addr, None);
-        let connection = Connection::new(&tokio_util::sync::CancellationToken::new());
+        let connection = Connection::new(&tokio_util::sync::CancellationToken::new(), false);
         HttpRequest::new(RequestParts {
             parts,
             body: None,

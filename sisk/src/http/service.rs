@@ -11,12 +11,12 @@ use futures_util::FutureExt;
 use http::header::{HeaderValue, CONTENT_LENGTH};
 use http::{Method, StatusCode};
 use http_body::Body as _;
-use hyper::body::Incoming;
 use tokio::sync::oneshot;
 use tracing::Instrument;
 
 use crate::http::body::ResponseBody;
 use crate::http::request::RequestParts;
+use crate::http::request_body::RequestBody;
 use crate::http::transport::{Connection, Transport};
 use crate::http::{CrossOriginResourceSharingHeaders, HttpRequest, HttpResponse, HttpServer, IntoResponse};
 use crate::routing::request_handler::HandlerKind;
@@ -38,7 +38,7 @@ impl App {
     /// tracked task.
     pub(crate) async fn handle(
         self: Arc<Self>,
-        request: http::Request<Incoming>,
+        request: http::Request<RequestBody>,
         remote: SocketAddr,
         connection: &Connection,
     ) -> http::Response<ResponseBody> {
@@ -94,7 +94,7 @@ impl App {
 
     async fn process(
         self: Arc<Self>,
-        request: http::Request<Incoming>,
+        request: http::Request<RequestBody>,
         remote: SocketAddr,
         transport: Transport,
         head_slot: oneshot::Sender<HttpResponse>,

@@ -28,15 +28,16 @@ impl TestServer {
         Self::start_with(HttpServer::create_builder().use_router(router))
     }
 
-    /// Serves what `builder` describes, on 127.0.0.1 port 0.
+    /// Serves what `builder` describes, on a listener bound to 127.0.0.1 port 0.
     pub fn start_with(builder: HttpServerHostContextBuilder) -> Self {
-        let app = builder.use_listening_port("http://127.0.0.1:0/").build().expect("server builds");
+        let app = builder.use_listener(loopback_listener()).build().expect("server builds");
         let addr = app.local_addr();
         let server = app.server();
         let task = tokio::spawn(app.start_with_shutdown(std::future::pending()));
         TestServer { addr, server, task: Some(task) }
     }
 
+    /// `http://<addr><path>`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
@@ -53,6 +54,13 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         self.server.stop();
     }
+}
+
+/// A listener on 127.0.0.1 port 0 (the test must run inside a tokio runtime).
+pub fn loopback_listener() -> tokio::net::TcpListener {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds 127.0.0.1:0");
+    listener.set_nonblocking(true).unwrap();
+    tokio::net::TcpListener::from_std(listener).unwrap()
 }
 
 /// A log sink shared with the test: a `tracing_subscriber` writes into it, the test reads what it wrote.
@@ -104,6 +112,20 @@ pub async fn read_until(stream: &mut TcpStream, needle: &str) -> String {
         out.extend_from_slice(&buf[..n]);
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether the server closed `stream` within `within` (end of stream or reset); bytes it sends first
+/// are read and dropped.
+pub async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => {}
+        }
+    }
 }
 
 /// Waits until `condition` holds, checking every few milliseconds (bounded by `LIMIT`).
