@@ -7,7 +7,7 @@
 // with the `use` lines of the example itself.
 
 #[allow(dead_code)]
-mod support {
+pub(crate) mod support {
     use std::future::Future;
     use std::time::Duration;
 

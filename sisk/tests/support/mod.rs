@@ -1,5 +1,6 @@
 //! Test support: a server on 127.0.0.1 port 0 that stops when dropped, and a raw TCP client for the
-//! cases an HTTP client library refuses to produce.
+//! cases an HTTP client library refuses to produce. What the book's examples use too (the time bound,
+//! the HTTP client, `eventually`) is the book's support, included here once.
 
 #![allow(dead_code)]
 
@@ -12,8 +13,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
-/// Every wait in the tests is bounded by this.
-pub const LIMIT: Duration = Duration::from_secs(10);
+/// The book's doctest support (`book/doctest/support.rs`), whose helpers these tests share.
+mod book {
+    include!("../../../book/doctest/support.rs");
+}
+
+#[allow(unused_imports)] // not every test binary waits with `eventually`
+pub use book::support::{client, eventually, LIMIT};
 
 /// A running server; stopping it (or dropping it) shuts it down.
 pub struct TestServer {
@@ -77,11 +83,6 @@ impl std::io::Write for Captured {
     }
 }
 
-/// An HTTP/1.1 client.
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(LIMIT).build().unwrap()
-}
-
 /// Sends raw bytes and reads until the server closes or `LIMIT` passes.
 pub async fn raw(addr: SocketAddr, request: &[u8]) -> String {
     let mut stream = TcpStream::connect(addr).await.unwrap();
@@ -125,15 +126,6 @@ pub async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
             Ok(Ok(0)) | Ok(Err(_)) => return true,
             Ok(Ok(_)) => {}
         }
-    }
-}
-
-/// Waits until `condition` holds, checking every few milliseconds (bounded by `LIMIT`).
-pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + LIMIT;
-    while !condition() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
