@@ -29,8 +29,11 @@ use tokio::net::TcpStream;
 /// # Panics
 /// When the server cannot be built (a route collision in `router`, or no port to bind).
 pub fn serve_in_background(router: sisk::routing::Router) -> sisk::http::HttpServer {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds 127.0.0.1:0");
+    listener.set_nonblocking(true).expect("a non-blocking listener");
+    let listener = tokio::net::TcpListener::from_std(listener).expect("inside a tokio runtime");
     let app = sisk::http::HttpServer::create_builder()
-        .use_listening_port("http://127.0.0.1:0/")
+        .use_listener(listener)
         .use_router(router)
         .build()
         .expect("the server builds");

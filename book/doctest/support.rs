@@ -7,7 +7,7 @@
 // with the `use` lines of the example itself.
 
 #[allow(dead_code)]
-mod support {
+pub(crate) mod support {
     use std::future::Future;
     use std::time::Duration;
 
@@ -28,7 +28,10 @@ mod support {
 
     /// Serves what `builder` describes on 127.0.0.1, on a port the system picks.
     pub fn serve_with(builder: sisk::http::HttpServerHostContextBuilder) -> Running {
-        let app = builder.use_listening_port("http://127.0.0.1:0/").build().expect("the server builds");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds 127.0.0.1:0");
+        listener.set_nonblocking(true).expect("a non-blocking listener");
+        let listener = tokio::net::TcpListener::from_std(listener).expect("inside a tokio runtime");
+        let app = builder.use_listener(listener).build().expect("the server builds");
         let server = app.server();
         let task = tokio::spawn(app.start_with_shutdown(std::future::pending()));
         Running { server, task }
@@ -51,11 +54,17 @@ mod support {
     /// For programs that call `app.start()` themselves: `build()` then binds 127.0.0.1 on a port the
     /// system picks, whatever port the program names (through `SISK_LISTENING_PORT`).
     pub fn listen_on_any_port() {
-        std::env::set_var(sisk::http::LISTENING_PORT_VARIABLE, "http://127.0.0.1:0/");
+        listen_on_any_port_over("http");
     }
 
-    /// For programs that call `app.start()` themselves: runs `check` with the server's base URL once the
-    /// program serves, then stops the server so `start()` returns. A check that fails or takes longer than
+    /// [`listen_on_any_port`] with `scheme` (`http` or `https`, for a program that calls `use_ssl`).
+    pub fn listen_on_any_port_over(scheme: &str) {
+        std::env::set_var(sisk::http::LISTENING_PORT_VARIABLE, format!("{scheme}://127.0.0.1:0/"));
+    }
+
+    /// For programs that call `app.start()` themselves: runs `check` with the server's base URL (its
+    /// scheme the one [`listen_on_any_port_over`] set) once the program serves, then stops the server so
+    /// `start()` returns. A check that fails or takes longer than
     /// `LIMIT` ends the program with a failure status.
     pub fn check<F, Fut>(server: &sisk::http::HttpServer, check: F)
     where
@@ -63,7 +72,9 @@ mod support {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let server = server.clone();
-        let checking = tokio::spawn(check(format!("http://{}", server.local_addr())));
+        let port = std::env::var(sisk::http::LISTENING_PORT_VARIABLE).unwrap_or_default();
+        let scheme = if port.starts_with("https") { "https" } else { "http" };
+        let checking = tokio::spawn(check(format!("{scheme}://{}", server.local_addr())));
         tokio::spawn(async move {
             match tokio::time::timeout(LIMIT, checking).await {
                 Ok(Ok(())) => server.stop(),

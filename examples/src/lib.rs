@@ -1,6 +1,9 @@
 //! Routes that live in a library crate, to show that attribute routes work across the crates of one
 //! binary: the `controllers` example picks these up with `Router::auto_scan()` and
-//! `Router::set_object_type::<Health>()`.
+//! `Router::set_object_type::<Health>()`. Besides, [`listener`] binds where the examples that run sisk
+//! inside another server listen.
+
+pub mod listener;
 
 use sisk::prelude::*;
 

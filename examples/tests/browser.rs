@@ -1,9 +1,15 @@
-//! The examples in a real browser. `sse-demo`: a headless chromium, driven through chromedriver, opens the demo page with
-//! `?close_after=5`, and the test reads back what the page's own `EventSource` recorded (`window.sseDemo`):
-//! every tick exactly once and in order across reconnections (the server's event log resends what the page
-//! missed), named events at their listeners, no ping at `onmessage`, reconnection carrying `Last-Event-ID`
-//! to the handler, and the handler's header. `json-broadcast`: the page's form POSTs JSON with `fetch` and
-//! its `EventSource` gets the broadcast back.
+//! The examples in a real browser, a headless chromium driven through chromedriver.
+//!
+//! `sse-demo`: the page is opened with `?close_after=5`, and the test reads back what the page's own
+//! `EventSource` recorded (`window.sseDemo`): every tick exactly once and in order across reconnections (the
+//! server's event log resends what the page missed), named events at their listeners, no ping at
+//! `onmessage`, reconnection carrying `Last-Event-ID` to the handler, and the handler's header.
+//!
+//! `https`: the page, loaded over TLS (the development certificate, accepted with
+//! `--ignore-certificate-errors` for this test only), came over HTTP/2, and its eight event streams — more
+//! than the six connections a browser opens to one origin over HTTP/1.1 — all receive ticks.
+//!
+//! `json-broadcast`: the page's form POSTs JSON with `fetch` and its `EventSource` gets the broadcast back.
 //!
 //! Needs `chromium` and `chromedriver` (Debian: `apt-get install -y chromium chromium-driver`). Without them
 //! the test says so and passes, except under CI (`CI=true`), where it fails.
@@ -40,7 +46,7 @@ async fn sse_demo_in_chromium() {
         return browser_missing();
     };
     let example = Example::start("sse-demo");
-    let browser = Browser::launch(&installation).await;
+    let browser = Browser::launch(&installation, &[]).await;
     let observed = observe(&browser.client, &example.url(&format!("/?close_after={CLOSE_AFTER_SECONDS}"))).await;
     browser.quit().await;
 
@@ -52,6 +58,30 @@ async fn sse_demo_in_chromium() {
     assert_eq!(observed.header.as_deref(), Some("on"), "the page reads the header the handler appended");
 }
 
+#[tokio::test]
+async fn https_demo_in_chromium() {
+    let Some(installation) = Installation::find() else {
+        return browser_missing();
+    };
+    let example = Example::start_on("https", "https://127.0.0.1:0/");
+    let browser = Browser::launch(&installation, &["--ignore-certificate-errors"]).await;
+    let client = &browser.client;
+    bounded(client.goto(&example.url("/")), "loading the page").await;
+    let started = Instant::now();
+    let demo = loop {
+        let demo = bounded(client.execute("return window.httpsDemo;", vec![]), "reading window.httpsDemo").await;
+        let ticks: Vec<u64> =
+            demo["ticks"].as_array().map_or(Vec::new(), |t| t.iter().filter_map(Value::as_u64).collect());
+        if ticks.len() == 8 && ticks.iter().all(|&n| n >= 3) {
+            break demo;
+        }
+        assert!(started.elapsed() < PAGE_LIMIT, "within {PAGE_LIMIT:?} not every stream got 3 ticks: {demo}");
+        tokio::time::sleep(POLL).await;
+    };
+    browser.quit().await;
+    assert_eq!(demo["protocol"], "h2", "the page came over HTTP/2: {demo}");
+}
+
 /// `json-broadcast` in a real browser: the page's form, submitted, POSTs JSON with `fetch`; the server
 /// broadcasts it, and the page's `EventSource` gets it back and parses it, as it gets a message another
 /// client posted. A message the server refuses (empty text) is answered with its status, not broadcast.
@@ -61,7 +91,7 @@ async fn json_broadcast_in_chromium() {
         return browser_missing();
     };
     let example = Example::start("json-broadcast");
-    let browser = Browser::launch(&installation).await;
+    let browser = Browser::launch(&installation, &[]).await;
     let client = &browser.client;
     bounded(client.goto(&example.url("/")), "loading the page").await;
     wait_for_page(client, "the EventSource opened", |chat| chat["open"] == Value::Bool(true)).await;

@@ -38,6 +38,37 @@ async fn hello() {
 }
 
 #[tokio::test]
+async fn https() {
+    let example = Example::start_on("https", "https://127.0.0.1:0/");
+    assert!(example.url("/").starts_with("https://"), "{}", example.url("/"));
+    // The example makes a new self-signed certificate at each start: this client cannot know it beforehand.
+    let client = reqwest::Client::builder().timeout(LIMIT).danger_accept_invalid_certs(true).build().unwrap();
+    let page = client.get(example.url("/")).send().await.unwrap();
+    assert_eq!(page.version(), reqwest::Version::HTTP_2, "ALPN chose HTTP/2");
+    assert!(page.text().await.unwrap().contains("new EventSource(\"/clock\")"));
+    let clock = client.get(example.url("/clock")).send().await.unwrap();
+    read_until(clock, "data: tick 1\n\n").await;
+}
+
+#[tokio::test]
+async fn axum_nest() {
+    let example = Example::start("axum-nest");
+    assert_eq!(client().get(example.url("/")).send().await.unwrap().text().await.unwrap(), "hello from axum");
+    let hello = client().get(example.url("/sisk/hello")).send().await.unwrap();
+    assert_eq!(hello.headers()["server"], "sisk in axum", "the tower-http layer ran");
+    assert_eq!(hello.text().await.unwrap(), "Olá from sisk, inside axum");
+    let clock = client().get(example.url("/sisk/clock")).send().await.unwrap();
+    assert!(clock.text().await.unwrap().ends_with("data: tick 4\n\n"));
+}
+
+#[tokio::test]
+async fn hyper_service() {
+    let example = Example::start("hyper-service");
+    let whoami = client().get(example.url("/whoami")).send().await.unwrap().text().await.unwrap();
+    assert!(whoami.starts_with("you are 127.0.0.1:"), "{whoami}");
+}
+
+#[tokio::test]
 async fn sse_hello() {
     let example = Example::start("sse-hello");
     let body = client().get(example.url("/")).send().await.unwrap().text().await.unwrap();
@@ -79,7 +110,13 @@ async fn sse_demo() {
     let example = Example::start("sse-demo");
     let page = client().get(example.url("/")).send().await.unwrap();
     assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
-    assert!(page.text().await.unwrap().contains("new EventSource("));
+    assert!(page.text().await.unwrap().contains("<script src=\"app.js\">"));
+    // The page's script and style come from files, through the file server.
+    let script = client().get(example.url("/app.js")).send().await.unwrap();
+    assert_eq!(script.headers()["content-type"], "text/javascript; charset=utf-8");
+    assert!(script.text().await.unwrap().contains("new EventSource("));
+    let style = client().get(example.url("/style.css")).send().await.unwrap();
+    assert_eq!(style.headers()["content-type"], "text/css; charset=utf-8");
     let stream = client().get(example.url("/events")).header("Last-Event-ID", "41").send().await.unwrap();
     assert_eq!(stream.headers()["x-sisk-demo"], "on");
     let body = read_until(stream, "data: tick").await;
@@ -87,6 +124,44 @@ async fn sse_demo() {
     assert!(body.starts_with("event: stale\nid: "), "{body}");
     assert!(body.contains("event: welcome\nretry: 1000\ndata: client"), "{body}");
     assert!(body.contains("event: resumed\ndata: 41 Stale { reason: Unknown }\n\n"), "{body}");
+}
+
+#[tokio::test]
+async fn file_server() {
+    let example = Example::start("file-server");
+    let listing = client().get(example.url("/")).send().await.unwrap();
+    assert_eq!(listing.headers()["content-type"], "text/html; charset=utf-8");
+    assert!(listing.text().await.unwrap().contains("<a href=\"hello.rs\">hello.rs</a>"));
+    let source = client().get(example.url("/hello.rs")).send().await.unwrap();
+    let etag = source.headers()["etag"].clone();
+    assert!(source.text().await.unwrap().starts_with("//! The smallest sisk server"));
+    let current = client().get(example.url("/hello.rs")).header("If-None-Match", etag).send().await.unwrap();
+    assert_eq!(current.status().as_u16(), 304);
+    let part = client().get(example.url("/hello.rs")).header("Range", "bytes=0-2").send().await.unwrap();
+    assert_eq!(part.status().as_u16(), 206);
+    assert_eq!(part.text().await.unwrap(), "//!");
+    let page = client().get(example.url("/sse-demo/index.html")).send().await.unwrap();
+    assert!(page.text().await.unwrap().contains("<script src=\"app.js\">"));
+}
+
+#[tokio::test]
+async fn streaming() {
+    let example = Example::start("streaming");
+    let own_source = include_str!("../examples/streaming.rs");
+    let get = |path: &str| client().get(example.url(path)).send();
+    let source = get("/source").await.unwrap();
+    assert_eq!(source.headers()["content-length"], own_source.len().to_string().as_str());
+    assert_eq!(source.text().await.unwrap(), own_source);
+    let copy = get("/copy").await.unwrap();
+    assert_eq!(copy.headers()["content-length"], own_source.len().to_string().as_str());
+    assert_eq!(copy.text().await.unwrap(), own_source);
+    let report = get("/report").await.unwrap();
+    assert_eq!(report.headers()["content-type"], "text/csv");
+    let report = report.text().await.unwrap();
+    assert!(report.starts_with("id,square\n1,1\n") && report.ends_with("100,10000\n"), "{report}");
+    let numbers = get("/numbers").await.unwrap().text().await.unwrap();
+    assert_eq!(numbers.lines().count(), 10_000);
+    assert!(numbers.ends_with("9999\n10000\n"));
 }
 
 #[tokio::test]

@@ -41,6 +41,14 @@ pub struct Json;
 #[doc = include_str!("../../book/src/forms.md")]
 pub struct Forms;
 
+/// The chapter "Streaming content".
+#[doc = include_str!("../../book/src/content-streaming.md")]
+pub struct ContentStreaming;
+
+/// The chapter "File server".
+#[doc = include_str!("../../book/src/file-server.md")]
+pub struct FileServer;
+
 /// The chapter "Request handlers".
 #[doc = include_str!("../../book/src/request-handlers.md")]
 pub struct RequestHandlers;
@@ -60,6 +68,11 @@ pub struct DeployingSse;
 /// The chapter "Running behind a proxy".
 #[doc = include_str!("../../book/src/forwarding-resolvers.md")]
 pub struct RunningBehindAProxy;
+
+/// The chapter "Working with SSL" (it needs the `tls` feature).
+#[cfg(feature = "tls")]
+#[doc = include_str!("../../book/src/https.md")]
+pub struct WorkingWithSsl;
 
 /// The chapter "Eventos Enviados pelo Servidor" (the Server-Sent Events chapter in Brazilian Portuguese).
 #[doc = include_str!("../../book/src/pt-BR/server-sent-events.md")]

@@ -61,6 +61,8 @@ pub enum ErrorKind {
     ControllerNeedsInstance,
     /// Building the server: a listening port could not be parsed.
     InvalidListeningPort,
+    /// Building the server: a TLS certificate or its key could not be read or used.
+    InvalidCertificate,
     /// Using the API: a header was appended to an event source after its head was sent.
     HeadersAlreadySent,
     /// Using the API: a header name or value was not valid (for example a value with CR or LF).
@@ -91,6 +93,12 @@ pub enum ErrorKind {
     /// An event could not be published because the backplane's broker is unreachable or its outbox is
     /// full (`503`).
     BrokerUnavailable,
+    /// Using the API: a response stream (or an event stream) was asked for twice on one request.
+    ResponseStreamAlreadyOpen,
+    /// Using the API: a response stream wrote more, or fewer, bytes than the content length it declared.
+    ContentLengthMismatch,
+    /// A response stream is closed: the client went away, the server is stopping, or it was closed.
+    ResponseStreamClosed,
     /// A request: its body was read as JSON, a form or a multipart form, and its `Content-Type` names
     /// something else, or nothing (`415`).
     UnsupportedMediaType,
@@ -119,6 +127,7 @@ impl ErrorKind {
                 | ErrorKind::InvalidRoutePath
                 | ErrorKind::ControllerNeedsInstance
                 | ErrorKind::InvalidListeningPort
+                | ErrorKind::InvalidCertificate
                 | ErrorKind::InvalidTrustedProxy
         )
     }
@@ -277,6 +286,65 @@ impl Error {
             format!(
                 "the route has no parameter `{name}` (it has: {}); use a name written as `<{name}>` in its path",
                 if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+            ),
+        )
+    }
+
+    pub(crate) fn response_stream_already_open() -> Self {
+        Self::new(
+            ErrorKind::ResponseStreamAlreadyOpen,
+            "this request already streams its response (get_response_stream or get_event_source was called); \
+             keep the first handle (it is a cheap clonable handle) instead of asking for another",
+        )
+    }
+
+    pub(crate) fn response_stream_started(what: &str) -> Self {
+        Self::new(
+            ErrorKind::HeadersAlreadySent,
+            format!(
+                "cannot {what}: the response stream's head was already sent with the first write; \
+                 set the status, headers and content length before the first write"
+            ),
+        )
+    }
+
+    pub(crate) fn content_length_exceeded(declared: u64, written: u64, more: usize) -> Self {
+        Self::new(
+            ErrorKind::ContentLengthMismatch,
+            format!(
+                "cannot write {more} more bytes: the response stream declared a content length of {declared} \
+                 and {written} are already written; declare the right length with set_content_length, or \
+                 leave it out to send the body chunked"
+            ),
+        )
+    }
+
+    pub(crate) fn content_length_unmet(declared: u64, written: u64) -> Self {
+        Self::new(
+            ErrorKind::ContentLengthMismatch,
+            format!(
+                "the response stream declared a content length of {declared} but only {written} bytes were \
+                 written, so the response was cut short; write them all before close, or leave the length \
+                 out to send the body chunked"
+            ),
+        )
+    }
+
+    pub(crate) fn response_stream_closed() -> Self {
+        Self::new(
+            ErrorKind::ResponseStreamClosed,
+            "the response stream is closed (the client went away, the server is stopping, or close was \
+             called); stop producing the body",
+        )
+    }
+
+    #[cfg(feature = "tls")]
+    pub(crate) fn invalid_certificate(what: impl fmt::Display) -> Self {
+        Self::new(
+            ErrorKind::InvalidCertificate,
+            format!(
+                "invalid TLS certificate: {what}; give a PEM certificate chain (leaf first) and its private key \
+                 (PKCS #8, PKCS #1 or SEC1), or DevelopmentCertificate::generate() for localhost"
             ),
         )
     }

@@ -37,9 +37,13 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Serves what `builder` describes (its listening port is replaced by 127.0.0.1 port 0).
+    /// Serves what `builder` describes on a listener bound to 127.0.0.1 port 0 (its listening port is
+    /// not used).
     pub fn start(builder: HttpServerHostContextBuilder) -> Self {
-        let app = builder.use_listening_port("http://127.0.0.1:0/").build().expect("the server builds");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds 127.0.0.1:0");
+        listener.set_nonblocking(true).expect("a non-blocking listener");
+        let listener = tokio::net::TcpListener::from_std(listener).expect("inside a tokio runtime");
+        let app = builder.use_listener(listener).build().expect("the server builds");
         let addr = app.local_addr();
         let server = app.server();
         let task = tokio::spawn(app.start_with_shutdown(std::future::pending()));

@@ -4,7 +4,9 @@
 //!
 //! `cargo run --example sse-demo`, then open http://localhost:5000/.
 //!
-//! - `GET /` serves the page (embedded in the binary).
+//! - `GET /` serves the page, `static/index.html`, with its script and style, through the file server
+//!   (`map_file_system`), from the directory beside this file (found from `CARGO_MANIFEST_DIR`, so
+//!   `cargo run --example sse-demo` works from anywhere in the repository).
 //! - `GET /events` opens an identified stream (`demo-<n>`). The event log first queues what a reconnecting
 //!   browser missed (the ticks since its `Last-Event-ID`) and a cursor; then come a `welcome` event, a
 //!   `resumed` event with the `Last-Event-ID` and how it was resumed, every new tick, and a ping every 2
@@ -25,9 +27,8 @@ use sisk::prelude::*;
 
 static NEXT_CLIENT: AtomicU64 = AtomicU64::new(1);
 
-async fn page(_req: HttpRequest) -> HttpResponse {
-    HttpResponse::new().with_content(HttpContent::html(include_str!("index.html")))
-}
+/// The page, its script and its style.
+const STATIC_FILES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/sse-demo/static");
 
 async fn events(req: HttpRequest) -> Result<HttpResponse, sisk::Error> {
     let client = NEXT_CLIENT.fetch_add(1, Ordering::Relaxed);
@@ -77,7 +78,7 @@ async fn main() -> Result<(), sisk::Error> {
     tracing_subscriber::fmt().with_env_filter("info").init();
 
     let mut r = Router::new();
-    r += Route::get("/", page);
+    r.map_file_system("/", STATIC_FILES);
     r += Route::get("/events", events);
     r += Route::get("/quiet", quiet);
 

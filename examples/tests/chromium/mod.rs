@@ -62,11 +62,12 @@ fn is_executable(path: &Path) -> bool {
 struct Profile(PathBuf);
 
 impl Profile {
+    /// A directory of its own, also beside the other browsers of this process (tests run in parallel).
     fn fresh() -> Profile {
-        // One per browser: the tests of a binary run at once, in one process.
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("chromium-profile-{}-{n}", std::process::id()));
+        let name = format!("chromium-profile-{}-{n}", std::process::id());
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
         Profile(dir)
@@ -91,11 +92,12 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// Starts chromedriver on a free 127.0.0.1 port and opens a session with a fresh profile.
+    /// Starts chromedriver on a free 127.0.0.1 port and opens a session with a fresh profile; chromium
+    /// gets `extra_flags` besides the usual ones.
     ///
     /// # Panics
     /// When chromedriver does not start, or the browser does not open a session, within the start limit.
-    pub async fn launch(installation: &Installation) -> Browser {
+    pub async fn launch(installation: &Installation, extra_flags: &[&str]) -> Browser {
         let profile = Profile::fresh();
         let mut command = Command::new(&installation.chromedriver);
         command.args(["--port=0", "--log-level=WARNING"]).stderr(Stdio::null());
@@ -104,7 +106,7 @@ impl Browser {
             Some(port.trim_end_matches('.').to_owned())
         });
 
-        let mut args: Vec<String> = FLAGS.iter().map(|flag| flag.to_string()).collect();
+        let mut args: Vec<String> = FLAGS.iter().chain(extra_flags).map(|flag| flag.to_string()).collect();
         args.push(format!("--user-data-dir={}", profile.0.display()));
         let mut capabilities = Capabilities::new();
         capabilities.insert("goog:chromeOptions".to_owned(), json!({ "binary": installation.chromium, "args": args }));

@@ -1,5 +1,5 @@
 //! [`Example`]: one of the example binaries running as its own process on 127.0.0.1, port 0 (through
-//! `SISK_LISTENING_PORT`), found at the address it logs.
+//! `SISK_LISTENING_PORT`, `http://` or `https://`), found at the address it logs.
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -22,18 +22,24 @@ pub struct Example {
 impl Example {
     /// Starts the example `name` (built by cargo next to the test binary) and waits for its address.
     pub fn start(name: &str) -> Example {
+        Self::start_on(name, "http://127.0.0.1:0/")
+    }
+
+    /// [`start`](Self::start) with `listening_port` (`http://` or `https://`, port 0) instead.
+    pub fn start_on(name: &str, listening_port: &str) -> Example {
         let exe = std::env::current_exe().unwrap();
         let binary = exe.parent().unwrap().parent().unwrap().join("examples").join(name);
         let mut command = Command::new(&binary);
-        command.env("SISK_LISTENING_PORT", "http://127.0.0.1:0/").env("NO_COLOR", "1").stderr(Stdio::null());
+        command.env("SISK_LISTENING_PORT", listening_port).env("NO_COLOR", "1").stderr(Stdio::null());
         let (process, base) = Process::start(&mut command, START_LIMIT, |line| {
-            let at = line.find("listening on http://")?;
-            Some(line[at + "listening on ".len()..].trim_end_matches('/').to_owned())
+            let at = line.find("listening on ")? + "listening on ".len();
+            Some(line[at..].trim_end().trim_end_matches('/').to_owned())
         });
         Example { process, base }
     }
 
-    /// The example's address followed by `path`, e.g. `http://127.0.0.1:40123/events`.
+    /// The example's address followed by `path`, e.g. `http://127.0.0.1:40123/events` (`https://` for
+    /// an example started on an `https://` port).
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

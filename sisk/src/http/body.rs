@@ -1,12 +1,19 @@
-//! [`ResponseBody`]: the body type the server hands to hyper, either fixed bytes or an event stream.
+//! [`ResponseBody`]: the body type the server hands to hyper — fixed bytes, an event stream, or a
+//! streamed body (a `Stream` of bytes, an `AsyncRead`, a file) that hyper pulls one chunk at a time, so a
+//! large body never sits whole in memory and a client that leaves drops its producer.
 
 use std::pin::Pin;
+use std::sync::Mutex;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use futures_util::stream::{BoxStream, Stream, StreamExt};
 use http_body::{Body, Frame, SizeHint};
 
 use crate::http::streams::{EventStreamBody, StreamAborted};
+
+/// An error a streamed body's producer may end with.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The body of a response on the wire.
 #[derive(Debug)]
@@ -16,6 +23,23 @@ pub struct ResponseBody(Kind);
 enum Kind {
     Full(Option<Bytes>),
     Stream(EventStreamBody),
+    Streamed(Streamed),
+}
+
+/// A body pulled from a stream of chunks, with the length it declared, if any.
+struct Streamed {
+    /// In a mutex only so that a response stays `Sync` whatever the stream: it is reached through
+    /// `get_mut`, which never locks.
+    chunks: Mutex<BoxStream<'static, Result<Bytes, BoxError>>>,
+    /// Bytes still owed when the length is known: the body ends with an error if the stream yields more
+    /// or fewer, since the client was promised exactly that many.
+    remaining: Option<u64>,
+}
+
+impl std::fmt::Debug for Streamed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Streamed").field("remaining", &self.remaining).finish_non_exhaustive()
+    }
 }
 
 impl ResponseBody {
@@ -31,11 +55,54 @@ impl ResponseBody {
         ResponseBody(Kind::Stream(body))
     }
 
+    /// A body pulled from `chunks`; with `length`, exactly that many bytes (sent as `Content-Length`).
+    pub(crate) fn streamed<S, E>(chunks: S, length: Option<u64>) -> Self
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        let chunks = Mutex::new(chunks.map(|chunk| chunk.map_err(Into::into)).boxed());
+        ResponseBody(Kind::Streamed(Streamed { chunks, remaining: length }))
+    }
+
     pub(crate) fn as_full(&self) -> Option<&[u8]> {
         match &self.0 {
             Kind::Full(bytes) => Some(bytes.as_deref().unwrap_or_default()),
-            Kind::Stream(_) => None,
+            Kind::Stream(_) | Kind::Streamed(_) => None,
         }
+    }
+}
+
+impl Streamed {
+    fn poll_next_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, StreamAborted>>> {
+        if self.remaining == Some(0) {
+            return Poll::Ready(None);
+        }
+        let chunks = self.chunks.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let chunk = match std::task::ready!(chunks.poll_next_unpin(cx)) {
+            Some(Ok(chunk)) => chunk,
+            Some(Err(err)) => {
+                tracing::warn!(error = %err, "a streamed response body failed; the response is cut short");
+                return Poll::Ready(Some(Err(StreamAborted)));
+            }
+            None if self.remaining.is_some() => {
+                tracing::warn!(missing = ?self.remaining, "a streamed response body ended before its declared length; the response is cut short");
+                return Poll::Ready(Some(Err(StreamAborted)));
+            }
+            None => return Poll::Ready(None),
+        };
+        if let Some(remaining) = &mut self.remaining {
+            let Some(left) = remaining.checked_sub(chunk.len() as u64) else {
+                tracing::warn!(
+                    declared = *remaining,
+                    chunk = chunk.len(),
+                    "a streamed response body yielded more than its declared length; the response is cut short"
+                );
+                return Poll::Ready(Some(Err(StreamAborted)));
+            };
+            *remaining = left;
+        }
+        Poll::Ready(Some(Ok(chunk)))
     }
 }
 
@@ -44,20 +111,64 @@ impl Body for ResponseBody {
     type Error = StreamAborted;
 
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, StreamAborted>>> {
-        match &mut self.get_mut().0 {
-            Kind::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            Kind::Stream(stream) => stream.poll_next_chunk(cx).map(|chunk| chunk.map(|b| b.map(Frame::data))),
-        }
+        let chunk = match &mut self.get_mut().0 {
+            Kind::Full(bytes) => return Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Kind::Stream(stream) => stream.poll_next_chunk(cx),
+            Kind::Streamed(streamed) => streamed.poll_next_chunk(cx),
+        };
+        chunk.map(|chunk| chunk.map(|b| b.map(Frame::data)))
     }
 
     fn is_end_stream(&self) -> bool {
-        matches!(self.0, Kind::Full(None))
+        matches!(self.0, Kind::Full(None) | Kind::Streamed(Streamed { remaining: Some(0), .. }))
     }
 
     fn size_hint(&self) -> SizeHint {
         match &self.0 {
             Kind::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
-            Kind::Stream(_) => SizeHint::default(),
+            Kind::Streamed(Streamed { remaining: Some(length), .. }) => SizeHint::with_exact(*length),
+            Kind::Stream(_) | Kind::Streamed(_) => SizeHint::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::stream;
+    use http_body_util::BodyExt;
+
+    use super::*;
+
+    fn chunks(parts: &[&'static str]) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+        stream::iter(parts.iter().map(|p| Ok(Bytes::from_static(p.as_bytes()))).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn a_response_is_send_and_sync_whatever_its_body() {
+        fn send_and_sync<T: Send + Sync>() {}
+        send_and_sync::<ResponseBody>();
+        send_and_sync::<crate::http::HttpResponse>();
+    }
+
+    #[tokio::test]
+    async fn a_streamed_body_yields_its_chunks_and_declares_its_length() {
+        let body = ResponseBody::streamed(chunks(&["ab", "cd"]), Some(4));
+        assert_eq!(body.size_hint().exact(), Some(4));
+        assert_eq!(body.collect().await.unwrap().to_bytes(), "abcd");
+        let body = ResponseBody::streamed(chunks(&["ab", "cd"]), None);
+        assert_eq!(body.size_hint().exact(), None);
+        assert_eq!(body.collect().await.unwrap().to_bytes(), "abcd");
+    }
+
+    #[tokio::test]
+    async fn a_length_the_stream_does_not_keep_is_an_error() {
+        assert!(ResponseBody::streamed(chunks(&["ab"]), Some(4)).collect().await.is_err(), "short");
+        assert!(ResponseBody::streamed(chunks(&["ab", "cde"]), Some(4)).collect().await.is_err(), "long");
+    }
+
+    #[tokio::test]
+    async fn a_failing_stream_aborts_the_body() {
+        let failing = stream::iter([Ok(Bytes::from_static(b"a")), Err(std::io::Error::other("disk"))]);
+        assert!(ResponseBody::streamed(failing, None).collect().await.is_err());
     }
 }

@@ -1,9 +1,9 @@
 //! [`BodyReader`]: a request body read chunk by chunk within the configured size and time limits, so the
 //! whole-body getters (`body_bytes`, JSON, forms) and the streamed ones (multipart) enforce the same ones.
 
+use crate::http::request_body::RequestBody;
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use tokio::time::{Duration, Instant};
 
 use crate::http::HttpServerConfiguration;
@@ -15,7 +15,7 @@ use crate::Error;
 /// [`maximum_content_length`](HttpServerConfiguration::maximum_content_length) bytes in all.
 #[derive(Debug)]
 pub(crate) struct BodyReader {
-    incoming: Incoming,
+    incoming: RequestBody,
     limit: u64,
     read: u64,
     whole_deadline: Instant,
@@ -26,7 +26,7 @@ pub(crate) struct BodyReader {
 }
 
 impl BodyReader {
-    pub(crate) fn new(incoming: Incoming, config: &HttpServerConfiguration) -> Self {
+    pub(crate) fn new(incoming: RequestBody, config: &HttpServerConfiguration) -> Self {
         BodyReader {
             incoming,
             limit: config.maximum_content_length,

@@ -119,6 +119,15 @@ pub struct HttpServerConfiguration {
     pub http2_keep_alive_interval: Option<Duration>,
     /// How long a ping may go unanswered before the HTTP/2 connection is closed (default 20 s).
     pub http2_keep_alive_timeout: Duration,
+    /// How many bytes a [response stream](crate::http::streams::HttpResponseStream) may have written and
+    /// not yet handed to the transport (default 256 KiB). A `write` past it waits until the client has
+    /// read enough, so a handler that writes faster than its client reads is slowed, never buffered whole.
+    /// A single write larger than the bound still goes out once the queue is empty.
+    pub response_stream_queue_bytes: usize,
+    /// How many writes a [response stream](crate::http::streams::HttpResponseStream) may have waiting
+    /// (default 64), the same policy as [`response_stream_queue_bytes`](Self::response_stream_queue_bytes)
+    /// for many small writes.
+    pub response_stream_queue_capacity: usize,
 }
 
 impl Default for HttpServerConfiguration {
@@ -145,6 +154,8 @@ impl Default for HttpServerConfiguration {
             http2_max_concurrent_streams: 1000,
             http2_keep_alive_interval: Some(Duration::from_secs(20)),
             http2_keep_alive_timeout: Duration::from_secs(20),
+            response_stream_queue_bytes: 256 * 1024,
+            response_stream_queue_capacity: 64,
         }
     }
 }

@@ -1,26 +1,19 @@
-//! [`HttpServerHostContextBuilder`] and [`HttpServerHostContext`]: describe a server, bind it, and run
-//! it until a shutdown signal, then stop it gracefully.
+//! [`HttpServerHostContextBuilder`] and [`HttpServerHostContext`]: describe a server, bind it (or take
+//! a listener already bound), and run it until a shutdown signal (the serving itself is in `serve`).
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
 
-use hyper::server::conn::{http1, http2};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
-use tokio::io::{Interest, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 use crate::backplane::{Backplane, SharedLog};
-use crate::http::limits::OpenSlot;
+use crate::http::http_service::NO_ADDRESS;
+use crate::http::serve::{serve, shutdown_signal, Protocols, Security};
 use crate::http::service::App;
 use crate::http::streams::HttpRequestEventSource;
-use crate::http::transport::{Connection, StreamExecutor};
 use crate::http::{
-    CrossOriginResourceSharingHeaders, ForwardingResolver, HttpServer, HttpServerConfiguration, IntoListeningPort,
-    ListeningPort,
+    CrossOriginResourceSharingHeaders, ForwardingResolver, HttpServer, HttpServerConfiguration, HttpService,
+    IntoListeningPort, ListeningPort,
 };
 use crate::routing::Router;
 use crate::Error;
@@ -31,7 +24,8 @@ pub const LISTENING_PORT_VARIABLE: &str = "SISK_LISTENING_PORT";
 
 /// Describes a server before it is bound; made by [`HttpServer::create_builder`].
 ///
-/// Where it listens, in this order of precedence: the environment variable `SISK_LISTENING_PORT` when it
+/// Where it listens, in this order of precedence: a listener handed to
+/// [`use_listener`](Self::use_listener), then the environment variable `SISK_LISTENING_PORT` when it
 /// is set (as `ASPNETCORE_URLS` for ASP.NET: a deployment or a test moves a program without editing it),
 /// then [`use_listening_port`](Self::use_listening_port), then `http://localhost:5000/`. `build` logs
 /// which one it used, and an override of a port set in code; a program that must listen where its code
@@ -43,6 +37,9 @@ pub struct HttpServerHostContextBuilder {
     port_set_in_code: bool,
     /// Set by `ignore_listening_port_variable`.
     ignore_port_variable: bool,
+    listener: Option<Result<std::net::TcpListener, Error>>,
+    #[cfg(feature = "tls")]
+    ssl: Option<crate::http::SslCertificate>,
     router: Router,
     configuration: HttpServerConfiguration,
     cors: Option<CrossOriginResourceSharingHeaders>,
@@ -58,6 +55,7 @@ impl std::fmt::Debug for HttpServerHostContextBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpServerHostContextBuilder")
             .field("port", &self.port)
+            .field("listener", &self.listener)
             .field("router", &self.router)
             .field("configuration", &self.configuration)
             .field("cors", &self.cors)
@@ -74,6 +72,9 @@ impl HttpServerHostContextBuilder {
             port: Ok(ListeningPort::new("localhost", 5000)),
             port_set_in_code: false,
             ignore_port_variable: false,
+            listener: None,
+            #[cfg(feature = "tls")]
+            ssl: None,
             router: Router::new(),
             configuration: HttpServerConfiguration::default(),
             cors: None,
@@ -96,6 +97,36 @@ impl HttpServerHostContextBuilder {
     /// Listens where the code says even when `SISK_LISTENING_PORT` is set.
     pub fn ignore_listening_port_variable(mut self) -> Self {
         self.ignore_port_variable = true;
+        self
+    }
+
+    /// Serves on `listener`, a socket already bound (by a test on port 0, by systemd socket activation,
+    /// by a supervisor that hands sockets over), instead of binding the listening port. The listening
+    /// port and `SISK_LISTENING_PORT` are then not used; the connections are TLS when
+    /// `use_ssl` was called (the `tls` feature).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), sisk::Error> {
+    /// use sisk::prelude::*;
+    ///
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let app = HttpServer::create_builder().use_listener(listener).build()?;
+    /// assert_ne!(app.local_addr().port(), 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn use_listener(mut self, listener: TcpListener) -> Self {
+        self.listener = Some(listener.into_std().map_err(|e| Error::io("cannot take over the listener", e)));
+        self
+    }
+
+    /// Serves over TLS with `certificate` (an [`SslCertificate`](crate::http::SslCertificate) read from
+    /// PEM files, or a [`DevelopmentCertificate`](crate::http::DevelopmentCertificate)): the listening
+    /// port must then be `https://`. ALPN offers HTTP/2 and HTTP/1.1. Needs the `tls` feature.
+    #[cfg(feature = "tls")]
+    pub fn use_ssl(mut self, certificate: impl Into<crate::http::SslCertificate>) -> Self {
+        self.ssl = Some(certificate.into());
         self
     }
 
@@ -160,9 +191,56 @@ impl HttpServerHostContextBuilder {
         self
     }
 
-    /// Checks the router and binds the port. Fails on an invalid port, a port already in use, or a
-    /// router error kept by `+=` (an invalid path, two colliding routes).
-    pub fn build(self) -> Result<HttpServerHostContext, Error> {
+    /// Checks the router and binds the port (or takes the listener given to
+    /// [`use_listener`](Self::use_listener)). Fails on an invalid port, a port already in use, an
+    /// unusable certificate, or a router error kept by `+=` (an invalid path, two colliding routes).
+    pub fn build(mut self) -> Result<HttpServerHostContext, Error> {
+        #[cfg(feature = "tls")]
+        let security = match self.ssl.take() {
+            Some(certificate) => Security::Tls(crate::http::serve::tls::acceptor(certificate)?),
+            None => Security::Plain,
+        };
+        #[cfg(not(feature = "tls"))]
+        let security = Security::Plain;
+        let listener = match self.listener.take() {
+            Some(listener) => listener?,
+            None => {
+                let port = self.listening_port()?;
+                check_scheme(&port, &security)?;
+                listen(port.socket_addr()?).map_err(|e| Error::io(&format!("cannot listen on {port}"), e))?
+            }
+        };
+        let local_addr = listener.local_addr().map_err(|e| Error::io("cannot read the bound address", e))?;
+        let app = self.into_app(local_addr)?;
+        Ok(HttpServerHostContext { app, listener, security })
+    }
+
+    /// Where to listen, in the order of precedence the type's documentation gives.
+    fn listening_port(&self) -> Result<ListeningPort, Error> {
+        let variable = std::env::var(LISTENING_PORT_VARIABLE).ok().filter(|_| !self.ignore_port_variable);
+        let Some(url) = variable else {
+            return self.port.clone();
+        };
+        let port =
+            ListeningPort::parse(&url).map_err(|e| Error::listening_port_variable(LISTENING_PORT_VARIABLE, &url, e))?;
+        match &self.port {
+            Ok(in_code) if self.port_set_in_code && *in_code != port => {
+                tracing::info!("{LISTENING_PORT_VARIABLE}={url} overrides the listening port set in code ({in_code})")
+            }
+            _ => {}
+        }
+        Ok(port)
+    }
+
+    /// Checks the router and makes the server into a [`tower_service::Service`], for another server to
+    /// run (nested in an axum app, say): nothing is bound, and the listening port, listener and
+    /// certificate are not used. See [`HttpService`].
+    pub fn into_service(self) -> Result<HttpService, Error> {
+        Ok(HttpService::new(self.into_app(NO_ADDRESS)?))
+    }
+
+    /// The pipeline every request goes through, with the server it belongs to.
+    fn into_app(self, local_addr: std::net::SocketAddr) -> Result<Arc<App>, Error> {
         let unclaimed = self.router.unclaimed_attribute_routes();
         if !unclaimed.is_empty() {
             tracing::warn!(
@@ -173,23 +251,6 @@ impl HttpServerHostContextBuilder {
             );
         }
         let router = self.router.freeze()?;
-        let variable = std::env::var(LISTENING_PORT_VARIABLE).ok().filter(|_| !self.ignore_port_variable);
-        let port = match variable {
-            Some(url) => {
-                let port = ListeningPort::parse(&url)
-                    .map_err(|e| Error::listening_port_variable(LISTENING_PORT_VARIABLE, &url, e))?;
-                match &self.port {
-                    Ok(in_code) if self.port_set_in_code && *in_code != port => tracing::info!(
-                        "{LISTENING_PORT_VARIABLE}={url} overrides the listening port set in code ({in_code})"
-                    ),
-                    _ => {}
-                }
-                port
-            }
-            None => self.port?,
-        };
-        let listener = listen(port.socket_addr()?).map_err(|e| Error::io(&format!("cannot listen on {port}"), e))?;
-        let local_addr = listener.local_addr().map_err(|e| Error::io("cannot read the bound address", e))?;
         let server = HttpServer::new(self.configuration, local_addr, self.backplane);
         for hook in self.registered_hooks {
             server.event_sources().on_event_source_registered(hook);
@@ -197,9 +258,24 @@ impl HttpServerHostContextBuilder {
         for hook in self.unregistered_hooks {
             server.event_sources().on_event_source_unregistration(hook);
         }
-        let app = Arc::new(App { server: server.clone(), router, cors: self.cors });
-        Ok(HttpServerHostContext { app, listener })
+        Ok(Arc::new(App { server, router, cors: self.cors }))
     }
+}
+
+/// Refuses a listening port whose scheme says otherwise than the certificate given (or not given).
+fn check_scheme(port: &ListeningPort, security: &Security) -> Result<(), Error> {
+    let tls = security.scheme() == "https";
+    if port.is_secure() == tls {
+        return Ok(());
+    }
+    let why = if tls {
+        "http:// but a certificate was given with use_ssl(…); listen on https://"
+    } else if cfg!(feature = "tls") {
+        "https:// but no certificate was given; call use_ssl(…) on the builder"
+    } else {
+        "https://, which needs sisk's `tls` feature (and use_ssl(…) on the builder)"
+    };
+    Err(Error::invalid_listening_port(format!("`{port}` is {why}")))
 }
 
 /// A bound server, ready to start.
@@ -207,6 +283,7 @@ impl HttpServerHostContextBuilder {
 pub struct HttpServerHostContext {
     app: Arc<App>,
     listener: std::net::TcpListener,
+    security: Security,
 }
 
 impl HttpServerHostContext {
@@ -235,107 +312,10 @@ impl HttpServerHostContext {
         if let Some(backplane) = server.event_sources().backplane() {
             backplane.clone().start(SharedLog::new(server.clone())).await;
         }
-        tracing::info!("listening on http://{}/", server.local_addr());
-        let protocols = Arc::new(Protocols::new(server.configuration()));
-        let graceful = GracefulShutdown::new();
-
-        tokio::pin!(signal);
-        loop {
-            let (stream, remote) = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
-                    Err(err) => {
-                        // Out of descriptors or a connection reset before accept: wait a moment, go on.
-                        tracing::warn!(error = %err, "accept failed");
-                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                        continue;
-                    }
-                },
-                () = &mut signal => break,
-                () = server.stopping().cancelled() => break,
-            };
-            let accepted_at = Instant::now();
-            // Over `maximum_connections`: closed unread (see that field for why not a 503).
-            let Some(place) = server.connection_slot() else {
-                tracing::debug!(%remote, "connection refused: the server is full");
-                drop(stream);
-                continue;
-            };
-            tokio::spawn(serve_connection(
-                self.app.clone(),
-                protocols.clone(),
-                graceful.watcher(),
-                Accepted { stream, remote, accepted_at, place },
-            ));
-        }
-
-        drop(listener);
-        shut_down(&server, graceful).await;
+        tracing::info!("listening on {}://{}/", self.security.scheme(), server.local_addr());
+        let protocols = Protocols::new(server.configuration(), self.security);
+        serve(self.app, listener, protocols, signal).await;
         Ok(())
-    }
-}
-
-/// Stops a server whose listener is closed: ends every event stream cleanly, then waits for connections
-/// and handlers until the shutdown timeout, and drops what is left.
-async fn shut_down(server: &HttpServer, graceful: GracefulShutdown) {
-    tracing::info!("shutting down");
-    server.stop();
-    server.event_sources().drop_all();
-    let tasks = server.streaming_tasks();
-    tasks.close();
-    let drained = async {
-        graceful.shutdown().await;
-        tasks.wait().await;
-    };
-    let timeout = server.configuration().shutdown_timeout;
-    if tokio::time::timeout(timeout, drained).await.is_err() {
-        tracing::warn!(?timeout, "shutdown timeout passed; dropping what is left");
-        server.abandoned().cancel();
-        // The cut connections and handlers end at their next poll; give them a moment to do so.
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), tasks.wait()).await;
-    }
-}
-
-/// A connection just accepted, with its place among the server's open connections.
-struct Accepted {
-    stream: TcpStream,
-    remote: SocketAddr,
-    accepted_at: Instant,
-    /// Given back when the connection is served to its end and its socket closed.
-    place: OpenSlot,
-}
-
-/// Serves one accepted connection until it ends, is cut off, or the server is abandoned.
-///
-/// The head deadline runs from `accepted_at`: the time spent telling the protocol apart counts against
-/// [`header_read_timeout`](HttpServerConfiguration::header_read_timeout), so a client that trickles its
-/// first bytes cannot double it.
-async fn serve_connection(app: Arc<App>, protocols: Arc<Protocols>, watcher: Watcher, accepted: Accepted) {
-    let Accepted { stream, remote, accepted_at, place: _place } = accepted;
-    let _ = stream.set_nodelay(true);
-    let head_deadline = accepted_at + protocols.header_read_timeout;
-    let Ok(Ok(is_http2)) = tokio::time::timeout_at(head_deadline.into(), speaks_http2(&stream)).await else {
-        tracing::debug!(%remote, "connection closed or silent before its first request");
-        return;
-    };
-    let connection = Connection::new(app.server.abandoned());
-    let cutoff = connection.cutoff.clone();
-    let io = TokioIo::new(connection.io(stream));
-    let service = hyper::service::service_fn(move |request| {
-        let app = app.clone();
-        let connection = connection.clone();
-        async move { Ok::<_, std::convert::Infallible>(app.handle(request, remote, &connection).await) }
-    });
-    if is_http2 {
-        // Boxed: the HTTP/2 state is large, and would otherwise size every HTTP/1.1 task too.
-        let served = Box::pin(watcher.watch(protocols.http2.serve_connection(io, service)));
-        drive(served, cutoff, remote).await;
-    } else {
-        // The first head gets what is left of the deadline. (hyper applies the same value to the heads
-        // that follow on a kept-alive connection; a client that was slow at first gets less later.)
-        let mut http1 = protocols.http1.clone();
-        http1.header_read_timeout(head_deadline.saturating_duration_since(Instant::now()));
-        drive(watcher.watch(http1.serve_connection(io, service)), cutoff, remote).await;
     }
 }
 
@@ -354,175 +334,4 @@ fn listen(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListener> 
     socket.listen(LISTEN_BACKLOG)?;
     socket.set_nonblocking(true)?;
     Ok(socket.into())
-}
-
-/// The connection builders of both protocols, configured once and shared by every connection.
-struct Protocols {
-    http1: http1::Builder,
-    http2: http2::Builder<StreamExecutor>,
-    header_read_timeout: Duration,
-}
-
-impl Protocols {
-    fn new(config: &HttpServerConfiguration) -> Self {
-        let mut http1 = http1::Builder::new();
-        http1
-            .timer(TokioTimer::new())
-            // hyper refuses a head over `max_header_size` with 431, and one that does not fit its buffer
-            // (still incomplete at that size) with 431 too; the buffer must hold at least 8 KiB.
-            .max_header_size(config.maximum_header_size)
-            .max_buf_size(config.maximum_header_size.max(8192));
-        let mut http2 = http2::Builder::new(StreamExecutor);
-        http2
-            .timer(TokioTimer::new())
-            .max_header_list_size(u32::try_from(config.maximum_header_size).unwrap_or(u32::MAX))
-            .max_concurrent_streams(config.http2_max_concurrent_streams)
-            .keep_alive_interval(config.http2_keep_alive_interval)
-            .keep_alive_timeout(config.http2_keep_alive_timeout);
-        Protocols { http1, http2, header_read_timeout: config.header_read_timeout }
-    }
-}
-
-/// The client preface that opens an HTTP/2 connection with prior knowledge.
-const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-
-/// Whether a new connection speaks HTTP/2, told from its first bytes, which are peeked at and left in the
-/// socket. Reading them instead (and handing them back through a rewinding wrapper, as hyper-util's
-/// `auto` builder does) makes hyper's first read find its 8 KiB buffer partly used and double it: 8 KiB
-/// more for every connection, kept for as long as an event stream stays open.
-///
-/// Waiting costs nothing while the client is silent, also after part of the preface: a peek leaves the
-/// bytes in the socket, so the socket stays readable, and a plain loop of peeks would spin. When a peek
-/// sees nothing new, the readiness it was based on is cleared, and the task sleeps until more bytes
-/// arrive. (The peek runs inside `try_io`, so bytes that arrive after the readiness was read keep it set.)
-async fn speaks_http2(stream: &TcpStream) -> std::io::Result<bool> {
-    let mut first = [0u8; HTTP2_PREFACE.len()];
-    let mut seen = 0;
-    loop {
-        stream.readable().await?;
-        let peeked = match stream.try_io(Interest::READABLE, || peek_news(stream, &mut first, seen)) {
-            Ok(peeked) => peeked,
-            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => continue,
-            Err(err) => return Err(err),
-        };
-        if peeked == 0 || first[..peeked] != HTTP2_PREFACE[..peeked] {
-            return Ok(false);
-        }
-        if peeked == HTTP2_PREFACE.len() {
-            return Ok(true);
-        }
-        seen = peeked;
-    }
-}
-
-/// Peeks into `buf` once without waiting; `WouldBlock` unless there is something new since `seen` bytes
-/// (more bytes, or the end of the stream).
-fn peek_news(stream: &TcpStream, buf: &mut [u8], seen: usize) -> std::io::Result<usize> {
-    let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
-    let mut read = ReadBuf::new(buf);
-    match stream.poll_peek(&mut cx, &mut read) {
-        Poll::Ready(Ok(peeked)) if peeked == 0 || peeked > seen => Ok(peeked),
-        Poll::Ready(Ok(_)) | Poll::Pending => Err(std::io::ErrorKind::WouldBlock.into()),
-        Poll::Ready(Err(err)) => Err(err),
-    }
-}
-
-/// Runs a connection until it ends or is cut off (a client that stopped reading its event stream).
-async fn drive<E: std::fmt::Display>(
-    connection: impl Future<Output = Result<(), E>>,
-    cutoff: tokio_util::sync::CancellationToken,
-    remote: SocketAddr,
-) {
-    tokio::select! {
-        result = connection => if let Err(err) = result {
-            tracing::debug!(error = %err, %remote, "connection ended with an error");
-        },
-        () = cutoff.cancelled() => tracing::debug!(%remote, "connection cut off"),
-    }
-}
-
-/// Resolves on Ctrl-C or (on Unix) SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut sigterm) => {
-                sigterm.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use tokio::io::AsyncWriteExt;
-
-    use super::*;
-
-    /// Sends `chunks` (20 ms apart) to a fresh connection; returns what `speaks_http2` said and how many
-    /// bytes were still waiting in the socket afterwards.
-    async fn detect(chunks: &[&[u8]]) -> (bool, usize) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let chunks: Vec<Vec<u8>> = chunks.iter().map(|chunk| chunk.to_vec()).collect();
-        let client = tokio::spawn(async move {
-            let mut stream = TcpStream::connect(addr).await.unwrap();
-            for chunk in chunks {
-                stream.write_all(&chunk).await.unwrap();
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            stream
-        });
-        let (accepted, _) = listener.accept().await.unwrap();
-        let is_http2 = tokio::time::timeout(Duration::from_secs(5), speaks_http2(&accepted)).await.unwrap().unwrap();
-        let _client = client.await.unwrap();
-        let mut waiting = [0u8; 64];
-        (is_http2, accepted.peek(&mut waiting).await.unwrap())
-    }
-
-    #[tokio::test]
-    async fn the_protocol_is_told_without_consuming_the_first_bytes() {
-        let request: &[u8] = b"GET / HTTP/1.1\r\n\r\n";
-        assert_eq!(detect(&[request]).await, (false, request.len()));
-        assert_eq!(detect(&[HTTP2_PREFACE]).await, (true, HTTP2_PREFACE.len()));
-        assert_eq!(detect(&[&HTTP2_PREFACE[..5], &HTTP2_PREFACE[5..]]).await, (true, HTTP2_PREFACE.len()));
-        assert_eq!(detect(&[b"PRX"]).await, (false, 3));
-    }
-
-    /// Regression: part of the preface followed by silence used to be peeked at every millisecond.
-    #[tokio::test]
-    async fn a_silent_half_preface_is_not_polled_while_it_stays_silent() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
-        let (accepted, _) = listener.accept().await.unwrap();
-        client.write_all(&HTTP2_PREFACE[..5]).await.unwrap();
-        let mut polls = 0;
-        let mut detection = std::pin::pin!(speaks_http2(&accepted));
-        let silence = tokio::time::sleep(Duration::from_millis(300));
-        tokio::pin!(silence);
-        std::future::poll_fn(|cx| {
-            polls += 1;
-            assert!(detection.as_mut().poll(cx).is_pending(), "nothing to decide yet");
-            silence.as_mut().poll(cx)
-        })
-        .await;
-        // The first poll, the one after the first bytes, a spurious one or two, the timer's: not 300.
-        assert!(polls < 10, "polled {polls} times during 300 ms of silence");
-        client.write_all(&HTTP2_PREFACE[5..]).await.unwrap();
-        assert!(tokio::time::timeout(Duration::from_secs(5), detection).await.unwrap().unwrap());
-    }
 }

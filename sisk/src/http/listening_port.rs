@@ -1,4 +1,5 @@
-//! [`ListeningPort`]: where a server listens, written as Sisk writes it (`http://localhost:5000/`).
+//! [`ListeningPort`]: where a server listens, written as Sisk writes it (`http://localhost:5000/`, or
+//! `https://localhost:5001/` for TLS).
 
 use std::fmt;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -9,35 +10,43 @@ use crate::Error;
 /// interface; port `0` lets the system choose (read it back with
 /// [`HttpServer::local_addr`](crate::http::HttpServer::local_addr)).
 ///
+/// An `https://` port is [secure](ListeningPort::is_secure): it is served over TLS with the certificate
+/// given to the builder's `use_ssl` (the `tls` feature).
+///
 /// ```
 /// use sisk::http::ListeningPort;
 ///
 /// let port = ListeningPort::parse("http://localhost:5000/").unwrap();
-/// assert_eq!((port.host(), port.port()), ("localhost", 5000));
-/// assert_eq!(ListeningPort::parse("https://localhost:5000/").unwrap_err().kind(), sisk::ErrorKind::InvalidListeningPort);
+/// assert_eq!((port.host(), port.port(), port.is_secure()), ("localhost", 5000, false));
+/// let port = ListeningPort::parse("https://localhost/").unwrap();
+/// assert_eq!((port.port(), port.is_secure()), (443, true));
+/// assert_eq!(ListeningPort::parse("ftp://localhost:21/").unwrap_err().kind(), sisk::ErrorKind::InvalidListeningPort);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListeningPort {
+    secure: bool,
     host: String,
     port: u16,
 }
 
 impl ListeningPort {
-    /// A port on a host.
+    /// A plain-text (`http://`) port on a host.
     pub fn new(host: impl Into<String>, port: u16) -> Self {
-        ListeningPort { host: host.into(), port }
+        ListeningPort { secure: false, host: host.into(), port }
     }
 
-    /// Parses `http://host:port/` (the path, if any, must be `/`).
+    /// A TLS (`https://`) port on a host.
+    pub fn new_secure(host: impl Into<String>, port: u16) -> Self {
+        ListeningPort { secure: true, host: host.into(), port }
+    }
+
+    /// Parses `http://host:port/` or `https://host:port/` (the path, if any, must be `/`; without a port,
+    /// 80 or 443).
     pub fn parse(url: &str) -> Result<Self, Error> {
-        let rest = match url.split_once("://") {
-            Some(("http", rest)) => rest,
-            Some(("https", _)) => {
-                return Err(Error::invalid_listening_port(format!(
-                    "`{url}` asks for TLS, which sisk leaves to a reverse proxy; listen on http:// behind it"
-                )))
-            }
-            _ => return Err(Error::invalid_listening_port(format!("`{url}` does not start with http://"))),
+        let (secure, rest) = match url.split_once("://") {
+            Some(("http", rest)) => (false, rest),
+            Some(("https", rest)) => (true, rest),
+            _ => return Err(Error::invalid_listening_port(format!("`{url}` does not start with http:// or https://"))),
         };
         let authority = rest.strip_suffix('/').unwrap_or(rest);
         if authority.contains('/') {
@@ -50,14 +59,28 @@ impl ListeningPort {
                     .map_err(|_| Error::invalid_listening_port(format!("`{port}` in `{url}` is not a port number")))?;
                 (host, port)
             }
-            _ => (authority, 80),
+            _ => (authority, if secure { 443 } else { 80 }),
         };
         // Checked without the brackets of an IPv6 literal: `http://[]:5/` has no host either.
         let host = host.trim_start_matches('[').trim_end_matches(']');
         if host.is_empty() {
             return Err(Error::invalid_listening_port(format!("`{url}` has no host")));
         }
-        Ok(ListeningPort::new(host, port))
+        Ok(ListeningPort { secure, host: host.to_owned(), port })
+    }
+
+    /// True for an `https://` port, served over TLS (Sisk's `ListeningPort.Secure`).
+    pub fn is_secure(&self) -> bool {
+        self.secure
+    }
+
+    /// `https` or `http`.
+    pub(crate) fn scheme(&self) -> &'static str {
+        if self.secure {
+            "https"
+        } else {
+            "http"
+        }
     }
 
     /// The host.
@@ -87,7 +110,7 @@ impl ListeningPort {
 
 impl fmt::Display for ListeningPort {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "http://{}:{}/", self.host, self.port)
+        write!(f, "{}://{}:{}/", self.scheme(), self.host, self.port)
     }
 }
 
@@ -134,10 +157,12 @@ mod tests {
             ("http://example.test/", "example.test", 80),
             ("http://[::1]:8080/", "::1", 8080),
             ("http://*:81/", "*", 81),
+            ("https://localhost:5001/", "localhost", 5001),
+            ("https://example.test", "example.test", 443),
         ];
         for (url, host, port) in ok {
             let p = ListeningPort::parse(url).unwrap();
-            assert_eq!((p.host(), p.port()), (host, port), "{url}");
+            assert_eq!((p.host(), p.port(), p.is_secure()), (host, port, url.starts_with("https")), "{url}");
         }
         for bad in
             ["localhost:5000", "http://:5000/", "http://[]:5000/", "http://h:99999/", "http://h:1/api/", "ftp://h/"]

@@ -1,14 +1,19 @@
 //! The HTTP side of sisk, mirroring Sisk's `Sisk.Core.Http` namespace: the server and its builder,
-//! requests, responses, configuration, CORS, and (in [`streams`]) Server-Sent Events.
+//! requests, responses, configuration, CORS, (in [`streams`]) Server-Sent Events and response streams,
+//! and (in [`file_system`]) serving files from a directory.
 
 mod bag;
 pub(crate) mod body;
 mod body_reader;
 mod configuration;
 mod cors;
+#[cfg(feature = "tls")]
+mod development_certificate;
+pub mod file_system;
 mod form;
 mod forwarding;
 mod host;
+mod http_service;
 mod into_response;
 #[cfg(feature = "json")]
 mod json;
@@ -18,20 +23,28 @@ mod listening_port;
 mod multipart;
 mod query;
 pub(crate) mod request;
+mod request_body;
 pub(crate) mod response;
+mod serve;
 pub(crate) mod server;
 pub(crate) mod service;
+#[cfg(feature = "tls")]
+mod ssl_certificate;
 pub mod streams;
 pub(crate) mod transport;
 
 pub use bag::RequestBag;
 pub use body::ResponseBody;
+pub use bytes::Bytes;
 pub use configuration::HttpServerConfiguration;
 pub use cookie::{Cookie, SameSite};
 pub use cors::CrossOriginResourceSharingHeaders;
+#[cfg(feature = "tls")]
+pub use development_certificate::DevelopmentCertificate;
 pub use forwarding::ForwardingResolver;
 pub use host::{HttpServerHostContext, HttpServerHostContextBuilder, LISTENING_PORT_VARIABLE};
 pub use http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri, Version};
+pub use http_service::HttpService;
 pub use into_response::IntoResponse;
 #[cfg(feature = "json")]
 pub use json::Json;
@@ -40,5 +53,7 @@ pub use listening_port::{IntoListeningPort, ListeningPort};
 pub use multipart::{MultipartForm, MultipartObject};
 pub use query::QueryString;
 pub use request::HttpRequest;
-pub use response::{HttpContent, HttpResponse};
+pub use response::{HttpContent, HttpResponse, READ_CHUNK};
 pub use server::HttpServer;
+#[cfg(feature = "tls")]
+pub use ssl_certificate::SslCertificate;

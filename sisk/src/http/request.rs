@@ -1,5 +1,6 @@
 //! [`HttpRequest`]: what a client asked — method, path, query, headers, route parameters, body — and
-//! the door to the server (`req.server()`) and to Server-Sent Events (`req.get_event_source(…)`).
+//! the door to the server (`req.server()`), to Server-Sent Events (`req.get_event_source(…)`) and to a
+//! response written as it goes (`req.get_response_stream()`).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -7,12 +8,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 use bytes::{Bytes, BytesMut};
 use http::uri::Authority;
 use http::{HeaderMap, HeaderValue, Method, Uri, Version};
-use hyper::body::Incoming;
 use tokio::sync::oneshot;
 
 use crate::http::body_reader::BodyReader;
 use crate::http::limits::OpenSlot;
-use crate::http::streams::HttpRequestEventSource;
+use crate::http::request_body::RequestBody;
+use crate::http::streams::{HttpRequestEventSource, HttpResponseStream};
 use crate::http::transport::Transport;
 use crate::http::{Cookie, HttpResponse, HttpServer, QueryString, RequestBag};
 use crate::Error;
@@ -62,19 +63,21 @@ struct RequestState {
 
 #[derive(Debug)]
 enum BodyState {
-    Unread(Option<Incoming>),
+    Unread(Option<RequestBody>),
     Reading,
     /// Read: the bytes, or the error the read ended with (a second call gets it again).
     Read(Result<Bytes, Error>),
 }
 
-/// Whether this request may still become an event stream.
+/// Whether this request may still become an event stream or a response stream.
 #[derive(Debug)]
 enum EventSourceSlot {
     /// Not yet: the slot through which the stream's response head will reach the server.
     Ready(oneshot::Sender<HttpResponse>),
-    /// It is one.
+    /// It is an event stream.
     Open(HttpRequestEventSource),
+    /// It is a response stream.
+    Responding(HttpResponseStream),
     /// It cannot be one (the request was built without a server connection).
     Unavailable,
 }
@@ -83,10 +86,8 @@ enum EventSourceSlot {
 #[derive(Debug)]
 pub(crate) struct RequestParts {
     pub(crate) parts: http::request::Parts,
-    pub(crate) body: Option<Incoming>,
+    pub(crate) body: Option<RequestBody>,
     pub(crate) remote_address: SocketAddr,
-    /// Whether the connection is TLS (set from the connection; a trusted proxy may override it).
-    pub(crate) is_secure: bool,
     pub(crate) route_parameters: Vec<(String, String)>,
     pub(crate) server: HttpServer,
     pub(crate) response_headers: HeaderMap,
@@ -160,7 +161,7 @@ impl HttpRequest {
             version: p.parts.version,
             headers,
             remote_address: forwarded.client.unwrap_or(p.remote_address),
-            is_secure: forwarded.secure.unwrap_or(p.is_secure),
+            is_secure: forwarded.secure.unwrap_or_else(|| p.transport.is_secure()),
             forwarded_host: forwarded.host,
             route_parameters: p.route_parameters,
             server: p.server,
@@ -483,9 +484,33 @@ impl HttpRequest {
                 }
                 Ok(source)
             }
+            previous @ EventSourceSlot::Responding(_) => {
+                *slot = previous;
+                Err(Error::response_stream_already_open())
+            }
             previous => {
                 *slot = previous;
                 Err(Error::event_source_already_open())
+            }
+        }
+    }
+
+    /// Streams the response: returns a handle to set the status, headers and length on, then write the
+    /// body piece by piece (Sisk's `GetResponseStream`). See [`HttpResponseStream`].
+    ///
+    /// An error when the request already streams its response (a second call, or after
+    /// [`get_event_source`](Self::get_event_source)), or did not come from a server.
+    pub fn get_response_stream(&self) -> Result<HttpResponseStream, Error> {
+        let mut slot = lock(&self.state.event_source);
+        match std::mem::replace(&mut *slot, EventSourceSlot::Unavailable) {
+            EventSourceSlot::Ready(head_slot) => {
+                let stream = HttpResponseStream::open(self.head.clone(), head_slot);
+                *slot = EventSourceSlot::Responding(stream.clone());
+                Ok(stream)
+            }
+            previous => {
+                *slot = previous;
+                Err(Error::response_stream_already_open())
             }
         }
     }
@@ -494,8 +519,10 @@ impl HttpRequest {
 impl HttpRequest {
     /// The handler answered a server error: a stream that already began breaks instead of ending.
     pub(crate) fn fail_event_stream(&self) {
-        if let EventSourceSlot::Open(source) = &*lock(&self.state.event_source) {
-            source.end_of_request(true);
+        match &*lock(&self.state.event_source) {
+            EventSourceSlot::Open(source) => source.end_of_request(true),
+            EventSourceSlot::Responding(stream) => stream.end_of_request(true),
+            EventSourceSlot::Ready(_) | EventSourceSlot::Unavailable => {}
         }
     }
 }
@@ -504,9 +531,11 @@ impl Drop for RequestState {
     /// The request is over (the action returned or panicked, and no clone is left): its stream ends too.
     fn drop(&mut self) {
         let slot = self.event_source.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let EventSourceSlot::Open(source) = std::mem::replace(slot, EventSourceSlot::Unavailable) {
-            // Dropped while a panic unwinds: the handler failed.
-            source.end_of_request(std::thread::panicking());
+        // Dropped while a panic unwinds: the handler failed.
+        match std::mem::replace(slot, EventSourceSlot::Unavailable) {
+            EventSourceSlot::Open(source) => source.end_of_request(std::thread::panicking()),
+            EventSourceSlot::Responding(stream) => stream.end_of_request(std::thread::panicking()),
+            EventSourceSlot::Ready(_) | EventSourceSlot::Unavailable => {}
         }
     }
 }
@@ -587,12 +616,11 @@ mod properties {
         let (parts, ()) = builder.body(()).unwrap().into_parts();
         let addr: SocketAddr = ([127, 0, 0, 1], 5000).into();
         let server = HttpServer::new(configuration, addr, None);
-        let connection = Connection::new(&tokio_util::sync::CancellationToken::new());
+        let connection = Connection::new(&tokio_util::sync::CancellationToken::new(), is_secure);
         HttpRequest::new(RequestParts {
             parts,
             body: None,
             remote_address: addr,
-            is_secure,
             route_parameters: Vec::new(),
             server,
             response_headers: HeaderMap::new(),

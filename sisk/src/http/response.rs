@@ -1,10 +1,17 @@
-//! [`HttpResponse`]: status, headers, content and cookies of an answer, built fluently.
+//! [`HttpResponse`]: status, headers, content and cookies of an answer, built fluently. The content is
+//! fixed bytes, or a streamed body (a `Stream` of bytes, an `AsyncRead`, a file) read as the client takes it.
+
+use std::path::Path;
 
 use bytes::Bytes;
+use futures_util::Stream;
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE, SET_COOKIE};
 use http::{HeaderMap, StatusCode};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio_util::io::ReaderStream;
 
-use crate::http::body::ResponseBody;
+use crate::http::body::{BoxError, ResponseBody};
+use crate::http::file_system::content_type_for;
 use crate::http::Cookie;
 use crate::Error;
 
@@ -178,6 +185,87 @@ impl HttpResponse {
         self.body = ResponseBody::full(content.bytes);
     }
 
+    /// Streams the content from `stream`, each chunk sent as it comes (chunked over HTTP/1.1), pulled only
+    /// as fast as the client reads. An error from the stream cuts the response. `Content-Type` is
+    /// `application/octet-stream` unless set.
+    ///
+    /// ```
+    /// use sisk::prelude::*;
+    /// use sisk::http::Bytes;
+    ///
+    /// let parts = ["one ", "two ", "three"].map(|part| Ok::<_, std::io::Error>(Bytes::from_static(part.as_bytes())));
+    /// let res = HttpResponse::new()
+    ///     .with_header("Content-Type", "text/plain; charset=utf-8")
+    ///     .with_stream(futures_util::stream::iter(parts));
+    /// assert_eq!(res.content(), None); // not fixed content
+    /// ```
+    pub fn with_stream<S, E>(self, stream: S) -> Self
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        self.with_streamed_body(ResponseBody::streamed(stream, None))
+    }
+
+    /// Streams the content from `reader` to its end, in chunks of [`READ_CHUNK`] bytes, sent as they are
+    /// read (chunked over HTTP/1.1).
+    pub fn with_reader(self, reader: impl AsyncRead + Send + 'static) -> Self {
+        self.with_stream(ReaderStream::with_capacity(reader, READ_CHUNK))
+    }
+
+    /// Streams exactly `length` bytes from `reader`, sent with `Content-Length: length`. A reader that
+    /// ends sooner cuts the response.
+    pub fn with_sized_reader(self, reader: impl AsyncRead + Send + 'static, length: u64) -> Self {
+        self.with_reader_part(reader, length, READ_CHUNK)
+    }
+
+    /// Streams exactly `length` bytes from `reader`, read `chunk` bytes at a time.
+    pub(crate) fn with_reader_part(self, reader: impl AsyncRead + Send + 'static, length: u64, chunk: usize) -> Self {
+        let chunks = ReaderStream::with_capacity(reader.take(length), chunk);
+        self.with_streamed_body(ResponseBody::streamed(chunks, Some(length)))
+    }
+
+    /// A `200` response that streams the file at `path` (Sisk's `StreamContent` over a file): its
+    /// `Content-Type` is guessed from the extension, its `Content-Length` is the file's size, and it is
+    /// read as the client takes it, never whole. A missing file is an error whose response is `404`;
+    /// any other failure to open it is a `500` (the cause is logged).
+    ///
+    /// For conditional requests, ranges and directories, serve files with
+    /// [`HttpFileServerHandler`](crate::http::file_system::HttpFileServerHandler).
+    ///
+    /// ```
+    /// use sisk::prelude::*;
+    ///
+    /// async fn profile_picture(_req: HttpRequest) -> Result<HttpResponse, sisk::Error> {
+    ///     let res = HttpResponse::from_file("profile-picture.jpg").await?
+    ///         .with_header("Content-Disposition", "inline; filename=\"profile-picture.jpg\"");
+    ///     Ok(res)
+    /// }
+    /// ```
+    pub async fn from_file(path: impl AsRef<Path>) -> Result<HttpResponse, Error> {
+        let path = path.as_ref();
+        let opened = async {
+            let file = tokio::fs::File::open(path).await?;
+            let metadata = file.metadata().await?;
+            Ok::<_, std::io::Error>((file, metadata))
+        };
+        let (file, metadata) = match opened.await {
+            Ok((_, metadata)) if metadata.is_dir() => return Err(file_not_found()),
+            Ok(opened) => opened,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(file_not_found()),
+            Err(err) => return Err(Error::internal(err)),
+        };
+        Ok(HttpResponse::new()
+            .with_header(CONTENT_TYPE, content_type_for(path))
+            .with_sized_reader(file, metadata.len()))
+    }
+
+    fn with_streamed_body(mut self, body: ResponseBody) -> Self {
+        self.headers.entry(CONTENT_TYPE).or_insert(HeaderValue::from_static("application/octet-stream"));
+        self.body = body;
+        self
+    }
+
     /// Adds a `Set-Cookie` header.
     pub fn with_cookie<'c>(mut self, cookie: impl Into<Cookie<'c>>) -> Self {
         self.set_cookie(cookie);
@@ -208,6 +296,15 @@ impl HttpResponse {
         *response.headers_mut() = self.headers;
         response
     }
+}
+
+/// The size of the chunks read from an `AsyncRead` for a streamed body (64 KiB): one chunk at a time is in
+/// memory per response, whatever the size of what is read.
+pub const READ_CHUNK: usize = 64 * 1024;
+
+/// A missing file, as the client sees it (the path is not told: it is the server's business).
+fn file_not_found() -> Error {
+    Error::with_status(StatusCode::NOT_FOUND, "file not found")
 }
 
 pub(crate) fn header_pair<K, V>(name: K, value: V) -> Result<(HeaderName, HeaderValue), Error>

@@ -103,7 +103,8 @@ impl HttpServer {
         &self.shared.configuration
     }
 
-    /// The address the server is bound to (with the real port when port 0 was asked for).
+    /// The address the server is bound to (with the real port when port 0 was asked for); `0.0.0.0:0`
+    /// for a server made into a service, which another server runs.
     pub fn local_addr(&self) -> SocketAddr {
         self.shared.local_addr
     }

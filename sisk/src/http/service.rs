@@ -10,12 +10,13 @@ use std::time::Instant;
 use futures_util::FutureExt;
 use http::header::{HeaderValue, CONTENT_LENGTH};
 use http::{Method, StatusCode};
-use hyper::body::Incoming;
+use http_body::Body as _;
 use tokio::sync::oneshot;
 use tracing::Instrument;
 
 use crate::http::body::ResponseBody;
 use crate::http::request::RequestParts;
+use crate::http::request_body::RequestBody;
 use crate::http::transport::{Connection, Transport};
 use crate::http::{CrossOriginResourceSharingHeaders, HttpRequest, HttpResponse, HttpServer, IntoResponse};
 use crate::routing::request_handler::HandlerKind;
@@ -37,7 +38,7 @@ impl App {
     /// tracked task.
     pub(crate) async fn handle(
         self: Arc<Self>,
-        request: http::Request<Incoming>,
+        request: http::Request<RequestBody>,
         remote: SocketAddr,
         connection: &Connection,
     ) -> http::Response<ResponseBody> {
@@ -54,15 +55,9 @@ impl App {
         let is_head = request.method() == Method::HEAD;
         let (head_slot, mut head) = oneshot::channel();
         let mut pipeline = Box::pin(
-            AssertUnwindSafe(self.clone().process(
-                request,
-                remote,
-                connection.is_secure,
-                Transport::current(connection),
-                head_slot,
-            ))
-            .catch_unwind()
-            .instrument(span.clone()),
+            AssertUnwindSafe(self.clone().process(request, remote, Transport::current(connection), head_slot))
+                .catch_unwind()
+                .instrument(span.clone()),
         );
 
         let response = tokio::select! {
@@ -99,9 +94,8 @@ impl App {
 
     async fn process(
         self: Arc<Self>,
-        request: http::Request<Incoming>,
+        request: http::Request<RequestBody>,
         remote: SocketAddr,
-        is_secure: bool,
         transport: Transport,
         head_slot: oneshot::Sender<HttpResponse>,
     ) -> HttpResponse {
@@ -123,7 +117,6 @@ impl App {
                 parts,
                 body: Some(body),
                 remote_address: remote,
-                is_secure,
                 route_parameters,
                 server,
                 response_headers,
@@ -203,9 +196,10 @@ fn panic_message(panic: &Box<dyn Any + Send>) -> String {
         .unwrap_or_else(|| "a non-string panic payload".to_owned())
 }
 
-/// A `HEAD` response keeps the `Content-Length` the `GET` would have had and sends no body.
+/// A `HEAD` response keeps the `Content-Length` the `GET` would have had and sends no body (a streamed
+/// body of known length, such as a file's, is dropped unread).
 fn strip_body_for_head(response: &mut http::Response<ResponseBody>) {
-    if let Some(length) = response.body().as_full().map(<[u8]>::len) {
+    if let Some(length) = response.body().size_hint().exact() {
         response.headers_mut().entry(CONTENT_LENGTH).or_insert_with(|| HeaderValue::from(length));
         *response.body_mut() = ResponseBody::empty();
     }

@@ -41,6 +41,8 @@ pub(crate) struct Transport {
     /// The send-buffer size asked for the socket (HTTP/1.1 only; `None` over HTTP/2, where the socket is
     /// shared and flow control bounds each stream).
     send_buffer: Option<Arc<AtomicUsize>>,
+    /// True when the connection is TLS (an `https://` listening port).
+    secure: bool,
 }
 
 impl Transport {
@@ -48,11 +50,19 @@ impl Transport {
     /// stream; otherwise the connection itself.
     pub(crate) fn current(connection: &Connection) -> Self {
         match STREAM_CUTOFF.try_with(CancellationToken::clone) {
-            Ok(stream) => Transport { cutoff: stream, send_buffer: None },
-            Err(_) => {
-                Transport { cutoff: connection.cutoff.clone(), send_buffer: Some(connection.send_buffer.clone()) }
-            }
+            Ok(stream) => Transport { cutoff: stream, send_buffer: None, secure: connection.secure },
+            Err(_) => Transport {
+                cutoff: connection.cutoff.clone(),
+                send_buffer: Some(connection.send_buffer.clone()),
+                secure: connection.secure,
+            },
         }
+    }
+
+    /// True when the request came over TLS: its scheme is `https`. (What the client sent; a proxy in
+    /// front may have taken TLS off before.)
+    pub(crate) fn is_secure(&self) -> bool {
+        self.secure
     }
 
     /// Ends what carries the request, at once.
@@ -73,12 +83,9 @@ impl Transport {
 #[derive(Debug, Clone)]
 pub(crate) struct Connection {
     pub(crate) cutoff: CancellationToken,
-    /// True for a TLS connection: its requests are `https` (`req.is_secure()`, `full_url()`), unless a
-    /// trusted proxy says otherwise. Set it right after [`Connection::new`], before the connection is
-    /// shared with its service.
-    pub(crate) is_secure: bool,
     send_buffer: Arc<AtomicUsize>,
     handling: Arc<Handling>,
+    secure: bool,
 }
 
 /// How many requests of an HTTP/1.1 connection are being handled, and the read that waits for them to
@@ -103,18 +110,20 @@ impl Drop for HandlingRequest {
 }
 
 impl Connection {
-    /// A connection whose cut-off is a child of `parent` (the server's "abandon everything" switch).
-    pub(crate) fn new(parent: &CancellationToken) -> Self {
+    /// A connection whose cut-off is a child of `parent` (the server's "abandon everything" switch);
+    /// `secure` when it is TLS.
+    pub(crate) fn new(parent: &CancellationToken, secure: bool) -> Self {
         Connection {
             cutoff: parent.child_token(),
-            is_secure: false,
             send_buffer: Arc::new(AtomicUsize::new(0)),
             handling: Arc::default(),
+            secure,
         }
     }
 
-    /// The socket of this connection, wrapped so that what its requests ask of it is applied.
-    pub(crate) fn io(&self, stream: TcpStream) -> ConnectionIo {
+    /// The stream of this connection (its socket, or TLS over it), wrapped so that what its requests ask
+    /// of it is applied.
+    pub(crate) fn io<S: OverTcp>(&self, stream: S) -> ConnectionIo<S> {
         ConnectionIo { stream, send_buffer: self.send_buffer.clone(), handling: self.handling.clone() }
     }
 
@@ -129,16 +138,36 @@ impl Connection {
     }
 }
 
-/// A TCP socket that applies a send-buffer size asked for by a request before its next write, and holds
-/// back the end of the client's data while a request is being handled.
+/// A stream carried by a TCP socket: the socket itself, or TLS over it.
+pub(crate) trait OverTcp: AsyncRead + AsyncWrite + Unpin {
+    /// The socket underneath.
+    fn tcp(&self) -> &TcpStream;
+}
+
+impl OverTcp for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+#[cfg(feature = "tls")]
+impl OverTcp for tokio_rustls::server::TlsStream<TcpStream> {
+    fn tcp(&self) -> &TcpStream {
+        self.get_ref().0
+    }
+}
+
+/// A connection's stream that applies a send-buffer size asked for by a request to its socket before
+/// its next write, and holds back the end of the client's data while a request is being handled. Over
+/// TLS it wraps the TLS stream, so the end it holds back is the end of the decrypted data.
 #[derive(Debug)]
-pub(crate) struct ConnectionIo {
-    stream: TcpStream,
+pub(crate) struct ConnectionIo<S = TcpStream> {
+    stream: S,
     send_buffer: Arc<AtomicUsize>,
     handling: Arc<Handling>,
 }
 
-impl ConnectionIo {
+impl<S: OverTcp> ConnectionIo<S> {
     fn apply_send_buffer(&self) {
         // One relaxed load per write (no read-modify-write on the hot path); the size is asked at most
         // once per event stream.
@@ -147,14 +176,14 @@ impl ConnectionIo {
         }
         let asked = self.send_buffer.swap(0, Ordering::Relaxed);
         if asked != 0 {
-            if let Err(err) = socket2::SockRef::from(&self.stream).set_send_buffer_size(asked) {
+            if let Err(err) = socket2::SockRef::from(self.stream.tcp()).set_send_buffer_size(asked) {
                 tracing::debug!(error = %err, "cannot bound the socket's send buffer");
             }
         }
     }
 }
 
-impl AsyncRead for ConnectionIo {
+impl<S: OverTcp> AsyncRead for ConnectionIo<S> {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
@@ -172,7 +201,7 @@ impl AsyncRead for ConnectionIo {
     }
 }
 
-impl AsyncWrite for ConnectionIo {
+impl<S: OverTcp> AsyncWrite for ConnectionIo<S> {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         this.apply_send_buffer();

@@ -1,5 +1,6 @@
 //! Test support: a server on 127.0.0.1 port 0 that stops when dropped, and a raw TCP client for the
-//! cases an HTTP client library refuses to produce.
+//! cases an HTTP client library refuses to produce. What the book's examples use too (the time bound,
+//! the HTTP client, `eventually`) is the book's support, included here once.
 
 #![allow(dead_code)]
 
@@ -12,8 +13,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
-/// Every wait in the tests is bounded by this.
-pub const LIMIT: Duration = Duration::from_secs(10);
+/// The book's doctest support (`book/doctest/support.rs`), whose helpers these tests share.
+mod book {
+    include!("../../../book/doctest/support.rs");
+}
+
+#[allow(unused_imports)] // not every test binary waits with `eventually`
+pub use book::support::{client, eventually, LIMIT};
 
 /// A running server; stopping it (or dropping it) shuts it down.
 pub struct TestServer {
@@ -28,15 +34,16 @@ impl TestServer {
         Self::start_with(HttpServer::create_builder().use_router(router))
     }
 
-    /// Serves what `builder` describes, on 127.0.0.1 port 0.
+    /// Serves what `builder` describes, on a listener bound to 127.0.0.1 port 0.
     pub fn start_with(builder: HttpServerHostContextBuilder) -> Self {
-        let app = builder.use_listening_port("http://127.0.0.1:0/").build().expect("server builds");
+        let app = builder.use_listener(loopback_listener()).build().expect("server builds");
         let addr = app.local_addr();
         let server = app.server();
         let task = tokio::spawn(app.start_with_shutdown(std::future::pending()));
         TestServer { addr, server, task: Some(task) }
     }
 
+    /// `http://<addr><path>`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
@@ -55,6 +62,13 @@ impl Drop for TestServer {
     }
 }
 
+/// A listener on 127.0.0.1 port 0 (the test must run inside a tokio runtime).
+pub fn loopback_listener() -> tokio::net::TcpListener {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds 127.0.0.1:0");
+    listener.set_nonblocking(true).unwrap();
+    tokio::net::TcpListener::from_std(listener).unwrap()
+}
+
 /// A log sink shared with the test: a `tracing_subscriber` writes into it, the test reads what it wrote.
 #[derive(Clone, Default)]
 pub struct Captured(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
@@ -67,11 +81,6 @@ impl std::io::Write for Captured {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-/// An HTTP/1.1 client.
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(LIMIT).build().unwrap()
 }
 
 /// Sends raw bytes and reads until the server closes or `LIMIT` passes.
@@ -106,12 +115,17 @@ pub async fn read_until(stream: &mut TcpStream, needle: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Waits until `condition` holds, checking every few milliseconds (bounded by `LIMIT`).
-pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + LIMIT;
-    while !condition() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
+/// Whether the server closed `stream` within `within` (end of stream or reset); bytes it sends first
+/// are read and dropped.
+pub async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => {}
+        }
     }
 }
 

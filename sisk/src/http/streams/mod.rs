@@ -1,6 +1,8 @@
-//! Server-Sent Events: connections opened with
+//! Server-Sent Events and response streams: connections opened with
 //! [`HttpRequest::get_event_source`](crate::http::HttpRequest::get_event_source), typed [`Event`]s,
-//! the ping policy, and the server's collection of identified connections.
+//! the ping policy, and the server's collection of identified connections; and
+//! [`HttpResponseStream`], a response a handler writes as it goes, which drains through the same kind of
+//! bounded queue.
 //!
 //! ## Noticing that a client left
 //!
@@ -27,8 +29,9 @@
 //!
 //! The module is split by what each part may touch: `channel` is the bounded queue and head slot (no
 //! knowledge of servers or collections), `event_source` the public handle built on it, `stream_body` the
-//! hyper body that drains the queue, `collection` the registry, `ping_policy` the keep-alive task, and
-//! `event` the wire encoding.
+//! hyper body that drains the queue, `collection` the registry, `ping_policy` the keep-alive task,
+//! `event` the wire encoding, and `response_stream` the other handle built on the same queue: a response
+//! of any content written as it goes, whose body is an ordinary streamed body.
 
 mod audience;
 mod channel;
@@ -39,6 +42,7 @@ mod event_source;
 mod identifier_policy;
 mod log;
 mod ping_policy;
+mod response_stream;
 mod resume;
 mod stream_body;
 
@@ -52,5 +56,7 @@ pub use event_source::HttpRequestEventSource;
 pub use identifier_policy::IdentifierPolicy;
 pub use log::EventLogOptions;
 pub use ping_policy::HttpStreamPingPolicy;
+pub use response_stream::HttpResponseStream;
 pub use resume::{ResumeState, StaleReason};
-pub use stream_body::{EventStreamBody, StreamAborted};
+pub(crate) use stream_body::EventStreamBody;
+pub use stream_body::StreamAborted;

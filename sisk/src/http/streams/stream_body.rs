@@ -13,7 +13,7 @@ use crate::http::streams::HttpRequestEventSource;
 
 /// The body hyper writes for an event stream.
 #[derive(Debug)]
-pub struct EventStreamBody {
+pub(crate) struct EventStreamBody {
     source: HttpRequestEventSource,
     /// Resolves when the server begins shutting down; `None` once it has.
     stopping: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
@@ -38,15 +38,16 @@ impl EventStreamBody {
     }
 }
 
-/// How an event stream's body ends when its handler failed (returned a server error, or panicked) after
-/// the stream began: with an error, so the connection is cut (HTTP/1.1, no final chunk) or the stream
-/// reset (HTTP/2), and the client sees a failure rather than a clean end.
+/// How a streamed body ends when what feeds it failed after the head was sent: an event stream's handler
+/// that returned a server error or panicked, a response stream closed short of its declared length, a
+/// reader or file that failed. The body ends with this error, so the connection is cut (HTTP/1.1, no
+/// final chunk) or the stream reset (HTTP/2), and the client sees a failure rather than a clean end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StreamAborted;
 
 impl std::fmt::Display for StreamAborted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the event stream's handler failed after the stream began")
+        f.write_str("the response body failed after its head was sent")
     }
 }
 

@@ -1,0 +1,108 @@
+//! One connection's task: the TLS handshake or the protocol's preface, then hyper until the connection
+//! ends, is cut off, or the server is abandoned.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::Watcher;
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+use super::preface::speaks_http2;
+use super::protocols::{Protocols, Security};
+use crate::http::limits::OpenSlot;
+use crate::http::request_body::RequestBody;
+use crate::http::service::App;
+use crate::http::transport::{Connection, OverTcp};
+
+/// A connection just accepted, with its place among the server's open connections.
+pub(super) struct Accepted {
+    pub(super) stream: TcpStream,
+    pub(super) remote: SocketAddr,
+    pub(super) accepted_at: Instant,
+    /// Given back when the connection is served to its end and its socket closed.
+    pub(super) place: OpenSlot,
+}
+
+/// Serves one accepted connection until it ends, is cut off, or the server is abandoned.
+///
+/// The head deadline runs from `accepted_at`: the time spent on the TLS handshake or telling the
+/// protocol apart counts against [`header_read_timeout`](crate::http::HttpServerConfiguration::header_read_timeout),
+/// so a client that trickles its first bytes cannot double it, and one that never speaks is dropped.
+pub(super) async fn serve_connection(app: Arc<App>, protocols: Arc<Protocols>, watcher: Watcher, accepted: Accepted) {
+    let Accepted { stream, remote, accepted_at, place: _place } = accepted;
+    let _ = stream.set_nodelay(true);
+    let head_deadline = (accepted_at + protocols.header_read_timeout).into();
+    let served = Served { app, protocols: protocols.clone(), watcher, remote, head_deadline };
+    match &protocols.security {
+        Security::Plain => {
+            let Ok(Ok(is_http2)) = tokio::time::timeout_at(head_deadline, speaks_http2(&stream)).await else {
+                tracing::debug!(%remote, "connection closed or silent before its first request");
+                return;
+            };
+            served.run(stream, is_http2, false).await;
+        }
+        #[cfg(feature = "tls")]
+        Security::Tls(acceptor) => {
+            let handshake = super::tls::handshake(acceptor, stream, remote);
+            let Ok(Some(stream)) = tokio::time::timeout_at(head_deadline, handshake).await else {
+                tracing::debug!(%remote, "connection closed, silent or refused before its TLS handshake ended");
+                return;
+            };
+            let is_http2 = stream.get_ref().1.alpn_protocol() == Some(super::tls::ALPN_HTTP2);
+            served.run(stream, is_http2, true).await;
+        }
+    }
+}
+
+/// A connection whose protocol is known, ready for hyper.
+struct Served {
+    app: Arc<App>,
+    protocols: Arc<Protocols>,
+    watcher: Watcher,
+    remote: SocketAddr,
+    head_deadline: tokio::time::Instant,
+}
+
+impl Served {
+    async fn run<S: OverTcp + Send + 'static>(self, stream: S, is_http2: bool, secure: bool) {
+        let Served { app, protocols, watcher, remote, head_deadline } = self;
+        let connection = Connection::new(app.server.abandoned(), secure);
+        let cutoff = connection.cutoff.clone();
+        let io = TokioIo::new(connection.io(stream));
+        let service = hyper::service::service_fn(move |request| {
+            let app = app.clone();
+            let connection = connection.clone();
+            let request = request.map(RequestBody::from);
+            async move { Ok::<_, std::convert::Infallible>(app.handle(request, remote, &connection).await) }
+        });
+        if is_http2 {
+            // Boxed: the HTTP/2 state is large, and would otherwise size every HTTP/1.1 task too.
+            let served = Box::pin(watcher.watch(protocols.http2.serve_connection(io, service)));
+            drive(served, cutoff, remote).await;
+        } else {
+            // The first head gets what is left of the deadline. (hyper applies the same value to the heads
+            // that follow on a kept-alive connection; a client that was slow at first gets less later.)
+            let mut http1 = protocols.http1.clone();
+            http1.header_read_timeout(head_deadline.saturating_duration_since(tokio::time::Instant::now()));
+            drive(watcher.watch(http1.serve_connection(io, service)), cutoff, remote).await;
+        }
+    }
+}
+
+/// Runs a connection until it ends or is cut off (a client that stopped reading its event stream).
+async fn drive<E: std::fmt::Display>(
+    connection: impl Future<Output = Result<(), E>>,
+    cutoff: CancellationToken,
+    remote: SocketAddr,
+) {
+    tokio::select! {
+        result = connection => if let Err(err) = result {
+            tracing::debug!(error = %err, %remote, "connection ended with an error");
+        },
+        () = cutoff.cancelled() => tracing::debug!(%remote, "connection cut off"),
+    }
+}
