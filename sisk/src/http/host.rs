@@ -18,6 +18,7 @@ use crate::http::limits::OpenSlot;
 use crate::http::service::App;
 use crate::http::streams::HttpRequestEventSource;
 use crate::http::transport::{Connection, StreamExecutor};
+use crate::http::when_woken::WhenWoken;
 use crate::http::{
     CrossOriginResourceSharingHeaders, HttpServer, HttpServerConfiguration, IntoListeningPort, ListeningPort,
 };
@@ -392,11 +393,14 @@ async fn drive<E: std::fmt::Display>(
     cutoff: tokio_util::sync::CancellationToken,
     remote: SocketAddr,
 ) {
+    // Polled only when it fires, not each time the connection makes progress (see `when_woken`).
+    let cancelled = cutoff.cancelled();
+    tokio::pin!(cancelled);
     tokio::select! {
         result = connection => if let Err(err) = result {
             tracing::debug!(error = %err, %remote, "connection ended with an error");
         },
-        () = cutoff.cancelled() => tracing::debug!(%remote, "connection cut off"),
+        () = WhenWoken::new(cancelled) => tracing::debug!(%remote, "connection cut off"),
     }
 }
 

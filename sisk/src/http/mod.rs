@@ -16,6 +16,7 @@ pub(crate) mod server;
 pub(crate) mod service;
 pub mod streams;
 pub(crate) mod transport;
+pub(crate) mod when_woken;
 
 pub use bag::RequestBag;
 pub use body::ResponseBody;
