@@ -5,7 +5,7 @@
 //! pop, a flag); no `await` ever happens while it is held.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
@@ -55,11 +55,15 @@ struct State {
     queued_bytes: usize,
     phase: Phase,
     body_waker: Option<Waker>,
+    /// Someone waits in `send_async` for room: the next pop wakes them (otherwise a pop wakes no one).
+    room_wanted: bool,
 }
 
 #[derive(Debug)]
 pub(crate) struct Channel {
     state: Mutex<State>,
+    /// Set once the head was taken, so a send after the first one does not lock to find it gone.
+    head_taken: AtomicBool,
     limits: QueueLimits,
     /// Woken when the channel stops accepting messages.
     closed: Notify,
@@ -89,10 +93,17 @@ impl State {
 
 impl Channel {
     pub(crate) fn new(head: PendingHead, limits: QueueLimits) -> Self {
-        let state =
-            State { head: Some(head), queue: VecDeque::new(), queued_bytes: 0, phase: Phase::Open, body_waker: None };
+        let state = State {
+            head: Some(head),
+            queue: VecDeque::new(),
+            queued_bytes: 0,
+            phase: Phase::Open,
+            body_waker: None,
+            room_wanted: false,
+        };
         Channel {
             state: Mutex::new(state),
+            head_taken: AtomicBool::new(false),
             limits: QueueLimits { messages: limits.messages.max(1), bytes: limits.bytes },
             closed: Notify::new(),
             room: Notify::new(),
@@ -112,9 +123,14 @@ impl Channel {
         self.lock().head.as_mut().map(|head| f(&mut head.headers))
     }
 
-    /// Takes the pending head, once.
+    /// Takes the pending head, once. After that, a load of a flag: every send asks.
     pub(crate) fn take_head(&self) -> Option<PendingHead> {
-        self.lock().head.take()
+        if self.head_taken.load(Ordering::Acquire) {
+            return None;
+        }
+        let head = self.lock().head.take();
+        self.head_taken.store(true, Ordering::Release);
+        head
     }
 
     /// Queues a message unless the channel is closed or full.
@@ -147,10 +163,11 @@ impl Channel {
             tokio::pin!(notified);
             notified.as_mut().enable();
             {
-                let state = self.lock();
+                let mut state = self.lock();
                 if state.phase != Phase::Open || !state.is_full(self.limits, incoming) {
                     return;
                 }
+                state.room_wanted = true;
             }
             notified.await;
         }
@@ -165,9 +182,12 @@ impl Channel {
         }
         if let Some(bytes) = state.queue.pop_front() {
             state.queued_bytes -= bytes.len();
+            let room_wanted = std::mem::take(&mut state.room_wanted);
             drop(state);
             self.sent_bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-            self.room.notify_waiters();
+            if room_wanted {
+                self.room.notify_waiters();
+            }
             return Poll::Ready(Some(Ok(bytes)));
         }
         match state.phase {
