@@ -133,8 +133,9 @@ impl Channel {
         head
     }
 
-    /// Queues a message unless the channel is closed or full.
-    pub(crate) fn push(&self, bytes: Bytes, application: bool) -> Pushed {
+    /// Queues a message unless the channel is closed or full. An application message (not a ping, not a
+    /// replay) passes the time it is sent at, read once per broadcast, not once per connection.
+    pub(crate) fn push(&self, bytes: Bytes, application: Option<Instant>) -> Pushed {
         let waker = {
             let mut state = self.lock();
             if state.phase != Phase::Open {
@@ -147,8 +148,8 @@ impl Channel {
             state.queue.push_back(bytes);
             state.body_waker.take()
         };
-        if application {
-            self.touch();
+        if let Some(sent_at) = application {
+            self.touch(sent_at);
         }
         if let Some(waker) = waker {
             waker.wake();
@@ -252,6 +253,11 @@ impl Channel {
         was_open
     }
 
+    /// True until the response head was taken.
+    pub(crate) fn head_pending(&self) -> bool {
+        !self.head_taken.load(Ordering::Acquire)
+    }
+
     /// True once the channel stopped accepting messages.
     pub(crate) fn is_closed(&self) -> bool {
         self.lock().phase != Phase::Open
@@ -268,9 +274,9 @@ impl Channel {
         notified.await;
     }
 
-    /// Restarts the idle clock of `wait_for_fail`.
-    pub(crate) fn touch(&self) {
-        let nanos = u64::try_from(self.opened_at.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    /// Restarts the idle clock of `wait_for_fail` from `at`.
+    fn touch(&self, at: Instant) {
+        let nanos = u64::try_from(at.saturating_duration_since(self.opened_at).as_nanos()).unwrap_or(u64::MAX);
         self.last_message.store(nanos, Ordering::Relaxed);
     }
 

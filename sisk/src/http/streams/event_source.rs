@@ -322,7 +322,7 @@ impl HttpRequestEventSource {
         let bytes = event.encode();
         self.commit_head();
         loop {
-            match local.channel.push(bytes.clone(), true) {
+            match local.channel.push(bytes.clone(), Some(Instant::now())) {
                 Pushed::Queued => return true,
                 Pushed::Closed => return false,
                 Pushed::Full => local.channel.room(bytes.len()).await,
@@ -341,10 +341,11 @@ impl HttpRequestEventSource {
         }
     }
 
-    /// Queues an event already encoded (a publish shares one encoding among every connection), leaving
-    /// a full queue to the caller, who disconnects it once its locks are released.
-    pub(crate) fn offer(&self, bytes: Bytes) -> Pushed {
-        self.offer_as(bytes, true)
+    /// Queues an event already encoded (a publish shares one encoding among every connection, and one
+    /// reading of the clock, `sent_at`), leaving to the caller, once its locks are released, a full
+    /// queue to disconnect and a head to send ([`head_pending`](Self::head_pending)).
+    pub(crate) fn offer(&self, bytes: Bytes, sent_at: Instant) -> Pushed {
+        self.local().map_or(Pushed::Closed, |local| local.channel.push(bytes, Some(sent_at)))
     }
 
     fn offer_as(&self, bytes: Bytes, application: bool) -> Pushed {
@@ -352,14 +353,19 @@ impl HttpRequestEventSource {
             return Pushed::Closed;
         };
         self.commit_head();
-        local.channel.push(bytes, application)
+        local.channel.push(bytes, application.then(Instant::now))
+    }
+
+    /// True while the response head of a connection on this node waits for the first message.
+    pub(crate) fn head_pending(&self) -> bool {
+        self.local().is_some_and(|local| local.channel.head_pending())
     }
 
     /// Queues what the event log sends a connection as it attaches, without sending the head: the
     /// handler may still append headers.
     pub(crate) fn enqueue_before_head(&self, frames: Bytes) {
         if let Some(local) = self.local().filter(|_| !frames.is_empty()) {
-            local.channel.push(frames, false);
+            local.channel.push(frames, None);
         }
     }
 
@@ -519,7 +525,7 @@ impl HttpRequestEventSource {
             local.channel.close(false);
         } else if failed {
             let retry = self.server().configuration().event_source_error_retry;
-            local.channel.push(Event::new().retry(retry).encode(), false);
+            local.channel.push(Event::new().retry(retry).encode(), None);
             if local.channel.fail() {
                 tracing::error!(
                     identifier = ?self.identifier(),
@@ -544,7 +550,7 @@ impl HttpRequestEventSource {
     }
 
     /// Sends the response head, once.
-    fn commit_head(&self) {
+    pub(crate) fn commit_head(&self) {
         let Some(local) = self.local() else {
             return;
         };
