@@ -14,6 +14,7 @@ use tokio::io::{Interest, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::backplane::{Backplane, SharedLog};
+use crate::http::head_timer::HeadTimer;
 use crate::http::limits::OpenSlot;
 use crate::http::service::App;
 use crate::http::streams::HttpRequestEventSource;
@@ -294,7 +295,7 @@ async fn serve_connection(app: Arc<App>, protocols: Arc<Protocols>, watcher: Wat
         // The first head gets what is left of the deadline. (hyper applies the same value to the heads
         // that follow on a kept-alive connection; a client that was slow at first gets less later.)
         let mut http1 = protocols.http1.clone();
-        http1.header_read_timeout(head_deadline.saturating_duration_since(Instant::now()));
+        http1.timer(HeadTimer::default()).header_read_timeout(head_deadline.saturating_duration_since(Instant::now()));
         drive(watcher.watch(http1.serve_connection(io, service)), cutoff, remote).await;
     }
 }
@@ -327,7 +328,6 @@ impl Protocols {
     fn new(config: &HttpServerConfiguration) -> Self {
         let mut http1 = http1::Builder::new();
         http1
-            .timer(TokioTimer::new())
             // hyper refuses a head over `max_header_size` with 431, and one that does not fit its buffer
             // (still incomplete at that size) with 431 too; the buffer must hold at least 8 KiB.
             .max_header_size(config.maximum_header_size)

@@ -5,6 +5,7 @@ mod bag;
 pub(crate) mod body;
 mod configuration;
 mod cors;
+mod head_timer;
 mod host;
 mod into_response;
 pub(crate) mod limits;
