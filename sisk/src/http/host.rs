@@ -12,6 +12,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{Interest, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
 
 use crate::backplane::{Backplane, SharedLog};
 use crate::http::head_timer::HeadTimer;
@@ -280,7 +281,7 @@ async fn serve_connection(app: Arc<App>, protocols: Arc<Protocols>, watcher: Wat
         return;
     };
     let connection = Connection::new(app.server.abandoned());
-    let cutoff = connection.cutoff.clone();
+    let cutoff = CancellationToken::clone(&connection.cutoff);
     let io = TokioIo::new(connection.io(stream));
     let service = hyper::service::service_fn(move |request| {
         let app = app.clone();
@@ -390,7 +391,7 @@ fn peek_news(stream: &TcpStream, buf: &mut [u8], seen: usize) -> std::io::Result
 /// Runs a connection until it ends or is cut off (a client that stopped reading its event stream).
 async fn drive<E: std::fmt::Display>(
     connection: impl Future<Output = Result<(), E>>,
-    cutoff: tokio_util::sync::CancellationToken,
+    cutoff: CancellationToken,
     remote: SocketAddr,
 ) {
     // Polled only when it fires, not each time the connection makes progress (see `when_woken`).
