@@ -15,6 +15,7 @@ use crate::backplane::{Backplane, LogEntry, PresenceChange, PresenceEntry};
 use crate::http::server::WeakServer;
 use crate::http::streams::channel::Pushed;
 use crate::http::streams::log::EventLog;
+use crate::http::streams::ping_policy::PingSchedule;
 use crate::http::streams::{
     Audience, Event, EventId, EventLogOptions, HttpRequestEventSource, IdentifierPolicy, Position, ResumeState,
     StaleReason,
@@ -75,6 +76,8 @@ struct Inner {
     remote: RwLock<HashMap<Arc<str>, Vec<RemoteConnection>>>,
     /// The server this collection belongs to, to make handles on remote connections.
     server: OnceLock<WeakServer>,
+    /// The pings of this server's streams, identified or not.
+    pings: PingSchedule,
 }
 
 /// Where another node holds a connection.
@@ -119,8 +122,14 @@ impl HttpEventSourceCollection {
             on_unregistered: RwLock::default(),
             remote: RwLock::default(),
             server: OnceLock::new(),
+            pings: PingSchedule::default(),
         };
         HttpEventSourceCollection { inner: Arc::new(inner) }
+    }
+
+    /// The pings of this server's streams.
+    pub(crate) fn pings(&self) -> &PingSchedule {
+        &self.inner.pings
     }
 
     pub(crate) fn belongs_to(&self, server: WeakServer) {

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -53,6 +53,17 @@ use crate::Error;
 #[derive(Clone)]
 pub struct HttpRequestEventSource {
     shared: Arc<Shared>,
+}
+
+/// A handle that does not keep its connection's state alive (the ping schedule holds these).
+#[derive(Debug)]
+pub(crate) struct WeakEventSource(Weak<Shared>);
+
+impl WeakEventSource {
+    /// The connection, while a handle on it remains.
+    pub(crate) fn upgrade(&self) -> Option<HttpRequestEventSource> {
+        self.0.upgrade().map(|shared| HttpRequestEventSource { shared })
+    }
 }
 
 /// Where the connection is. (A remote handle wastes the size of a local connection's state; boxing that
@@ -563,6 +574,11 @@ impl HttpRequestEventSource {
         let response = HttpResponse::with_body(StatusCode::OK, head.headers, body);
         // If the request is already over, the response comes back and its body's drop closes us.
         let _ = head.slot.send(response);
+    }
+
+    /// A handle that does not keep the connection alive.
+    pub(crate) fn downgrade(&self) -> WeakEventSource {
+        WeakEventSource(Arc::downgrade(&self.shared))
     }
 
     /// The queue of a connection on this node.
