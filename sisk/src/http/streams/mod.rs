@@ -27,8 +27,8 @@
 //!
 //! The module is split by what each part may touch: `channel` is the bounded queue and head slot (no
 //! knowledge of servers or collections), `event_source` the public handle built on it, `stream_body` the
-//! hyper body that drains the queue, `collection` the registry, `ping_policy` the pings (one task per server), and
-//! `event` the wire encoding.
+//! hyper body that drains the queue, `collection` the registry, `ping_policy` the pings (one task per
+//! server sends them all), and `event` the wire encoding.
 
 mod audience;
 mod channel;
