@@ -9,10 +9,11 @@ use std::time::{Duration, Instant};
 
 use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use hyper_util::server::graceful::GracefulConnection;
 use tokio::io::{Interest, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::backplane::{Backplane, SharedLog};
 use crate::http::head_timer::HeadTimer;
@@ -199,7 +200,8 @@ impl HttpServerHostContext {
         }
         tracing::info!("listening on http://{}/", server.local_addr());
         let protocols = Arc::new(Protocols::new(server.configuration()));
-        let graceful = GracefulShutdown::new();
+        // The connections being served, for the shutdown to wait for.
+        let connections = TaskTracker::new();
 
         tokio::pin!(signal);
         loop {
@@ -226,27 +228,28 @@ impl HttpServerHostContext {
             tokio::spawn(serve_connection(
                 self.app.clone(),
                 protocols.clone(),
-                graceful.watcher(),
+                connections.clone(),
                 Accepted { stream, remote, accepted_at, place },
             ));
         }
 
         drop(listener);
-        shut_down(&server, graceful).await;
+        shut_down(&server, &connections).await;
         Ok(())
     }
 }
 
 /// Stops a server whose listener is closed: ends every event stream cleanly, then waits for connections
 /// and handlers until the shutdown timeout, and drops what is left.
-async fn shut_down(server: &HttpServer, graceful: GracefulShutdown) {
+async fn shut_down(server: &HttpServer, connections: &TaskTracker) {
     tracing::info!("shutting down");
     server.stop();
     server.event_sources().drop_all();
     let tasks = server.streaming_tasks();
     tasks.close();
+    connections.close();
     let drained = async {
-        graceful.shutdown().await;
+        connections.wait().await;
         tasks.wait().await;
     };
     let timeout = server.configuration().shutdown_timeout;
@@ -272,7 +275,7 @@ struct Accepted {
 /// The head deadline runs from `accepted_at`: the time spent telling the protocol apart counts against
 /// [`header_read_timeout`](HttpServerConfiguration::header_read_timeout), so a client that trickles its
 /// first bytes cannot double it.
-async fn serve_connection(app: Arc<App>, protocols: Arc<Protocols>, watcher: Watcher, accepted: Accepted) {
+async fn serve_connection(app: Arc<App>, protocols: Arc<Protocols>, connections: TaskTracker, accepted: Accepted) {
     let Accepted { stream, remote, accepted_at, place: _place } = accepted;
     let _ = stream.set_nodelay(true);
     let head_deadline = accepted_at + protocols.header_read_timeout;
@@ -280,6 +283,9 @@ async fn serve_connection(app: Arc<App>, protocols: Arc<Protocols>, watcher: Wat
         tracing::debug!(%remote, "connection closed or silent before its first request");
         return;
     };
+    // Counted from here (a connection still silent before its first request is not waited for).
+    let _served = connections.token();
+    let stopping = app.server.stopping().clone();
     let connection = Connection::new(app.server.abandoned());
     let cutoff = CancellationToken::clone(&connection.cutoff);
     let io = TokioIo::new(connection.io(stream));
@@ -290,15 +296,30 @@ async fn serve_connection(app: Arc<App>, protocols: Arc<Protocols>, watcher: Wat
     });
     if is_http2 {
         // Boxed: the HTTP/2 state is large, and would otherwise size every HTTP/1.1 task too.
-        let served = Box::pin(watcher.watch(protocols.http2.serve_connection(io, service)));
+        let served = Box::pin(gracefully(protocols.http2.serve_connection(io, service), stopping));
         drive(served, cutoff, remote).await;
     } else {
         // The first head gets what is left of the deadline. (hyper applies the same value to the heads
         // that follow on a kept-alive connection; a client that was slow at first gets less later.)
         let mut http1 = protocols.http1.clone();
         http1.timer(HeadTimer::default()).header_read_timeout(head_deadline.saturating_duration_since(Instant::now()));
-        drive(watcher.watch(http1.serve_connection(io, service)), cutoff, remote).await;
+        drive(gracefully(http1.serve_connection(io, service), stopping), cutoff, remote).await;
     }
+}
+
+/// Runs `connection` to its end, asking it to finish gracefully (answer what is in flight, then close)
+/// once the server stops. The stop signal is one token shared by every connection: it is polled only when
+/// it fires, not each time the connection makes progress (see `when_woken`).
+async fn gracefully<C: GracefulConnection>(connection: C, stopping: CancellationToken) -> Result<(), C::Error> {
+    tokio::pin!(connection);
+    let stopped = stopping.cancelled();
+    tokio::pin!(stopped);
+    tokio::select! {
+        result = connection.as_mut() => return result,
+        () = WhenWoken::new(stopped) => {}
+    }
+    connection.as_mut().graceful_shutdown();
+    connection.await
 }
 
 /// How many connections may wait to be accepted. The standard library's 128 overflows when many
