@@ -23,7 +23,8 @@ pub(crate) struct WhenWoken<F> {
     signal: Arc<Signal>,
     /// The waker the inner future is given: it raises the flag, then wakes the task.
     waker: Waker,
-    polled: bool,
+    /// The task's waker as last registered in `signal`, which holds it until it fires.
+    registered: Option<Waker>,
 }
 
 /// Whether the inner future woke, and the task to wake when it does.
@@ -47,7 +48,7 @@ impl Wake for Signal {
 impl<F: Future + Unpin> WhenWoken<F> {
     pub(crate) fn new(future: F) -> Self {
         let signal = Arc::new(Signal::default());
-        WhenWoken { future, waker: Waker::from(signal.clone()), signal, polled: false }
+        WhenWoken { future, waker: Waker::from(signal.clone()), signal, registered: None }
     }
 }
 
@@ -56,13 +57,23 @@ impl<F: Future + Unpin> Future for WhenWoken<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.get_mut();
-        // Registered before the flag is read: a wake in between still reaches this task.
-        this.signal.task.register(cx.waker());
-        // A load, not a swap: no read-modify-write while nothing happened, which is nearly always.
-        if this.polled && !this.signal.woken.load(Ordering::Acquire) {
+        let first = this.registered.is_none();
+        let same_task = this.registered.as_ref().is_some_and(|registered| registered.will_wake(cx.waker()));
+        // Nearly always: nothing happened, and the same task polls. One load, no read-modify-write. (A
+        // wake raises the flag before it takes the registered waker: while the flag is down, the
+        // waker is still there.)
+        if same_task && !this.signal.woken.load(Ordering::Acquire) {
             return Poll::Pending;
         }
-        this.polled = true;
+        // Woken (its waker was taken), polled by another task, or polled for the first time: register,
+        // then look at the flag again, so that a wake in between still reaches this task.
+        this.signal.task.register(cx.waker());
+        if !same_task {
+            this.registered = Some(cx.waker().clone());
+        }
+        if !first && !this.signal.woken.load(Ordering::Acquire) {
+            return Poll::Pending;
+        }
         // Lowered before the poll: a wake during it raises it again.
         this.signal.woken.store(false, Ordering::SeqCst);
         Pin::new(&mut this.future).poll(&mut Context::from_waker(&this.waker))
