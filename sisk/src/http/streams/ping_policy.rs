@@ -4,10 +4,9 @@
 //! Every ping of a server is sent by one task, which keeps the streams' next pings in a map ordered by
 //! time: a stream with pings costs an entry there, not a task and a timer of its own (about 1.8 KB of
 //! memory per stream, and the cost of spawning a task at each connection). The task touches a stream
-//! only when its ping is due, never on the per-event path. A ping is due once a stream has sent nothing
-//! for an interval: an application message (what restarts `wait_for_fail`'s idle clock) also puts its
-//! next ping off, so a busy stream is not pinged. A ping goes through the stream's queue like any
-//! message, so a client that stopped reading is still revealed: its queue fills and it is disconnected.
+//! only when its ping is due, never on the per-event path. A ping goes through the stream's queue like
+//! any message, so a client that stopped reading is still revealed: its queue fills and it is
+//! disconnected.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -23,9 +22,9 @@ use crate::http::streams::HttpRequestEventSource;
 
 /// The ping policy of a connection, configured inside
 /// [`HttpRequestEventSource::with_ping`]. Every `interval` it sends an SSE comment carrying
-/// `data_message` — invisible to the page's `onmessage` — unless the connection sent a message within
-/// that interval. A ping that cannot be written closes the connection and frees it. Pings do not
-/// restart the idle clock of [`wait_for_fail`](HttpRequestEventSource::wait_for_fail).
+/// `data_message` — invisible to the page's `onmessage`. A ping that cannot be written closes the
+/// connection and frees it. Pings do not restart the idle clock of
+/// [`wait_for_fail`](HttpRequestEventSource::wait_for_fail).
 #[derive(Debug)]
 pub struct HttpStreamPingPolicy {
     /// The text of each ping (default `%ping%`, as in Sisk).
@@ -55,9 +54,8 @@ impl HttpStreamPingPolicy {
             source: self.source.downgrade(),
             frame: encode_comment(&self.data_message),
             interval: self.interval,
-            last: Instant::now(),
         };
-        self.source.server().event_sources().pings().add(ping.last + ping.interval, ping);
+        self.source.server().event_sources().pings().add(Instant::now() + self.interval, ping);
     }
 
     /// Sets the message and interval, then starts.
@@ -74,8 +72,6 @@ struct Ping {
     source: WeakEventSource,
     frame: Bytes,
     interval: Duration,
-    /// When the last ping was sent (or pinging started).
-    last: Instant,
 }
 
 /// The next ping of every pinged stream of a server, and the task that sends them (see the module docs).
@@ -164,44 +160,13 @@ async fn run(due: Weak<Mutex<Due>>, changed: Arc<Notify>) {
 }
 
 impl Ping {
-    /// Pings the stream if it has been quiet for an interval; returns when to look again, or `None` once
-    /// the stream is closed or the ping could not be queued (the stream is then disconnected).
-    fn send(mut self, now: Instant) -> Option<(Instant, Ping)> {
+    /// Pings the stream; returns when to ping it next, or `None` once the stream is closed or the ping
+    /// could not be queued (the stream is then disconnected).
+    fn send(self, now: Instant) -> Option<(Instant, Ping)> {
         let source = self.source.upgrade()?;
-        let channel = source.channel()?;
-        if channel.is_closed() {
+        if source.channel()?.is_closed() || !source.push(self.frame.clone(), false) {
             return None;
         }
-        let quiet_since = self.last.max(Instant::from_std(channel.last_message_at()));
-        if let Some(later) = put_off(quiet_since, self.interval, now) {
-            return Some((later, self));
-        }
-        if !source.push(self.frame.clone(), false) {
-            return None;
-        }
-        self.last = now;
         Some((now + self.interval, self))
-    }
-}
-
-/// When a stream quiet since `quiet_since` (its last message or ping) is next due a ping; `None` when it
-/// is due now.
-fn put_off(quiet_since: Instant, interval: Duration, now: Instant) -> Option<Instant> {
-    let due = quiet_since + interval;
-    (due > now).then_some(due)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_stream_that_sent_within_the_interval_is_not_pinged_yet() {
-        let now = Instant::now();
-        let interval = Duration::from_secs(5);
-        let busy = now - Duration::from_secs(1);
-        assert_eq!(put_off(busy, interval, now), Some(busy + interval), "looked at again 5 s after its message");
-        assert_eq!(put_off(now - interval, interval, now), None, "quiet for a whole interval: pinged");
-        assert_eq!(put_off(now - 3 * interval, interval, now), None);
     }
 }
