@@ -39,7 +39,19 @@ async fn start_server() -> HttpServer {
         sse.keep_alive().await;
         sse.close()
     });
-    sisk_bench::serve_in_background(r)
+    // 100k streams: far over the default `maximum_event_sources` (10,000) and `maximum_connections`.
+    let app = HttpServer::create_builder()
+        .use_listening_port("http://127.0.0.1:0/")
+        .use_configuration(|config| {
+            config.maximum_event_sources = 200_000;
+            config.maximum_connections = 200_000;
+        })
+        .use_router(r)
+        .build()
+        .expect("the server builds");
+    let server = app.server();
+    tokio::spawn(app.start_with_shutdown(std::future::pending()));
+    server
 }
 
 /// Opens the streams `first..first + count` on one HTTP/2 connection.

@@ -1,8 +1,10 @@
 //! The benchmark contract ([`sisk_bench::contract`]) served by sisk, written as its documentation shows:
-//! identified event sources kept open with `keep_alive`, and the server's own collection for broadcasts
-//! and counts.
+//! identified event sources kept open with `keep_alive` and pinged every 15 s (as axum's default
+//! keep-alive), and the server's own collection for broadcasts and counts.
 //!
 //! `server-sisk [address]` (default `127.0.0.1:0`); prints `listening on <address>`.
+
+use std::time::Duration;
 
 use sisk::prelude::*;
 use sisk_bench::contract::{announce, broadcast_prefix, server_address, HELLO, QUEUE_CAPACITY};
@@ -14,6 +16,8 @@ async fn main() -> Result<(), sisk::Error> {
     r += Route::get("/sse/<id>", |req: HttpRequest| async move {
         let id = req.route_parameter("id").unwrap_or_default().to_owned();
         let sse = req.get_event_source(id.as_str());
+        // Pings on, every 15 s like axum's `KeepAlive::default()`: what a stream behind a proxy needs.
+        sse.with_ping(|ping| ping.start_with("ping", Duration::from_secs(15)));
         sse.keep_alive().await;
         sse.close()
     });

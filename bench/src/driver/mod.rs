@@ -4,11 +4,13 @@
 //! Split by measurement: [`servers`] starts and stops the processes, [`hello`] measures `GET /hello`,
 //! [`fanout`] opens identified streams and broadcasts to them (delivery latency, losses, CPU per event,
 //! memory per stream, connect rate), [`floor`] measures what the kernel alone charges for one event's
-//! write, [`collection`] reads the criterion results of `benches/collection.rs`, and [`report`] prints.
+//! write, [`instructions`] counts instructions under callgrind (repeatable on a shared machine),
+//! [`collection`] reads the criterion results of `benches/collection.rs`, and [`report`] prints.
 
 pub mod collection;
 pub mod fanout;
 pub mod floor;
 pub mod hello;
+pub mod instructions;
 pub mod report;
 pub mod servers;

@@ -94,6 +94,14 @@ impl ServerProcess {
         self.cpu()
     }
 
+    /// Asks it to stop with `SIGTERM` (as a supervisor would; valgrind then writes its profile) and waits
+    /// for it to exit.
+    pub fn terminate(mut self) -> io::Result<()> {
+        Command::new("kill").arg("-TERM").arg(self.pid().to_string()).status()?;
+        self.child.wait()?;
+        Ok(())
+    }
+
     /// Its resident memory in bytes.
     pub fn rss(&self) -> io::Result<u64> {
         rss_bytes(self.pid())

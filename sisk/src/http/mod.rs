@@ -12,6 +12,7 @@ mod development_certificate;
 pub mod file_system;
 mod form;
 mod forwarding;
+mod head_timer;
 mod host;
 mod http_service;
 mod into_response;
@@ -32,6 +33,7 @@ pub(crate) mod service;
 mod ssl_certificate;
 pub mod streams;
 pub(crate) mod transport;
+pub(crate) mod when_woken;
 
 pub use bag::RequestBag;
 pub use body::ResponseBody;

@@ -30,14 +30,15 @@ use tokio_util::sync::CancellationToken;
 
 tokio::task_local! {
     /// The cut-off of the HTTP/2 stream whose task is running; unset on HTTP/1.1.
-    static STREAM_CUTOFF: CancellationToken;
+    static STREAM_CUTOFF: Arc<CancellationToken>;
 }
 
 /// What a request holds of the transport it came on.
 #[derive(Debug, Clone)]
 pub(crate) struct Transport {
-    /// Cancelling it ends what carries the request: its HTTP/2 stream, or its HTTP/1.1 connection.
-    cutoff: CancellationToken,
+    /// Cancelling it ends what carries the request: its HTTP/2 stream, or its HTTP/1.1 connection. In an
+    /// `Arc`: cloning a token itself locks its node in the token tree, and every request clones this.
+    cutoff: Arc<CancellationToken>,
     /// The send-buffer size asked for the socket (HTTP/1.1 only; `None` over HTTP/2, where the socket is
     /// shared and flow control bounds each stream).
     send_buffer: Option<Arc<AtomicUsize>>,
@@ -49,7 +50,7 @@ impl Transport {
     /// The transport of a request that arrived on `connection`: inside an HTTP/2 stream's task, that
     /// stream; otherwise the connection itself.
     pub(crate) fn current(connection: &Connection) -> Self {
-        match STREAM_CUTOFF.try_with(CancellationToken::clone) {
+        match STREAM_CUTOFF.try_with(Arc::clone) {
             Ok(stream) => Transport { cutoff: stream, send_buffer: None, secure: connection.secure },
             Err(_) => Transport {
                 cutoff: connection.cutoff.clone(),
@@ -82,7 +83,8 @@ impl Transport {
 /// One accepted connection, as its requests see it.
 #[derive(Debug, Clone)]
 pub(crate) struct Connection {
-    pub(crate) cutoff: CancellationToken,
+    /// In an `Arc`, as the request's copy (see [`Transport`]): a connection is cloned for each request.
+    pub(crate) cutoff: Arc<CancellationToken>,
     send_buffer: Arc<AtomicUsize>,
     handling: Arc<Handling>,
     secure: bool,
@@ -114,7 +116,7 @@ impl Connection {
     /// `secure` when it is TLS.
     pub(crate) fn new(parent: &CancellationToken, secure: bool) -> Self {
         Connection {
-            cutoff: parent.child_token(),
+            cutoff: Arc::new(parent.child_token()),
             send_buffer: Arc::new(AtomicUsize::new(0)),
             handling: Arc::default(),
             secure,
@@ -241,7 +243,7 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     fn execute(&self, task: F) {
-        let cutoff = CancellationToken::new();
+        let cutoff = Arc::new(CancellationToken::new());
         tokio::spawn(STREAM_CUTOFF.scope(cutoff.clone(), async move {
             cutoff.run_until_cancelled(task).await;
         }));

@@ -7,16 +7,19 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::Watcher;
+use hyper_util::server::graceful::GracefulConnection;
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::preface::speaks_http2;
 use super::protocols::{Protocols, Security};
+use crate::http::head_timer::HeadTimer;
 use crate::http::limits::OpenSlot;
 use crate::http::request_body::RequestBody;
 use crate::http::service::App;
 use crate::http::transport::{Connection, OverTcp};
+use crate::http::when_woken::WhenWoken;
 
 /// A connection just accepted, with its place among the server's open connections.
 pub(super) struct Accepted {
@@ -32,11 +35,16 @@ pub(super) struct Accepted {
 /// The head deadline runs from `accepted_at`: the time spent on the TLS handshake or telling the
 /// protocol apart counts against [`header_read_timeout`](crate::http::HttpServerConfiguration::header_read_timeout),
 /// so a client that trickles its first bytes cannot double it, and one that never speaks is dropped.
-pub(super) async fn serve_connection(app: Arc<App>, protocols: Arc<Protocols>, watcher: Watcher, accepted: Accepted) {
+pub(super) async fn serve_connection(
+    app: Arc<App>,
+    protocols: Arc<Protocols>,
+    connections: TaskTracker,
+    accepted: Accepted,
+) {
     let Accepted { stream, remote, accepted_at, place: _place } = accepted;
     let _ = stream.set_nodelay(true);
     let head_deadline = (accepted_at + protocols.header_read_timeout).into();
-    let served = Served { app, protocols: protocols.clone(), watcher, remote, head_deadline };
+    let served = Served { app, protocols: protocols.clone(), connections, remote, head_deadline };
     match &protocols.security {
         Security::Plain => {
             let Ok(Ok(is_http2)) = tokio::time::timeout_at(head_deadline, speaks_http2(&stream)).await else {
@@ -62,16 +70,20 @@ pub(super) async fn serve_connection(app: Arc<App>, protocols: Arc<Protocols>, w
 struct Served {
     app: Arc<App>,
     protocols: Arc<Protocols>,
-    watcher: Watcher,
+    /// The server's served connections, which the shutdown waits for.
+    connections: TaskTracker,
     remote: SocketAddr,
     head_deadline: tokio::time::Instant,
 }
 
 impl Served {
     async fn run<S: OverTcp + Send + 'static>(self, stream: S, is_http2: bool, secure: bool) {
-        let Served { app, protocols, watcher, remote, head_deadline } = self;
+        let Served { app, protocols, connections, remote, head_deadline } = self;
+        // Counted from here (a connection still silent before its first request is not waited for).
+        let _served = connections.token();
+        let stopping = app.server.stopping().clone();
         let connection = Connection::new(app.server.abandoned(), secure);
-        let cutoff = connection.cutoff.clone();
+        let cutoff = CancellationToken::clone(&connection.cutoff);
         let io = TokioIo::new(connection.io(stream));
         let service = hyper::service::service_fn(move |request| {
             let app = app.clone();
@@ -81,16 +93,33 @@ impl Served {
         });
         if is_http2 {
             // Boxed: the HTTP/2 state is large, and would otherwise size every HTTP/1.1 task too.
-            let served = Box::pin(watcher.watch(protocols.http2.serve_connection(io, service)));
+            let served = Box::pin(gracefully(protocols.http2.serve_connection(io, service), stopping));
             drive(served, cutoff, remote).await;
         } else {
             // The first head gets what is left of the deadline. (hyper applies the same value to the heads
             // that follow on a kept-alive connection; a client that was slow at first gets less later.)
             let mut http1 = protocols.http1.clone();
-            http1.header_read_timeout(head_deadline.saturating_duration_since(tokio::time::Instant::now()));
-            drive(watcher.watch(http1.serve_connection(io, service)), cutoff, remote).await;
+            http1
+                .timer(HeadTimer::default())
+                .header_read_timeout(head_deadline.saturating_duration_since(tokio::time::Instant::now()));
+            drive(gracefully(http1.serve_connection(io, service), stopping), cutoff, remote).await;
         }
     }
+}
+
+/// Runs `connection` to its end, asking it to finish gracefully (answer what is in flight, then close)
+/// once the server stops. The stop signal is one token shared by every connection: it is polled only when
+/// it fires, not each time the connection makes progress (see `when_woken`).
+async fn gracefully<C: GracefulConnection>(connection: C, stopping: CancellationToken) -> Result<(), C::Error> {
+    tokio::pin!(connection);
+    let stopped = stopping.cancelled();
+    tokio::pin!(stopped);
+    tokio::select! {
+        result = connection.as_mut() => return result,
+        () = WhenWoken::new(stopped) => {}
+    }
+    connection.as_mut().graceful_shutdown();
+    connection.await
 }
 
 /// Runs a connection until it ends or is cut off (a client that stopped reading its event stream).
@@ -99,10 +128,13 @@ async fn drive<E: std::fmt::Display>(
     cutoff: CancellationToken,
     remote: SocketAddr,
 ) {
+    // Polled only when it fires, not each time the connection makes progress (see `when_woken`).
+    let cancelled = cutoff.cancelled();
+    tokio::pin!(cancelled);
     tokio::select! {
         result = connection => if let Err(err) = result {
             tracing::debug!(error = %err, %remote, "connection ended with an error");
         },
-        () = cutoff.cancelled() => tracing::debug!(%remote, "connection cut off"),
+        () = WhenWoken::new(cancelled) => tracing::debug!(%remote, "connection cut off"),
     }
 }

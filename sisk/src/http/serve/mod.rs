@@ -15,8 +15,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio_util::task::TaskTracker;
 
 use crate::http::service::App;
 use accept::Listener;
@@ -34,7 +34,8 @@ pub(crate) async fn serve(
 ) {
     let server = app.server.clone();
     let protocols = Arc::new(protocols);
-    let graceful = GracefulShutdown::new();
+    // The connections being served, for the shutdown to wait for.
+    let connections = TaskTracker::new();
     let mut listener = Listener::new(listener);
     tokio::pin!(signal);
     loop {
@@ -50,8 +51,8 @@ pub(crate) async fn serve(
             continue;
         };
         let accepted = Accepted { stream, remote, accepted_at, place };
-        tokio::spawn(serve_connection(app.clone(), protocols.clone(), graceful.watcher(), accepted));
+        tokio::spawn(serve_connection(app.clone(), protocols.clone(), connections.clone(), accepted));
     }
     drop(listener);
-    shutdown::shut_down(&server, graceful).await;
+    shutdown::shut_down(&server, &connections).await;
 }

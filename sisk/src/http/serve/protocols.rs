@@ -48,8 +48,8 @@ pub(crate) struct Protocols {
 impl Protocols {
     pub(crate) fn new(config: &HttpServerConfiguration, security: Security) -> Self {
         let mut http1 = http1::Builder::new();
+        // The HTTP/1.1 timer is each connection's own `HeadTimer`, set in `connection`.
         http1
-            .timer(TokioTimer::new())
             // hyper refuses a head over `max_header_size` with 431, and one that does not fit its buffer
             // (still incomplete at that size) with 431 too; the buffer must hold at least 8 KiB.
             .max_header_size(config.maximum_header_size)

@@ -1,19 +1,20 @@
 //! The end of a server: the signals that ask for it, and the graceful shutdown that follows.
 
-use hyper_util::server::graceful::GracefulShutdown;
+use tokio_util::task::TaskTracker;
 
 use crate::http::HttpServer;
 
 /// Stops a server whose listener is closed: ends every event stream cleanly, then waits for connections
 /// and handlers until the shutdown timeout, and drops what is left.
-pub(super) async fn shut_down(server: &HttpServer, graceful: GracefulShutdown) {
+pub(super) async fn shut_down(server: &HttpServer, connections: &TaskTracker) {
     tracing::info!("shutting down");
     server.stop();
     server.event_sources().drop_all();
     let tasks = server.streaming_tasks();
     tasks.close();
+    connections.close();
     let drained = async {
-        graceful.shutdown().await;
+        connections.wait().await;
         tasks.wait().await;
     };
     let timeout = server.configuration().shutdown_timeout;

@@ -5,7 +5,7 @@
 //! pop, a flag); no `await` ever happens while it is held.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
@@ -55,11 +55,15 @@ struct State {
     queued_bytes: usize,
     phase: Phase,
     body_waker: Option<Waker>,
+    /// Someone waits in `send_async` for room: the next pop wakes them (otherwise a pop wakes no one).
+    room_wanted: bool,
 }
 
 #[derive(Debug)]
 pub(crate) struct Channel {
     state: Mutex<State>,
+    /// Set once the head was taken, so a send after the first one does not lock to find it gone.
+    head_taken: AtomicBool,
     limits: QueueLimits,
     /// Woken when the channel stops accepting messages.
     closed: Notify,
@@ -89,10 +93,17 @@ impl State {
 
 impl Channel {
     pub(crate) fn new(head: PendingHead, limits: QueueLimits) -> Self {
-        let state =
-            State { head: Some(head), queue: VecDeque::new(), queued_bytes: 0, phase: Phase::Open, body_waker: None };
+        let state = State {
+            head: Some(head),
+            queue: VecDeque::new(),
+            queued_bytes: 0,
+            phase: Phase::Open,
+            body_waker: None,
+            room_wanted: false,
+        };
         Channel {
             state: Mutex::new(state),
+            head_taken: AtomicBool::new(false),
             limits: QueueLimits { messages: limits.messages.max(1), bytes: limits.bytes },
             closed: Notify::new(),
             room: Notify::new(),
@@ -112,13 +123,19 @@ impl Channel {
         self.lock().head.as_mut().map(|head| f(&mut head.headers))
     }
 
-    /// Takes the pending head, once.
+    /// Takes the pending head, once. After that, a load of a flag: every send asks.
     pub(crate) fn take_head(&self) -> Option<PendingHead> {
-        self.lock().head.take()
+        if self.head_taken.load(Ordering::Acquire) {
+            return None;
+        }
+        let head = self.lock().head.take();
+        self.head_taken.store(true, Ordering::Release);
+        head
     }
 
-    /// Queues a message unless the channel is closed or full.
-    pub(crate) fn push(&self, bytes: Bytes, application: bool) -> Pushed {
+    /// Queues a message unless the channel is closed or full. An application message (not a ping, not a
+    /// replay) passes the time it is sent at, read once per broadcast, not once per connection.
+    pub(crate) fn push(&self, bytes: Bytes, application: Option<Instant>) -> Pushed {
         let waker = {
             let mut state = self.lock();
             if state.phase != Phase::Open {
@@ -131,8 +148,8 @@ impl Channel {
             state.queue.push_back(bytes);
             state.body_waker.take()
         };
-        if application {
-            self.touch();
+        if let Some(sent_at) = application {
+            self.touch(sent_at);
         }
         if let Some(waker) = waker {
             waker.wake();
@@ -147,10 +164,11 @@ impl Channel {
             tokio::pin!(notified);
             notified.as_mut().enable();
             {
-                let state = self.lock();
+                let mut state = self.lock();
                 if state.phase != Phase::Open || !state.is_full(self.limits, incoming) {
                     return;
                 }
+                state.room_wanted = true;
             }
             notified.await;
         }
@@ -165,9 +183,12 @@ impl Channel {
         }
         if let Some(bytes) = state.queue.pop_front() {
             state.queued_bytes -= bytes.len();
+            let room_wanted = std::mem::take(&mut state.room_wanted);
             drop(state);
             self.sent_bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-            self.room.notify_waiters();
+            if room_wanted {
+                self.room.notify_waiters();
+            }
             return Poll::Ready(Some(Ok(bytes)));
         }
         match state.phase {
@@ -232,6 +253,11 @@ impl Channel {
         was_open
     }
 
+    /// True until the response head was taken.
+    pub(crate) fn head_pending(&self) -> bool {
+        !self.head_taken.load(Ordering::Acquire)
+    }
+
     /// True once the channel stopped accepting messages.
     pub(crate) fn is_closed(&self) -> bool {
         self.lock().phase != Phase::Open
@@ -248,9 +274,9 @@ impl Channel {
         notified.await;
     }
 
-    /// Restarts the idle clock of `wait_for_fail`.
-    pub(crate) fn touch(&self) {
-        let nanos = u64::try_from(self.opened_at.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    /// Restarts the idle clock of `wait_for_fail` from `at`.
+    fn touch(&self, at: Instant) {
+        let nanos = u64::try_from(at.saturating_duration_since(self.opened_at).as_nanos()).unwrap_or(u64::MAX);
         self.last_message.store(nanos, Ordering::Relaxed);
     }
 

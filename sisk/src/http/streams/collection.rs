@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Instant;
 
 use bytes::Bytes;
 use tokio::sync::oneshot;
@@ -14,6 +15,7 @@ use crate::backplane::{Backplane, LogEntry, PresenceChange, PresenceEntry};
 use crate::http::server::WeakServer;
 use crate::http::streams::channel::Pushed;
 use crate::http::streams::log::EventLog;
+use crate::http::streams::ping_policy::PingSchedule;
 use crate::http::streams::{
     Audience, Event, EventId, EventLogOptions, HttpRequestEventSource, IdentifierPolicy, Position, ResumeState,
     StaleReason,
@@ -74,6 +76,8 @@ struct Inner {
     remote: RwLock<HashMap<Arc<str>, Vec<RemoteConnection>>>,
     /// The server this collection belongs to, to make handles on remote connections.
     server: OnceLock<WeakServer>,
+    /// The pings of this server's streams, identified or not.
+    pings: PingSchedule,
 }
 
 /// Where another node holds a connection.
@@ -118,8 +122,14 @@ impl HttpEventSourceCollection {
             on_unregistered: RwLock::default(),
             remote: RwLock::default(),
             server: OnceLock::new(),
+            pings: PingSchedule::default(),
         };
         HttpEventSourceCollection { inner: Arc::new(inner) }
+    }
+
+    /// The pings of this server's streams.
+    pub(crate) fn pings(&self) -> &PingSchedule {
+        &self.inner.pings
     }
 
     pub(crate) fn belongs_to(&self, server: WeakServer) {
@@ -376,14 +386,14 @@ impl HttpEventSourceCollection {
             backplane.append(LogEntry { audience, event: event.clone() }, None)?;
             return Ok(Published { id: None, reached: 0 });
         }
-        let mut overflowing = Vec::new();
+        let mut deferred = Deferred::default();
         let published = {
             let mut log = lock(&self.inner.log);
             let (id, frame) = log.append(audience.clone(), event);
-            let reached = self.deliver(&audience, &frame, None, &mut overflowing);
+            let reached = self.deliver(&audience, &frame, None, &mut deferred);
             Published { id, reached }
         };
-        disconnect_all(overflowing);
+        deferred.run();
         Ok(published)
     }
 
@@ -414,50 +424,55 @@ impl HttpEventSourceCollection {
     }
 
     /// Queues `frame` for the open connections of `audience` (the log's lock is held); returns how many
-    /// took it and collects those whose queue is full. An entry of a shared log at `position` skips the
-    /// connections that attached with a cursor past it.
+    /// took it, and leaves in `deferred` what must wait until no lock is held. An entry of a shared log
+    /// at `position` skips the connections that attached with a cursor past it.
+    ///
+    /// The per-event path of a broadcast: it walks the collection under its read lock, handle by handle,
+    /// without collecting them first, and reads the clock once for every connection (the idle clock of
+    /// `wait_for_fail`). Each connection costs one lock of its own queue.
     fn deliver(
         &self,
         audience: &Audience,
         frame: &Bytes,
         position: Option<Position>,
-        overflowing: &mut Vec<HttpRequestEventSource>,
+        deferred: &mut Deferred,
     ) -> usize {
-        let targets: Vec<HttpRequestEventSource> = {
-            let sources = read(&self.inner.sources);
-            match audience {
-                Audience::Identifier(identifier) => sources.get(identifier).cloned().unwrap_or_default(),
-                Audience::Connection { identifier, node, connection } => match &self.inner.backplane {
-                    Some(backplane) if backplane.node() == &**node => {
-                        let holders = sources.get(identifier).into_iter().flatten();
-                        holders.filter(|holder| holder.connection() == *connection).cloned().collect()
+        let sent_at = Instant::now();
+        let mut reached = 0;
+        let offer = |source: &HttpRequestEventSource| {
+            if position.is_some_and(|position| source.has_seen(position)) {
+                return;
+            }
+            match source.offer(frame.clone(), sent_at) {
+                Pushed::Queued => {
+                    reached += 1;
+                    if source.head_pending() {
+                        deferred.heads.push(source.clone());
                     }
-                    _ => Vec::new(),
-                },
-                Audience::Prefix(prefix) => sources
-                    .range::<str, _>((Bound::Included(&**prefix), Bound::Unbounded))
-                    .take_while(|(id, _)| id.starts_with(&**prefix))
-                    .flat_map(|(_, holders)| holders.iter().cloned())
-                    .collect(),
-                Audience::Identifiers(identifiers) => {
-                    identifiers.iter().filter_map(|id| sources.get(id)).flatten().cloned().collect()
                 }
-                Audience::All | Audience::Where(_) => sources
-                    .iter()
-                    .filter(|(id, _)| audience.includes(id))
-                    .flat_map(|(_, holders)| holders.iter().cloned())
-                    .collect(),
+                Pushed::Full => deferred.overflowing.push(source.clone()),
+                Pushed::Closed => {}
             }
         };
-        let mut reached = 0;
-        for source in targets {
-            if position.is_some_and(|position| source.has_seen(position)) {
-                continue;
+        let sources = read(&self.inner.sources);
+        match audience {
+            Audience::Identifier(identifier) => sources.get(identifier).into_iter().flatten().for_each(offer),
+            Audience::Connection { identifier, node, connection } => {
+                if self.inner.backplane.as_ref().is_some_and(|backplane| backplane.node() == &**node) {
+                    let holders = sources.get(identifier).into_iter().flatten();
+                    holders.filter(|holder| holder.connection() == *connection).for_each(offer);
+                }
             }
-            match source.offer(frame.clone()) {
-                Pushed::Queued => reached += 1,
-                Pushed::Full => overflowing.push(source),
-                Pushed::Closed => {}
+            Audience::Prefix(prefix) => sources
+                .range::<str, _>((Bound::Included(&**prefix), Bound::Unbounded))
+                .take_while(|(id, _)| id.starts_with(&**prefix))
+                .flat_map(|(_, holders)| holders)
+                .for_each(offer),
+            Audience::Identifiers(identifiers) => {
+                identifiers.iter().filter_map(|id| sources.get(id)).flatten().for_each(offer);
+            }
+            Audience::All | Audience::Where(_) => {
+                sources.iter().filter(|(id, _)| audience.includes(id)).flat_map(|(_, holders)| holders).for_each(offer)
             }
         }
         reached
@@ -465,20 +480,20 @@ impl HttpEventSourceCollection {
 
     /// A backplane's entry at `position`: into the window, then to the connections it is for.
     pub(crate) fn receive(&self, position: Position, entry: LogEntry) {
-        let mut overflowing = Vec::new();
+        let mut deferred = Deferred::default();
         {
             let mut log = lock(&self.inner.log);
             if let Some(frame) = log.insert(position, entry.audience.clone(), &entry.event) {
-                self.deliver(&entry.audience, &frame, Some(position), &mut overflowing);
+                self.deliver(&entry.audience, &frame, Some(position), &mut deferred);
             }
         }
-        disconnect_all(overflowing);
+        deferred.run();
     }
 
     /// The shared log is under `epoch`: if the window was under another, it empties and every open
     /// identified connection is sent the stale event.
     pub(crate) fn adopt_epoch(&self, epoch: &str) {
-        let mut overflowing = Vec::new();
+        let mut deferred = Deferred::default();
         {
             let mut log = lock(&self.inner.log);
             if &**log.epoch() == epoch {
@@ -487,9 +502,9 @@ impl HttpEventSourceCollection {
             log.adopt_epoch(Arc::from(epoch));
             let stale = log.stale_frame(StaleReason::OtherEpoch);
             tracing::warn!(epoch, "the shared event log started anew; open streams are told they are stale");
-            self.deliver(&Audience::All, &stale, None, &mut overflowing);
+            self.deliver(&Audience::All, &stale, None, &mut deferred);
         }
-        disconnect_all(overflowing);
+        deferred.run();
     }
 
     /// The epoch of the window.
@@ -569,10 +584,23 @@ impl HttpEventSourceCollection {
     }
 }
 
-/// Disconnects the clients whose queue overflowed, once no lock is held (their hooks may publish).
-fn disconnect_all(overflowing: Vec<HttpRequestEventSource>) {
-    for source in overflowing {
-        source.disconnect_slow_client();
+/// What a delivery leaves for when no lock of the collection is held: the heads of streams that had sent
+/// nothing yet (sending one may drop a body whose request is over, which unregisters it), and the
+/// clients whose queue was full (disconnecting one runs the unregistration hooks, which may publish).
+#[derive(Default)]
+struct Deferred {
+    heads: Vec<HttpRequestEventSource>,
+    overflowing: Vec<HttpRequestEventSource>,
+}
+
+impl Deferred {
+    fn run(self) {
+        for source in self.heads {
+            source.commit_head();
+        }
+        for source in self.overflowing {
+            source.disconnect_slow_client();
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -53,6 +53,17 @@ use crate::Error;
 #[derive(Clone)]
 pub struct HttpRequestEventSource {
     shared: Arc<Shared>,
+}
+
+/// A handle that does not keep its connection's state alive (the ping schedule holds these).
+#[derive(Debug)]
+pub(crate) struct WeakEventSource(Weak<Shared>);
+
+impl WeakEventSource {
+    /// The connection, while a handle on it remains.
+    pub(crate) fn upgrade(&self) -> Option<HttpRequestEventSource> {
+        self.0.upgrade().map(|shared| HttpRequestEventSource { shared })
+    }
 }
 
 /// Where the connection is. (A remote handle wastes the size of a local connection's state; boxing that
@@ -327,7 +338,7 @@ impl HttpRequestEventSource {
         let bytes = event.encode();
         self.commit_head();
         loop {
-            match local.channel.push(bytes.clone(), true) {
+            match local.channel.push(bytes.clone(), Some(Instant::now())) {
                 Pushed::Queued => return true,
                 Pushed::Closed => return false,
                 Pushed::Full => local.channel.room(bytes.len()).await,
@@ -346,10 +357,11 @@ impl HttpRequestEventSource {
         }
     }
 
-    /// Queues an event already encoded (a publish shares one encoding among every connection), leaving
-    /// a full queue to the caller, who disconnects it once its locks are released.
-    pub(crate) fn offer(&self, bytes: Bytes) -> Pushed {
-        self.offer_as(bytes, true)
+    /// Queues an event already encoded (a publish shares one encoding among every connection, and one
+    /// reading of the clock, `sent_at`), leaving to the caller, once its locks are released, a full
+    /// queue to disconnect and a head to send ([`head_pending`](Self::head_pending)).
+    pub(crate) fn offer(&self, bytes: Bytes, sent_at: Instant) -> Pushed {
+        self.local().map_or(Pushed::Closed, |local| local.channel.push(bytes, Some(sent_at)))
     }
 
     fn offer_as(&self, bytes: Bytes, application: bool) -> Pushed {
@@ -357,14 +369,19 @@ impl HttpRequestEventSource {
             return Pushed::Closed;
         };
         self.commit_head();
-        local.channel.push(bytes, application)
+        local.channel.push(bytes, application.then(Instant::now))
+    }
+
+    /// True while the response head of a connection on this node waits for the first message.
+    pub(crate) fn head_pending(&self) -> bool {
+        self.local().is_some_and(|local| local.channel.head_pending())
     }
 
     /// Queues what the event log sends a connection as it attaches, without sending the head: the
     /// handler may still append headers.
     pub(crate) fn enqueue_before_head(&self, frames: Bytes) {
         if let Some(local) = self.local().filter(|_| !frames.is_empty()) {
-            local.channel.push(frames, false);
+            local.channel.push(frames, None);
         }
     }
 
@@ -524,7 +541,7 @@ impl HttpRequestEventSource {
             local.channel.close(false);
         } else if failed {
             let retry = self.server().configuration().event_source_error_retry;
-            local.channel.push(Event::new().retry(retry).encode(), false);
+            local.channel.push(Event::new().retry(retry).encode(), None);
             if local.channel.fail() {
                 tracing::error!(
                     identifier = ?self.identifier(),
@@ -549,7 +566,7 @@ impl HttpRequestEventSource {
     }
 
     /// Sends the response head, once.
-    fn commit_head(&self) {
+    pub(crate) fn commit_head(&self) {
         let Some(local) = self.local() else {
             return;
         };
@@ -562,6 +579,11 @@ impl HttpRequestEventSource {
         let response = HttpResponse::with_body(StatusCode::OK, head.headers, body);
         // If the request is already over, the response comes back and its body's drop closes us.
         let _ = head.slot.send(response);
+    }
+
+    /// A handle that does not keep the connection alive.
+    pub(crate) fn downgrade(&self) -> WeakEventSource {
+        WeakEventSource(Arc::downgrade(&self.shared))
     }
 
     /// The queue of a connection on this node.

@@ -29,9 +29,9 @@
 //!
 //! The module is split by what each part may touch: `channel` is the bounded queue and head slot (no
 //! knowledge of servers or collections), `event_source` the public handle built on it, `stream_body` the
-//! hyper body that drains the queue, `collection` the registry, `ping_policy` the keep-alive task,
-//! `event` the wire encoding, and `response_stream` the other handle built on the same queue: a response
-//! of any content written as it goes, whose body is an ordinary streamed body.
+//! hyper body that drains the queue, `collection` the registry, `ping_policy` the pings (one task per
+//! server sends them all), `event` the wire encoding, and `response_stream` the other handle built on the
+//! same queue: a response of any content written as it goes, whose body is an ordinary streamed body.
 
 mod audience;
 mod channel;

@@ -1,9 +1,23 @@
 //! [`HttpStreamPingPolicy`]: periodic comments that keep an idle event stream open through proxies and
-//! NATs, and reveal a client that is gone.
+//! NATs, and reveal a client that is gone; and [`PingSchedule`], which sends them.
+//!
+//! Every ping of a server is sent by one task, which keeps the streams' next pings in a map ordered by
+//! time: a stream with pings costs an entry there, not a task and a timer of its own (about 1.8 KB of
+//! memory per stream, and the cost of spawning a task at each connection). The task touches a stream
+//! only when its ping is due, never on the per-event path. A ping goes through the stream's queue like
+//! any message, so a client that stopped reading is still revealed: its queue fills and it is
+//! disconnected.
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
+use bytes::Bytes;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
 use crate::http::streams::event::encode_comment;
+use crate::http::streams::event_source::WeakEventSource;
 use crate::http::streams::HttpRequestEventSource;
 
 /// The ping policy of a connection, configured inside
@@ -26,7 +40,7 @@ impl HttpStreamPingPolicy {
     }
 
     /// Starts pinging with the current `data_message` and `interval`, until the connection closes.
-    /// A connection has one ping task: a second `start` is ignored.
+    /// A connection has one ping policy: a second `start` is ignored.
     ///
     /// # Panics
     /// Outside a tokio runtime (a handler always runs inside one), or with a zero `interval`.
@@ -36,25 +50,12 @@ impl HttpStreamPingPolicy {
             tracing::debug!("ping policy already started for this connection; ignoring a second start");
             return;
         }
-        let source = self.source.clone();
-        let frame = encode_comment(&self.data_message);
-        let interval = self.interval;
-        tokio::spawn(async move {
-            let Some(channel) = source.channel() else {
-                return;
-            };
-            let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = ticker.tick() => {}
-                    () = channel.closed() => return,
-                }
-                if !source.push(frame.clone(), false) {
-                    return;
-                }
-            }
-        });
+        let ping = Ping {
+            source: self.source.downgrade(),
+            frame: encode_comment(&self.data_message),
+            interval: self.interval,
+        };
+        self.source.server().event_sources().pings().add(Instant::now() + self.interval, ping);
     }
 
     /// Sets the message and interval, then starts.
@@ -62,5 +63,110 @@ impl HttpStreamPingPolicy {
         self.data_message = data_message.into();
         self.interval = interval;
         self.start();
+    }
+}
+
+/// One stream's pings.
+#[derive(Debug)]
+struct Ping {
+    source: WeakEventSource,
+    frame: Bytes,
+    interval: Duration,
+}
+
+/// The next ping of every pinged stream of a server, and the task that sends them (see the module docs).
+#[derive(Debug, Default)]
+pub(crate) struct PingSchedule {
+    due: Arc<Mutex<Due>>,
+    /// Wakes the task when a ping comes due before the one it sleeps for, or the schedule is dropped.
+    changed: Arc<Notify>,
+}
+
+#[derive(Debug, Default)]
+struct Due {
+    /// Pings by the time they are due, then by order of arrival (which keeps the keys apart).
+    pings: BTreeMap<(Instant, u64), Ping>,
+    added: u64,
+    task_started: bool,
+}
+
+fn lock(due: &Mutex<Due>) -> MutexGuard<'_, Due> {
+    due.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl PingSchedule {
+    fn add(&self, at: Instant, ping: Ping) {
+        add(&self.due, &self.changed, at, ping);
+    }
+}
+
+impl Drop for PingSchedule {
+    fn drop(&mut self) {
+        // The task holds the pings weakly: woken, it finds them gone and ends.
+        self.changed.notify_one();
+    }
+}
+
+/// Schedules `ping` at `at`, starting the task with the first ping of the server.
+fn add(due: &Arc<Mutex<Due>>, changed: &Arc<Notify>, at: Instant, ping: Ping) {
+    let mut pings = lock(due);
+    let earliest = pings.pings.first_key_value().map_or(true, |((first, _), _)| at < *first);
+    pings.added += 1;
+    let key = (at, pings.added);
+    pings.pings.insert(key, ping);
+    if !pings.task_started {
+        pings.task_started = true;
+        tokio::spawn(run(Arc::downgrade(due), changed.clone()));
+    } else if earliest {
+        changed.notify_one();
+    }
+}
+
+/// The task: sleeps until the earliest ping is due, sends the pings that are, and schedules their next.
+async fn run(due: Weak<Mutex<Due>>, changed: Arc<Notify>) {
+    loop {
+        let Some(pings) = due.upgrade() else {
+            return;
+        };
+        let now = Instant::now();
+        let next = lock(&pings).pings.first_key_value().map(|((at, _), _)| *at);
+        if next.map_or(true, |at| at > now) {
+            // Not held while asleep, so that the server can be dropped.
+            drop(pings);
+            match next {
+                Some(at) => {
+                    tokio::select! {
+                        () = tokio::time::sleep_until(at) => {}
+                        () = changed.notified() => {}
+                    }
+                }
+                // A change stores a permit if it comes before this wait: it is not lost.
+                None => changed.notified().await,
+            }
+            continue;
+        }
+        let mut fired = Vec::new();
+        {
+            let mut pings = lock(&pings);
+            while pings.pings.first_key_value().is_some_and(|((at, _), _)| *at <= now) {
+                fired.extend(pings.pings.pop_first().map(|(_, ping)| ping));
+            }
+        }
+        // Sent with no lock held: a ping that overflows a queue disconnects its client, which runs hooks.
+        for (at, ping) in fired.into_iter().filter_map(|ping| ping.send(now)) {
+            add(&pings, &changed, at, ping);
+        }
+    }
+}
+
+impl Ping {
+    /// Pings the stream; returns when to ping it next, or `None` once the stream is closed or the ping
+    /// could not be queued (the stream is then disconnected).
+    fn send(self, now: Instant) -> Option<(Instant, Ping)> {
+        let source = self.source.upgrade()?;
+        if source.channel()?.is_closed() || !source.push(self.frame.clone(), false) {
+            return None;
+        }
+        Some((now + self.interval, self))
     }
 }

@@ -160,7 +160,7 @@ impl HttpResponseStream {
             return if channel.is_closed() { Err(Error::response_stream_closed()) } else { Ok(()) };
         }
         loop {
-            match channel.push(data.clone(), true) {
+            match channel.push(data.clone(), None) {
                 Pushed::Queued => return Ok(()),
                 Pushed::Closed => return Err(Error::response_stream_closed()),
                 Pushed::Full => channel.room(data.len()).await,

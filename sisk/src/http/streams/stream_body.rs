@@ -10,23 +10,25 @@ use bytes::Bytes;
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use crate::http::streams::HttpRequestEventSource;
+use crate::http::when_woken::WhenWoken;
 
 /// The body hyper writes for an event stream.
 #[derive(Debug)]
 pub(crate) struct EventStreamBody {
     source: HttpRequestEventSource,
-    /// Resolves when the server begins shutting down; `None` once it has.
-    stopping: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
+    /// Resolves when the server begins shutting down; `None` once it has. Polled only when it fires, not
+    /// at every event: the signal is shared by every stream (see `when_woken`).
+    stopping: Option<WhenWoken<Pin<Box<WaitForCancellationFutureOwned>>>>,
 }
 
 impl EventStreamBody {
     pub(crate) fn new(source: HttpRequestEventSource) -> Self {
-        let stopping = Some(Box::pin(source.server().stopping().clone().cancelled_owned()));
+        let stopping = Some(WhenWoken::new(Box::pin(source.server().stopping().clone().cancelled_owned())));
         EventStreamBody { source, stopping }
     }
 
     pub(crate) fn poll_next_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, StreamAborted>>> {
-        if self.stopping.as_mut().is_some_and(|stopping| stopping.as_mut().poll(cx).is_ready()) {
+        if self.stopping.as_mut().is_some_and(|stopping| Pin::new(stopping).poll(cx).is_ready()) {
             self.stopping = None;
             // What is queued still goes out, then the stream ends; sends from now on return false.
             self.source.close();
