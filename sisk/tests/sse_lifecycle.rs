@@ -566,3 +566,91 @@ async fn large_messages_reach_the_byte_bound_of_the_queue_long_before_its_messag
     let room = 256 * 1024 + 2 * defaults.event_source_send_buffer + 2 * 4096 + 64 * 1024;
     assert!(queued * 64 * 1024 <= room, "{queued} messages of 64 KiB went in, more than {room} bytes of room");
 }
+
+/// Reads `response` until `needle` has arrived (bounded by `LIMIT`); returns everything read.
+async fn read_until_text(response: &mut reqwest::Response, needle: &str) -> String {
+    let mut read = String::new();
+    while !read.contains(needle) {
+        let chunk = tokio::time::timeout(LIMIT, response.chunk()).await.expect("in time").unwrap();
+        read.push_str(&String::from_utf8_lossy(&chunk.unwrap_or_else(|| panic!("the stream ended before {needle:?}"))));
+    }
+    read
+}
+
+/// As Sisk's timer (due time 0): the first ping goes out when the policy starts, not one interval later.
+/// Settings made in one `with_ping` without `start` are kept for the next one, as on Sisk's policy.
+#[tokio::test]
+async fn the_first_ping_goes_out_at_once_with_the_settings_kept_from_before() {
+    let mut r = Router::new();
+    r += Route::get("/sse", |req: HttpRequest| async move {
+        let sse = req.get_event_source(None);
+        sse.with_ping(|ping| {
+            ping.data_message = "kept".into();
+            ping.interval = Duration::from_secs(60); // far past LIMIT: only an immediate ping is seen
+        });
+        sse.with_ping(|ping| ping.start());
+        sse.keep_alive().await;
+        sse.close()
+    });
+    let server = TestServer::start(r);
+    let mut response = open_events(&server.url("/sse")).await;
+    assert_eq!(read_until_text(&mut response, ": kept\n\n").await, ": kept\n\n");
+}
+
+/// A second `start` replaces the first (Sisk runs both timers side by side, and its client gets both).
+#[tokio::test]
+async fn a_second_start_replaces_the_first_ping_schedule() {
+    let mut r = Router::new();
+    r += Route::get("/sse", |req: HttpRequest| async move {
+        let sse = req.get_event_source(None);
+        sse.with_ping(|ping| ping.start_with("fast", Duration::from_millis(10)));
+        sse.with_ping(|ping| ping.start_with("slow", Duration::from_secs(60)));
+        tokio::time::sleep(Duration::from_millis(300)).await; // thirty fast pings, were they still on
+        sse.send("end");
+        sse.close()
+    });
+    let server = TestServer::start(r);
+    let body = open_events(&server.url("/sse")).await.text().await.unwrap();
+    assert!(body.matches(": fast\n\n").count() <= 1, "at most the one sent before the second start: {body:?}");
+    assert_eq!(body.matches(": slow\n\n").count(), 1, "{body:?}");
+    assert!(body.ends_with("data: end\n\n"), "{body:?}");
+}
+
+/// As Sisk's `Cancel`: the queue is dropped, the connection stays, and what is sent next arrives. What
+/// the transport already took arrives whole.
+#[tokio::test]
+async fn cancel_drops_the_queue_and_keeps_the_connection() {
+    use tokio::io::AsyncReadExt;
+    const MESSAGES: usize = 50;
+    let padding = "p".repeat(32 * 1024);
+    let (action, mut outcome) = reporting(move |req: HttpRequest, report| {
+        let padding = padding.clone();
+        async move {
+            let sse = req.get_event_source(None);
+            for i in 0..MESSAGES {
+                assert!(sse.send(format!("{i}:{padding}")), "1.6 MB fits the 4 MiB queue");
+            }
+            let queued = sse.queued_messages();
+            sse.cancel();
+            report.report((queued, sse.queued_messages(), sse.send("after cancel")));
+            sse.close()
+        }
+    });
+    let mut r = Router::new();
+    r += Route::get("/sse", action);
+    let server = TestServer::start(r);
+    let mut client = stalled_client(server.addr, "/sse").await;
+    let (queued, left, sent_after) = outcome.next().await;
+    assert!(queued > 0 && left == 0 && sent_after, "queued {queued}, left {left}, sent after {sent_after}");
+
+    let mut body = Vec::new();
+    tokio::time::timeout(LIMIT, client.read_to_end(&mut body)).await.expect("the stream ends").unwrap();
+    let body = String::from_utf8_lossy(&body);
+    let events: Vec<&str> = body.split("data: ").skip(1).collect();
+    let (last, numbered) = events.split_last().expect("events arrived");
+    assert!(last.starts_with("after cancel\n\n"), "the connection stayed open: {last:?}");
+    assert!(numbered.len() < MESSAGES, "the queued messages were dropped: {} arrived", numbered.len());
+    for event in numbered {
+        assert_eq!(event.trim_end().split(':').nth(1).map(str::len), Some(32 * 1024), "each message whole");
+    }
+}

@@ -32,6 +32,15 @@ pub(crate) enum Pushed {
     Full,
 }
 
+/// How [`Channel::close`] ends a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Closing {
+    /// The body sends what is queued, then ends cleanly.
+    Flush,
+    /// The queue is dropped and the body ends now.
+    Discard,
+}
+
 /// How the stream's body ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -210,18 +219,32 @@ impl Channel {
         Poll::Pending
     }
 
-    /// Stops accepting messages. `drain` lets the body send what is queued before it ends; otherwise the
-    /// queue is dropped and the body ends now. Returns whether this call closed it.
-    pub(crate) fn close(&self, drain: bool) -> bool {
-        self.stop(|state| {
-            if !drain {
+    /// Stops accepting messages, ending the body as `closing` says. Returns whether this call closed it.
+    pub(crate) fn close(&self, closing: Closing) -> bool {
+        self.stop(|state| match closing {
+            Closing::Discard => {
                 state.phase = Phase::Ended;
                 state.queue.clear();
                 state.queued_bytes = 0;
-            } else if state.phase == Phase::Open {
-                state.phase = Phase::Closing;
             }
+            Closing::Flush if state.phase == Phase::Open => state.phase = Phase::Closing,
+            Closing::Flush => {}
         })
+    }
+
+    /// Drops the messages waiting in the queue and keeps the channel open; returns how many were dropped.
+    /// A sender waiting for room is woken: there is room now.
+    pub(crate) fn clear(&self) -> usize {
+        let dropped = {
+            let mut state = self.lock();
+            state.queued_bytes = 0;
+            let dropped = state.queue.len();
+            state.queue.clear();
+            state.room_wanted = false;
+            dropped
+        };
+        self.room.notify_waiters();
+        dropped
     }
 
     /// Stops accepting messages; the body sends what is queued, then ends with an error, so the client
@@ -293,5 +316,135 @@ impl Channel {
     /// Messages waiting for the client.
     pub(crate) fn queued(&self) -> usize {
         self.lock().queue.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::task::{Context, Poll};
+
+    use super::*;
+
+    fn channel(messages: usize, bytes: usize) -> Channel {
+        let (slot, _) = oneshot::channel();
+        Channel::new(PendingHead { headers: HeaderMap::new(), slot }, QueueLimits { messages, bytes })
+    }
+
+    fn pop(channel: &Channel) -> Poll<Option<Result<Bytes, StreamAborted>>> {
+        channel.poll_pop(&mut Context::from_waker(futures_util::task::noop_waker_ref()))
+    }
+
+    fn popped(channel: &Channel) -> Option<Bytes> {
+        match pop(channel) {
+            Poll::Ready(Some(Ok(bytes))) => Some(bytes),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_queue_is_full_at_its_message_bound_or_its_byte_bound() {
+        let by_count = channel(2, 1024);
+        assert_eq!(by_count.push(Bytes::from_static(b"a"), None), Pushed::Queued);
+        assert_eq!(by_count.push(Bytes::from_static(b"b"), None), Pushed::Queued);
+        assert_eq!(by_count.push(Bytes::from_static(b"c"), None), Pushed::Full);
+
+        let by_bytes = channel(100, 10);
+        assert_eq!(
+            by_bytes.push(Bytes::from(vec![0; 64]), None),
+            Pushed::Queued,
+            "an empty queue takes any one message"
+        );
+        assert_eq!(by_bytes.push(Bytes::from_static(b"x"), None), Pushed::Full);
+        assert_eq!(popped(&by_bytes).map(|b| b.len()), Some(64));
+        assert_eq!(by_bytes.push(Bytes::from_static(b"x"), None), Pushed::Queued, "room again once popped");
+    }
+
+    #[test]
+    fn messages_come_out_in_order_and_an_empty_open_queue_waits() {
+        let channel = channel(8, 1024);
+        for message in [&b"one"[..], b"two"] {
+            channel.push(Bytes::from_static(message), None);
+        }
+        assert_eq!(popped(&channel).as_deref(), Some(&b"one"[..]));
+        assert_eq!(popped(&channel).as_deref(), Some(&b"two"[..]));
+        assert!(pop(&channel).is_pending());
+        assert_eq!(channel.sent_bytes(), 6);
+    }
+
+    #[test]
+    fn closing_with_flush_sends_the_queue_then_ends() {
+        let channel = channel(8, 1024);
+        channel.push(Bytes::from_static(b"last"), None);
+        assert!(channel.close(Closing::Flush));
+        assert!(!channel.close(Closing::Flush), "only the first close closes");
+        assert_eq!(channel.push(Bytes::from_static(b"late"), None), Pushed::Closed);
+        assert_eq!(popped(&channel).as_deref(), Some(&b"last"[..]));
+        assert!(matches!(pop(&channel), Poll::Ready(None)));
+    }
+
+    #[test]
+    fn closing_with_discard_drops_the_queue_and_ends_now() {
+        let channel = channel(8, 1024);
+        channel.push(Bytes::from_static(b"dropped"), None);
+        channel.close(Closing::Discard);
+        assert_eq!(channel.queued(), 0);
+        assert!(matches!(pop(&channel), Poll::Ready(None)));
+    }
+
+    #[test]
+    fn failing_sends_the_queue_yields_once_then_breaks_the_body() {
+        let channel = channel(8, 1024);
+        channel.push(Bytes::from_static(b"before the failure"), None);
+        assert!(channel.fail());
+        assert!(popped(&channel).is_some());
+        assert!(pop(&channel).is_pending(), "one yield, so the transport flushes what it holds");
+        assert!(matches!(pop(&channel), Poll::Ready(Some(Err(StreamAborted)))));
+        assert!(matches!(pop(&channel), Poll::Ready(None)));
+    }
+
+    #[test]
+    fn clearing_drops_what_waits_and_keeps_the_channel_open() {
+        let channel = channel(2, 1024);
+        channel.push(Bytes::from_static(b"a"), None);
+        channel.push(Bytes::from_static(b"b"), None);
+        assert_eq!(channel.clear(), 2);
+        assert!(!channel.is_closed());
+        assert_eq!(channel.push(Bytes::from_static(b"after"), None), Pushed::Queued, "room again");
+        assert_eq!(popped(&channel).as_deref(), Some(&b"after"[..]));
+    }
+
+    #[test]
+    fn only_application_messages_restart_the_idle_clock() {
+        let channel = channel(8, 1024);
+        let opened = channel.last_message_at();
+        channel.push(Bytes::from_static(b": ping"), None);
+        assert_eq!(channel.last_message_at(), opened);
+        let later = opened + std::time::Duration::from_secs(3);
+        channel.push(Bytes::from_static(b"data: x"), Some(later));
+        assert_eq!(channel.last_message_at(), later);
+    }
+
+    #[tokio::test]
+    async fn a_sender_waiting_for_room_is_let_in_by_a_pop_and_by_a_close() {
+        let channel = std::sync::Arc::new(channel(1, 1024));
+        channel.push(Bytes::from_static(b"full"), None);
+        let waiting = tokio::spawn({
+            let channel = channel.clone();
+            async move { channel.room(4).await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "no room yet");
+        assert!(popped(&channel).is_some());
+        tokio::time::timeout(std::time::Duration::from_secs(10), waiting).await.unwrap().unwrap();
+
+        channel.push(Bytes::from_static(b"full"), None);
+        let waiting = tokio::spawn({
+            let channel = channel.clone();
+            async move { channel.room(4).await }
+        });
+        tokio::task::yield_now().await;
+        channel.close(Closing::Discard);
+        tokio::time::timeout(std::time::Duration::from_secs(10), waiting).await.unwrap().unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(10), channel.closed()).await.unwrap();
     }
 }

@@ -3,8 +3,8 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 use crate::http::body::ResponseBody;
 use crate::http::request::RequestHead;
 use crate::http::response::header_pair;
-use crate::http::streams::channel::{Channel, PendingHead, Pushed, QueueLimits};
+use crate::http::streams::channel::{Channel, Closing, PendingHead, Pushed, QueueLimits};
 use crate::http::streams::{Audience, Event, EventStreamBody, HttpStreamPingPolicy, Position, ResumeState};
 use crate::http::{HttpResponse, HttpServer};
 use crate::Error;
@@ -53,6 +53,15 @@ use crate::Error;
 #[derive(Clone)]
 pub struct HttpRequestEventSource {
     shared: Arc<Shared>,
+}
+
+/// What is pushed to a connection: a message restarts the idle clock of `wait_for_fail`, a ping does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Traffic {
+    /// An event sent by the application.
+    Message,
+    /// A keep-alive comment.
+    Ping,
 }
 
 /// A handle that does not keep its connection's state alive (the ping schedule holds these).
@@ -101,7 +110,11 @@ struct Local {
     identifier: Option<Arc<str>>,
     request: Arc<RequestHead>,
     channel: Channel,
-    ping_started: AtomicBool,
+    /// The ping settings made in `with_ping`, kept for the next call (Sisk keeps them on the source's
+    /// policy); `None` until then (Sisk's defaults).
+    ping_settings: Mutex<Option<(String, Duration)>>,
+    /// Which `start` of the ping policy is current (0: never started); pings of an earlier one stop.
+    ping_generation: AtomicU64,
     resume_state: OnceLock<ResumeState>,
     /// The cursor this connection attached with, when it was ahead of this node's window of a shared
     /// log: entries up to it arrive later and must not be sent again.
@@ -132,7 +145,8 @@ impl HttpRequestEventSource {
             identifier: identifier.map(Arc::from),
             channel: Channel::new(PendingHead { headers, slot }, limits),
             request,
-            ping_started: AtomicBool::new(false),
+            ping_settings: Mutex::new(None),
+            ping_generation: AtomicU64::new(0),
             resume_state: OnceLock::new(),
             skip_through: OnceLock::new(),
         });
@@ -315,7 +329,7 @@ impl HttpRequestEventSource {
     /// Sends a typed [`Event`] (name, id, retry, comment).
     pub fn send_event(&self, event: &Event) -> bool {
         match &*self.shared {
-            Shared::Local(_) => self.push(event.encode(), true),
+            Shared::Local(_) => self.push(event.encode(), Traffic::Message),
             Shared::Remote(remote) => remote.server.event_sources().publish(remote.audience(), event).is_ok(),
         }
     }
@@ -346,8 +360,9 @@ impl HttpRequestEventSource {
         }
     }
 
-    pub(crate) fn push(&self, bytes: Bytes, application: bool) -> bool {
-        match self.offer_as(bytes, application) {
+    /// Queues `bytes`, disconnecting a client whose queue is full; false when it was not queued.
+    pub(crate) fn push(&self, bytes: Bytes, traffic: Traffic) -> bool {
+        match self.offer_as(bytes, traffic) {
             Pushed::Queued => true,
             Pushed::Closed => false,
             Pushed::Full => {
@@ -364,12 +379,12 @@ impl HttpRequestEventSource {
         self.local().map_or(Pushed::Closed, |local| local.channel.push(bytes, Some(sent_at)))
     }
 
-    fn offer_as(&self, bytes: Bytes, application: bool) -> Pushed {
+    fn offer_as(&self, bytes: Bytes, traffic: Traffic) -> Pushed {
         let Some(local) = self.local() else {
             return Pushed::Closed;
         };
         self.commit_head();
-        local.channel.push(bytes, application.then(Instant::now))
+        local.channel.push(bytes, (traffic == Traffic::Message).then(Instant::now))
     }
 
     /// True while the response head of a connection on this node waits for the first message.
@@ -408,9 +423,9 @@ impl HttpRequestEventSource {
         self.disconnect();
     }
 
-    /// Sets up the ping policy: `configure` receives it with Sisk's defaults (every 5 s, `%ping%`) and
-    /// usually ends with `ping.start()`. A remote connection is pinged by the node that holds it: there
-    /// this does nothing.
+    /// Sets up the ping policy: `configure` receives it with Sisk's defaults (every 5 s, `%ping%`), or with
+    /// what an earlier `with_ping` set (settings are kept, as on Sisk's policy), and usually ends with
+    /// `ping.start()`. A remote connection is pinged by the node that holds it: there this does nothing.
     ///
     /// ```
     /// # use std::time::Duration;
@@ -427,15 +442,24 @@ impl HttpRequestEventSource {
     /// # }
     /// ```
     pub fn with_ping(&self, configure: impl FnOnce(&mut HttpStreamPingPolicy)) {
-        if self.local().is_some() {
-            let mut policy = HttpStreamPingPolicy::new(self.clone());
-            configure(&mut policy);
-        }
+        let Some(local) = self.local() else {
+            return;
+        };
+        let kept = lock(&local.ping_settings).clone();
+        let mut policy = HttpStreamPingPolicy::new(self.clone(), kept);
+        configure(&mut policy);
+        *lock(&local.ping_settings) = Some(policy.into_settings());
     }
 
-    /// Marks the ping task as started; false if one already runs.
-    pub(crate) fn claim_ping(&self) -> bool {
-        self.local().is_some_and(|local| !local.ping_started.swap(true, Ordering::AcqRel))
+    /// Makes a new `start` of the ping policy the current one, and returns it (`None` for a remote
+    /// connection, which is not pinged from here).
+    pub(crate) fn restart_pings(&self) -> Option<u64> {
+        self.local().map(|local| local.ping_generation.fetch_add(1, Ordering::AcqRel) + 1)
+    }
+
+    /// True while `generation` is the current `start` of the ping policy.
+    pub(crate) fn pings_current(&self, generation: u64) -> bool {
+        self.local().is_some_and(|local| local.ping_generation.load(Ordering::Acquire) == generation)
     }
 
     /// Waits until the connection fails (the client leaves, a send fails, a ping cannot be written) or
@@ -495,7 +519,7 @@ impl HttpRequestEventSource {
         match &*self.shared {
             Shared::Local(local) => {
                 self.commit_head();
-                local.channel.close(true);
+                local.channel.close(Closing::Flush);
                 self.unregister();
             }
             Shared::Remote(remote) => remote.server.event_sources().request_remote_close(self),
@@ -503,16 +527,14 @@ impl HttpRequestEventSource {
         HttpResponse::with_status_code(StatusCode::OK)
     }
 
-    /// Closes the connection at once, dropping whatever is still queued (a remote connection is asked to
-    /// close, as by [`close`](Self::close)).
+    /// Drops the messages still waiting in the queue, as Sisk's `Cancel` clears its send queue: the
+    /// connection stays open and later sends go out as usual. A message the transport already took is
+    /// sent whole (never cut in the middle). A remote connection's queue is on the node that holds it:
+    /// there this does nothing. To end the connection, [`close`](Self::close) it.
     pub fn cancel(&self) {
-        match &*self.shared {
-            Shared::Local(local) => {
-                self.commit_head();
-                local.channel.close(false);
-                self.unregister();
-            }
-            Shared::Remote(remote) => remote.server.event_sources().request_remote_close(self),
+        if let Some(local) = self.local() {
+            let dropped = local.channel.clear();
+            tracing::debug!(identifier = ?self.identifier(), dropped, "event-source queue cleared");
         }
     }
 
@@ -521,7 +543,7 @@ impl HttpRequestEventSource {
     /// not take.
     fn disconnect(&self) {
         if let Some(local) = self.local() {
-            local.channel.close(false);
+            local.channel.close(Closing::Discard);
             local.request.transport.cut_off();
             self.unregister();
         }
@@ -538,7 +560,7 @@ impl HttpRequestEventSource {
             return;
         };
         if local.channel.take_head().is_some() {
-            local.channel.close(false);
+            local.channel.close(Closing::Discard);
         } else if failed {
             let retry = self.server().configuration().event_source_error_retry;
             local.channel.push(Event::new().retry(retry).encode(), None);
@@ -560,7 +582,7 @@ impl HttpRequestEventSource {
     /// The body is gone: the client left, or the stream ended and hyper dropped it.
     pub(crate) fn body_dropped(&self) {
         if let Some(local) = self.local() {
-            local.channel.close(false);
+            local.channel.close(Closing::Discard);
             self.unregister();
         }
     }
@@ -608,4 +630,9 @@ impl fmt::Debug for HttpRequestEventSource {
             .field("remote_address", &self.remote_address())
             .finish()
     }
+}
+
+/// Locks the ping settings; a poisoned lock still holds whole settings.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

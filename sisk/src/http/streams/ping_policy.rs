@@ -17,14 +17,15 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::http::streams::event::encode_comment;
-use crate::http::streams::event_source::WeakEventSource;
+use crate::http::streams::event_source::{Traffic, WeakEventSource};
 use crate::http::streams::HttpRequestEventSource;
 
 /// The ping policy of a connection, configured inside
-/// [`HttpRequestEventSource::with_ping`]. Every `interval` it sends an SSE comment carrying
-/// `data_message` — invisible to the page's `onmessage`. A ping that cannot be written closes the
-/// connection and frees it. Pings do not restart the idle clock of
-/// [`wait_for_fail`](HttpRequestEventSource::wait_for_fail).
+/// [`HttpRequestEventSource::with_ping`]. Once started it sends an SSE comment carrying `data_message`
+/// — invisible to the page's `onmessage` — at once and then every `interval`, as Sisk's timer does. A
+/// ping that cannot be written closes the connection and frees it. Pings do not restart the idle clock
+/// of [`wait_for_fail`](HttpRequestEventSource::wait_for_fail). The settings stay on the connection:
+/// a later `with_ping` starts from them.
 #[derive(Debug)]
 pub struct HttpStreamPingPolicy {
     /// The text of each ping (default `%ping%`, as in Sisk).
@@ -35,27 +36,36 @@ pub struct HttpStreamPingPolicy {
 }
 
 impl HttpStreamPingPolicy {
-    pub(crate) fn new(source: HttpRequestEventSource) -> Self {
-        HttpStreamPingPolicy { data_message: "%ping%".to_owned(), interval: Duration::from_secs(5), source }
+    /// The policy of `source`, with the settings an earlier `with_ping` kept, or Sisk's defaults.
+    pub(crate) fn new(source: HttpRequestEventSource, kept: Option<(String, Duration)>) -> Self {
+        let (data_message, interval) = kept.unwrap_or_else(|| ("%ping%".to_owned(), Duration::from_secs(5)));
+        HttpStreamPingPolicy { data_message, interval, source }
     }
 
-    /// Starts pinging with the current `data_message` and `interval`, until the connection closes.
-    /// A connection has one ping policy: a second `start` is ignored.
+    /// The settings, for the connection to keep.
+    pub(crate) fn into_settings(self) -> (String, Duration) {
+        (self.data_message, self.interval)
+    }
+
+    /// Starts pinging with the current `data_message` and `interval`: one ping now, then one every
+    /// `interval`, until the connection closes. A second `start` replaces the first: the pings then
+    /// follow the new settings only. (Sisk starts a second timer beside the first, so its client gets
+    /// both; sisk does not.)
     ///
     /// # Panics
     /// Outside a tokio runtime (a handler always runs inside one), or with a zero `interval`.
     pub fn start(&self) {
         assert!(!self.interval.is_zero(), "the ping interval must be longer than zero");
-        if !self.source.claim_ping() {
-            tracing::debug!("ping policy already started for this connection; ignoring a second start");
+        let Some(generation) = self.source.restart_pings() else {
             return;
-        }
+        };
         let ping = Ping {
             source: self.source.downgrade(),
             frame: encode_comment(&self.data_message),
             interval: self.interval,
+            generation,
         };
-        self.source.server().event_sources().pings().add(Instant::now() + self.interval, ping);
+        self.source.server().event_sources().pings().add(Instant::now(), ping);
     }
 
     /// Sets the message and interval, then starts.
@@ -72,6 +82,8 @@ struct Ping {
     source: WeakEventSource,
     frame: Bytes,
     interval: Duration,
+    /// Which `start` made it: a later `start` of the same stream retires it.
+    generation: u64,
 }
 
 /// The next ping of every pinged stream of a server, and the task that sends them (see the module docs).
@@ -160,11 +172,14 @@ async fn run(due: Weak<Mutex<Due>>, changed: Arc<Notify>) {
 }
 
 impl Ping {
-    /// Pings the stream; returns when to ping it next, or `None` once the stream is closed or the ping
-    /// could not be queued (the stream is then disconnected).
+    /// Pings the stream; returns when to ping it next, or `None` once the stream is closed, the ping
+    /// could not be queued (the stream is then disconnected), or a later `start` replaced it.
     fn send(self, now: Instant) -> Option<(Instant, Ping)> {
         let source = self.source.upgrade()?;
-        if source.channel()?.is_closed() || !source.push(self.frame.clone(), false) {
+        if !source.pings_current(self.generation) {
+            return None;
+        }
+        if source.channel()?.is_closed() || !source.push(self.frame.clone(), Traffic::Ping) {
             return None;
         }
         Some((now + self.interval, self))

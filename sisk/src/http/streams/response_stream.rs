@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 use crate::http::body::{BoxError, ResponseBody};
 use crate::http::request::RequestHead;
 use crate::http::response::header_pair;
-use crate::http::streams::channel::{Channel, PendingHead, Pushed, QueueLimits};
+use crate::http::streams::channel::{Channel, Closing, PendingHead, Pushed, QueueLimits};
 use crate::http::HttpResponse;
 use crate::Error;
 
@@ -185,14 +185,14 @@ impl HttpResponseStream {
         let channel = &self.shared.channel;
         if let Some(declared) = declared.filter(|&declared| written < declared) {
             if channel.take_head().is_some() {
-                channel.close(false);
+                channel.close(Closing::Discard);
             } else {
                 channel.fail();
             }
             return Err(Error::content_length_unmet(declared, written));
         }
         self.commit_head();
-        channel.close(true);
+        channel.close(Closing::Flush);
         Ok(HttpResponse::with_status_code(self.setup().status))
     }
 
@@ -201,7 +201,7 @@ impl HttpResponseStream {
     pub(crate) fn end_of_request(&self, failed: bool) {
         let channel = &self.shared.channel;
         if channel.take_head().is_some() {
-            channel.close(false);
+            channel.close(Closing::Discard);
         } else if failed {
             if channel.fail() {
                 tracing::error!(
@@ -256,6 +256,6 @@ impl Stream for ResponseStreamBody {
 
 impl Drop for ResponseStreamBody {
     fn drop(&mut self) {
-        self.0.close(false);
+        self.0.close(Closing::Discard);
     }
 }
