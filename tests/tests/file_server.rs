@@ -159,6 +159,27 @@ async fn a_listing_is_off_by_default_and_escapes_names_when_on() {
 }
 
 #[tokio::test]
+async fn hidden_files_are_neither_served_nor_listed_unless_asked() {
+    let tree = Tree::new();
+    std::fs::write(tree.root().join(".env"), SECRET).unwrap();
+    std::fs::create_dir_all(tree.root().join(".git")).unwrap();
+    std::fs::write(tree.root().join(".git/config"), SECRET).unwrap();
+    let server = serve(&tree.root(), |handler| handler.allow_directory_listing = true);
+    for target in ["/.env", "/%2eenv", "/.git/config", "/.git/", "/sub/../.env"] {
+        let answer = raw(&server, "GET", target, "").await;
+        assert!(matches!(status(&answer), 400 | 404), "{target}: {answer}");
+        assert!(!answer.contains(SECRET), "{target}");
+    }
+    assert_eq!(status(&raw(&server, "GET", "/.env", "").await), 404, "as if it were not there");
+    std::fs::write(tree.root().join("sub/.hidden"), SECRET).unwrap();
+    let listing = raw(&server, "GET", "/sub/", "").await;
+    assert!(listing.contains("b.txt") && !listing.contains(".hidden"), "{listing}");
+
+    let server = serve(&tree.root(), |handler| handler.serve_hidden_files = true);
+    assert_eq!(body(&raw(&server, "GET", "/.env", "").await), SECRET, "served when asked");
+}
+
+#[tokio::test]
 async fn a_current_copy_is_answered_304() {
     let tree = Tree::new();
     let server = serve(&tree.root(), |_| {});

@@ -27,7 +27,9 @@ use crate::http::{HttpContent, HttpRequest, HttpResponse, READ_CHUNK};
 /// A directory asked without its trailing slash is redirected (`301`) to the path with one, so the
 /// relative links of its page resolve; with it, the first of [`index_files`](Self::index_files) found
 /// is served, else a listing when [`allow_directory_listing`](Self::allow_directory_listing) is on, else
-/// `403`. A missing file is `404`, a path that tries to leave its directory `400`.
+/// `403`. A missing file is `404`, a path that tries to leave its directory `400`. Hidden files and
+/// directories — a name starting with `.`, such as `.git` or `.env` — are not served (`404`) nor listed
+/// unless [`serve_hidden_files`](Self::serve_hidden_files) is on.
 ///
 /// ```
 /// use sisk::prelude::*;
@@ -57,6 +59,9 @@ pub struct HttpFileServerHandler {
     pub index_files: Vec<String>,
     /// The most entries a directory listing shows (default 1,000); a note tells how many more there are.
     pub directory_listing_limit: usize,
+    /// Serve and list names that start with `.` (default `false`: `.git`, `.env` and the like answer
+    /// `404`, as if they were not there).
+    pub serve_hidden_files: bool,
     /// The size of the chunks a file is read in (default [`READ_CHUNK`], 64 KiB): the memory one
     /// response holds at a time, whatever the size of the file.
     pub buffer_size: usize,
@@ -71,6 +76,7 @@ impl HttpFileServerHandler {
             allow_directory_listing: false,
             index_files: vec!["index.html".to_owned()],
             directory_listing_limit: 1000,
+            serve_hidden_files: false,
             buffer_size: READ_CHUNK,
         }
     }
@@ -83,6 +89,9 @@ impl HttpFileServerHandler {
         let raw_path = request.path();
         let answer = async {
             let segments = relative_segments(raw_path, &self.route_prefix)?;
+            if !self.serve_hidden_files && segments.iter().any(|segment| segment.starts_with('.')) {
+                return Err(Refusal::NotFound);
+            }
             match resolve(&self.root_directory_path, &segments).await? {
                 Resolved::File(path) => self.serve_file(&request, &path).await,
                 Resolved::Directory(path) => self.serve_directory(&request, &segments, &path).await,
@@ -111,7 +120,9 @@ impl HttpFileServerHandler {
             return Err(Refusal::Forbidden);
         }
         let shown = percent_encoding::percent_decode_str(request.path()).decode_utf8_lossy();
-        let page = listing::render(directory, &shown, self.directory_listing_limit).await.map_err(Refusal::Io)?;
+        let page = listing::render(directory, &shown, self.directory_listing_limit, self.serve_hidden_files)
+            .await
+            .map_err(Refusal::Io)?;
         Ok(HttpResponse::new().with_content(HttpContent::html(page)))
     }
 

@@ -18,8 +18,9 @@ struct Entry {
 }
 
 /// The listing of `directory`, titled `shown` (the request path), at most `limit` entries (a note says
-/// how many more there are). Names that are not UTF-8 cannot be requested, so they are left out.
-pub(crate) async fn render(directory: &Path, shown: &str, limit: usize) -> std::io::Result<String> {
+/// how many more there are). Names that are not UTF-8 cannot be requested, so they are left out, and so
+/// are hidden names (starting with `.`) unless `show_hidden`.
+pub(crate) async fn render(directory: &Path, shown: &str, limit: usize, show_hidden: bool) -> std::io::Result<String> {
     let mut reader = tokio::fs::read_dir(directory).await?;
     let mut entries = Vec::new();
     let mut more = 0usize;
@@ -27,6 +28,9 @@ pub(crate) async fn render(directory: &Path, shown: &str, limit: usize) -> std::
         let Ok(name) = entry.file_name().into_string() else {
             continue;
         };
+        if name.starts_with('.') && !show_hidden {
+            continue;
+        }
         if entries.len() >= limit {
             more += 1;
             continue;
@@ -102,7 +106,7 @@ mod tests {
         std::fs::create_dir_all(dir.join("sub")).unwrap();
         std::fs::write(dir.join("<b>.txt"), "x").unwrap();
         std::fs::write(dir.join("a b.txt"), "hello").unwrap();
-        let page = render(&dir, "/files/", 10).await.unwrap();
+        let page = render(&dir, "/files/", 10, false).await.unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(page.contains("<a href=\"../\">"), "{page}");
         assert!(page.contains("<a href=\"%3Cb%3E.txt\">&lt;b&gt;.txt</a>"), "{page}");
@@ -120,7 +124,7 @@ mod tests {
         for i in 0..5 {
             std::fs::write(dir.join(format!("{i}.txt")), "").unwrap();
         }
-        let page = render(&dir, "/", 3).await.unwrap();
+        let page = render(&dir, "/", 3, false).await.unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(page.matches("<tr>").count(), 3);
         assert!(page.contains("2 more entries not listed."));
