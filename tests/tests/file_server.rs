@@ -193,6 +193,10 @@ async fn a_current_copy_is_answered_304() {
     assert_eq!(body(&answer), "");
     let answer = raw(&server, "GET", "/a.txt", &format!("If-Modified-Since: {date}\r\n")).await;
     assert_eq!(status(&answer), 304, "{answer}");
+    let answer = raw(&server, "GET", "/a.txt", "If-Match: \"another-version\"\r\n").await;
+    assert_eq!((status(&answer), body(&answer)), (412, ""), "{answer}");
+    let answer = raw(&server, "GET", "/a.txt", &format!("If-Match: {etag}\r\n")).await;
+    assert_eq!(body(&answer), "0123456789");
     let answer = raw(&server, "GET", "/a.txt", "If-None-Match: \"stale\"\r\n").await;
     assert_eq!(status(&answer), 200, "{answer}");
     let answer = raw(&server, "GET", "/a.txt", "If-Modified-Since: Mon, 01 Jan 2001 00:00:00 GMT\r\n").await;

@@ -1,10 +1,14 @@
 //! Validators of a file and the conditional requests that use them (RFC 9110 §13): `ETag` (from size
-//! and modification time) and `Last-Modified`; `If-None-Match` and `If-Modified-Since` answer `304`;
-//! `If-Range` decides whether a `Range` is honoured.
+//! and modification time) and `Last-Modified`; `If-Match` and `If-Unmodified-Since` answer `412` when
+//! the file changed; `If-None-Match` and `If-Modified-Since` answer `304`; `If-Range` decides whether a
+//! `Range` is honoured.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use http::header::{HeaderMap, HeaderValue, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, LAST_MODIFIED};
+use http::header::{
+    HeaderMap, HeaderValue, ETAG, IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE,
+    LAST_MODIFIED,
+};
 
 /// What identifies one version of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +40,20 @@ impl Validators {
             if let Ok(date) = HeaderValue::from_str(&httpdate::fmt_http_date(modified)) {
                 headers.insert(LAST_MODIFIED, date);
             }
+        }
+    }
+
+    /// True when the client asked for a version the file no longer is, so the answer is `412
+    /// Precondition Failed` (RFC 9110 §13.2.2, evaluated first): `If-Match` names no tag of this version
+    /// (strong comparison) and is not `*`; without `If-Match`, the file changed after `If-Unmodified-Since`.
+    pub(crate) fn precondition_failed(&self, request: &HeaderMap) -> bool {
+        let mut tags = request.get_all(IF_MATCH).iter().filter_map(|v| v.to_str().ok()).peekable();
+        if tags.peek().is_some() {
+            return !tags.flat_map(|v| v.split(',')).map(str::trim).any(|tag| tag == "*" || tag == self.etag);
+        }
+        match (self.last_modified, http_date(request.get(IF_UNMODIFIED_SINCE))) {
+            (Some(modified), Some(since)) => modified > since,
+            _ => false,
         }
     }
 
@@ -116,6 +134,26 @@ mod tests {
         assert!(!v.not_modified(&headers(&[("if-modified-since", "Tue, 14 Nov 2023 22:13:19 GMT")])));
         assert!(!v.not_modified(&headers(&[("if-modified-since", "yesterday")])));
         assert!(!v.not_modified(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn if_match_and_if_unmodified_since_fail_for_another_version() {
+        let (v, etag, date) = file();
+        assert!(!v.precondition_failed(&HeaderMap::new()));
+        assert!(!v.precondition_failed(&headers(&[("if-match", &etag)])));
+        assert!(!v.precondition_failed(&headers(&[("if-match", &format!("\"x\", {etag}"))])));
+        assert!(!v.precondition_failed(&headers(&[("if-match", "*")])));
+        assert!(v.precondition_failed(&headers(&[("if-match", "\"old\"")])));
+        assert!(v.precondition_failed(&headers(&[("if-match", &format!("W/{etag}"))])), "strong comparison");
+        assert!(!v.precondition_failed(&headers(&[("if-unmodified-since", &date)])));
+        assert!(v.precondition_failed(&headers(&[("if-unmodified-since", "Tue, 14 Nov 2023 22:13:19 GMT")])));
+        assert!(
+            !v.precondition_failed(&headers(&[
+                ("if-match", &etag),
+                ("if-unmodified-since", "Mon, 01 Jan 2001 00:00:00 GMT")
+            ])),
+            "If-Match wins"
+        );
     }
 
     #[test]

@@ -21,7 +21,8 @@ use crate::http::{HttpContent, HttpRequest, HttpResponse, READ_CHUNK};
 /// [`root_directory_path`](Self::root_directory_path); no request can reach outside it (see
 /// [`file_system`](crate::http::file_system)). A file is streamed, never read whole, with its
 /// `Content-Type` (from its extension), `Content-Length`, `ETag`, `Last-Modified` and
-/// `Accept-Ranges: bytes`; `If-None-Match` / `If-Modified-Since` answer `304`, a single `Range` `206`
+/// `Accept-Ranges: bytes`; `If-Match` / `If-Unmodified-Since` for another version answer `412`,
+/// `If-None-Match` / `If-Modified-Since` answer `304`, a single `Range` `206`
 /// (or `416`), `If-Range` is honoured, and `HEAD` gets the headers alone.
 ///
 /// A directory asked without its trailing slash is redirected (`301`) to the path with one, so the
@@ -134,6 +135,9 @@ impl HttpFileServerHandler {
         let mut response = HttpResponse::new();
         validators.write(&mut response.headers);
         response.headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        if validators.precondition_failed(request.headers()) {
+            return Ok(response.with_status(StatusCode::PRECONDITION_FAILED));
+        }
         if validators.not_modified(request.headers()) {
             return Ok(response.with_status(StatusCode::NOT_MODIFIED));
         }
