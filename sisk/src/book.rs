@@ -74,6 +74,11 @@ pub struct RunningBehindAProxy;
 #[doc = include_str!("../../book/src/https.md")]
 pub struct WorkingWithSsl;
 
+/// The chapter "A small live app, end to end" (it needs the `tls` and `json` features).
+#[cfg(all(feature = "tls", feature = "json"))]
+#[doc = include_str!("../../book/src/live-app.md")]
+pub struct ALiveApp;
+
 /// The chapter "Eventos Enviados pelo Servidor" (the Server-Sent Events chapter in Brazilian Portuguese).
 #[doc = include_str!("../../book/src/pt-BR/server-sent-events.md")]
 pub struct EventosEnviadosPeloServidor;
