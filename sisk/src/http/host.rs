@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use crate::backplane::{Backplane, SharedLog};
 use crate::http::http_service::NO_ADDRESS;
 use crate::http::serve::{serve, shutdown_signal, Protocols, Security};
+use crate::http::cors::CorsPolicy;
 use crate::http::service::App;
 use crate::http::streams::HttpRequestEventSource;
 use crate::http::{
@@ -258,7 +259,7 @@ impl HttpServerHostContextBuilder {
         for hook in self.unregistered_hooks {
             server.event_sources().on_event_source_unregistration(hook);
         }
-        Ok(Arc::new(App { server, router, cors: self.cors }))
+        Ok(Arc::new(App { server, router, cors: self.cors.map(CorsPolicy::from) }))
     }
 }
 
