@@ -7,9 +7,9 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 use crate::backplane::{Backplane, SharedLog};
+use crate::http::cors::CorsPolicy;
 use crate::http::http_service::NO_ADDRESS;
 use crate::http::serve::{serve, shutdown_signal, Protocols, Security};
-use crate::http::cors::CorsPolicy;
 use crate::http::service::App;
 use crate::http::streams::HttpRequestEventSource;
 use crate::http::{

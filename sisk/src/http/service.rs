@@ -15,10 +15,10 @@ use tokio::sync::oneshot;
 use tracing::Instrument;
 
 use crate::http::body::ResponseBody;
+use crate::http::cors::CorsPolicy;
 use crate::http::request::RequestParts;
 use crate::http::request_body::RequestBody;
 use crate::http::transport::{Connection, Transport};
-use crate::http::cors::CorsPolicy;
 use crate::http::{HttpRequest, HttpResponse, HttpServer, IntoResponse};
 use crate::routing::request_handler::HandlerKind;
 use crate::routing::router::Resolution;

@@ -344,7 +344,7 @@ mod tests {
     }
 
     /// Resolved parameters with their shared names copied, to compare with expected ones.
-    fn owned(params: Vec<(Arc<str>, String)>) -> Vec<(String, String)> {
+    pub(super) fn owned(params: Vec<(Arc<str>, String)>) -> Vec<(String, String)> {
         params.into_iter().map(|(name, value)| (name.to_string(), value)).collect()
     }
 
@@ -439,7 +439,10 @@ mod tests {
         r.set_route(Route::delete("/users/<name>", |_req| async { "" })).unwrap();
         match r.resolve(&http::Method::DELETE, "/users/ana") {
             Resolution::Found(route, params) => {
-                assert_eq!((route.path(), owned(params)), ("/users/<name>", vec![("name".to_owned(), "ana".to_owned())]))
+                assert_eq!(
+                    (route.path(), owned(params)),
+                    ("/users/<name>", vec![("name".to_owned(), "ana".to_owned())])
+                )
             }
             other => panic!("expected the DELETE route, got {other:?}"),
         }
@@ -508,7 +511,7 @@ mod properties {
                 request.push('/');
             }
             match router.resolve(&http::Method::GET, &request) {
-                Resolution::Found(_, parameters) => prop_assert_eq!(owned(parameters), carried),
+                Resolution::Found(_, parameters) => prop_assert_eq!(super::tests::owned(parameters), carried),
                 other => prop_assert!(false, "{request:?} for {path:?} resolved to {other:?}"),
             }
         }
