@@ -1,5 +1,6 @@
 //! [`CrossOriginResourceSharingHeaders`]: the server's CORS policy, applied to every response (event
-//! streams included) and answering preflight requests.
+//! streams included) and answering preflight requests. The builder turns it into a `CorsPolicy`, its
+//! header values made once, which is what requests are answered with.
 
 use std::time::Duration;
 
@@ -191,6 +192,7 @@ impl CorsPolicy {
     }
 }
 
+/// Sets `name` to `value`, when there is one.
 fn insert(headers: &mut HeaderMap, name: header::HeaderName, value: Option<HeaderValue>) {
     if let Some(value) = value {
         headers.insert(name, value);
