@@ -6,6 +6,7 @@
 //! ([`PathError`]); [`normalize_request_path`] normalises request paths the same way.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// A route path, parsed and normalised.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,8 +16,9 @@ pub struct RoutePattern {
     /// The matchit spelling, with parameters named by position so that routes of one shape share it
     /// whatever their parameter names, e.g. `/users/{p0}`.
     pub matchit: String,
-    /// The parameter names, in the order they appear.
-    pub parameters: Vec<String>,
+    /// The parameter names, in the order they appear; shared, so that a request naming its parameters
+    /// takes a reference to each name instead of a copy.
+    pub parameters: Vec<Arc<str>>,
 }
 
 /// Why a route path is not valid. Its `Display` says what to write instead.
@@ -142,7 +144,7 @@ pub fn parse(path: &str) -> Result<RoutePattern, PathError> {
         display.push('/');
         matchit.push('/');
     }
-    Ok(RoutePattern { display, matchit, parameters: names.into_iter().map(str::to_owned).collect() })
+    Ok(RoutePattern { display, matchit, parameters: names.into_iter().map(Arc::from).collect() })
 }
 
 /// Normalises a request path the way route paths are: empty segments and the trailing slash are dropped.
@@ -180,7 +182,7 @@ mod tests {
             let parsed = parse(input).unwrap();
             assert_eq!((parsed.display.as_str(), parsed.matchit.as_str()), (display, pattern), "{input}");
         }
-        assert_eq!(parse("/a/<x>/b/<*y>").unwrap().parameters, ["x", "y"]);
+        assert_eq!(parse("/a/<x>/b/<*y>").unwrap().parameters, [Arc::from("x"), Arc::from("y")]);
     }
 
     #[test]

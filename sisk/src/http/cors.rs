@@ -1,5 +1,6 @@
 //! [`CrossOriginResourceSharingHeaders`]: the server's CORS policy, applied to every response (event
-//! streams included) and answering preflight requests.
+//! streams included) and answering preflight requests. The builder turns it into a `CorsPolicy`, its
+//! header values made once, which is what requests are answered with.
 
 use std::time::Duration;
 
@@ -89,68 +90,111 @@ impl CrossOriginResourceSharingHeaders {
         self.max_age = Some(max_age);
         self
     }
+}
 
-    /// The `Access-Control-Allow-Origin` value for a request's `Origin`, if it is allowed.
-    fn allowed_origin(&self, request_headers: &HeaderMap) -> Option<HeaderValue> {
-        let origin = request_headers.get(header::ORIGIN)?;
-        let any = self.allow_origins.iter().any(|o| o == "*");
-        if any && !self.allow_credentials {
-            return Some(HeaderValue::from_static("*"));
-        }
-        let listed = origin.to_str().is_ok_and(|o| self.allow_origins.iter().any(|allowed| allowed == o));
-        (any || listed).then(|| origin.clone())
-    }
+/// A [`CrossOriginResourceSharingHeaders`] made ready for serving when the server is built: the
+/// constant header values (the lists joined, the max age written out) are made once here, not per
+/// request.
+#[derive(Debug)]
+pub(crate) struct CorsPolicy {
+    allow_origins: Vec<String>,
+    any_origin: bool,
+    allow_credentials: bool,
+    allow_methods: Allowed,
+    allow_headers: Allowed,
+    expose_headers: Option<HeaderValue>,
+    max_age: Option<HeaderValue>,
+}
 
-    /// The CORS headers for an ordinary (non-preflight) request; empty when the origin is not allowed.
-    pub(crate) fn response_headers(&self, request_headers: &HeaderMap) -> HeaderMap {
-        let mut out = HeaderMap::new();
-        let Some(origin) = self.allowed_origin(request_headers) else {
-            return out;
-        };
-        if origin != "*" {
-            out.insert(header::VARY, HeaderValue::from_static("Origin"));
-        }
-        out.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        if self.allow_credentials {
-            out.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
-        }
-        insert_list(&mut out, header::ACCESS_CONTROL_EXPOSE_HEADERS, &self.expose_headers);
-        out
-    }
+/// What a preflight answers for the methods or the headers it asks for.
+#[derive(Debug)]
+enum Allowed {
+    /// The policy lists none: what the preflight asks for is allowed.
+    Asked,
+    /// The policy's list, joined (`None` if it cannot be a header value, and is then left out).
+    Listed(Option<HeaderValue>),
+}
 
-    /// The CORS headers of a request: for a preflight, the allowed methods, headers and max age too.
-    pub(crate) fn headers_for(&self, method: &Method, request_headers: &HeaderMap) -> HeaderMap {
-        let mut headers = self.response_headers(request_headers);
-        let asked_method = match request_headers.get(header::ACCESS_CONTROL_REQUEST_METHOD) {
-            Some(asked) if method == Method::OPTIONS && headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) => {
-                asked
-            }
-            _ => return headers,
-        };
-        let headers = &mut headers;
-        if self.allow_methods.is_empty() {
-            headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, asked_method.clone());
+impl Allowed {
+    fn new(list: &[String]) -> Self {
+        if list.is_empty() {
+            Allowed::Asked
         } else {
-            insert_list(headers, header::ACCESS_CONTROL_ALLOW_METHODS, &self.allow_methods);
+            Allowed::Listed(joined(list))
         }
-        match request_headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
-            Some(asked) if self.allow_headers.is_empty() => {
-                headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, asked.clone());
-            }
-            _ => insert_list(headers, header::ACCESS_CONTROL_ALLOW_HEADERS, &self.allow_headers),
+    }
+
+    /// The value to answer when the preflight asks for `asked`.
+    fn answer(&self, asked: Option<&HeaderValue>) -> Option<HeaderValue> {
+        match self {
+            Allowed::Asked => asked.cloned(),
+            Allowed::Listed(value) => value.clone(),
         }
-        if let Some(max_age) = self.max_age {
-            headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from(max_age.as_secs()));
-        }
-        std::mem::take(headers)
     }
 }
 
-fn insert_list(headers: &mut HeaderMap, name: header::HeaderName, values: &[String]) {
-    if values.is_empty() {
-        return;
+/// The items of a list as one header value (`None` for an empty list or one that cannot be a value).
+fn joined(list: &[String]) -> Option<HeaderValue> {
+    if list.is_empty() {
+        return None;
     }
-    if let Ok(value) = HeaderValue::try_from(values.join(", ")) {
+    HeaderValue::try_from(list.join(", ")).ok()
+}
+
+impl From<CrossOriginResourceSharingHeaders> for CorsPolicy {
+    fn from(policy: CrossOriginResourceSharingHeaders) -> Self {
+        CorsPolicy {
+            any_origin: policy.allow_origins.iter().any(|o| o == "*"),
+            allow_credentials: policy.allow_credentials,
+            allow_methods: Allowed::new(&policy.allow_methods),
+            allow_headers: Allowed::new(&policy.allow_headers),
+            expose_headers: joined(&policy.expose_headers),
+            max_age: policy.max_age.map(|max_age| HeaderValue::from(max_age.as_secs())),
+            allow_origins: policy.allow_origins,
+        }
+    }
+}
+
+impl CorsPolicy {
+    /// The `Access-Control-Allow-Origin` value for a request's `Origin`, if it is allowed.
+    fn allowed_origin(&self, request_headers: &HeaderMap) -> Option<HeaderValue> {
+        let origin = request_headers.get(header::ORIGIN)?;
+        if self.any_origin && !self.allow_credentials {
+            return Some(HeaderValue::from_static("*"));
+        }
+        let listed = origin.to_str().is_ok_and(|o| self.allow_origins.iter().any(|allowed| allowed == o));
+        (self.any_origin || listed).then(|| origin.clone())
+    }
+
+    /// The CORS headers of a request, `None` when it has no `Origin` or one not allowed: for every
+    /// request the allowed origin (and the credentials and exposed headers), for a preflight the allowed
+    /// methods, headers and max age too.
+    pub(crate) fn headers_for(&self, method: &Method, request_headers: &HeaderMap) -> Option<HeaderMap> {
+        let origin = self.allowed_origin(request_headers)?;
+        let mut headers = HeaderMap::new();
+        if origin != "*" {
+            headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+        }
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        if self.allow_credentials {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+        }
+        insert(&mut headers, header::ACCESS_CONTROL_EXPOSE_HEADERS, self.expose_headers.clone());
+        let asked_method = match request_headers.get(header::ACCESS_CONTROL_REQUEST_METHOD) {
+            Some(asked) if method == Method::OPTIONS => asked,
+            _ => return Some(headers),
+        };
+        insert(&mut headers, header::ACCESS_CONTROL_ALLOW_METHODS, self.allow_methods.answer(Some(asked_method)));
+        let asked_headers = request_headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS);
+        insert(&mut headers, header::ACCESS_CONTROL_ALLOW_HEADERS, self.allow_headers.answer(asked_headers));
+        insert(&mut headers, header::ACCESS_CONTROL_MAX_AGE, self.max_age.clone());
+        Some(headers)
+    }
+}
+
+/// Sets `name` to `value`, when there is one.
+fn insert(headers: &mut HeaderMap, name: header::HeaderName, value: Option<HeaderValue>) {
+    if let Some(value) = value {
         headers.insert(name, value);
     }
 }
@@ -165,37 +209,44 @@ mod tests {
 
     #[test]
     fn any_origin_without_credentials_is_star() {
-        let cors = CrossOriginResourceSharingHeaders::allow_all();
-        let out = cors.response_headers(&headers(&[("origin", "https://a.example")]));
+        let cors = CorsPolicy::from(CrossOriginResourceSharingHeaders::allow_all());
+        let out = cors.headers_for(&Method::GET, &headers(&[("origin", "https://a.example")])).unwrap();
         assert_eq!(out[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
-        assert!(cors.response_headers(&HeaderMap::new()).is_empty(), "no Origin, no CORS headers");
+        assert!(cors.headers_for(&Method::GET, &HeaderMap::new()).is_none(), "no Origin, no CORS headers");
     }
 
     #[test]
     fn credentials_echo_listed_origins_only() {
-        let cors = CrossOriginResourceSharingHeaders::new().allow_origin("https://a.example").allow_credentials(true);
-        let out = cors.response_headers(&headers(&[("origin", "https://a.example")]));
+        let cors = CorsPolicy::from(
+            CrossOriginResourceSharingHeaders::new().allow_origin("https://a.example").allow_credentials(true),
+        );
+        let out = cors.headers_for(&Method::GET, &headers(&[("origin", "https://a.example")])).unwrap();
         assert_eq!(out[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://a.example");
+        assert_eq!(out[header::ACCESS_CONTROL_ALLOW_CREDENTIALS], "true");
         assert_eq!(out[header::VARY], "Origin");
-        assert!(cors.response_headers(&headers(&[("origin", "https://evil.example")])).is_empty());
+        assert!(cors.headers_for(&Method::GET, &headers(&[("origin", "https://evil.example")])).is_none());
     }
 
     #[test]
     fn preflight_lists_methods_headers_and_max_age() {
-        let cors = CrossOriginResourceSharingHeaders::allow_all()
-            .allow_methods(["GET", "POST"])
-            .max_age(Duration::from_secs(60));
+        let cors = CorsPolicy::from(
+            CrossOriginResourceSharingHeaders::allow_all()
+                .allow_methods(["GET", "POST"])
+                .expose_headers(["X-Total-Count", "X-Page"])
+                .max_age(Duration::from_secs(60)),
+        );
         let req = headers(&[
             ("origin", "https://a.example"),
             ("access-control-request-method", "POST"),
             ("access-control-request-headers", "x-token"),
         ]);
-        let preflight = cors.headers_for(&Method::OPTIONS, &req);
+        let preflight = cors.headers_for(&Method::OPTIONS, &req).unwrap();
         assert_eq!(preflight[header::ACCESS_CONTROL_ALLOW_METHODS], "GET, POST");
         assert_eq!(preflight[header::ACCESS_CONTROL_ALLOW_HEADERS], "x-token");
         assert_eq!(preflight[header::ACCESS_CONTROL_MAX_AGE], "60");
-        let ordinary = cors.headers_for(&Method::GET, &req);
+        let ordinary = cors.headers_for(&Method::GET, &req).unwrap();
         assert!(ordinary.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+        assert_eq!(ordinary[header::ACCESS_CONTROL_EXPOSE_HEADERS], "X-Total-Count, X-Page");
         assert!(!ordinary.contains_key(header::ACCESS_CONTROL_ALLOW_METHODS), "only a preflight gets these");
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 use crate::backplane::{Backplane, SharedLog};
+use crate::http::cors::CorsPolicy;
 use crate::http::http_service::NO_ADDRESS;
 use crate::http::serve::{serve, shutdown_signal, Protocols, Security};
 use crate::http::service::App;
@@ -258,7 +259,7 @@ impl HttpServerHostContextBuilder {
         for hook in self.unregistered_hooks {
             server.event_sources().on_event_source_unregistration(hook);
         }
-        Ok(Arc::new(App { server, router, cors: self.cors }))
+        Ok(Arc::new(App { server, router, cors: self.cors.map(CorsPolicy::from) }))
     }
 }
 

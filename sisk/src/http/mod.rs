@@ -6,7 +6,7 @@ mod bag;
 pub(crate) mod body;
 mod body_reader;
 mod configuration;
-mod cors;
+pub(crate) mod cors;
 #[cfg(feature = "tls")]
 mod development_certificate;
 pub mod file_system;

@@ -42,7 +42,8 @@ pub(crate) struct RequestHead {
     is_secure: bool,
     /// The host a trusted proxy said the client asked for; `None` leaves it to the request itself.
     forwarded_host: Option<Authority>,
-    pub(crate) route_parameters: Vec<(String, String)>,
+    /// The route's parameters: its shared names, the request's decoded values.
+    pub(crate) route_parameters: Vec<(Arc<str>, String)>,
     pub(crate) server: HttpServer,
     /// Headers every response to this request carries (CORS), the event-stream head included.
     pub(crate) response_headers: HeaderMap,
@@ -88,7 +89,8 @@ pub(crate) struct RequestParts {
     pub(crate) parts: http::request::Parts,
     pub(crate) body: Option<RequestBody>,
     pub(crate) remote_address: SocketAddr,
-    pub(crate) route_parameters: Vec<(String, String)>,
+    /// The route's parameters: its shared names, the request's decoded values.
+    pub(crate) route_parameters: Vec<(Arc<str>, String)>,
     pub(crate) server: HttpServer,
     pub(crate) response_headers: HeaderMap,
     pub(crate) transport: Transport,
@@ -283,7 +285,7 @@ impl HttpRequest {
 
     /// A route parameter (`<name>` in the route path), percent-decoded.
     pub fn route_parameter(&self, name: &str) -> Option<&str> {
-        self.head.route_parameters.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.head.route_parameters.iter().find(|(k, _)| **k == *name).map(|(_, v)| v.as_str())
     }
 
     /// A route parameter parsed as `T` (any [`FromStr`](std::str::FromStr) type: integers, `bool`,
@@ -316,7 +318,7 @@ impl HttpRequest {
 
     /// Every route parameter, in path order.
     pub fn route_parameters(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.head.route_parameters.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.head.route_parameters.iter().map(|(k, v)| (&**k, v.as_str()))
     }
 
     /// The client's address. Behind trusted proxies (a [`ForwardingResolver`](crate::http::ForwardingResolver)

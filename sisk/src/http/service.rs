@@ -15,10 +15,11 @@ use tokio::sync::oneshot;
 use tracing::Instrument;
 
 use crate::http::body::ResponseBody;
+use crate::http::cors::CorsPolicy;
 use crate::http::request::RequestParts;
 use crate::http::request_body::RequestBody;
 use crate::http::transport::{Connection, Transport};
-use crate::http::{CrossOriginResourceSharingHeaders, HttpRequest, HttpResponse, HttpServer, IntoResponse};
+use crate::http::{HttpRequest, HttpResponse, HttpServer, IntoResponse};
 use crate::routing::request_handler::HandlerKind;
 use crate::routing::router::Resolution;
 use crate::routing::{Route, Router};
@@ -29,7 +30,7 @@ use crate::Error;
 pub(crate) struct App {
     pub(crate) server: HttpServer,
     pub(crate) router: Router,
-    pub(crate) cors: Option<CrossOriginResourceSharingHeaders>,
+    pub(crate) cors: Option<CorsPolicy>,
 }
 
 impl App {
@@ -102,12 +103,11 @@ impl App {
         if limit > 0 && declared.is_some_and(|length| length > limit) {
             return Error::content_too_large(limit).into_response();
         }
-        let cors_headers = match &self.cors {
-            Some(cors) => cors.headers_for(&parts.method, &parts.headers),
-            None => http::HeaderMap::new(),
-        };
+        // `None` (no policy, no `Origin`, or one not allowed) leaves the request's and the response's
+        // headers alone.
+        let cors_headers = self.cors.as_ref().and_then(|cors| cors.headers_for(&parts.method, &parts.headers));
         let server = self.server.clone();
-        let response_headers = cors_headers.clone();
+        let response_headers = cors_headers.clone().unwrap_or_default();
         let make_request = move |parts, route_parameters| {
             HttpRequest::new(RequestParts {
                 parts,
@@ -135,7 +135,7 @@ impl App {
             Resolution::InvalidParameter => HttpResponse::with_status_code(StatusCode::BAD_REQUEST)
                 .with_content("a route parameter holds a control character"),
         };
-        for (name, value) in &cors_headers {
+        for (name, value) in cors_headers.iter().flatten() {
             response.headers.entry(name).or_insert_with(|| value.clone());
         }
         response

@@ -1,6 +1,7 @@
 //! [`Route`]: a method, a path and the action that answers it, with its own request handlers.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use crate::http::{HttpRequest, IntoResponse};
 use crate::routing::action::Action;
@@ -134,7 +135,7 @@ impl Route {
     }
 
     /// The names of the path's parameters, in order (none for an invalid path, which no router holds).
-    pub(crate) fn parameter_names(&self) -> &[String] {
+    pub(crate) fn parameter_names(&self) -> &[Arc<str>] {
         self.pattern.as_ref().map(|p| p.parameters.as_slice()).unwrap_or_default()
     }
 
