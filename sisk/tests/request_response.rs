@@ -91,6 +91,41 @@ async fn a_chunked_body_growing_past_the_limit_is_413() {
     assert!(response.starts_with("HTTP/1.1 413"), "{response}");
 }
 
+/// Sisk's `GetRequestStream`: the body as it arrives, within the same limits as the whole-body getters.
+#[tokio::test]
+async fn the_request_body_streams_chunk_by_chunk_within_its_limits() {
+    use futures_util::StreamExt;
+    let mut r = Router::new();
+    r += Route::post("/count", |req: HttpRequest| async move {
+        let mut body = req.get_request_stream()?;
+        let (mut chunks, mut bytes) = (0, 0);
+        while let Some(chunk) = body.next().await {
+            bytes += chunk?.len();
+            chunks += 1;
+        }
+        let whole = req.body_bytes().await.map(|b| b.len()).map_err(|e| e.kind());
+        Ok::<_, sisk::Error>(format!("{bytes} bytes in {} chunk(s); then body_bytes: {whole:?}", chunks.min(2)))
+    });
+    let server = TestServer::start_with(
+        HttpServer::create_builder().use_router(r).use_configuration(|c| c.maximum_content_length = 1000),
+    );
+    let chunked = |chunks: &[usize]| {
+        let mut request = Vec::new();
+        write!(request, "POST /count HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        for size in chunks {
+            write!(request, "{size:x}\r\n{}\r\n", "z".repeat(*size)).unwrap();
+        }
+        request.extend_from_slice(b"0\r\n\r\n");
+        request
+    };
+    let answer = raw(server.addr, &chunked(&[300, 300, 300])).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("900 bytes in 2 chunk(s); then body_bytes: Err(BodyRead)"), "{answer}");
+    let answer = raw(server.addr, &chunked(&[600, 600])).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "past maximum_content_length the stream fails: {answer}");
+}
+
 #[tokio::test]
 async fn the_bag_carries_values_from_request_handlers_to_the_action() {
     #[derive(Clone)]

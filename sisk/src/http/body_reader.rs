@@ -80,8 +80,7 @@ impl BodyReader {
         Ok(collected.freeze())
     }
 
-    /// The body as a stream of chunks (what `multer` reads).
-    #[cfg(feature = "multipart")]
+    /// The body as a stream of chunks (what `multer` and `get_request_stream` read).
     pub(crate) fn into_stream(self) -> impl futures_util::Stream<Item = Result<Bytes, Error>> + Send {
         futures_util::stream::unfold(self, |mut reader| async move {
             reader.next_chunk().await.transpose().map(|chunk| (chunk, reader))

@@ -383,10 +383,34 @@ impl HttpRequest {
         }
     }
 
+    /// The body as it arrives, chunk by chunk, as Sisk's `GetRequestStream`: for a body too large to hold
+    /// (an upload to pass on, a log to parse line by line). The same limits hold as for
+    /// [`body_bytes`](Self::body_bytes): more than `maximum_content_length` bytes, a pause or a whole
+    /// read too long, end the stream with the error (`413`, `408`). Once streamed, the body is gone: the
+    /// whole-body getters then fail, saying so. A body already read comes from what was kept.
+    ///
+    /// ```
+    /// use futures_util::StreamExt;
+    /// use sisk::prelude::*;
+    ///
+    /// async fn count(req: HttpRequest) -> Result<String, sisk::Error> {
+    ///     let mut body = req.get_request_stream()?;
+    ///     let mut bytes = 0;
+    ///     while let Some(chunk) = body.next().await {
+    ///         bytes += chunk?.len(); // each chunk is dropped once counted
+    ///     }
+    ///     Ok(format!("{bytes} bytes"))
+    /// }
+    /// ```
+    pub fn get_request_stream(
+        &self,
+    ) -> Result<impl futures_util::Stream<Item = Result<Bytes, Error>> + Send + 'static, Error> {
+        self.body_stream("get_request_stream")
+    }
+
     /// The body as a stream of chunks, for a reader that parses it as it arrives (`what` names it).
     /// A body still unread is handed over, and the whole-body getters then fail, saying so; one already
     /// read comes from what was kept, and one whose read failed gives that error again.
-    #[cfg(feature = "multipart")]
     pub(crate) fn body_stream(
         &self,
         what: &str,
