@@ -25,18 +25,23 @@
 //! }
 //! ```
 //!
+//! - [`prelude`]: what most programs import, in one `use`.
 //! - [`http`]: the server ([`HttpServer`](http::HttpServer)), requests, responses, configuration, CORS;
-//!   request bodies as JSON, forms and multipart uploads; the client behind trusted proxies
-//!   ([`ForwardingResolver`](http::ForwardingResolver)).
-//! - [`http::streams`]: Server-Sent Events.
+//!   request bodies as JSON, forms and multipart uploads, or streamed; responses streamed; the client
+//!   behind trusted proxies ([`ForwardingResolver`](http::ForwardingResolver)); HTTPS with the `tls`
+//!   feature; the server as a tower `Service` ([`into_service`](http::HttpServerHostContextBuilder::into_service)).
+//! - [`http::streams`]: Server-Sent Events, and the response stream.
+//! - [`http::file_system`]: the file server.
 //! - [`routing`]: routes, the router, request handlers.
 //! - [`backplane`]: many nodes sharing one event log (Redis Streams with the `redis` feature).
-//! - [`Error`]: the one error type.
+//! - [`Error`]: the one error type, and [`ErrorKind`], what it is.
 //! - Cargo features: `json` (serde: `get_json_content`, `Json`, `Event::json`) and `multipart` (multer:
-//!   `get_multipart_form_content`), both on by default; `redis` (the Redis Streams backplane), off.
+//!   `get_multipart_form_content`), both on by default; `redis` (the Redis Streams backplane) and `tls`
+//!   (HTTPS on rustls), off.
 //! - Attribute routes: [`route_get`] and friends on free functions, picked up by
 //!   [`Router::auto_scan`](routing::Router::auto_scan); controllers with [`route_prefix`] on an `impl`
-//!   block, picked up by [`Router::set_object`](routing::Router::set_object).
+//!   block, picked up by [`Router::set_object`](routing::Router::set_object); [`request_handler`] beside
+//!   them.
 
 #![deny(missing_docs, missing_debug_implementations)]
 

@@ -9,7 +9,7 @@
 //! every node's [`SharedLog`]. Without a backplane (the default), the server's own log gives positions
 //! and nothing else changes.
 //!
-//! [`RedisBackplane`] (cargo feature `redis`) runs on Redis Streams. Another engine (NATS JetStream, say)
+//! `RedisBackplane` (cargo feature `redis`) runs on Redis Streams. Another engine (NATS JetStream, say)
 //! implements [`Backplane`] the same way.
 
 mod presence;
