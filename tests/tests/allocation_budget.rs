@@ -83,6 +83,8 @@ async fn small_requests_stay_within_their_allocation_budgets() {
     for (name, builder, request, body, budget) in cases {
         let per_request = allocations_per_request(builder, request, body).await;
         println!("{name}: {per_request:.2} allocations per request");
-        assert!(per_request <= budget, "{per_request:.2} allocations per {name}; the budget is {budget}");
+        // Half an allocation of slack: one more per request fails, while an occasional allocation of the
+        // runtime's own (a timer wheel growing, a few times over the run) does not.
+        assert!(per_request < budget + 0.5, "{per_request:.2} allocations per {name}; the budget is {budget}");
     }
 }
