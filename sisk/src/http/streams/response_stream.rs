@@ -88,14 +88,14 @@ impl HttpResponseStream {
     }
 
     /// Runs `f` on the headers while the head is still pending; an error naming `what` afterwards.
-    fn before_head<T>(&self, what: &str, f: impl FnOnce(&mut HeaderMap) -> T) -> Result<T, Error> {
-        self.shared.channel.with_pending_headers(f).ok_or_else(|| Error::response_stream_started(what))
+    fn before_head<T>(&self, what: impl FnOnce() -> String, f: impl FnOnce(&mut HeaderMap) -> T) -> Result<T, Error> {
+        self.shared.channel.with_pending_headers(f).ok_or_else(|| Error::response_stream_started(&what()))
     }
 
     /// Sets the status (200 unless changed).
     pub fn set_status(&self, status: StatusCode) -> Result<(), Error> {
         let mut setup = self.setup();
-        self.before_head("set the status", |_| setup.status = status)
+        self.before_head(|| "set the status".into(), |_| setup.status = status)
     }
 
     /// Sets a header, replacing others of that name.
@@ -107,10 +107,13 @@ impl HttpResponseStream {
         V::Error: fmt::Display,
     {
         let (name, value) = header_pair(name, value)?;
-        let what = format!("set header `{name}`");
-        self.before_head(&what, |headers| {
-            headers.insert(name, value);
-        })
+        let shown = name.clone(); // a reference count at most: the message is made only on error
+        self.before_head(
+            move || format!("set header `{shown}`"),
+            |headers| {
+                headers.insert(name, value);
+            },
+        )
     }
 
     /// Adds a header, keeping others of that name.
@@ -122,17 +125,20 @@ impl HttpResponseStream {
         V::Error: fmt::Display,
     {
         let (name, value) = header_pair(name, value)?;
-        let what = format!("append header `{name}`");
-        self.before_head(&what, |headers| {
-            headers.append(name, value);
-        })
+        let shown = name.clone();
+        self.before_head(
+            move || format!("append header `{shown}`"),
+            |headers| {
+                headers.append(name, value);
+            },
+        )
     }
 
     /// Declares the body's length, sent as `Content-Length`. Writing more is an error; closing with less
     /// cuts the response. Without it the body is sent chunked (over HTTP/1.1).
     pub fn set_content_length(&self, length: u64) -> Result<(), Error> {
         let mut setup = self.setup();
-        self.before_head("set the content length", |_| setup.content_length = Some(length))
+        self.before_head(|| "set the content length".into(), |_| setup.content_length = Some(length))
     }
 
     /// The bytes written so far.
