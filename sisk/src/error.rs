@@ -383,6 +383,10 @@ impl Error {
         Self::new(ErrorKind::InvalidContent, format!("the multipart/form-data body is malformed: {cause}"))
     }
 
+    pub(crate) fn too_many_form_fields(maximum: usize) -> Self {
+        Self::form_limit_exceeded(format!("the form has more than {maximum} fields"), "maximum_form_fields")
+    }
+
     pub(crate) fn form_limit_exceeded(what: impl fmt::Display, setting: &str) -> Self {
         Self::new(
             ErrorKind::FormLimitExceeded,

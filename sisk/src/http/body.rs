@@ -12,8 +12,7 @@ use http_body::{Body, Frame, SizeHint};
 
 use crate::http::streams::{EventStreamBody, StreamAborted};
 
-/// An error a streamed body's producer may end with.
-pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) use crate::http::request_body::BoxError;
 
 /// The body of a response on the wire.
 #[derive(Debug)]

@@ -30,8 +30,6 @@ impl HttpRequest {
         self.require_media_type(FORM_URLENCODED, |media_type| media_type == FORM_URLENCODED)?;
         let body = self.body_bytes().await?;
         let maximum = self.server().configuration().maximum_form_fields;
-        QueryString::parse_at_most(&body, maximum).ok_or_else(|| {
-            Error::form_limit_exceeded(format!("the form has more than {maximum} fields"), "maximum_form_fields")
-        })
+        QueryString::parse_at_most(&body, maximum).ok_or_else(|| Error::too_many_form_fields(maximum))
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
-use crate::backplane::{Backplane, SharedLog};
+use crate::backplane::Backplane;
 use crate::http::cors::CorsPolicy;
 use crate::http::http_service::NO_ADDRESS;
 use crate::http::serve::{serve, shutdown_signal, Protocols, Security};
@@ -265,7 +265,7 @@ impl HttpServerHostContextBuilder {
 
 /// Refuses a listening port whose scheme says otherwise than the certificate given (or not given).
 fn check_scheme(port: &ListeningPort, security: &Security) -> Result<(), Error> {
-    let tls = security.scheme() == "https";
+    let tls = security.is_tls();
     if port.is_secure() == tls {
         return Ok(());
     }
@@ -310,9 +310,7 @@ impl HttpServerHostContext {
         let server = self.app.server.clone();
         let listener =
             TcpListener::from_std(self.listener).map_err(|e| Error::io("cannot register the listener", e))?;
-        if let Some(backplane) = server.event_sources().backplane() {
-            backplane.clone().start(SharedLog::new(server.clone())).await;
-        }
+        server.start_backplane().await;
         tracing::info!("listening on {}://{}/", self.security.scheme(), server.local_addr());
         let protocols = Protocols::new(server.configuration(), self.security);
         serve(self.app, listener, protocols, signal).await;

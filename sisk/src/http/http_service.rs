@@ -13,7 +13,6 @@ use http::uri::Scheme;
 use http_body::Body;
 use tokio::sync::OnceCell;
 
-use crate::backplane::SharedLog;
 use crate::http::request_body::{BoxError, RequestBody};
 use crate::http::service::App;
 use crate::http::transport::Connection;
@@ -85,15 +84,12 @@ where
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let (app, backplane_started) = (self.app.clone(), self.backplane_started.clone());
         Box::pin(async move {
-            if let Some(backplane) = app.server.event_sources().backplane() {
-                let start = || backplane.clone().start(SharedLog::new(app.server.clone()));
-                backplane_started.get_or_init(start).await;
-            }
+            backplane_started.get_or_init(|| app.server.start_backplane()).await;
             let remote = request.extensions().get::<SocketAddr>().copied().unwrap_or(NO_ADDRESS);
             let secure = request.uri().scheme() == Some(&Scheme::HTTPS);
-            let connection = Connection::new(app.server.abandoned(), secure);
+            let connection = Connection::detached(secure);
             let request = request.map(RequestBody::foreign);
-            Ok(app.clone().handle(request, remote, &connection).await)
+            Ok(app.handle(request, remote, &connection).await)
         })
     }
 }

@@ -59,3 +59,9 @@ pub use response::{HttpContent, HttpResponse, READ_CHUNK};
 pub use server::HttpServer;
 #[cfg(feature = "tls")]
 pub use ssl_certificate::SslCertificate;
+
+/// Locks `mutex`. Every critical section of sisk leaves its state whole, so a lock poisoned by a panic
+/// elsewhere is still usable.
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

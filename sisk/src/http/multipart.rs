@@ -94,10 +94,7 @@ impl MultipartForm {
             return Ok(None);
         };
         if self.maximum_parts > 0 && self.read >= self.maximum_parts {
-            return Err(Error::form_limit_exceeded(
-                format!("the form has more than {} fields", self.maximum_parts),
-                "maximum_form_fields",
-            ));
+            return Err(Error::too_many_form_fields(self.maximum_parts));
         }
         self.read += 1;
         let (limit, setting) = match field.file_name() {

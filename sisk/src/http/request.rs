@@ -12,6 +12,7 @@ use tokio::sync::oneshot;
 
 use crate::http::body_reader::BodyReader;
 use crate::http::limits::OpenSlot;
+use crate::http::lock;
 use crate::http::request_body::RequestBody;
 use crate::http::streams::{HttpRequestEventSource, HttpResponseStream};
 use crate::http::transport::Transport;
@@ -137,10 +138,6 @@ fn detach_from_read_buffer(uri: Uri, mut headers: HeaderMap) -> (Uri, HeaderMap)
     }
     let uri = if target.is_empty() { uri } else { Uri::from_maybe_shared(owned.slice(..target.len())).unwrap_or(uri) };
     (uri, headers)
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl HttpRequest {

@@ -165,6 +165,14 @@ impl HttpServer {
         &self.shared.stopping
     }
 
+    /// Starts the backplane, if the server has one, feeding its shared log into this server (once: by
+    /// `start`, or by the tower service's first request).
+    pub(crate) async fn start_backplane(&self) {
+        if let Some(backplane) = self.event_sources().backplane() {
+            backplane.clone().start(crate::backplane::SharedLog::new(self.clone())).await;
+        }
+    }
+
     /// Resolves when the shutdown timeout has passed and what still runs is dropped.
     pub(crate) fn abandoned(&self) -> &CancellationToken {
         &self.shared.abandoned

@@ -123,6 +123,18 @@ impl Connection {
         }
     }
 
+    /// A connection that no server of sisk's serves (a request through the tower service): its cut-off
+    /// is its own token, not a child of the server's, whose node each child would lock when made and
+    /// dropped — nothing here watches it.
+    pub(crate) fn detached(secure: bool) -> Self {
+        Connection {
+            cutoff: Arc::new(CancellationToken::new()),
+            send_buffer: Arc::new(AtomicUsize::new(0)),
+            handling: Arc::default(),
+            secure,
+        }
+    }
+
     /// The stream of this connection (its socket, or TLS over it), wrapped so that what its requests ask
     /// of it is applied.
     pub(crate) fn io<S: OverTcp>(&self, stream: S) -> ConnectionIo<S> {

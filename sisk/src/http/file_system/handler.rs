@@ -194,14 +194,11 @@ impl From<String> for HttpFileServerHandler {
     }
 }
 
-/// `301` to the request's path with a trailing slash. The location is rebuilt from the path's non-empty
-/// segments, so `//evil.example/dir` can never become a redirect to another host.
+/// `301` to the request's path with a trailing slash. The location is the path normalised as the router
+/// does (empty segments dropped), so `//evil.example/dir` can never become a redirect to another host.
+/// (Only a path without its trailing slash comes here, so never `/` alone.)
 fn redirect_to_slash(request: &HttpRequest) -> HttpResponse {
-    let mut location = String::new();
-    for segment in request.path().split('/').filter(|s| !s.is_empty()) {
-        location.push('/');
-        location.push_str(segment);
-    }
+    let mut location = sisk_route_syntax::normalize_request_path(request.path()).into_owned();
     location.push('/');
     if let Some(query) = request.uri().query() {
         location.push('?');

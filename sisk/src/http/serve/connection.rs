@@ -51,7 +51,7 @@ pub(super) async fn serve_connection(
                 tracing::debug!(%remote, "connection closed or silent before its first request");
                 return;
             };
-            served.run(stream, is_http2, false).await;
+            served.run(stream, is_http2).await;
         }
         #[cfg(feature = "tls")]
         Security::Tls(acceptor) => {
@@ -61,7 +61,7 @@ pub(super) async fn serve_connection(
                 return;
             };
             let is_http2 = stream.get_ref().1.alpn_protocol() == Some(super::tls::ALPN_HTTP2);
-            served.run(stream, is_http2, true).await;
+            served.run(stream, is_http2).await;
         }
     }
 }
@@ -77,12 +77,12 @@ struct Served {
 }
 
 impl Served {
-    async fn run<S: OverTcp + Send + 'static>(self, stream: S, is_http2: bool, secure: bool) {
+    async fn run<S: OverTcp + Send + 'static>(self, stream: S, is_http2: bool) {
         let Served { app, protocols, connections, remote, head_deadline } = self;
         // Counted from here (a connection still silent before its first request is not waited for).
         let _served = connections.token();
         let stopping = app.server.stopping().clone();
-        let connection = Connection::new(app.server.abandoned(), secure);
+        let connection = Connection::new(app.server.abandoned(), protocols.security.is_tls());
         let cutoff = CancellationToken::clone(&connection.cutoff);
         let io = TokioIo::new(connection.io(stream));
         let service = hyper::service::service_fn(move |request| {

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -13,6 +13,7 @@ use http::{HeaderMap, Method, StatusCode};
 use tokio::sync::oneshot;
 
 use crate::http::body::ResponseBody;
+use crate::http::lock;
 use crate::http::request::RequestHead;
 use crate::http::response::header_pair;
 use crate::http::streams::channel::{Channel, Closing, PendingHead, Pushed, QueueLimits};
@@ -572,7 +573,7 @@ impl HttpRequestEventSource {
                     "the handler failed after its event stream began; the stream is cut, and the client told to wait before reconnecting"
                 );
             }
-        } else {
+        } else if !local.channel.is_closed() {
             self.close();
             return;
         }
@@ -630,9 +631,4 @@ impl fmt::Debug for HttpRequestEventSource {
             .field("remote_address", &self.remote_address())
             .finish()
     }
-}
-
-/// Locks the ping settings; a poisoned lock still holds whole settings.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

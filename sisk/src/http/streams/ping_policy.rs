@@ -9,13 +9,14 @@
 //! disconnected.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::http::lock;
 use crate::http::streams::event::encode_comment;
 use crate::http::streams::event_source::{Traffic, WeakEventSource};
 use crate::http::streams::HttpRequestEventSource;
@@ -100,10 +101,6 @@ struct Due {
     pings: BTreeMap<(Instant, u64), Ping>,
     added: u64,
     task_started: bool,
-}
-
-fn lock(due: &Mutex<Due>) -> MutexGuard<'_, Due> {
-    due.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl PingSchedule {
