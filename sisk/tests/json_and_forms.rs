@@ -143,7 +143,7 @@ async fn a_urlencoded_form_is_read_with_typed_getters() {
         ("name=Ana&age=old", 400, "the value of `age` is not u8: invalid digit found in string"),
         ("name=Ana&age=300", 400, "the value of `age` is not u8: number too large"),
         ("name=Ana&age=1&newsletter=yes", 400, "the value of `newsletter` is not bool"),
-        ("a=1&b=2&c=3&d=4&e=5&f=6", 413, "the form has more than 5 fields"),
+        ("a=1&b=2&c=3&d=4&e=5&f=6", 413, "maximum_form_fields"),
     ];
     for (body, status, expected) in table {
         let (got_status, text) = post_form(&server, form, body).await;
@@ -153,8 +153,6 @@ async fn a_urlencoded_form_is_read_with_typed_getters() {
     let (status, text) = post_form(&server, "text/plain", "name=Ana&age=1").await;
     assert_eq!(status, 415);
     assert!(text.contains("application/x-www-form-urlencoded"), "{text}");
-    let (status, text) = post_form(&server, "application/x-www-form-urlencoded", "a=1&b=2&c=3&d=4&e=5&f=6").await;
-    assert!(status == 413 && text.contains("maximum_form_fields"), "{status} {text}");
 }
 
 #[tokio::test]

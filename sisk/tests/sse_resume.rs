@@ -241,7 +241,6 @@ async fn reconnecting_while_events_are_published_loses_and_repeats_nothing() {
     }
     publishing.store(false, std::sync::atomic::Ordering::Relaxed);
     let published = tokio::time::timeout(LIMIT, publisher).await.unwrap().unwrap();
-    assert!(received.len() >= 2 * RECONNECTS);
     let first = received[0];
     for (offset, value) in received.iter().enumerate() {
         assert_eq!(*value, first + offset as u64, "a gap or a duplicate at position {offset}");

@@ -174,7 +174,7 @@ async fn the_clients_of_a_killed_node_resume_on_another_and_miss_nothing() {
     for i in 0..5 {
         publish(&nodes[1], "/broadcast?prefix=dora", &format!("before {i}")).await;
     }
-    assert_eq!(reader.data(5).await.len(), 5);
+    assert_eq!(reader.data(5).await, (0..5).map(|i| format!("before {i}")).collect::<Vec<_>>());
     nodes[0].kill();
     assert!(reader.next_within(LIMIT).await.is_none(), "the killed node's stream ends");
     for i in 0..5 {
