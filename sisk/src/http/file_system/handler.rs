@@ -12,7 +12,7 @@ use super::conditional::Validators;
 use super::content_type::content_type_for;
 use super::listing;
 use super::range::{parse_range, RangeRequest};
-use super::resolve::{relative_segments, resolve, Refusal, Resolved};
+use super::resolve::{canonical_root, relative_segments, resolve, Refusal, Resolved};
 use crate::http::{HttpContent, HttpRequest, HttpResponse, READ_CHUNK};
 
 /// Serves the files under a directory (Sisk's `HttpFileServerHandler`).
@@ -93,9 +93,10 @@ impl HttpFileServerHandler {
             if !self.serve_hidden_files && segments.iter().any(|segment| segment.starts_with('.')) {
                 return Err(Refusal::NotFound);
             }
-            match resolve(&self.root_directory_path, &segments).await? {
+            let root = canonical_root(&self.root_directory_path).await?;
+            match resolve(&root, &segments).await? {
                 Resolved::File(path) => self.serve_file(&request, &path).await,
-                Resolved::Directory(path) => self.serve_directory(&request, &segments, &path).await,
+                Resolved::Directory(path) => self.serve_directory(&request, &root, &segments, &path).await,
             }
         };
         answer.await.unwrap_or_else(|refusal| refused(refusal, raw_path))
@@ -104,6 +105,7 @@ impl HttpFileServerHandler {
     async fn serve_directory(
         &self,
         request: &HttpRequest,
+        root: &Path,
         segments: &[String],
         directory: &Path,
     ) -> Result<HttpResponse, Refusal> {
@@ -113,7 +115,7 @@ impl HttpFileServerHandler {
         for index in &self.index_files {
             let mut with_index = segments.to_vec();
             with_index.push(index.clone());
-            if let Ok(Resolved::File(path)) = resolve(&self.root_directory_path, &with_index).await {
+            if let Ok(Resolved::File(path)) = resolve(root, &with_index).await {
                 return self.serve_file(request, &path).await;
             }
         }

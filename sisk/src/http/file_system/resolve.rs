@@ -55,15 +55,20 @@ pub(crate) enum Resolved {
     Directory(PathBuf),
 }
 
-/// Finds `segments` under `root`. Anything but a regular file or a directory (a socket, a FIFO) is
-/// not found.
+/// The root directory with its symbolic links resolved, which every path served must lie under; a root
+/// that does not exist serves nothing.
+pub(crate) async fn canonical_root(root: &Path) -> Result<PathBuf, Refusal> {
+    tokio::fs::canonicalize(root).await.map_err(|_| Refusal::NotFound)
+}
+
+/// Finds `segments` under `root` (a [`canonical_root`]). Anything but a regular file or a directory (a
+/// socket, a FIFO) is not found.
 pub(crate) async fn resolve(root: &Path, segments: &[String]) -> Result<Resolved, Refusal> {
     // A path that cannot be resolved (missing, a file used as a directory, a link loop) is not found.
-    let root = tokio::fs::canonicalize(root).await.map_err(|_| Refusal::NotFound)?;
-    let mut path = root.clone();
+    let mut path = root.to_path_buf();
     path.extend(segments);
     let path = tokio::fs::canonicalize(&path).await.map_err(|_| Refusal::NotFound)?;
-    if !path.starts_with(&root) {
+    if !path.starts_with(root) {
         return Err(Refusal::Forbidden);
     }
     let metadata = tokio::fs::metadata(&path).await.map_err(Refusal::Io)?;
