@@ -150,13 +150,13 @@ impl Report {
             "\n### 3. Memory per open stream and 5. connect rate, {} streams (fresh server process)\n\n",
             sisk.streams
         );
-        out.push_str("| server | RSS before | RSS with streams open | per stream | sisk ÷ server (memory) | streams opened per second | sisk ÷ server (rate) | `/stats` open → after close |\n");
-        out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        out.push_str("| server | RSS before | RSS with streams open | per stream | sisk ÷ server (memory) | streams opened per second | sisk ÷ server (rate) | `/stats` open → after close | time to notice every close | sisk ÷ server (notice) |\n");
+        out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (name, _) in &self.fanout {
             let Some(r) = self.largest(name) else { continue };
             let _ = writeln!(
                 out,
-                "| {name} | {:.1} MB | {:.1} MB | {:.1} KB | {} | {:.0} | {} | {} → {} |",
+                "| {name} | {:.1} MB | {:.1} MB | {:.1} KB | {} | {:.0} | {} | {} → {} | {} | {} |",
                 r.rss_before as f64 / 1e6,
                 r.rss_after as f64 / 1e6,
                 r.bytes_per_stream() / 1e3,
@@ -165,6 +165,8 @@ impl Report {
                 ratio(sisk.connect_rate(), r.connect_rate()),
                 r.open_per_stats,
                 r.open_after_close,
+                millis(r.noticing),
+                ratio(sisk.noticing.as_secs_f64(), r.noticing.as_secs_f64()),
             );
         }
     }
