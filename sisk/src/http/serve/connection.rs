@@ -89,7 +89,10 @@ impl Served {
             let app = app.clone();
             let connection = connection.clone();
             let request = request.map(RequestBody::from);
-            async move { Ok::<_, std::convert::Infallible>(app.handle(request, remote, &connection).await) }
+            // Boxed: hyper keeps its in-flight future's place for as long as the connection lives (an
+            // event stream's too), so that place is a pointer, and the request's own future is freed
+            // once it has answered.
+            Box::pin(async move { Ok::<_, std::convert::Infallible>(app.handle(request, remote, &connection).await) })
         });
         if is_http2 {
             // Boxed: the HTTP/2 state is large, and would otherwise size every HTTP/1.1 task too.
