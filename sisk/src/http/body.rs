@@ -64,6 +64,11 @@ impl ResponseBody {
         ResponseBody(Kind::Streamed(Streamed { chunks, remaining: length }))
     }
 
+    /// True for an event stream's body.
+    pub(crate) fn is_event_stream(&self) -> bool {
+        matches!(self.0, Kind::Stream(_))
+    }
+
     pub(crate) fn as_full(&self) -> Option<&[u8]> {
         match &self.0 {
             Kind::Full(bytes) => Some(bytes.as_deref().unwrap_or_default()),

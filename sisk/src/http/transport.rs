@@ -141,6 +141,17 @@ impl Connection {
         ConnectionIo { stream, send_buffer: self.send_buffer.clone(), handling: self.handling.clone() }
     }
 
+    /// Applies to `socket` the send-buffer size a request asked for, if one did (for a stream written
+    /// without [`ConnectionIo`]).
+    pub(crate) fn apply_send_buffer(&self, socket: &TcpStream) {
+        let asked = self.send_buffer.swap(0, Ordering::Relaxed);
+        if asked != 0 {
+            if let Err(err) = socket2::SockRef::from(socket).set_send_buffer_size(asked) {
+                tracing::debug!(error = %err, "cannot bound the socket's send buffer");
+            }
+        }
+    }
+
     /// Marks a request of this connection as being handled until the returned guard drops. Over HTTP/2
     /// (inside a stream's task) there is nothing to mark: the protocol has its own end of stream.
     pub(crate) fn handling_request(&self) -> Option<HandlingRequest> {

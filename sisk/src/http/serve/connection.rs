@@ -12,8 +12,10 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::direct;
 use super::preface::speaks_http2;
 use super::protocols::{Protocols, Security};
+use crate::http::body::ResponseBody;
 use crate::http::head_timer::HeadTimer;
 use crate::http::limits::OpenSlot;
 use crate::http::request_body::RequestBody;
@@ -51,7 +53,20 @@ pub(super) async fn serve_connection(
                 tracing::debug!(%remote, "connection closed or silent before its first request");
                 return;
             };
-            served.run(stream, is_http2).await;
+            let connection = Connection::new(served.app.server.abandoned(), false);
+            if !is_http2 {
+                // A head still partial at the deadline goes to hyper, whose own deadline then answers it.
+                match tokio::time::timeout_at(head_deadline, direct::peek_event_stream_request(&stream)).await {
+                    Ok(Ok(Some(request))) => return served.run_event_stream(stream, connection, request).await,
+                    Ok(Ok(None)) | Err(_) => {}
+                    Ok(Err(_)) => {
+                        tracing::debug!(%remote, "connection failed before its first request");
+                        return;
+                    }
+                }
+            }
+            // Boxed, as below: an event stream answered by `direct` does not carry hyper's state.
+            Box::pin(served.run(stream, is_http2, connection, None)).await;
         }
         #[cfg(feature = "tls")]
         Security::Tls(acceptor) => {
@@ -61,7 +76,8 @@ pub(super) async fn serve_connection(
                 return;
             };
             let is_http2 = stream.get_ref().1.alpn_protocol() == Some(super::tls::ALPN_HTTP2);
-            served.run(stream, is_http2).await;
+            let connection = Connection::new(served.app.server.abandoned(), true);
+            Box::pin(served.run(stream, is_http2, connection, None)).await;
         }
     }
 }
@@ -77,22 +93,51 @@ struct Served {
 }
 
 impl Served {
-    async fn run<S: OverTcp + Send + 'static>(self, stream: S, is_http2: bool) {
+    /// Answers a first request that may become an event stream written by `direct`, then goes on with
+    /// hyper unless the connection is over.
+    async fn run_event_stream(self, stream: TcpStream, connection: Connection, request: direct::EventStreamRequest) {
+        // Counted from here, as in `run`.
+        let served = self.connections.token();
+        let answered = direct::answer(self.app.clone(), &stream, self.remote, &connection, request).await;
+        match answered {
+            direct::Answered::ToHyper(answer) => Box::pin(self.run(stream, false, connection, Some(answer))).await,
+            direct::Answered::StreamEnded => Box::pin(self.run(stream, false, connection, None)).await,
+            direct::Answered::ConnectionOver => {}
+        }
+        drop(served);
+    }
+
+    /// Serves the connection with hyper; `first_answer` is the answer already made to the head hyper
+    /// reads first (see `direct`).
+    async fn run<S: OverTcp + Send + 'static>(
+        self,
+        stream: S,
+        is_http2: bool,
+        connection: Connection,
+        first_answer: Option<hyper::Response<ResponseBody>>,
+    ) {
         let Served { app, protocols, connections, remote, head_deadline } = self;
         // Counted from here (a connection still silent before its first request is not waited for).
         let _served = connections.token();
         let stopping = app.server.stopping().clone();
-        let connection = Connection::new(app.server.abandoned(), protocols.security.is_tls());
         let cutoff = CancellationToken::clone(&connection.cutoff);
         let io = TokioIo::new(connection.io(stream));
+        let first_answer = first_answer.map(|answer| std::sync::Mutex::new(Some(answer)));
         let service = hyper::service::service_fn(move |request| {
             let app = app.clone();
             let connection = connection.clone();
+            let answered = first_answer.as_ref().and_then(|first| crate::http::lock(first).take());
             let request = request.map(RequestBody::from);
             // Boxed: hyper keeps its in-flight future's place for as long as the connection lives (an
             // event stream's too), so that place is a pointer, and the request's own future is freed
             // once it has answered.
-            Box::pin(async move { Ok::<_, std::convert::Infallible>(app.handle(request, remote, &connection).await) })
+            Box::pin(async move {
+                let response = match answered {
+                    Some(answer) => answer,
+                    None => app.handle(request, remote, &connection).await,
+                };
+                Ok::<_, std::convert::Infallible>(response)
+            })
         });
         if is_http2 {
             // Boxed: the HTTP/2 state is large, and would otherwise size every HTTP/1.1 task too.

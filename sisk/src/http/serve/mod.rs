@@ -5,6 +5,7 @@
 
 mod accept;
 mod connection;
+mod direct;
 mod preface;
 mod protocols;
 mod shutdown;
