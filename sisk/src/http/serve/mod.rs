@@ -1,7 +1,8 @@
 //! Serving a bound listener, in the order a connection meets it: [`accept`] takes connections off the
 //! listener (riding out the errors accepting may meet), [`connection`] serves each one in a task of
 //! its own (TLS in [`tls`], the protocol told apart by [`preface`] or ALPN, then hyper, set up once in
-//! [`protocols`]), and [`shutdown`] ends it all gracefully.
+//! [`protocols`] — or, for a plain first request that opens an event stream, [`direct`], which writes
+//! the stream outside hyper's dispatcher), and [`shutdown`] ends it all gracefully.
 
 mod accept;
 mod connection;
