@@ -23,10 +23,10 @@ const STREAMS: usize = 300;
 /// Heap bytes per open stream: the connection's task writing the stream (outside hyper, see
 /// `serve/direct.rs`), the handler's future and the small task it moved to, the request head, the
 /// event source, its queue, its place in the collection and in the ping schedule, the client's socket:
-/// 7,410 in a debug build. It was 24,994 with the stream written by hyper's dispatcher (its two 8 KiB
+/// 7,218 in a debug build. It was 24,994 with the stream written by hyper's dispatcher (its two 8 KiB
 /// buffers), and 27,130 with the whole request pipeline moved into the handler's task and hyper keeping
 /// the request's 700-byte future in flight for as long as the connection lived.
-const BUDGET_PER_STREAM: usize = 8_000;
+const BUDGET_PER_STREAM: usize = 7_800;
 
 /// Opens `GET /sse/<id>` as a browser would and reads until the head has arrived.
 async fn open(addr: std::net::SocketAddr, id: usize) -> TcpStream {

@@ -56,7 +56,10 @@ pub(super) async fn serve_connection(
             let connection = Connection::new(served.app.server.abandoned(), false);
             if !is_http2 {
                 // A head still partial at the deadline goes to hyper, whose own deadline then answers it.
-                match tokio::time::timeout_at(head_deadline, direct::peek_event_stream_request(&stream)).await {
+                // Boxed: its peek buffer is needed only until the head is seen, not for the stream's life.
+                let limit = served.app.server.configuration().maximum_header_size;
+                let peeking = Box::pin(direct::peek_event_stream_request(&stream, limit));
+                match tokio::time::timeout_at(head_deadline, peeking).await {
                     Ok(Ok(Some(request))) => return served.run_event_stream(stream, connection, request).await,
                     Ok(Ok(None)) | Err(_) => {}
                     Ok(Err(_)) => {

@@ -38,13 +38,19 @@ pub(super) struct EventStreamRequest {
     request: http::Request<RequestBody>,
 }
 
-/// Peeks at the connection's first head; `None` when it is not one for this path (see the module docs).
-pub(super) async fn peek_event_stream_request(stream: &TcpStream) -> io::Result<Option<EventStreamRequest>> {
-    let mut buffer = [0u8; PEEK_LIMIT];
+/// Peeks at the connection's first head; `None` when it is not one for this path (see the module docs),
+/// or when it is longer than `limit` (the server's `maximum_header_size`: hyper answers that).
+pub(super) async fn peek_event_stream_request(
+    stream: &TcpStream,
+    limit: usize,
+) -> io::Result<Option<EventStreamRequest>> {
+    let mut storage = [0u8; PEEK_LIMIT];
+    let buffer = &mut storage[..limit.min(PEEK_LIMIT)];
+    let limit = buffer.len();
     let mut seen = 0;
     loop {
         let ready = stream.ready(Interest::READABLE).await?;
-        let peeked = match stream.try_io(Interest::READABLE, || peek_news(stream, &mut buffer, seen)) {
+        let peeked = match stream.try_io(Interest::READABLE, || peek_news(stream, buffer, seen)) {
             Ok(peeked) => peeked,
             // A client that sent part of a head and then closed its side: its socket stays readable
             // (the closed bits of readiness are never cleared) with nothing new to peek. hyper says
@@ -59,7 +65,7 @@ pub(super) async fn peek_event_stream_request(stream: &TcpStream) -> io::Result<
         }
         seen = peeked;
         match parse(&buffer[..seen]) {
-            Parsed::Partial if seen < PEEK_LIMIT => {}
+            Parsed::Partial if seen < limit => {}
             Parsed::Partial | Parsed::Other => return Ok(None),
             Parsed::EventStream(request) => return Ok(Some(request)),
         }
@@ -161,7 +167,7 @@ pub(super) async fn answer(
         return Answered::ToHyper(response);
     }
     // The head is answered here: take it off the socket (it is all there, peeked).
-    if !discard(stream, head_length).await {
+    if !Box::pin(discard(stream, head_length)).await {
         return Answered::ConnectionOver;
     }
     connection.apply_send_buffer(stream);
@@ -183,7 +189,8 @@ pub(super) async fn answer(
     }
 }
 
-/// Reads and drops `length` bytes already waiting in the socket.
+/// Reads and drops `length` bytes already waiting in the socket. (Boxed by its caller: its buffer is
+/// not kept for the stream's life.)
 async fn discard(stream: &TcpStream, mut length: usize) -> bool {
     let mut buffer = [0u8; 512];
     while length > 0 {
