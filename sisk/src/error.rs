@@ -269,6 +269,10 @@ impl Error {
         )
     }
 
+    pub(crate) fn cluster_unreachable(what: impl fmt::Display) -> Self {
+        Self::new(ErrorKind::BrokerUnavailable, format!("the cluster could not be queried: {what}"))
+    }
+
     pub(crate) fn io(context: &str, cause: std::io::Error) -> Self {
         Self::new(ErrorKind::Io, format!("{context}: {cause}"))
     }

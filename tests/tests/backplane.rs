@@ -92,8 +92,8 @@ async fn broadcast_where_reaches_matching_connections_on_another_node() {
     let mut plain = EventReader::open(&b.url("/sse/lena"), None).await;
     let sources = a.server.event_sources().clone();
     eventually("node A knows both of B's connections", || sources.cluster_identifiers().len() == 2).await;
-    sources.broadcast_where(|id| id.ends_with("-vip"), &Event::new().data("vip only"));
-    sources.broadcast(&Event::new().data("everyone"));
+    sources.broadcast_where(|id| id.ends_with("-vip"), &Event::new().data("vip only")).unwrap();
+    sources.broadcast(&Event::new().data("everyone")).unwrap();
     assert_eq!(vip.data(2).await, ["vip only", "everyone"]);
     assert_eq!(plain.data(1).await, ["everyone"], "the predicate kept `lena` out");
 }

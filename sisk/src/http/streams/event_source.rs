@@ -117,9 +117,6 @@ struct Local {
     /// Which `start` of the ping policy is current (0: never started); pings of an earlier one stop.
     ping_generation: AtomicU64,
     resume_state: OnceLock<ResumeState>,
-    /// The cursor this connection attached with, when it was ahead of this node's window of a shared
-    /// log: entries up to it arrive later and must not be sent again.
-    skip_through: OnceLock<Position>,
 }
 
 impl HttpRequestEventSource {
@@ -149,7 +146,6 @@ impl HttpRequestEventSource {
             ping_settings: Mutex::new(None),
             ping_generation: AtomicU64::new(0),
             resume_state: OnceLock::new(),
-            skip_through: OnceLock::new(),
         });
         HttpRequestEventSource { shared: Arc::new(shared) }
     }
@@ -399,18 +395,6 @@ impl HttpRequestEventSource {
         if let Some(local) = self.local().filter(|_| !frames.is_empty()) {
             local.channel.push(frames, None);
         }
-    }
-
-    /// Sets the cursor past which a shared log's entries are new to this connection.
-    pub(crate) fn skip_through(&self, position: Position) {
-        if let Some(local) = self.local() {
-            let _ = local.skip_through.set(position);
-        }
-    }
-
-    /// True when the connection attached with a cursor at or past `position`.
-    pub(crate) fn has_seen(&self, position: Position) -> bool {
-        self.local().and_then(|local| local.skip_through.get()).is_some_and(|through| position <= *through)
     }
 
     /// Disconnects a client whose queue is full, with a warning.

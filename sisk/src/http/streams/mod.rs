@@ -29,7 +29,8 @@
 //!
 //! The module is split by what each part may touch: `channel` is the bounded queue and head slot (no
 //! knowledge of servers or collections), `event_source` the public handle built on it, `stream_body` the
-//! hyper body that drains the queue, `collection` the registry, `ping_policy` the pings (one task per
+//! hyper body that drains the queue, `collection` the public face of the identified connections (beside it `registry`, this node's
+//! connections in shards, and `publishing`, the log and the ordered fan-out), `ping_policy` the pings (one task per
 //! server sends them all), `event` the wire encoding, and `response_stream` the other handle built on the
 //! same queue: a response of any content written as it goes, whose body is an ordinary streamed body.
 
@@ -42,12 +43,14 @@ mod event_source;
 mod identifier_policy;
 mod log;
 mod ping_policy;
+mod publishing;
+mod registry;
 mod response_stream;
 mod resume;
 mod stream_body;
 
 pub use audience::Audience;
-pub use collection::{HttpEventSourceCollection, Published};
+pub use collection::HttpEventSourceCollection;
 pub use event::Event;
 #[cfg(feature = "redis")]
 pub(crate) use event_id::{new_epoch, now_millis};
@@ -56,6 +59,7 @@ pub use event_source::HttpRequestEventSource;
 pub use identifier_policy::IdentifierPolicy;
 pub use log::EventLogOptions;
 pub use ping_policy::HttpStreamPingPolicy;
+pub use publishing::Published;
 pub use response_stream::HttpResponseStream;
 pub use resume::{ResumeState, StaleReason};
 pub(crate) use stream_body::EventStreamBody;
