@@ -242,3 +242,31 @@ impl std::fmt::Debug for Registry {
         f.debug_struct("Registry").field("shards", &SHARDS).finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_are_fixed_and_spread() {
+        // sisk/tests/sse_resume.rs races attaching against delivery on `racer-2`: in the last shard, the
+        // one a delivery reaches last.
+        assert_eq!(shard_of("racer-2"), SHARDS - 1);
+        let mut used = [false; SHARDS];
+        for n in 0..64 {
+            used[shard_of(&format!("bystander-{n}"))] = true;
+        }
+        assert!(used.iter().filter(|used| **used).count() >= 12, "{used:?}");
+    }
+
+    #[test]
+    fn a_delivery_stops_after_the_last_shard_its_audience_can_be_on() {
+        let listed = Audience::Identifiers(vec!["racer-2".into(), "bystander-0".into()].into());
+        assert_eq!(Targets::of(&listed, None).last_shard(), SHARDS - 1);
+        let one = Audience::Identifier("bystander-0".into());
+        assert_eq!(Targets::of(&one, None).last_shard(), shard_of("bystander-0"));
+        assert_eq!(Targets::of(&Audience::Prefix("b".into()), None).last_shard(), SHARDS - 1);
+        let elsewhere = Audience::Connection { identifier: "a".into(), node: "n2".into(), connection: 1 };
+        assert!(matches!(Targets::of(&elsewhere, Some("n1")), Targets::Nobody));
+    }
+}
