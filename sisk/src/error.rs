@@ -155,7 +155,7 @@ impl Error {
     pub(crate) fn event_source_already_open() -> Self {
         Self::new(
             ErrorKind::EventSourceAlreadyOpen,
-            "get_event_source was already called on this request; keep the first HttpRequestEventSource \
+            "get_event_source was already called on this request; keep the first LocalEventSource \
              (it is a cheap clonable handle) instead of asking for a second one",
         )
     }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::backplane::{PresenceChange, PresenceEntry};
-use crate::http::streams::{HttpRequestEventSource, Position};
+use crate::http::streams::{LocalEventSource, Position};
 
 /// Where another node holds a connection.
 #[derive(Debug, Clone)]
@@ -28,9 +28,9 @@ pub(crate) enum PresenceAction {
     /// Nothing.
     None,
     /// This node's own connection's `Joined` entry was read back at this position.
-    Joined(HttpRequestEventSource, Position),
+    Joined(LocalEventSource, Position),
     /// Close these connections of this node (replaced by a newer one elsewhere, or asked to close).
-    Close(Vec<HttpRequestEventSource>),
+    Close(Vec<LocalEventSource>),
 }
 
 fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
@@ -52,7 +52,7 @@ impl ClusterView {
         &self,
         node: &str,
         replace: bool,
-        holders: Vec<HttpRequestEventSource>,
+        holders: Vec<LocalEventSource>,
         position: Position,
         entry: PresenceEntry,
     ) -> PresenceAction {

@@ -5,7 +5,7 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::http::streams::{Event, HttpRequestEventSource};
+use crate::http::streams::{Event, HttpRequestEventSource, LocalEventSource, RemoteEventSource};
 use crate::http::{HttpContent, HttpRequest, HttpResponse, IntoResponse};
 use crate::Error;
 
@@ -108,10 +108,18 @@ impl Event {
     }
 }
 
-impl HttpRequestEventSource {
-    /// Sends `value` as JSON, as one event ([`send`](Self::send) of its JSON text). `Ok(false)` as `send`'s
-    /// `false`: the connection is closed; an error when `value` cannot be serialised.
-    pub fn send_json(&self, value: &(impl Serialize + ?Sized)) -> Result<bool, Error> {
-        Ok(self.send_event(&Event::json(value)?))
-    }
+/// `send_json` on each kind of event-source handle: `value` as JSON, as one event (`send_event` of its
+/// JSON text). `Ok(false)` as `send`'s `false`; an error when `value` cannot be serialised.
+macro_rules! send_json {
+    ($($handle:ty),*) => {$(
+        impl $handle {
+            /// Sends `value` as JSON, as one event ([`send`](Self::send) of its JSON text). `Ok(false)` as
+            /// `send`'s `false`; an error when `value` cannot be serialised.
+            pub fn send_json(&self, value: &(impl Serialize + ?Sized)) -> Result<bool, Error> {
+                Ok(self.send_event(&Event::json(value)?))
+            }
+        }
+    )*};
 }
+
+send_json!(LocalEventSource, RemoteEventSource, HttpRequestEventSource);

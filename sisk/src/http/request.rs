@@ -14,7 +14,7 @@ use crate::http::body_reader::BodyReader;
 use crate::http::limits::OpenSlot;
 use crate::http::lock;
 use crate::http::request_body::RequestBody;
-use crate::http::streams::{HttpRequestEventSource, HttpResponseStream};
+use crate::http::streams::{HttpResponseStream, LocalEventSource};
 use crate::http::transport::Transport;
 use crate::http::{Cookie, HttpResponse, HttpServer, QueryString, RequestBag};
 use crate::Error;
@@ -77,7 +77,7 @@ enum EventSourceSlot {
     /// Not yet: the slot through which the stream's response head will reach the server.
     Ready(oneshot::Sender<HttpResponse>),
     /// It is an event stream.
-    Open(HttpRequestEventSource),
+    Open(LocalEventSource),
     /// It is a response stream.
     Responding(HttpResponseStream),
     /// It cannot be one (the request was built without a server connection).
@@ -470,7 +470,7 @@ impl HttpRequest {
     /// open. [`HttpRequest::try_get_event_source`] returns the error instead. The panic carries the
     /// error itself, so the server answers as it would answer the error returned: `400` for the
     /// identifier, `409` for one in use, `503` with `Retry-After` when full, `500` for a misuse.
-    pub fn get_event_source<'a>(&self, identifier: impl Into<Option<&'a str>>) -> HttpRequestEventSource {
+    pub fn get_event_source<'a>(&self, identifier: impl Into<Option<&'a str>>) -> LocalEventSource {
         match self.try_get_event_source(identifier) {
             Ok(source) => source,
             Err(err) => std::panic::panic_any(err),
@@ -478,10 +478,7 @@ impl HttpRequest {
     }
 
     /// [`get_event_source`](HttpRequest::get_event_source) that returns the misuse as an error.
-    pub fn try_get_event_source<'a>(
-        &self,
-        identifier: impl Into<Option<&'a str>>,
-    ) -> Result<HttpRequestEventSource, Error> {
+    pub fn try_get_event_source<'a>(&self, identifier: impl Into<Option<&'a str>>) -> Result<LocalEventSource, Error> {
         let identifier = identifier.into();
         if let Some(identifier) = identifier.filter(|id| id.chars().any(char::is_control)) {
             return Err(Error::invalid_identifier(identifier));
@@ -497,7 +494,7 @@ impl HttpRequest {
                     }
                 };
                 let _ = self.state.event_stream_place.set(place);
-                let source = HttpRequestEventSource::open(self.head.clone(), identifier, head_slot);
+                let source = LocalEventSource::open(self.head.clone(), identifier, head_slot);
                 *slot = EventSourceSlot::Open(source.clone());
                 drop(slot);
                 // A HEAD request (a monitoring probe, a link checker) gets the stream's head and no body:

@@ -14,8 +14,8 @@ use crate::http::streams::ping_policy::PingSchedule;
 use crate::http::streams::publishing::Publisher;
 use crate::http::streams::registry::{Hook, Registry};
 use crate::http::streams::{
-    Audience, Event, EventId, EventLogOptions, HttpRequestEventSource, IdentifierPolicy, Position, Published,
-    ResumeState,
+    Audience, Event, EventId, EventLogOptions, HttpRequestEventSource, IdentifierPolicy, LocalEventSource, Position,
+    Published, RemoteEventSource, ResumeState,
 };
 use crate::Error;
 
@@ -94,7 +94,7 @@ impl HttpEventSourceCollection {
     }
 
     /// Tells the other nodes, if there are any, about a change to one of this node's connections.
-    fn announce(&self, change: PresenceChange, source: &HttpRequestEventSource) {
+    fn announce(&self, change: PresenceChange, source: &LocalEventSource) {
         if let (Some(backplane), Some(identifier)) = (self.backplane(), source.identifier()) {
             let node = Arc::from(backplane.node());
             let identifier = Arc::from(identifier);
@@ -105,7 +105,7 @@ impl HttpEventSourceCollection {
     /// Puts an identified connection in the collection, after queueing what the log has for it: the
     /// events it missed since `cursor` (its `Last-Event-ID`), or the stale signal. Returns how it was
     /// resumed, or the refusal of [`IdentifierPolicy::RejectNew`].
-    pub(crate) fn register(&self, source: HttpRequestEventSource, cursor: Option<&str>) -> Result<ResumeState, Error> {
+    pub(crate) fn register(&self, source: LocalEventSource, cursor: Option<&str>) -> Result<ResumeState, Error> {
         let Some(identifier) = source.identifier().map(Arc::<str>::from) else {
             return Ok(ResumeState::Fresh);
         };
@@ -122,7 +122,7 @@ impl HttpEventSourceCollection {
         Ok(state)
     }
 
-    pub(crate) fn unregister(&self, source: &HttpRequestEventSource) {
+    pub(crate) fn unregister(&self, source: &LocalEventSource) {
         if let Some(identifier) = source.identifier() {
             if self.inner.registry.remove(identifier, source) {
                 self.announce(PresenceChange::Left, source);
@@ -159,7 +159,7 @@ impl HttpEventSourceCollection {
 
     /// Handles on the remote connections whose identifier satisfies `predicate` (with
     /// [`IdentifierPolicy::Replace`], only for identifiers not open here: the one here is the newest).
-    fn find_remote(&self, predicate: impl Fn(&str) -> bool) -> Vec<HttpRequestEventSource> {
+    fn find_remote(&self, predicate: impl Fn(&str) -> bool) -> Vec<RemoteEventSource> {
         let Some(server) = self.inner.server.get().and_then(WeakServer::upgrade) else {
             return Vec::new();
         };
@@ -169,17 +169,16 @@ impl HttpEventSourceCollection {
         let found = self.inner.cluster.connections(accepts);
         let handle = |(identifier, r): (Arc<str>, _)| {
             let crate::backplane::cluster_view::RemoteConnection { node, connection } = r;
-            HttpRequestEventSource::remote(server.clone(), identifier, node, connection)
+            RemoteEventSource::new(server.clone(), identifier, node, connection)
         };
         found.into_iter().map(handle).collect()
     }
 
     /// Asks the node that holds a remote connection to close it.
-    pub(crate) fn request_remote_close(&self, source: &HttpRequestEventSource) {
-        if let (Some(backplane), Some((node, connection)), Some(identifier)) =
-            (self.backplane(), source.remote_location(), source.identifier())
-        {
-            let (identifier, node) = (Arc::from(identifier), node.clone());
+    pub(crate) fn request_remote_close(&self, source: &RemoteEventSource) {
+        if let Some(backplane) = self.backplane() {
+            let (identifier, node) = (Arc::from(source.identifier()), Arc::from(source.node()));
+            let connection = source.connection();
             backplane.announce(PresenceEntry { change: PresenceChange::CloseRequested, identifier, node, connection });
         }
     }
@@ -187,18 +186,19 @@ impl HttpEventSourceCollection {
     /// The open connection with this identifier (the newest, if several).
     ///
     /// On a [backplane](crate::backplane), a connection held by another node is found too (as far as
-    /// this node knows from the shared log): its handle [is remote](HttpRequestEventSource::is_remote),
-    /// and what is sent to it goes through the shared log.
+    /// this node knows from the shared log): it comes as [`HttpRequestEventSource::Remote`], and what is
+    /// sent to it goes through the shared log.
     pub fn get_by_identifier(&self, identifier: &str) -> Option<HttpRequestEventSource> {
-        let local = self.inner.registry.get(identifier).pop();
-        local.or_else(|| self.find_remote(|id| id == identifier).pop())
+        let local = self.inner.registry.get(identifier).pop().map(HttpRequestEventSource::Local);
+        local.or_else(|| self.find_remote(|id| id == identifier).pop().map(HttpRequestEventSource::Remote))
     }
 
     /// The open connections whose identifier satisfies `predicate` — on a backplane, on every node (see
     /// [`get_by_identifier`](Self::get_by_identifier)). `predicate` runs with no lock held.
     pub fn find(&self, predicate: impl Fn(&str) -> bool) -> Vec<HttpRequestEventSource> {
-        let mut found = self.inner.registry.find(&predicate);
-        found.extend(self.find_remote(predicate));
+        let local = self.inner.registry.find(&predicate).into_iter().map(HttpRequestEventSource::Local);
+        let mut found: Vec<_> = local.collect();
+        found.extend(self.find_remote(predicate).into_iter().map(HttpRequestEventSource::Remote));
         found
     }
 
@@ -218,7 +218,7 @@ impl HttpEventSourceCollection {
     }
 
     /// Every open identified connection on this node.
-    pub fn all(&self) -> Vec<HttpRequestEventSource> {
+    pub fn all(&self) -> Vec<LocalEventSource> {
         self.inner.registry.find(|_| true)
     }
 
@@ -383,13 +383,13 @@ impl HttpEventSourceCollection {
     /// connection (`es.server()`) rather than capturing it: the server holds its hooks. The builder's
     /// [`on_event_source_registered`](crate::http::HttpServerHostContextBuilder::on_event_source_registered)
     /// sets one where the server is described.
-    pub fn on_event_source_registered(&self, hook: impl Fn(&HttpRequestEventSource) + Send + Sync + 'static) {
+    pub fn on_event_source_registered(&self, hook: impl Fn(&LocalEventSource) + Send + Sync + 'static) {
         Registry::add_hook(&self.inner.registry.on_registered, Arc::new(hook) as Hook);
     }
 
     /// Runs `hook` each time a connection leaves the collection (closed or replaced). When it runs, the
     /// connection is no longer in the collection, and, as for registration, no lock is held.
-    pub fn on_event_source_unregistration(&self, hook: impl Fn(&HttpRequestEventSource) + Send + Sync + 'static) {
+    pub fn on_event_source_unregistration(&self, hook: impl Fn(&LocalEventSource) + Send + Sync + 'static) {
         Registry::add_hook(&self.inner.registry.on_unregistered, Arc::new(hook) as Hook);
     }
 
@@ -397,7 +397,7 @@ impl HttpEventSourceCollection {
     /// [backplane](crate::backplane) started anew (Redis came back empty): when it runs, the stale event
     /// is queued on the connection and no lock is held, so the hook can send the fresh snapshot the
     /// page expects after it (`es.send_event(..)`).
-    pub fn on_event_source_stale(&self, hook: impl Fn(&HttpRequestEventSource) + Send + Sync + 'static) {
+    pub fn on_event_source_stale(&self, hook: impl Fn(&LocalEventSource) + Send + Sync + 'static) {
         Registry::add_hook(&self.inner.registry.on_stale, Arc::new(hook) as Hook);
     }
 }

@@ -27,8 +27,7 @@ use crate::http::streams::channel::Pushed;
 use crate::http::streams::log::EventLog;
 use crate::http::streams::registry::{shard_of, Registered, Registry, Targets};
 use crate::http::streams::{
-    Audience, Event, EventId, EventLogOptions, HttpRequestEventSource, IdentifierPolicy, Position, ResumeState,
-    StaleReason,
+    Audience, Event, EventId, EventLogOptions, IdentifierPolicy, LocalEventSource, Position, ResumeState, StaleReason,
 };
 use crate::Error;
 
@@ -65,15 +64,15 @@ pub struct Published {
 /// hooks, which may publish), and the connections told they are stale (for the stale hooks).
 #[derive(Default)]
 pub(crate) struct Deferred {
-    heads: Vec<HttpRequestEventSource>,
-    closing: Vec<HttpRequestEventSource>,
-    overflowing: Vec<HttpRequestEventSource>,
-    pub(crate) stale: Vec<HttpRequestEventSource>,
+    heads: Vec<LocalEventSource>,
+    closing: Vec<LocalEventSource>,
+    overflowing: Vec<LocalEventSource>,
+    pub(crate) stale: Vec<LocalEventSource>,
 }
 
 impl Deferred {
     /// Sends the heads, closes and disconnects; returns the connections told they are stale.
-    pub(crate) fn run(self) -> Vec<HttpRequestEventSource> {
+    pub(crate) fn run(self) -> Vec<LocalEventSource> {
         for source in self.heads {
             source.commit_head();
         }
@@ -141,10 +140,10 @@ impl Publisher {
         &self,
         registry: &Registry,
         policy: IdentifierPolicy,
-        source: &HttpRequestEventSource,
+        source: &LocalEventSource,
         identifier: Arc<str>,
         cursor: Option<&str>,
-    ) -> Result<(ResumeState, Vec<HttpRequestEventSource>), Error> {
+    ) -> Result<(ResumeState, Vec<LocalEventSource>), Error> {
         let mut log = lock(&self.log);
         let mut shard = registry.lock(shard_of(&identifier));
         if policy == IdentifierPolicy::RejectNew && shard.contains_key(&identifier) {
@@ -289,7 +288,7 @@ impl Publisher {
     /// The shared log is under `epoch`: if the window was under another, it empties, every open
     /// identified connection is sent the stale event and forgets how far it had seen (positions start
     /// anew). Returns the connections told they are stale, for the hooks.
-    pub(crate) fn adopt_epoch(&self, registry: &Registry, epoch: &str) -> Vec<HttpRequestEventSource> {
+    pub(crate) fn adopt_epoch(&self, registry: &Registry, epoch: &str) -> Vec<LocalEventSource> {
         let mut log = lock(&self.log);
         if &**log.epoch() == epoch {
             return Vec::new();

@@ -14,18 +14,18 @@ use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use crate::http::lock;
-use crate::http::streams::{Audience, HttpRequestEventSource, Position};
+use crate::http::streams::{Audience, LocalEventSource, Position};
 
 /// How many shards the registry has.
 pub(crate) const SHARDS: usize = 16;
 
 /// A hook of the collection, run with no lock held.
-pub(crate) type Hook = Arc<dyn Fn(&HttpRequestEventSource) + Send + Sync>;
+pub(crate) type Hook = Arc<dyn Fn(&LocalEventSource) + Send + Sync>;
 
 /// One open connection of this node, and how far into the log it was sent already.
 #[derive(Debug)]
 pub(crate) struct Registered {
-    pub(crate) source: HttpRequestEventSource,
+    pub(crate) source: LocalEventSource,
     /// The entries of the log up to here reached the connection already (in its replay, or before it
     /// left the node it came from): they are not delivered to it again.
     pub(crate) seen_through: Position,
@@ -82,7 +82,7 @@ impl Registry {
     }
 
     /// Removes `source`; true when it was there.
-    pub(crate) fn remove(&self, identifier: &str, source: &HttpRequestEventSource) -> bool {
+    pub(crate) fn remove(&self, identifier: &str, source: &LocalEventSource) -> bool {
         let mut shard = self.lock(shard_of(identifier));
         let Some(holders) = shard.get_mut(identifier) else {
             return false;
@@ -97,7 +97,7 @@ impl Registry {
     }
 
     /// The connections under `identifier`, oldest first.
-    pub(crate) fn get(&self, identifier: &str) -> Vec<HttpRequestEventSource> {
+    pub(crate) fn get(&self, identifier: &str) -> Vec<LocalEventSource> {
         let shard = self.lock(shard_of(identifier));
         shard.get(identifier).map(|holders| holders.iter().map(|h| h.source.clone()).collect()).unwrap_or_default()
     }
@@ -119,10 +119,10 @@ impl Registry {
 
     /// Every open connection whose identifier satisfies `predicate`, taken shard by shard: the
     /// identifiers are snapshot under each lock, and `predicate` runs with no lock held.
-    pub(crate) fn find(&self, predicate: impl Fn(&str) -> bool) -> Vec<HttpRequestEventSource> {
+    pub(crate) fn find(&self, predicate: impl Fn(&str) -> bool) -> Vec<LocalEventSource> {
         let mut found = Vec::new();
         for index in 0..SHARDS {
-            let snapshot: Vec<(Arc<str>, Vec<HttpRequestEventSource>)> = self
+            let snapshot: Vec<(Arc<str>, Vec<LocalEventSource>)> = self
                 .lock(index)
                 .iter()
                 .map(|(id, holders)| (id.clone(), holders.iter().map(|h| h.source.clone()).collect()))
@@ -142,7 +142,7 @@ impl Registry {
     }
 
     /// Runs `hooks` for `source`; no lock is held while they run.
-    pub(crate) fn fire(hooks: &RwLock<Vec<Hook>>, source: &HttpRequestEventSource) {
+    pub(crate) fn fire(hooks: &RwLock<Vec<Hook>>, source: &LocalEventSource) {
         let hooks = hooks.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
         for hook in hooks {
             hook(source);
