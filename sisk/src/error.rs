@@ -91,7 +91,7 @@ pub enum ErrorKind {
     /// [`maximum_event_sources`](crate::http::HttpServerConfiguration::maximum_event_sources) open (`503`).
     TooManyEventSources,
     /// An event could not be published because the backplane's broker is unreachable or its outbox is
-    /// full (`503`).
+    /// full, or the cluster's count could not be queried from it (`503`).
     BrokerUnavailable,
     /// Using the API: a response stream (or an event stream) was asked for twice on one request.
     ResponseStreamAlreadyOpen,
@@ -269,6 +269,7 @@ impl Error {
         )
     }
 
+    #[cfg(feature = "redis")]
     pub(crate) fn cluster_unreachable(what: impl fmt::Display) -> Self {
         Self::new(ErrorKind::BrokerUnavailable, format!("the cluster could not be queried: {what}"))
     }
