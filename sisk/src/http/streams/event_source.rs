@@ -16,9 +16,11 @@ use crate::http::body::ResponseBody;
 use crate::http::lock;
 use crate::http::request::RequestHead;
 use crate::http::response::header_pair;
-use crate::http::streams::channel::{Channel, Closing, PendingHead, Pushed, QueueLimits};
-use crate::http::streams::{Audience, Event, EventStreamBody, HttpStreamPingPolicy, Position, ResumeState};
-use crate::http::{HttpResponse, HttpServer};
+use crate::http::streams::channel::{Channel, Closing, Ended, PendingHead, Pushed, QueueLimits};
+use crate::http::streams::{
+    Audience, Event, EventStreamBody, HttpStreamPingPolicy, Position, RequestOutcome, ResumeState,
+};
+use crate::http::{HttpResponse, HttpServer, IntoResponse};
 use crate::Error;
 
 /// A Server-Sent Events connection, made by [`HttpRequest::get_event_source`](crate::http::HttpRequest::get_event_source).
@@ -120,6 +122,9 @@ struct Local {
     /// The cursor this connection attached with, when it was ahead of this node's window of a shared
     /// log: entries up to it arrive later and must not be sent again.
     skip_through: OnceLock<Position>,
+    /// Why the stream was refused (its channel is then closed from the start); `None` for a stream that
+    /// opened. Boxed: an open stream pays a pointer for it, not a whole error.
+    refusal: Option<Box<Error>>,
 }
 
 impl HttpRequestEventSource {
@@ -150,8 +155,44 @@ impl HttpRequestEventSource {
             ping_generation: AtomicU64::new(0),
             resume_state: OnceLock::new(),
             skip_through: OnceLock::new(),
+            refusal: None,
         });
         HttpRequestEventSource { shared: Arc::new(shared) }
+    }
+
+    /// A source refused with `refusal`: nothing is sent to it, its waits return at once, and its
+    /// [`close`](Self::close) is the refusal's answer. It is never registered nor counted.
+    pub(crate) fn refused(request: Arc<RequestHead>, identifier: Option<&str>, refusal: Error) -> Self {
+        let shared = Shared::Local(Local {
+            connection: 0,
+            joined_at: OnceLock::new(),
+            identifier: identifier.map(Arc::from),
+            channel: Channel::refused(),
+            request,
+            ping_settings: Mutex::new(None),
+            ping_generation: AtomicU64::new(0),
+            resume_state: OnceLock::new(),
+            skip_through: OnceLock::new(),
+            refusal: Some(Box::new(refusal)),
+        });
+        HttpRequestEventSource { shared: Arc::new(shared) }
+    }
+
+    /// Why [`get_event_source`](crate::http::HttpRequest::get_event_source) refused this stream, or
+    /// `None` for a stream that opened (it may have closed since: see [`is_active`](Self::is_active)).
+    ///
+    /// A refused source sends nothing (`send` returns `false`), its waits return at once, a header
+    /// appended to it is this error, and [`close`](Self::close) returns the error's answer: a stream
+    /// that tells the browser when to retry for a full server
+    /// ([`ErrorKind::TooManyEventSources`](crate::ErrorKind::TooManyEventSources)), `400` for an
+    /// identifier with a control character, `409` for one in use, `500` for a misuse.
+    pub fn refusal(&self) -> Option<&Error> {
+        self.local().and_then(|local| local.refusal.as_deref())
+    }
+
+    /// True when the stream was refused (see [`refusal`](Self::refusal)).
+    pub fn is_refused(&self) -> bool {
+        self.refusal().is_some()
     }
 
     /// A handle on a connection that `node` holds.
@@ -301,6 +342,9 @@ impl HttpRequestEventSource {
         V: TryInto<HeaderValue>,
         V::Error: fmt::Display,
     {
+        if let Some(refusal) = self.refusal() {
+            return Err(refusal.clone());
+        }
         let (name, value) = header_pair(name, value)?;
         let Some(local) = self.local() else {
             return Err(Error::headers_already_sent(name.as_str()));
@@ -443,7 +487,7 @@ impl HttpRequestEventSource {
     /// # }
     /// ```
     pub fn with_ping(&self, configure: impl FnOnce(&mut HttpStreamPingPolicy)) {
-        let Some(local) = self.local() else {
+        let Some(local) = self.local().filter(|local| local.refusal.is_none()) else {
             return;
         };
         let kept = lock(&local.ping_settings).clone();
@@ -471,6 +515,9 @@ impl HttpRequestEventSource {
         let Some(local) = self.local() else {
             return self.keep_alive().await;
         };
+        if local.refusal.is_some() {
+            return;
+        }
         self.commit_head();
         let channel = &local.channel;
         let stopping = self.server().stopping().clone();
@@ -515,9 +562,11 @@ impl HttpRequestEventSource {
 
     /// Closes the connection cleanly: what is queued is still sent, then the stream ends. Removes it from
     /// the collection and returns the response for the handler to return. A remote connection is asked
-    /// to close through the shared log.
+    /// to close through the shared log. For a [refused](Self::refusal) stream it returns the refusal's
+    /// answer.
     pub fn close(&self) -> HttpResponse {
         match &*self.shared {
+            Shared::Local(Local { refusal: Some(refusal), .. }) => return Error::clone(refusal).into_response(),
             Shared::Local(local) => {
                 self.commit_head();
                 local.channel.close(Closing::Flush);
@@ -550,32 +599,26 @@ impl HttpRequestEventSource {
         }
     }
 
-    /// The request is over. A stream whose head never went out is dropped with its head, so the client
-    /// gets the response the handler returned instead (an error, say). One whose head went out is closed
-    /// cleanly — unless the handler `failed` (a server error, a panic): then its client is told to wait
-    /// [`event_source_error_retry`](crate::http::HttpServerConfiguration::event_source_error_retry)
+    /// The request is over, as `outcome` says; the channel's rule ends the stream
+    /// ([`Channel::end_of_request`]). A stream whose head never went out is dropped with its head, so the
+    /// client gets the response the handler returned instead (an error, say). One whose head went out is
+    /// closed cleanly — unless the handler failed (a server error, a panic): then its client is told to
+    /// wait [`event_source_error_retry`](crate::http::HttpServerConfiguration::event_source_error_retry)
     /// before reconnecting, and the stream breaks instead of ending, so the failure is not mistaken for
     /// a clean end.
-    pub(crate) fn end_of_request(&self, failed: bool) {
+    pub(crate) fn end_of_request(&self, outcome: RequestOutcome) {
         let Some(local) = self.local() else {
             return;
         };
-        if local.channel.take_head().is_some() {
-            local.channel.close(Closing::Discard);
-        } else if failed {
-            let retry = self.server().configuration().event_source_error_retry;
-            local.channel.push(Event::new().retry(retry).encode(), None);
-            if local.channel.fail() {
-                tracing::error!(
-                    identifier = ?self.identifier(),
-                    remote = %self.remote_address(),
-                    ?retry,
-                    "the handler failed after its event stream began; the stream is cut, and the client told to wait before reconnecting"
-                );
-            }
-        } else if !local.channel.is_closed() {
-            self.close();
-            return;
+        let retry = self.server().configuration().event_source_error_retry;
+        let last_frame = (outcome == RequestOutcome::Failed).then(|| Event::new().retry(retry).encode());
+        if local.channel.end_of_request(outcome, last_frame) == Ended::Broken {
+            tracing::error!(
+                identifier = ?self.identifier(),
+                remote = %self.remote_address(),
+                ?retry,
+                "the handler failed after its event stream began; the stream is cut, and the client told to wait before reconnecting"
+            );
         }
         self.unregister();
     }
@@ -628,6 +671,7 @@ impl fmt::Debug for HttpRequestEventSource {
         f.debug_struct("HttpRequestEventSource")
             .field("identifier", &self.identifier())
             .field("active", &self.is_active())
+            .field("refusal", &self.refusal())
             .field("remote_address", &self.remote_address())
             .finish()
     }

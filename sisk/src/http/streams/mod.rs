@@ -42,11 +42,13 @@ mod event_source;
 mod identifier_policy;
 mod log;
 mod ping_policy;
+mod refusal;
 mod response_stream;
 mod resume;
 mod stream_body;
 
 pub use audience::Audience;
+pub(crate) use channel::RequestOutcome;
 pub use collection::{HttpEventSourceCollection, Published};
 pub use event::Event;
 #[cfg(feature = "redis")]
@@ -56,6 +58,7 @@ pub use event_source::HttpRequestEventSource;
 pub use identifier_policy::IdentifierPolicy;
 pub use log::EventLogOptions;
 pub use ping_policy::HttpStreamPingPolicy;
+pub(crate) use refusal::{retry_after, retry_later};
 pub use response_stream::HttpResponseStream;
 pub use resume::{ResumeState, StaleReason};
 pub(crate) use stream_body::EventStreamBody;
