@@ -354,7 +354,7 @@ impl HttpRequest {
             let mut body = lock(&self.state.body);
             match &mut *body {
                 BodyState::Read(result) => return result.clone(),
-                BodyState::Reading => return Err(Error::body_read("another task is reading it")),
+                BodyState::Reading => return Err(Error::body_unavailable("another task is reading it")),
                 BodyState::Unread(incoming) => {
                     let incoming = incoming.take();
                     *body = BodyState::Reading;
@@ -418,13 +418,13 @@ impl HttpRequest {
             BodyState::Unread(incoming) => {
                 let reader =
                     incoming.take().map(|incoming| BodyReader::new(incoming, self.head.server.configuration()));
-                *body = BodyState::Read(Err(Error::body_read(format!("it was streamed by {what}"))));
+                *body = BodyState::Read(Err(Error::body_unavailable(&format!("it was streamed by {what}"))));
                 Ok(match reader {
                     Some(reader) => reader.into_stream().boxed(),
                     None => futures_util::stream::empty().boxed(),
                 })
             }
-            BodyState::Reading => Err(Error::body_read("another task is reading it")),
+            BodyState::Reading => Err(Error::body_unavailable("another task is reading it")),
             BodyState::Read(Ok(bytes)) => Ok(futures_util::stream::once(std::future::ready(Ok(bytes.clone()))).boxed()),
             BodyState::Read(Err(err)) => Err(err.clone()),
         }
