@@ -2,6 +2,7 @@
 
 pub use crate::http::streams::{
     Event, HttpEventSourceCollection, HttpRequestEventSource, HttpResponseStream, HttpStreamPingPolicy,
+    LocalEventSource, RemoteEventSource,
 };
 #[cfg(feature = "json")]
 pub use crate::http::Json;

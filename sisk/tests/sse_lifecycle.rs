@@ -266,7 +266,9 @@ async fn builder_hooks_see_the_connection_and_may_broadcast() {
         .use_router(r)
         .on_event_source_registered(|es| {
             let sources = es.server().event_sources();
-            let present = sources.get_by_identifier(es.identifier().unwrap()).is_some_and(|found| found.ptr_eq(es));
+            let present = sources
+                .get_by_identifier(es.identifier().unwrap())
+                .is_some_and(|found| found.as_local().is_some_and(|found| found.ptr_eq(es)));
             sources.broadcast(&Event::new().event("joined").data(format!("{} {present}", es.identifier().unwrap())));
         })
         .on_event_source_unregistration(|es| {

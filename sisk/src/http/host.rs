@@ -11,7 +11,7 @@ use crate::http::cors::CorsPolicy;
 use crate::http::http_service::NO_ADDRESS;
 use crate::http::serve::{serve, shutdown_signal, Protocols, Security};
 use crate::http::service::App;
-use crate::http::streams::HttpRequestEventSource;
+use crate::http::streams::LocalEventSource;
 use crate::http::{
     CrossOriginResourceSharingHeaders, ForwardingResolver, HttpServer, HttpServerConfiguration, HttpService,
     IntoListeningPort, ListeningPort,
@@ -50,7 +50,7 @@ pub struct HttpServerHostContextBuilder {
 }
 
 /// A hook on the event-source collection, given to the builder.
-type EventSourceHook = Box<dyn Fn(&HttpRequestEventSource) + Send + Sync>;
+type EventSourceHook = Box<dyn Fn(&LocalEventSource) + Send + Sync>;
 
 impl std::fmt::Debug for HttpServerHostContextBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -174,20 +174,14 @@ impl HttpServerHostContextBuilder {
     /// (the server holds its hooks).
     ///
     /// [`HttpEventSourceCollection::on_event_source_registered`]: crate::http::streams::HttpEventSourceCollection::on_event_source_registered
-    pub fn on_event_source_registered(
-        mut self,
-        hook: impl Fn(&HttpRequestEventSource) + Send + Sync + 'static,
-    ) -> Self {
+    pub fn on_event_source_registered(mut self, hook: impl Fn(&LocalEventSource) + Send + Sync + 'static) -> Self {
         self.registered_hooks.push(Box::new(hook));
         self
     }
 
     /// Runs `hook` each time an identified connection leaves the server's collection (see
     /// [`on_event_source_registered`](Self::on_event_source_registered)).
-    pub fn on_event_source_unregistration(
-        mut self,
-        hook: impl Fn(&HttpRequestEventSource) + Send + Sync + 'static,
-    ) -> Self {
+    pub fn on_event_source_unregistration(mut self, hook: impl Fn(&LocalEventSource) + Send + Sync + 'static) -> Self {
         self.unregistered_hooks.push(Box::new(hook));
         self
     }

@@ -5,7 +5,7 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::http::streams::{Event, HttpRequestEventSource};
+use crate::http::streams::{Event, HttpRequestEventSource, LocalEventSource, RemoteEventSource};
 use crate::http::{HttpContent, HttpRequest, HttpResponse, IntoResponse};
 use crate::Error;
 
@@ -51,7 +51,7 @@ impl HttpRequest {
     pub async fn get_json_content<T: DeserializeOwned>(&self) -> Result<T, Error> {
         self.require_media_type("application/json", is_json)?;
         let body = self.body_bytes().await?;
-        serde_json::from_slice(&body).map_err(|err| Error::invalid_json(&err))
+        serde_json::from_slice(&body).map_err(Error::invalid_json)
     }
 }
 
@@ -108,10 +108,18 @@ impl Event {
     }
 }
 
-impl HttpRequestEventSource {
-    /// Sends `value` as JSON, as one event ([`send`](Self::send) of its JSON text). `Ok(false)` as `send`'s
-    /// `false`: the connection is closed; an error when `value` cannot be serialised.
-    pub fn send_json(&self, value: &(impl Serialize + ?Sized)) -> Result<bool, Error> {
-        Ok(self.send_event(&Event::json(value)?))
-    }
+/// `send_json` on each kind of event-source handle: `value` as JSON, as one event (`send_event` of its
+/// JSON text). `Ok(false)` as `send`'s `false`; an error when `value` cannot be serialised.
+macro_rules! send_json {
+    ($($handle:ty),*) => {$(
+        impl $handle {
+            /// Sends `value` as JSON, as one event ([`send`](Self::send) of its JSON text). `Ok(false)` as
+            /// `send`'s `false`; an error when `value` cannot be serialised.
+            pub fn send_json(&self, value: &(impl Serialize + ?Sized)) -> Result<bool, Error> {
+                Ok(self.send_event(&Event::json(value)?))
+            }
+        }
+    )*};
 }
+
+send_json!(LocalEventSource, RemoteEventSource, HttpRequestEventSource);

@@ -14,7 +14,7 @@ use crate::http::body_reader::BodyReader;
 use crate::http::limits::OpenSlot;
 use crate::http::lock;
 use crate::http::request_body::RequestBody;
-use crate::http::streams::{retry_after, retry_later, HttpRequestEventSource, HttpResponseStream, RequestOutcome};
+use crate::http::streams::{retry_after, retry_later, HttpResponseStream, LocalEventSource, RequestOutcome};
 use crate::http::transport::Transport;
 use crate::http::{Cookie, HttpResponse, HttpServer, QueryString, RequestBag};
 use crate::Error;
@@ -77,7 +77,7 @@ enum EventSourceSlot {
     /// Not yet: the slot through which the stream's response head will reach the server.
     Ready(oneshot::Sender<HttpResponse>),
     /// It is an event stream.
-    Open(HttpRequestEventSource),
+    Open(LocalEventSource),
     /// It is a response stream.
     Responding(HttpResponseStream),
     /// It cannot be one (the request was built without a server connection).
@@ -354,7 +354,7 @@ impl HttpRequest {
             let mut body = lock(&self.state.body);
             match &mut *body {
                 BodyState::Read(result) => return result.clone(),
-                BodyState::Reading => return Err(Error::body_read("another task is reading it")),
+                BodyState::Reading => return Err(Error::body_unavailable("another task is reading it")),
                 BodyState::Unread(incoming) => {
                     let incoming = incoming.take();
                     *body = BodyState::Reading;
@@ -418,13 +418,13 @@ impl HttpRequest {
             BodyState::Unread(incoming) => {
                 let reader =
                     incoming.take().map(|incoming| BodyReader::new(incoming, self.head.server.configuration()));
-                *body = BodyState::Read(Err(Error::body_read(format!("it was streamed by {what}"))));
+                *body = BodyState::Read(Err(Error::body_unavailable(&format!("it was streamed by {what}"))));
                 Ok(match reader {
                     Some(reader) => reader.into_stream().boxed(),
                     None => futures_util::stream::empty().boxed(),
                 })
             }
-            BodyState::Reading => Err(Error::body_read("another task is reading it")),
+            BodyState::Reading => Err(Error::body_unavailable("another task is reading it")),
             BodyState::Read(Ok(bytes)) => Ok(futures_util::stream::once(std::future::ready(Ok(bytes.clone()))).boxed()),
             BodyState::Read(Err(err)) => Err(err.clone()),
         }
@@ -468,8 +468,8 @@ impl HttpRequest {
     /// [`IdentifierPolicy::RejectNew`](crate::http::streams::IdentifierPolicy), when this is the second
     /// call on the same request (keep the first handle: it is cheap to clone), or when the request did not
     /// come from a server. The source returned is then *refused*
-    /// ([`refusal`](HttpRequestEventSource::refusal) says why): it sends nothing (`send` returns `false`),
-    /// its waits return at once, and [`close`](HttpRequestEventSource::close) returns the refusal's
+    /// ([`refusal`](LocalEventSource::refusal) says why): it sends nothing (`send` returns `false`),
+    /// its waits return at once, and [`close`](LocalEventSource::close) returns the refusal's
     /// answer, so the seed's handler, unchanged, answers it. A full server answers a stream the browser
     /// retries (`200`, `retry:` of a few seconds, `Retry-After`), since any other answer ends an
     /// `EventSource` for good; an identifier with a control character answers `400`, one in use `409`,
@@ -487,19 +487,16 @@ impl HttpRequest {
     /// sse.close() // the refusal's answer when refused
     /// # }
     /// ```
-    pub fn get_event_source<'a>(&self, identifier: impl Into<Option<&'a str>>) -> HttpRequestEventSource {
+    pub fn get_event_source<'a>(&self, identifier: impl Into<Option<&'a str>>) -> LocalEventSource {
         let identifier = identifier.into();
         match self.try_get_event_source(identifier) {
             Ok(source) => source,
-            Err(refusal) => HttpRequestEventSource::refused(self.head.clone(), identifier, refusal),
+            Err(refusal) => LocalEventSource::refused(self.head.clone(), identifier, refusal),
         }
     }
 
     /// [`get_event_source`](HttpRequest::get_event_source) that returns the misuse as an error.
-    pub fn try_get_event_source<'a>(
-        &self,
-        identifier: impl Into<Option<&'a str>>,
-    ) -> Result<HttpRequestEventSource, Error> {
+    pub fn try_get_event_source<'a>(&self, identifier: impl Into<Option<&'a str>>) -> Result<LocalEventSource, Error> {
         let identifier = identifier.into();
         if let Some(identifier) = identifier.filter(|id| id.chars().any(char::is_control)) {
             return Err(Error::invalid_identifier(identifier));
@@ -515,7 +512,7 @@ impl HttpRequest {
                     }
                 };
                 let _ = self.state.event_stream_place.set(place);
-                let source = HttpRequestEventSource::open(self.head.clone(), identifier, head_slot);
+                let source = LocalEventSource::open(self.head.clone(), identifier, head_slot);
                 *slot = EventSourceSlot::Open(source.clone());
                 drop(slot);
                 // A HEAD request (a monitoring probe, a link checker) gets the stream's head and no body:

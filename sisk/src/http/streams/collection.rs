@@ -18,12 +18,12 @@ use crate::http::streams::channel::Pushed;
 use crate::http::streams::log::EventLog;
 use crate::http::streams::ping_policy::PingSchedule;
 use crate::http::streams::{
-    Audience, Event, EventId, EventLogOptions, HttpRequestEventSource, IdentifierPolicy, Position, ResumeState,
-    StaleReason,
+    Audience, Event, EventId, EventLogOptions, HttpRequestEventSource, IdentifierPolicy, LocalEventSource, Position,
+    RemoteEventSource, ResumeState, StaleReason,
 };
 use crate::Error;
 
-type Hook = Arc<dyn Fn(&HttpRequestEventSource) + Send + Sync>;
+type Hook = Arc<dyn Fn(&LocalEventSource) + Send + Sync>;
 
 /// The open connections that have an identifier; reach it with
 /// [`server.event_sources()`](crate::http::HttpServer::event_sources).
@@ -63,7 +63,7 @@ struct Inner {
     /// Ordered by identifier, so the connections of a prefix are one range of it: a broadcast to a room
     /// costs the room's size (and a logarithm), not a scan of every connection — it runs under the log's
     /// lock, which every publish takes.
-    sources: RwLock<BTreeMap<Arc<str>, Vec<HttpRequestEventSource>>>,
+    sources: RwLock<BTreeMap<Arc<str>, Vec<LocalEventSource>>>,
     policy: IdentifierPolicy,
     /// The engine of a log shared by many nodes; `None` for the server's own log.
     backplane: Option<Arc<dyn Backplane>>,
@@ -134,7 +134,7 @@ impl HttpEventSourceCollection {
     }
 
     /// Tells the other nodes, if there are any, about a change to one of this node's connections.
-    fn announce(&self, change: PresenceChange, source: &HttpRequestEventSource) {
+    fn announce(&self, change: PresenceChange, source: &LocalEventSource) {
         if let (Some(backplane), Some(identifier)) = (&self.inner.backplane, source.identifier()) {
             let node = Arc::from(backplane.node());
             let identifier = Arc::from(identifier);
@@ -145,7 +145,7 @@ impl HttpEventSourceCollection {
     /// Puts an identified connection in the collection, after queueing what the log has for it: the
     /// events it missed since `cursor` (its `Last-Event-ID`), or the stale signal. Returns how it was
     /// resumed, or the refusal of [`IdentifierPolicy::RejectNew`].
-    pub(crate) fn register(&self, source: HttpRequestEventSource, cursor: Option<&str>) -> Result<ResumeState, Error> {
+    pub(crate) fn register(&self, source: LocalEventSource, cursor: Option<&str>) -> Result<ResumeState, Error> {
         let Some(identifier) = source.identifier().map(Arc::<str>::from) else {
             return Ok(ResumeState::Fresh);
         };
@@ -179,7 +179,7 @@ impl HttpEventSourceCollection {
         Ok(state)
     }
 
-    pub(crate) fn unregister(&self, source: &HttpRequestEventSource) {
+    pub(crate) fn unregister(&self, source: &LocalEventSource) {
         let Some(identifier) = source.identifier() else {
             return;
         };
@@ -264,16 +264,15 @@ impl HttpEventSourceCollection {
     }
 
     /// Asks the node that holds a remote connection to close it.
-    pub(crate) fn request_remote_close(&self, source: &HttpRequestEventSource) {
-        if let (Some(backplane), Some((node, connection)), Some(identifier)) =
-            (&self.inner.backplane, source.remote_location(), source.identifier())
-        {
-            let (identifier, node) = (Arc::from(identifier), node.clone());
+    pub(crate) fn request_remote_close(&self, source: &RemoteEventSource) {
+        if let Some(backplane) = &self.inner.backplane {
+            let (identifier, node) = (Arc::from(source.identifier()), Arc::from(source.node()));
+            let connection = source.connection();
             backplane.announce(PresenceEntry { change: PresenceChange::CloseRequested, identifier, node, connection });
         }
     }
 
-    fn fire(&self, hooks: &RwLock<Vec<Hook>>, source: &HttpRequestEventSource) {
+    fn fire(&self, hooks: &RwLock<Vec<Hook>>, source: &LocalEventSource) {
         let hooks = read(hooks).clone();
         for hook in hooks {
             hook(source);
@@ -281,19 +280,19 @@ impl HttpEventSourceCollection {
     }
 
     /// The newest connection with `identifier` on this node.
-    fn get_local(&self, identifier: &str) -> Option<HttpRequestEventSource> {
+    fn get_local(&self, identifier: &str) -> Option<LocalEventSource> {
         read(&self.inner.sources).get(identifier).and_then(|holders| holders.last()).cloned()
     }
 
     /// This node's connections whose identifier satisfies `predicate`.
-    fn find_local(&self, predicate: impl Fn(&str) -> bool) -> Vec<HttpRequestEventSource> {
+    fn find_local(&self, predicate: impl Fn(&str) -> bool) -> Vec<LocalEventSource> {
         let sources = read(&self.inner.sources);
         sources.iter().filter(|(id, _)| predicate(id)).flat_map(|(_, holders)| holders.iter().cloned()).collect()
     }
 
     /// Handles on the remote connections whose identifier satisfies `predicate` (with
     /// [`IdentifierPolicy::Replace`], only for identifiers not open here: the one here is the newest).
-    fn find_remote(&self, predicate: impl Fn(&str) -> bool) -> Vec<HttpRequestEventSource> {
+    fn find_remote(&self, predicate: impl Fn(&str) -> bool) -> Vec<RemoteEventSource> {
         let Some(server) = self.inner.server.get().and_then(WeakServer::upgrade) else {
             return Vec::new();
         };
@@ -304,9 +303,9 @@ impl HttpEventSourceCollection {
             .iter()
             .filter(|(identifier, _)| predicate(identifier) && !replaced_here(identifier))
             .flat_map(|(identifier, connections)| {
-                connections.iter().map(|r| {
-                    HttpRequestEventSource::remote(server.clone(), identifier.clone(), r.node.clone(), r.connection)
-                })
+                connections
+                    .iter()
+                    .map(|r| RemoteEventSource::new(server.clone(), identifier.clone(), r.node.clone(), r.connection))
             })
             .collect()
     }
@@ -314,17 +313,18 @@ impl HttpEventSourceCollection {
     /// The open connection with this identifier.
     ///
     /// On a [backplane](crate::backplane), a connection held by another node is found too (as far as
-    /// this node knows from the shared log): its handle [is remote](HttpRequestEventSource::is_remote),
-    /// and what is sent to it goes through the shared log.
+    /// this node knows from the shared log): it comes as [`HttpRequestEventSource::Remote`], and what is
+    /// sent to it goes through the shared log.
     pub fn get_by_identifier(&self, identifier: &str) -> Option<HttpRequestEventSource> {
-        self.get_local(identifier).or_else(|| self.find_remote(|id| id == identifier).pop())
+        let local = self.get_local(identifier).map(HttpRequestEventSource::Local);
+        local.or_else(|| self.find_remote(|id| id == identifier).pop().map(HttpRequestEventSource::Remote))
     }
 
     /// The open connections whose identifier satisfies `predicate` — on a backplane, on every node (see
     /// [`get_by_identifier`](Self::get_by_identifier)).
     pub fn find(&self, predicate: impl Fn(&str) -> bool) -> Vec<HttpRequestEventSource> {
-        let mut found = self.find_local(&predicate);
-        found.extend(self.find_remote(predicate));
+        let mut found: Vec<_> = self.find_local(&predicate).into_iter().map(HttpRequestEventSource::Local).collect();
+        found.extend(self.find_remote(predicate).into_iter().map(HttpRequestEventSource::Remote));
         found
     }
 
@@ -338,7 +338,7 @@ impl HttpEventSourceCollection {
     }
 
     /// Every open identified connection on this node.
-    pub fn all(&self) -> Vec<HttpRequestEventSource> {
+    pub fn all(&self) -> Vec<LocalEventSource> {
         self.find_local(|_| true)
     }
 
@@ -436,7 +436,7 @@ impl HttpEventSourceCollection {
     ) -> usize {
         let sent_at = Instant::now();
         let mut reached = 0;
-        let offer = |source: &HttpRequestEventSource| {
+        let offer = |source: &LocalEventSource| {
             if position.is_some_and(|position| source.has_seen(position)) {
                 return;
             }
@@ -570,13 +570,13 @@ impl HttpEventSourceCollection {
     /// connection (`es.server()`) rather than capturing it: the server holds its hooks. The builder's
     /// [`on_event_source_registered`](crate::http::HttpServerHostContextBuilder::on_event_source_registered)
     /// sets one where the server is described.
-    pub fn on_event_source_registered(&self, hook: impl Fn(&HttpRequestEventSource) + Send + Sync + 'static) {
+    pub fn on_event_source_registered(&self, hook: impl Fn(&LocalEventSource) + Send + Sync + 'static) {
         write(&self.inner.on_registered).push(Arc::new(hook));
     }
 
     /// Runs `hook` each time a connection leaves the collection (closed or replaced). When it runs, the
     /// connection is no longer in the collection, and, as for registration, no lock is held.
-    pub fn on_event_source_unregistration(&self, hook: impl Fn(&HttpRequestEventSource) + Send + Sync + 'static) {
+    pub fn on_event_source_unregistration(&self, hook: impl Fn(&LocalEventSource) + Send + Sync + 'static) {
         write(&self.inner.on_unregistered).push(Arc::new(hook));
     }
 }
@@ -586,8 +586,8 @@ impl HttpEventSourceCollection {
 /// clients whose queue was full (disconnecting one runs the unregistration hooks, which may publish).
 #[derive(Default)]
 struct Deferred {
-    heads: Vec<HttpRequestEventSource>,
-    overflowing: Vec<HttpRequestEventSource>,
+    heads: Vec<LocalEventSource>,
+    overflowing: Vec<LocalEventSource>,
 }
 
 impl Deferred {

@@ -1,5 +1,7 @@
-//! [`HttpRequestEventSource`]: one Server-Sent Events connection — send to it, wait on it, ping it,
-//! close it — from the handler that opened it or from anywhere that found it in the collection.
+//! [`LocalEventSource`]: one Server-Sent Events connection that this node holds — send to it, wait on
+//! it, ping it, close it — from the handler that opened it or from anywhere that found it in the
+//! collection. (A connection another node of a backplane holds is a
+//! [`RemoteEventSource`](crate::http::streams::RemoteEventSource).)
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -17,13 +19,12 @@ use crate::http::lock;
 use crate::http::request::RequestHead;
 use crate::http::response::header_pair;
 use crate::http::streams::channel::{Channel, Closing, Ended, PendingHead, Pushed, QueueLimits};
-use crate::http::streams::{
-    Audience, Event, EventStreamBody, HttpStreamPingPolicy, Position, RequestOutcome, ResumeState,
-};
+use crate::http::streams::{Event, EventStreamBody, HttpStreamPingPolicy, Position, RequestOutcome, ResumeState};
 use crate::http::{HttpResponse, HttpServer, IntoResponse};
 use crate::Error;
 
-/// A Server-Sent Events connection, made by [`HttpRequest::get_event_source`](crate::http::HttpRequest::get_event_source).
+/// A Server-Sent Events connection on this node, made by
+/// [`HttpRequest::get_event_source`](crate::http::HttpRequest::get_event_source).
 ///
 /// A cheap handle: clones share the connection, so the handler, the
 /// [collection](crate::http::streams::HttpEventSourceCollection), a ping task and your own tasks can all
@@ -38,6 +39,8 @@ use crate::Error;
 /// messages, [`event_source_queue_bytes`](crate::http::HttpServerConfiguration::event_source_queue_bytes));
 /// a client that stops reading until the queue is full is disconnected with a warning in the log, so it
 /// never slows the others or grows memory.
+///
+/// Found in the collection, it comes wrapped as [`HttpRequestEventSource::Local`].
 ///
 /// ```
 /// use std::time::Duration;
@@ -54,7 +57,7 @@ use crate::Error;
 /// });
 /// ```
 #[derive(Clone)]
-pub struct HttpRequestEventSource {
+pub struct LocalEventSource {
     shared: Arc<Shared>,
 }
 
@@ -73,39 +76,13 @@ pub(crate) struct WeakEventSource(Weak<Shared>);
 
 impl WeakEventSource {
     /// The connection, while a handle on it remains.
-    pub(crate) fn upgrade(&self) -> Option<HttpRequestEventSource> {
-        self.0.upgrade().map(|shared| HttpRequestEventSource { shared })
+    pub(crate) fn upgrade(&self) -> Option<LocalEventSource> {
+        self.0.upgrade().map(|shared| LocalEventSource { shared })
     }
 }
 
-/// Where the connection is. (A remote handle wastes the size of a local connection's state; boxing that
-/// state instead would cost every open stream one more allocation, and remote handles are few and brief.)
-#[allow(clippy::large_enum_variant)]
-enum Shared {
-    /// On this node.
-    Local(Local),
-    /// On another node of the backplane.
-    Remote(Remote),
-}
-
-/// A connection on another node, known from its presence entries: sends go through the shared log.
-struct Remote {
-    identifier: Arc<str>,
-    node: Arc<str>,
-    connection: u64,
-    server: HttpServer,
-}
-
-impl Remote {
-    /// This one connection, as the audience of what is sent to it.
-    fn audience(&self) -> Audience {
-        let (identifier, node) = (self.identifier.clone(), self.node.clone());
-        Audience::Connection { identifier, node, connection: self.connection }
-    }
-}
-
-/// A connection on this node.
-struct Local {
+/// The state every handle of one connection shares.
+struct Shared {
     /// The connection's number among this node's connections.
     connection: u64,
     /// Where the shared log placed this connection's own `Joined` entry, once this node read it back.
@@ -127,7 +104,7 @@ struct Local {
     refusal: Option<Box<Error>>,
 }
 
-impl HttpRequestEventSource {
+impl LocalEventSource {
     pub(crate) fn open(
         request: Arc<RequestHead>,
         identifier: Option<&str>,
@@ -145,7 +122,7 @@ impl HttpRequestEventSource {
             bytes: configuration.event_source_queue_bytes,
         };
         static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
-        let shared = Shared::Local(Local {
+        let shared = Shared {
             connection: NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed),
             joined_at: OnceLock::new(),
             identifier: identifier.map(Arc::from),
@@ -156,14 +133,14 @@ impl HttpRequestEventSource {
             resume_state: OnceLock::new(),
             skip_through: OnceLock::new(),
             refusal: None,
-        });
-        HttpRequestEventSource { shared: Arc::new(shared) }
+        };
+        LocalEventSource { shared: Arc::new(shared) }
     }
 
     /// A source refused with `refusal`: nothing is sent to it, its waits return at once, and its
     /// [`close`](Self::close) is the refusal's answer. It is never registered nor counted.
     pub(crate) fn refused(request: Arc<RequestHead>, identifier: Option<&str>, refusal: Error) -> Self {
-        let shared = Shared::Local(Local {
+        let shared = Shared {
             connection: 0,
             joined_at: OnceLock::new(),
             identifier: identifier.map(Arc::from),
@@ -174,8 +151,8 @@ impl HttpRequestEventSource {
             resume_state: OnceLock::new(),
             skip_through: OnceLock::new(),
             refusal: Some(Box::new(refusal)),
-        });
-        HttpRequestEventSource { shared: Arc::new(shared) }
+        };
+        LocalEventSource { shared: Arc::new(shared) }
     }
 
     /// Why [`get_event_source`](crate::http::HttpRequest::get_event_source) refused this stream, or
@@ -187,66 +164,34 @@ impl HttpRequestEventSource {
     /// ([`ErrorKind::TooManyEventSources`](crate::ErrorKind::TooManyEventSources)), `400` for an
     /// identifier with a control character, `409` for one in use, `500` for a misuse.
     pub fn refusal(&self) -> Option<&Error> {
-        self.local().and_then(|local| local.refusal.as_deref())
+        self.shared.refusal.as_deref()
     }
 
     /// True when the stream was refused (see [`refusal`](Self::refusal)).
     pub fn is_refused(&self) -> bool {
-        self.refusal().is_some()
+        self.shared.refusal.is_some()
     }
 
-    /// A handle on a connection that `node` holds.
-    pub(crate) fn remote(server: HttpServer, identifier: Arc<str>, node: Arc<str>, connection: u64) -> Self {
-        HttpRequestEventSource { shared: Arc::new(Shared::Remote(Remote { identifier, node, connection, server })) }
-    }
-
-    fn local(&self) -> Option<&Local> {
-        match &*self.shared {
-            Shared::Local(local) => Some(local),
-            Shared::Remote(_) => None,
-        }
-    }
-
-    /// True for a connection held by another node of the [backplane](crate::backplane): found with
-    /// [`get_by_identifier`](crate::http::streams::HttpEventSourceCollection::get_by_identifier) or
-    /// [`find`](crate::http::streams::HttpEventSourceCollection::find), it is sent to through the shared
-    /// log, and the details of its request (method, path, headers, address) are not known here.
-    pub fn is_remote(&self) -> bool {
-        matches!(&*self.shared, Shared::Remote(_))
-    }
-
-    /// This node's number for the connection (`0` for a remote one).
+    /// This node's number for the connection.
     pub(crate) fn connection(&self) -> u64 {
-        self.local().map_or(0, |local| local.connection)
+        self.shared.connection
     }
 
     /// Records where the shared log placed this connection's own `Joined` entry.
     pub(crate) fn joined_at(&self, position: Position) {
-        if let Some(local) = self.local() {
-            let _ = local.joined_at.set(position);
-        }
+        let _ = self.shared.joined_at.set(position);
     }
 
     /// True once this node read back this connection's own `Joined` entry.
     pub(crate) fn has_joined(&self) -> bool {
-        self.local().is_some_and(|local| local.joined_at.get().is_some())
-    }
-
-    /// The node that holds a remote connection, and its number there.
-    pub(crate) fn remote_location(&self) -> Option<(&Arc<str>, u64)> {
-        match &*self.shared {
-            Shared::Remote(remote) => Some((&remote.node, remote.connection)),
-            Shared::Local(_) => None,
-        }
+        self.shared.joined_at.get().is_some()
     }
 
     /// Puts an identified connection in the server's collection, resumed from `cursor` (the client's
     /// `Last-Event-ID`); fails when the identifier policy refuses it.
     pub(crate) fn register(&self, cursor: Option<&str>) -> Result<(), Error> {
         let state = self.server().event_sources().register(self.clone(), cursor)?;
-        if let Some(local) = self.local() {
-            let _ = local.resume_state.set(state);
-        }
+        let _ = self.shared.resume_state.set(state);
         Ok(())
     }
 
@@ -262,7 +207,7 @@ impl HttpRequestEventSource {
     /// [`Recovered`]: ResumeState::Recovered
     /// [`Stale`]: ResumeState::Stale
     pub fn resume_state(&self) -> ResumeState {
-        self.local().and_then(|local| local.resume_state.get().copied()).unwrap_or(ResumeState::Fresh)
+        self.shared.resume_state.get().copied().unwrap_or(ResumeState::Fresh)
     }
 
     fn unregister(&self) {
@@ -273,68 +218,52 @@ impl HttpRequestEventSource {
 
     /// The identifier given to `get_event_source`, if any.
     pub fn identifier(&self) -> Option<&str> {
-        match &*self.shared {
-            Shared::Local(local) => local.identifier.as_deref(),
-            Shared::Remote(remote) => Some(&remote.identifier),
-        }
+        self.shared.identifier.as_deref()
     }
 
-    /// True until the connection closes. For a remote connection: as far as this node knows from the
-    /// shared log.
+    /// True until the connection closes.
     pub fn is_active(&self) -> bool {
-        match &*self.shared {
-            Shared::Local(local) => !local.channel.is_closed(),
-            Shared::Remote(remote) => {
-                remote.server.event_sources().is_open_remotely(&remote.identifier, &remote.node, remote.connection)
-            }
-        }
+        !self.shared.channel.is_closed()
     }
 
-    /// Bytes handed to the transport so far (the encoded events, pings included); `0` for a remote
-    /// connection.
+    /// Bytes handed to the transport so far (the encoded events, pings included).
     pub fn sent_content_length(&self) -> u64 {
-        self.local().map_or(0, |local| local.channel.sent_bytes())
+        self.shared.channel.sent_bytes()
     }
 
-    /// Messages waiting for a slow client; `0` for a remote connection.
+    /// Messages waiting for a slow client.
     pub fn queued_messages(&self) -> usize {
-        self.local().map_or(0, |local| local.channel.queued())
+        self.shared.channel.queued()
     }
 
-    /// The method of the request that opened the connection (`GET` for a remote connection, whose
-    /// request is not known here).
+    /// The method of the request that opened the connection.
     pub fn method(&self) -> &Method {
-        static UNKNOWN: Method = Method::GET;
-        self.local().map_or(&UNKNOWN, |local| &local.request.method)
+        &self.shared.request.method
     }
 
-    /// The path of the request that opened the connection (empty for a remote connection).
+    /// The path of the request that opened the connection.
     pub fn path(&self) -> &str {
-        self.local().map_or("", |local| local.request.uri.path())
+        self.shared.request.uri.path()
     }
 
-    /// The headers of the request that opened the connection (none for a remote connection).
+    /// The headers of the request that opened the connection.
     pub fn headers(&self) -> &HeaderMap {
-        static NONE: OnceLock<HeaderMap> = OnceLock::new();
-        self.local().map_or_else(|| NONE.get_or_init(HeaderMap::new), |local| &local.request.headers)
+        &self.shared.request.headers
     }
 
-    /// The client's address (the unspecified address `0.0.0.0:0` for a remote connection).
+    /// The client's address.
     pub fn remote_address(&self) -> SocketAddr {
-        self.local().map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |local| local.request.remote_address)
+        self.shared.request.remote_address
     }
 
-    /// The server the connection belongs to (for a remote connection: this node).
+    /// The server the connection belongs to.
     pub fn server(&self) -> &HttpServer {
-        match &*self.shared {
-            Shared::Local(local) => &local.request.server,
-            Shared::Remote(remote) => &remote.server,
-        }
+        &self.shared.request.server
     }
 
     /// Adds a response header. Only before the first message, wait or close: afterwards the head is on
     /// the wire and this is an error (never a silent no-op). A name or value that is not a valid header —
-    /// a value with CR or LF, say — is an error too, and so is a header for a remote connection.
+    /// a value with CR or LF, say — is an error too.
     pub fn append_header<K, V>(&self, name: K, value: V) -> Result<(), Error>
     where
         K: TryInto<HeaderName>,
@@ -346,11 +275,8 @@ impl HttpRequestEventSource {
             return Err(refusal.clone());
         }
         let (name, value) = header_pair(name, value)?;
-        let Some(local) = self.local() else {
-            return Err(Error::headers_already_sent(name.as_str()));
-        };
         let mut pair = Some((name, value));
-        local.channel.with_pending_headers(|headers| {
+        self.shared.channel.with_pending_headers(|headers| {
             if let Some((name, value)) = pair.take() {
                 headers.append(name, value);
             }
@@ -363,20 +289,13 @@ impl HttpRequestEventSource {
 
     /// Sends `data` as one event (several `data:` lines if it has line breaks). Returns `false` when the
     /// connection is closed, or when the client is too slow and has just been disconnected.
-    ///
-    /// To a remote connection the event goes through the shared log (it gets the log's id, and reaches
-    /// the connection wherever it is, or when it comes back); `false` then means it could not be
-    /// published.
     pub fn send(&self, data: impl fmt::Display) -> bool {
         self.send_event(&Event::new().data(data.to_string()))
     }
 
     /// Sends a typed [`Event`] (name, id, retry, comment).
     pub fn send_event(&self, event: &Event) -> bool {
-        match &*self.shared {
-            Shared::Local(_) => self.push(event.encode(), Traffic::Message),
-            Shared::Remote(remote) => remote.server.event_sources().publish(remote.audience(), event).is_ok(),
-        }
+        self.push(event.encode(), Traffic::Message)
     }
 
     /// Like [`send`](Self::send), but when the queue is full it waits for room instead of disconnecting
@@ -385,29 +304,24 @@ impl HttpRequestEventSource {
         self.send_event_async(&Event::new().data(data.to_string())).await
     }
 
-    /// Like [`send_event`](Self::send_event), waiting for room in the queue (or, for a remote
-    /// connection, until the shared log has the event).
+    /// Like [`send_event`](Self::send_event), waiting for room in the queue.
     pub async fn send_event_async(&self, event: &Event) -> bool {
-        let local = match &*self.shared {
-            Shared::Local(local) => local,
-            Shared::Remote(remote) => {
-                return remote.server.event_sources().publish_async(remote.audience(), event).await.is_ok();
-            }
-        };
+        let channel = &self.shared.channel;
         let bytes = event.encode();
         self.commit_head();
         loop {
-            match local.channel.push(bytes.clone(), Some(Instant::now())) {
+            match channel.push(bytes.clone(), Some(Instant::now())) {
                 Pushed::Queued => return true,
                 Pushed::Closed => return false,
-                Pushed::Full => local.channel.room(bytes.len()).await,
+                Pushed::Full => channel.room(bytes.len()).await,
             }
         }
     }
 
     /// Queues `bytes`, disconnecting a client whose queue is full; false when it was not queued.
     pub(crate) fn push(&self, bytes: Bytes, traffic: Traffic) -> bool {
-        match self.offer_as(bytes, traffic) {
+        self.commit_head();
+        match self.shared.channel.push(bytes, (traffic == Traffic::Message).then(Instant::now)) {
             Pushed::Queued => true,
             Pushed::Closed => false,
             Pushed::Full => {
@@ -421,40 +335,30 @@ impl HttpRequestEventSource {
     /// reading of the clock, `sent_at`), leaving to the caller, once its locks are released, a full
     /// queue to disconnect and a head to send ([`head_pending`](Self::head_pending)).
     pub(crate) fn offer(&self, bytes: Bytes, sent_at: Instant) -> Pushed {
-        self.local().map_or(Pushed::Closed, |local| local.channel.push(bytes, Some(sent_at)))
+        self.shared.channel.push(bytes, Some(sent_at))
     }
 
-    fn offer_as(&self, bytes: Bytes, traffic: Traffic) -> Pushed {
-        let Some(local) = self.local() else {
-            return Pushed::Closed;
-        };
-        self.commit_head();
-        local.channel.push(bytes, (traffic == Traffic::Message).then(Instant::now))
-    }
-
-    /// True while the response head of a connection on this node waits for the first message.
+    /// True while the response head waits for the first message.
     pub(crate) fn head_pending(&self) -> bool {
-        self.local().is_some_and(|local| local.channel.head_pending())
+        self.shared.channel.head_pending()
     }
 
     /// Queues what the event log sends a connection as it attaches, without sending the head: the
     /// handler may still append headers.
     pub(crate) fn enqueue_before_head(&self, frames: Bytes) {
-        if let Some(local) = self.local().filter(|_| !frames.is_empty()) {
-            local.channel.push(frames, None);
+        if !frames.is_empty() {
+            self.shared.channel.push(frames, None);
         }
     }
 
     /// Sets the cursor past which a shared log's entries are new to this connection.
     pub(crate) fn skip_through(&self, position: Position) {
-        if let Some(local) = self.local() {
-            let _ = local.skip_through.set(position);
-        }
+        let _ = self.shared.skip_through.set(position);
     }
 
     /// True when the connection attached with a cursor at or past `position`.
     pub(crate) fn has_seen(&self, position: Position) -> bool {
-        self.local().and_then(|local| local.skip_through.get()).is_some_and(|through| position <= *through)
+        self.shared.skip_through.get().is_some_and(|through| position <= *through)
     }
 
     /// Disconnects a client whose queue is full, with a warning.
@@ -470,7 +374,7 @@ impl HttpRequestEventSource {
 
     /// Sets up the ping policy: `configure` receives it with Sisk's defaults (every 5 s, `%ping%`), or with
     /// what an earlier `with_ping` set (settings are kept, as on Sisk's policy), and usually ends with
-    /// `ping.start()`. A remote connection is pinged by the node that holds it: there this does nothing.
+    /// `ping.start()`.
     ///
     /// ```
     /// # use std::time::Duration;
@@ -487,39 +391,34 @@ impl HttpRequestEventSource {
     /// # }
     /// ```
     pub fn with_ping(&self, configure: impl FnOnce(&mut HttpStreamPingPolicy)) {
-        let Some(local) = self.local().filter(|local| local.refusal.is_none()) else {
+        if self.is_refused() {
             return;
-        };
-        let kept = lock(&local.ping_settings).clone();
+        }
+        let kept = lock(&self.shared.ping_settings).clone();
         let mut policy = HttpStreamPingPolicy::new(self.clone(), kept);
         configure(&mut policy);
-        *lock(&local.ping_settings) = Some(policy.into_settings());
+        *lock(&self.shared.ping_settings) = Some(policy.into_settings());
     }
 
-    /// Makes a new `start` of the ping policy the current one, and returns it (`None` for a remote
-    /// connection, which is not pinged from here).
-    pub(crate) fn restart_pings(&self) -> Option<u64> {
-        self.local().map(|local| local.ping_generation.fetch_add(1, Ordering::AcqRel) + 1)
+    /// Makes a new `start` of the ping policy the current one, and returns it.
+    pub(crate) fn restart_pings(&self) -> u64 {
+        self.shared.ping_generation.fetch_add(1, Ordering::AcqRel) + 1
     }
 
     /// True while `generation` is the current `start` of the ping policy.
     pub(crate) fn pings_current(&self, generation: u64) -> bool {
-        self.local().is_some_and(|local| local.ping_generation.load(Ordering::Acquire) == generation)
+        self.shared.ping_generation.load(Ordering::Acquire) == generation
     }
 
     /// Waits until the connection fails (the client leaves, a send fails, a ping cannot be written) or
     /// until `idle` passes with no message sent — each `send` restarts the clock, pings do not. Then the
-    /// connection is closed and the wait returns. A server shutdown ends the wait too. On a remote
-    /// connection it is [`keep_alive`](Self::keep_alive).
+    /// connection is closed and the wait returns. A server shutdown ends the wait too.
     pub async fn wait_for_fail(&self, idle: Duration) {
-        let Some(local) = self.local() else {
-            return self.keep_alive().await;
-        };
-        if local.refusal.is_some() {
+        if self.is_refused() {
             return;
         }
         self.commit_head();
-        let channel = &local.channel;
+        let channel = &self.shared.channel;
         let stopping = self.server().stopping().clone();
         loop {
             // An idle time too long to represent (`Duration::MAX`) means no time limit.
@@ -541,19 +440,12 @@ impl HttpRequestEventSource {
         }
     }
 
-    /// Waits, with no time limit, until the connection fails or the server shuts down (for a remote
-    /// connection: until this node learns that it closed).
+    /// Waits, with no time limit, until the connection fails or the server shuts down.
     pub async fn keep_alive(&self) {
         let stopping = self.server().stopping().clone();
-        let Some(local) = self.local() else {
-            while self.is_active() && !stopping.is_cancelled() {
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
-            return;
-        };
         self.commit_head();
         tokio::select! {
-            () = local.channel.closed() => {}
+            () = self.shared.channel.closed() => {}
             () = stopping.cancelled() => {
                 self.close();
             }
@@ -561,42 +453,33 @@ impl HttpRequestEventSource {
     }
 
     /// Closes the connection cleanly: what is queued is still sent, then the stream ends. Removes it from
-    /// the collection and returns the response for the handler to return. A remote connection is asked
-    /// to close through the shared log. For a [refused](Self::refusal) stream it returns the refusal's
-    /// answer.
+    /// the collection and returns the response for the handler to return. For a
+    /// [refused](Self::refusal) stream it returns the refusal's answer.
     pub fn close(&self) -> HttpResponse {
-        match &*self.shared {
-            Shared::Local(Local { refusal: Some(refusal), .. }) => return Error::clone(refusal).into_response(),
-            Shared::Local(local) => {
-                self.commit_head();
-                local.channel.close(Closing::Flush);
-                self.unregister();
-            }
-            Shared::Remote(remote) => remote.server.event_sources().request_remote_close(self),
+        if let Some(refusal) = self.refusal() {
+            return refusal.clone().into_response();
         }
+        self.commit_head();
+        self.shared.channel.close(Closing::Flush);
+        self.unregister();
         HttpResponse::with_status_code(StatusCode::OK)
     }
 
     /// Drops the messages still waiting in the queue, as Sisk's `Cancel` clears its send queue: the
     /// connection stays open and later sends go out as usual. A message the transport already took is
-    /// sent whole (never cut in the middle). A remote connection's queue is on the node that holds it:
-    /// there this does nothing. To end the connection, [`close`](Self::close) it.
+    /// sent whole (never cut in the middle). To end the connection, [`close`](Self::close) it.
     pub fn cancel(&self) {
-        if let Some(local) = self.local() {
-            let dropped = local.channel.clear();
-            tracing::debug!(identifier = ?self.identifier(), dropped, "event-source queue cleared");
-        }
+        let dropped = self.shared.channel.clear();
+        tracing::debug!(identifier = ?self.identifier(), dropped, "event-source queue cleared");
     }
 
     /// Drops a client that does not read: its queue goes, and what carries its stream is cut (its HTTP/2
     /// stream, or its HTTP/1.1 connection), since the transport cannot finish a response the client will
     /// not take.
     fn disconnect(&self) {
-        if let Some(local) = self.local() {
-            local.channel.close(Closing::Discard);
-            local.request.transport.cut_off();
-            self.unregister();
-        }
+        self.shared.channel.close(Closing::Discard);
+        self.shared.request.transport.cut_off();
+        self.unregister();
     }
 
     /// The request is over, as `outcome` says; the channel's rule ends the stream
@@ -607,12 +490,9 @@ impl HttpRequestEventSource {
     /// before reconnecting, and the stream breaks instead of ending, so the failure is not mistaken for
     /// a clean end.
     pub(crate) fn end_of_request(&self, outcome: RequestOutcome) {
-        let Some(local) = self.local() else {
-            return;
-        };
         let retry = self.server().configuration().event_source_error_retry;
         let last_frame = (outcome == RequestOutcome::Failed).then(|| Event::new().retry(retry).encode());
-        if local.channel.end_of_request(outcome, last_frame) == Ended::Broken {
+        if self.shared.channel.end_of_request(outcome, last_frame) == Ended::Broken {
             tracing::error!(
                 identifier = ?self.identifier(),
                 remote = %self.remote_address(),
@@ -625,21 +505,16 @@ impl HttpRequestEventSource {
 
     /// The body is gone: the client left, or the stream ended and hyper dropped it.
     pub(crate) fn body_dropped(&self) {
-        if let Some(local) = self.local() {
-            local.channel.close(Closing::Discard);
-            self.unregister();
-        }
+        self.shared.channel.close(Closing::Discard);
+        self.unregister();
     }
 
     /// Sends the response head, once.
     pub(crate) fn commit_head(&self) {
-        let Some(local) = self.local() else {
+        let Some(head) = self.shared.channel.take_head() else {
             return;
         };
-        let Some(head) = local.channel.take_head() else {
-            return;
-        };
-        let request = &local.request;
+        let request = &self.shared.request;
         request.transport.bound_send_buffer(request.server.configuration().event_source_send_buffer);
         let body = ResponseBody::stream(EventStreamBody::new(self.clone()));
         let response = HttpResponse::with_body(StatusCode::OK, head.headers, body);
@@ -652,23 +527,20 @@ impl HttpRequestEventSource {
         WeakEventSource(Arc::downgrade(&self.shared))
     }
 
-    /// The queue of a connection on this node.
-    pub(crate) fn channel(&self) -> Option<&Channel> {
-        self.local().map(|local| &local.channel)
+    /// The queue of the connection.
+    pub(crate) fn channel(&self) -> &Channel {
+        &self.shared.channel
     }
 
     /// True when both handles are the same connection.
-    pub fn ptr_eq(&self, other: &HttpRequestEventSource) -> bool {
-        match (&*self.shared, &*other.shared) {
-            (Shared::Remote(a), Shared::Remote(b)) => a.node == b.node && a.connection == b.connection,
-            _ => Arc::ptr_eq(&self.shared, &other.shared),
-        }
+    pub fn ptr_eq(&self, other: &LocalEventSource) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
     }
 }
 
-impl fmt::Debug for HttpRequestEventSource {
+impl fmt::Debug for LocalEventSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpRequestEventSource")
+        f.debug_struct("LocalEventSource")
             .field("identifier", &self.identifier())
             .field("active", &self.is_active())
             .field("refusal", &self.refusal())

@@ -28,10 +28,12 @@
 //! holds a reference to the same bytes.
 //!
 //! The module is split by what each part may touch: `channel` is the bounded queue and head slot (no
-//! knowledge of servers or collections), `event_source` the public handle built on it, `stream_body` the
-//! hyper body that drains the queue, `collection` the registry, `ping_policy` the pings (one task per
-//! server sends them all), `event` the wire encoding, and `response_stream` the other handle built on the
-//! same queue: a response of any content written as it goes, whose body is an ordinary streamed body.
+//! knowledge of servers or collections), `event_source` the handle of a connection on this node built on
+//! it, `remote_event_source` a connection another node of a backplane holds, `http_request_event_source`
+//! either of them as the collection finds it, `stream_body` the hyper body that drains the queue,
+//! `collection` the registry, `ping_policy` the pings (one task per server sends them all), `event` the
+//! wire encoding, and `response_stream` the other handle built on the same queue: a response of any
+//! content written as it goes, whose body is an ordinary streamed body.
 
 mod audience;
 mod channel;
@@ -39,10 +41,12 @@ mod collection;
 mod event;
 mod event_id;
 mod event_source;
+mod http_request_event_source;
 mod identifier_policy;
 mod log;
 mod ping_policy;
 mod refusal;
+mod remote_event_source;
 mod response_stream;
 mod resume;
 mod stream_body;
@@ -54,11 +58,13 @@ pub use event::Event;
 #[cfg(feature = "redis")]
 pub(crate) use event_id::{new_epoch, now_millis};
 pub use event_id::{EventId, InvalidEventId, Position};
-pub use event_source::HttpRequestEventSource;
+pub use event_source::LocalEventSource;
+pub use http_request_event_source::HttpRequestEventSource;
 pub use identifier_policy::IdentifierPolicy;
 pub use log::EventLogOptions;
 pub use ping_policy::HttpStreamPingPolicy;
 pub(crate) use refusal::{retry_after, retry_later};
+pub use remote_event_source::RemoteEventSource;
 pub use response_stream::HttpResponseStream;
 pub use resume::{ResumeState, StaleReason};
 pub(crate) use stream_body::EventStreamBody;

@@ -19,13 +19,13 @@ use tokio::time::Instant;
 use crate::http::lock;
 use crate::http::streams::event::encode_comment;
 use crate::http::streams::event_source::{Traffic, WeakEventSource};
-use crate::http::streams::HttpRequestEventSource;
+use crate::http::streams::LocalEventSource;
 
 /// The ping policy of a connection, configured inside
-/// [`HttpRequestEventSource::with_ping`]. Once started it sends an SSE comment carrying `data_message`
+/// [`LocalEventSource::with_ping`]. Once started it sends an SSE comment carrying `data_message`
 /// — invisible to the page's `onmessage` — at once and then every `interval`, as Sisk's timer does. A
 /// ping that cannot be written closes the connection and frees it. Pings do not restart the idle clock
-/// of [`wait_for_fail`](HttpRequestEventSource::wait_for_fail). The settings stay on the connection:
+/// of [`wait_for_fail`](LocalEventSource::wait_for_fail). The settings stay on the connection:
 /// a later `with_ping` starts from them.
 #[derive(Debug)]
 pub struct HttpStreamPingPolicy {
@@ -33,12 +33,12 @@ pub struct HttpStreamPingPolicy {
     pub data_message: String,
     /// The time between pings (default 5 seconds, as in Sisk).
     pub interval: Duration,
-    source: HttpRequestEventSource,
+    source: LocalEventSource,
 }
 
 impl HttpStreamPingPolicy {
     /// The policy of `source`, with the settings an earlier `with_ping` kept, or Sisk's defaults.
-    pub(crate) fn new(source: HttpRequestEventSource, kept: Option<(String, Duration)>) -> Self {
+    pub(crate) fn new(source: LocalEventSource, kept: Option<(String, Duration)>) -> Self {
         let (data_message, interval) = kept.unwrap_or_else(|| ("%ping%".to_owned(), Duration::from_secs(5)));
         HttpStreamPingPolicy { data_message, interval, source }
     }
@@ -57,9 +57,7 @@ impl HttpStreamPingPolicy {
     /// Outside a tokio runtime (a handler always runs inside one), or with a zero `interval`.
     pub fn start(&self) {
         assert!(!self.interval.is_zero(), "the ping interval must be longer than zero");
-        let Some(generation) = self.source.restart_pings() else {
-            return;
-        };
+        let generation = self.source.restart_pings();
         let ping = Ping {
             source: self.source.downgrade(),
             frame: encode_comment(&self.data_message),
@@ -176,7 +174,7 @@ impl Ping {
         if !source.pings_current(self.generation) {
             return None;
         }
-        if source.channel()?.is_closed() || !source.push(self.frame.clone(), Traffic::Ping) {
+        if source.channel().is_closed() || !source.push(self.frame.clone(), Traffic::Ping) {
             return None;
         }
         Some((now + self.interval, self))

@@ -4,7 +4,7 @@
 use std::fmt;
 
 /// How a new identified connection was resumed from the event log, read with
-/// [`HttpRequestEventSource::resume_state`](crate::http::streams::HttpRequestEventSource::resume_state).
+/// [`LocalEventSource::resume_state`](crate::http::streams::LocalEventSource::resume_state).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ResumeState {

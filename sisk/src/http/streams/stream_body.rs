@@ -9,20 +9,20 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
-use crate::http::streams::HttpRequestEventSource;
+use crate::http::streams::LocalEventSource;
 use crate::http::when_woken::WhenWoken;
 
 /// The body hyper writes for an event stream.
 #[derive(Debug)]
 pub(crate) struct EventStreamBody {
-    source: HttpRequestEventSource,
+    source: LocalEventSource,
     /// Resolves when the server begins shutting down; `None` once it has. Polled only when it fires, not
     /// at every event: the signal is shared by every stream (see `when_woken`).
     stopping: Option<WhenWoken<Pin<Box<WaitForCancellationFutureOwned>>>>,
 }
 
 impl EventStreamBody {
-    pub(crate) fn new(source: HttpRequestEventSource) -> Self {
+    pub(crate) fn new(source: LocalEventSource) -> Self {
         let stopping = Some(WhenWoken::new(Box::pin(source.server().stopping().clone().cancelled_owned())));
         EventStreamBody { source, stopping }
     }
@@ -33,10 +33,7 @@ impl EventStreamBody {
             // What is queued still goes out, then the stream ends; sends from now on return false.
             self.source.close();
         }
-        match self.source.channel() {
-            Some(channel) => channel.poll_pop(cx),
-            None => Poll::Ready(None),
-        }
+        self.source.channel().poll_pop(cx)
     }
 }
 
