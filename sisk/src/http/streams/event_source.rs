@@ -412,7 +412,8 @@ impl LocalEventSource {
 
     /// Waits until the connection fails (the client leaves, a send fails, a ping cannot be written) or
     /// until `idle` passes with no message sent — each `send` restarts the clock, pings do not. Then the
-    /// connection is closed and the wait returns. A server shutdown ends the wait too.
+    /// connection is closed and the wait returns. A server shutdown ends the wait too; a
+    /// [refused](Self::refusal) stream returns at once.
     pub async fn wait_for_fail(&self, idle: Duration) {
         if self.is_refused() {
             return;
@@ -440,8 +441,12 @@ impl LocalEventSource {
         }
     }
 
-    /// Waits, with no time limit, until the connection fails or the server shuts down.
+    /// Waits, with no time limit, until the connection fails or the server shuts down (a
+    /// [refused](Self::refusal) stream returns at once).
     pub async fn keep_alive(&self) {
+        if self.is_refused() {
+            return;
+        }
         let stopping = self.server().stopping().clone();
         self.commit_head();
         tokio::select! {
