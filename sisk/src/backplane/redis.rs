@@ -491,7 +491,8 @@ impl Backplane for RedisBackplane {
 
     fn other_nodes_connections(self: Arc<Self>) -> BoxFuture<Result<usize, Error>> {
         Box::pin(async move {
-            let unavailable = |err: redis::RedisError| Error::cluster_unreachable(format!("Redis: {err}"));
+            let unavailable =
+                |err: redis::RedisError| Error::cluster_unreachable(format!("Redis: {err}")).caused_by(err);
             let keys = self.keys();
             let mut conn = self.query_connection().await.map_err(unavailable)?;
             let counted = async {

@@ -149,9 +149,9 @@ async fn run_route(router: &Router, route: &Route, request: HttpRequest) -> Http
     let handlers = || global.clone().chain(&route.request_handlers);
     for handler in handlers() {
         if let HandlerKind::Before(before) = &handler.kind {
-            if let Some(response) = before(request.clone()).await {
+            if let Some(mut response) = before(request.clone()).await {
                 if response.status.is_server_error() {
-                    request.fail_event_stream();
+                    request.fail_event_stream(&mut response);
                 }
                 return response;
             }
@@ -159,7 +159,7 @@ async fn run_route(router: &Router, route: &Route, request: HttpRequest) -> Http
     }
     let mut response = route.action.call(request.clone()).await;
     if response.status.is_server_error() {
-        request.fail_event_stream();
+        request.fail_event_stream(&mut response);
     }
     for handler in handlers() {
         if let HandlerKind::After(after) = &handler.kind {
@@ -169,22 +169,15 @@ async fn run_route(router: &Router, route: &Route, request: HttpRequest) -> Http
     response
 }
 
-/// Logs a panic from an action and makes the 500 the client receives. A panic whose payload is a
-/// `sisk::Error` (`get_event_source` on a server with every event stream taken) is answered as that error.
+/// Logs a panic from an action and makes the 500 the client receives. (Only the user's panics get here:
+/// the library refuses with values, never by unwinding.)
 fn panic_response(span: &tracing::Span, panic: Box<dyn Any + Send>) -> HttpResponse {
-    let panic = match panic.downcast::<Error>() {
-        Ok(error) => return error.into_response(),
-        Err(panic) => panic,
-    };
     tracing::error!(parent: span, panic = %panic_message(&panic), "handler panicked; answering 500");
     HttpResponse::with_status_code(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// The text a panic carries, or what it is when it carries none.
 fn panic_message(panic: &Box<dyn Any + Send>) -> String {
-    if let Some(error) = panic.downcast_ref::<Error>() {
-        return error.to_string();
-    }
     panic
         .downcast_ref::<&str>()
         .map(|s| s.to_string())

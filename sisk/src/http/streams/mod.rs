@@ -48,6 +48,7 @@ mod identifier_policy;
 mod log;
 mod ping_policy;
 mod publishing;
+mod refusal;
 mod registry;
 mod remote_event_source;
 mod response_stream;
@@ -55,6 +56,7 @@ mod resume;
 mod stream_body;
 
 pub use audience::Audience;
+pub(crate) use channel::RequestOutcome;
 pub use collection::HttpEventSourceCollection;
 pub use event::Event;
 #[cfg(feature = "redis")]
@@ -66,6 +68,7 @@ pub use identifier_policy::IdentifierPolicy;
 pub use log::EventLogOptions;
 pub use ping_policy::HttpStreamPingPolicy;
 pub use publishing::Published;
+pub(crate) use refusal::{retry_after, retry_later};
 pub use remote_event_source::RemoteEventSource;
 pub use response_stream::HttpResponseStream;
 pub use resume::{ResumeState, StaleReason};
