@@ -269,7 +269,7 @@ impl RedisBackplane {
         tracing::debug!(error = %err, "appending to the Redis stream failed");
         waiting.retain_mut(|pending| match pending.reply.take() {
             Some(reply) => {
-                let _ = reply.send(Err(Error::broker_unavailable(format!("Redis: {err}"))));
+                let _ = reply.send(Err(Error::broker_unavailable(format!("Redis: {err}")).caused_by(err.clone())));
                 false
             }
             None => true,
