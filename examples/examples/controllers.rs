@@ -46,7 +46,7 @@ impl UserController {
         };
         // The server's event log gives the event its id, so a client that reconnects gets what it missed.
         let event = Event::new().event("user-created").data(&name);
-        req.server().event_sources().broadcast_prefix("users-", &event);
+        req.server().event_sources().broadcast_prefix("users-", &event)?;
         Ok((StatusCode::CREATED, format!("/api/users/{id}")))
     }
 

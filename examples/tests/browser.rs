@@ -11,6 +11,10 @@
 //!
 //! `json-broadcast`: the page's form POSTs JSON with `fetch` and its `EventSource` gets the broadcast back.
 //!
+//! A full server, in a real browser: an `EventSource` refused because the server has all the streams it
+//! may hold open keeps trying (`readyState` stays `CONNECTING`, where a `503` would make it `CLOSED`) and
+//! gets in once a slot frees (a small server the test starts, with `maximum_event_sources = 1`).
+//!
 //! Needs `chromium` and `chromedriver` (Debian: `apt-get install -y chromium chromium-driver`). Without them
 //! the test says so and passes, except under CI (`CI=true`), where it fails.
 
@@ -130,6 +134,80 @@ async fn json_broadcast_in_chromium() {
     assert!(received.contains(&("Bo".into(), "from curl".into())), "{chat}");
     assert_eq!(received.len(), 2, "the empty message was not broadcast: {chat}");
     assert_eq!(chat["refused"], serde_json::json!([422]), "{chat}");
+}
+
+/// The page of [`a_refused_event_source_reconnects_once_a_slot_frees`]: its `EventSource` records every
+/// open, every error (with the `readyState` it left) and every message in `window.refusal`.
+const REFUSAL_PAGE: &str = r#"<!doctype html><meta charset="utf-8"><title>refusal</title><script>
+window.refusal = { opens: 0, errors: [], messages: [] };
+const source = new EventSource("/events");
+source.onopen = () => { window.refusal.opens += 1; };
+source.onerror = () => { window.refusal.errors.push(source.readyState); };
+source.onmessage = (event) => { window.refusal.messages.push(event.data); };
+</script>"#;
+
+/// A server that holds one event stream at most: a client (the test) holds it, the page's `EventSource` is
+/// refused with a stream that says when to come back (`retry: 5000`), keeps trying, and gets in once the
+/// test lets its stream go. A `503` there, as the server answered before, would end the `EventSource`
+/// for good (`readyState` 2, `CLOSED`, and never a message).
+#[tokio::test]
+async fn a_refused_event_source_reconnects_once_a_slot_frees() {
+    let Some(installation) = Installation::find() else {
+        return browser_missing();
+    };
+    let mut r = sisk::routing::Router::new();
+    r += sisk::routing::Route::get("/", |_req: sisk::http::HttpRequest| async move {
+        sisk::http::HttpResponse::new()
+            .with_header("content-type", "text/html; charset=utf-8")
+            .with_content(REFUSAL_PAGE)
+    });
+    r += sisk::routing::Route::get("/events", |req: sisk::http::HttpRequest| async move {
+        let sse = req.get_event_source(None);
+        sse.send("welcome");
+        sse.keep_alive().await;
+        sse.close()
+    });
+    let server = sisk_tests::TestServer::with(r, |c| c.maximum_event_sources = 1);
+    let mut held = reqwest::Client::new().get(server.url("/events")).send().await.expect("the first stream opens");
+    sisk_tests::events::read_until(&mut held, "data: welcome\n\n").await;
+
+    let browser = Browser::launch(&installation, &[]).await;
+    let client = &browser.client;
+    bounded(client.goto(&server.url("/")), "loading the page").await;
+    let read = || async { bounded(client.execute("return window.refusal;", vec![]), "reading window.refusal").await };
+    let refused = wait_for(read, "the page's EventSource was refused", |page| {
+        page["errors"].as_array().is_some_and(|errors| !errors.is_empty())
+    })
+    .await;
+    assert_eq!(refused["errors"][0], 0, "still CONNECTING after the refusal, not CLOSED: {refused}");
+    assert_eq!(refused["messages"], serde_json::json!([]), "the refusal is no message: {refused}");
+
+    drop(held);
+    let counted = server.server.clone();
+    sisk_tests::eventually("the held stream is let go", || counted.open_event_streams() == 0).await;
+    let page =
+        wait_for(read, "the page's EventSource got in", |page| page["messages"] == serde_json::json!(["welcome"]))
+            .await;
+    browser.quit().await;
+    let errors = page["errors"].as_array().expect("errors");
+    assert!(errors.iter().all(|state| state == 0), "every refusal left it CONNECTING: {page}");
+}
+
+/// Reads the page with `read` until `done` holds, within `PAGE_LIMIT`.
+async fn wait_for<F, Fut>(read: F, what: &str, done: impl Fn(&Value) -> bool) -> Value
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Value>,
+{
+    let started = Instant::now();
+    loop {
+        let page = read().await;
+        if done(&page) {
+            return page;
+        }
+        assert!(started.elapsed() < PAGE_LIMIT, "within {PAGE_LIMIT:?}, not {what}: {page}");
+        tokio::time::sleep(POLL).await;
+    }
 }
 
 /// Reads the page's `window.chat` until `done` holds, within `PAGE_LIMIT`.

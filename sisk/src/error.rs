@@ -91,7 +91,7 @@ pub enum ErrorKind {
     /// [`maximum_event_sources`](crate::http::HttpServerConfiguration::maximum_event_sources) open (`503`).
     TooManyEventSources,
     /// An event could not be published because the backplane's broker is unreachable or its outbox is
-    /// full (`503`).
+    /// full, or the cluster's count could not be queried from it (`503`).
     BrokerUnavailable,
     /// Using the API: a response stream (or an event stream) was asked for twice on one request.
     ResponseStreamAlreadyOpen,
@@ -136,6 +136,12 @@ impl ErrorKind {
 impl Error {
     fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error { kind, message: message.into(), status: None, cause: None, related: Vec::new() }
+    }
+
+    /// Keeps `cause`, the error this one was made from, as its [`source`](std::error::Error::source).
+    pub(crate) fn caused_by(mut self, cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        self.cause = Some(Arc::from(cause.into()));
+        self
     }
 
     pub(crate) fn headers_already_sent(name: &str) -> Self {
@@ -190,8 +196,15 @@ impl Error {
         )
     }
 
-    pub(crate) fn body_read(cause: impl fmt::Display) -> Self {
-        Self::new(ErrorKind::BodyRead, format!("could not read the request body: {cause}"))
+    /// Reading the body failed on `cause` (the client went away, a malformed chunk), kept as the source.
+    pub(crate) fn body_read(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        let cause = cause.into();
+        Self::new(ErrorKind::BodyRead, format!("could not read the request body: {cause}")).caused_by(cause)
+    }
+
+    /// The body cannot be read here, for a reason of the program's (`why`), not of an error.
+    pub(crate) fn body_unavailable(why: &str) -> Self {
+        Self::new(ErrorKind::BodyRead, format!("could not read the request body: {why}"))
     }
 
     pub(crate) fn body_timeout(idle: std::time::Duration, whole: std::time::Duration) -> Self {
@@ -269,8 +282,13 @@ impl Error {
         )
     }
 
+    #[cfg(feature = "redis")]
+    pub(crate) fn cluster_unreachable(what: impl fmt::Display) -> Self {
+        Self::new(ErrorKind::BrokerUnavailable, format!("the cluster could not be queried: {what}"))
+    }
+
     pub(crate) fn io(context: &str, cause: std::io::Error) -> Self {
-        Self::new(ErrorKind::Io, format!("{context}: {cause}"))
+        Self::new(ErrorKind::Io, format!("{context}: {cause}")).caused_by(cause)
     }
 
     pub(crate) fn invalid_parameter(name: &str, type_name: &str, why: impl fmt::Display) -> Self {
@@ -360,14 +378,14 @@ impl Error {
     }
 
     #[cfg(feature = "json")]
-    pub(crate) fn invalid_json(cause: &serde_json::Error) -> Self {
+    pub(crate) fn invalid_json(cause: serde_json::Error) -> Self {
         let message = match cause.classify() {
             serde_json::error::Category::Data => {
                 format!("the JSON request body is not what this endpoint expects: {cause}")
             }
             _ => format!("the request body is not valid JSON: {cause}"),
         };
-        Self::new(ErrorKind::InvalidContent, message)
+        Self::new(ErrorKind::InvalidContent, message).caused_by(cause)
     }
 
     pub(crate) fn missing_value(name: &str) -> Self {
@@ -545,7 +563,7 @@ mod tests {
     fn statuses_follow_the_kind() {
         let status = |e: Error| e.status_code();
         assert_eq!(status(Error::content_too_large(10)), Some(StatusCode::PAYLOAD_TOO_LARGE));
-        assert_eq!(status(Error::body_read("eof")), Some(StatusCode::BAD_REQUEST));
+        assert_eq!(status(Error::body_unavailable("it was streamed")), Some(StatusCode::BAD_REQUEST));
         assert_eq!(status(Error::headers_already_sent("X")), Some(StatusCode::INTERNAL_SERVER_ERROR));
         assert_eq!(status(Error::too_many_event_sources(10)), Some(StatusCode::SERVICE_UNAVAILABLE));
         assert_eq!(status(Error::with_status(StatusCode::IM_A_TEAPOT, "tea")), Some(StatusCode::IM_A_TEAPOT));
@@ -572,6 +590,33 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Internal);
         assert_eq!(e.status_code(), Some(StatusCode::INTERNAL_SERVER_ERROR));
         assert_eq!(e.source().map(|cause| cause.to_string()).as_deref(), Some("config.toml is missing"));
+    }
+
+    /// Every constructor that wraps an error keeps it as `source()`: a bind failure still says
+    /// `AddrInUse` to a program that asks.
+    #[test]
+    fn errors_made_from_errors_keep_them_as_their_source() {
+        use std::error::Error as _;
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let err = crate::http::HttpServer::create_builder()
+            .use_listening_port(format!("http://127.0.0.1:{port}/"))
+            .build()
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+        let cause = err.source().and_then(|cause| cause.downcast_ref::<std::io::Error>()).expect("the io::Error");
+        assert_eq!(cause.kind(), std::io::ErrorKind::AddrInUse);
+
+        #[cfg(feature = "json")]
+        {
+            let json = Error::invalid_json(serde_json::from_str::<u8>("{").unwrap_err());
+            assert!(json.source().is_some_and(|cause| cause.is::<serde_json::Error>()), "{json}");
+        }
+        let read = Error::body_read(std::io::Error::from(std::io::ErrorKind::UnexpectedEof));
+        assert!(read.source().is_some_and(|cause| cause.is::<std::io::Error>()));
+        let broker =
+            Error::broker_unavailable("Redis").caused_by(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert!(broker.source().is_some_and(|cause| cause.is::<std::io::Error>()));
     }
 
     #[test]

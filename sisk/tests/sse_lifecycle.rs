@@ -205,7 +205,7 @@ async fn by_default_two_connections_with_one_identifier_both_stay_and_both_recei
     assert!(!sources.get_by_identifier("tab").unwrap().ptr_eq(&older), "get_by_identifier gives the newest");
     assert_eq!(sources.find(|id| id == "tab").len(), 2);
 
-    assert!(sources.send_to("tab", &Event::new().data("to both tabs")));
+    assert_eq!(sources.send_to("tab", &Event::new().data("to both tabs")).unwrap().reached, Some(2));
     assert_eq!(first.next().await.unwrap().data, "to both tabs");
     assert_eq!(second.next().await.unwrap().data, "to both tabs");
     drop(second);
@@ -223,7 +223,7 @@ async fn with_the_reject_policy_a_second_connection_is_refused_with_409() {
     assert!(refused.text().await.unwrap().contains("already open"));
     let sources = server.server.event_sources();
     assert_eq!(sources.active_connections(), 1);
-    assert!(sources.send_to("only", &Event::new().data("still yours")));
+    assert_eq!(sources.send_to("only", &Event::new().data("still yours")).unwrap().reached, Some(1));
     assert_eq!(first.next().await.unwrap().data, "still yours");
 }
 
@@ -249,7 +249,7 @@ async fn a_head_request_gets_the_stream_s_head_and_never_registers() {
         assert_eq!(*registered.lock().unwrap(), 0, "{policy:?}: the probe was never registered");
         assert_eq!(sources.active_connections(), 1, "{policy:?}");
         assert!(sources.get_by_identifier("hana").unwrap().ptr_eq(&before), "{policy:?}: the real one stays");
-        assert!(sources.send_to("hana", &Event::new().data("still here")));
+        assert_eq!(sources.send_to("hana", &Event::new().data("still here")).unwrap().reached, Some(1));
         assert_eq!(real.next().await.unwrap().data, "still here");
     }
 }
@@ -269,11 +269,13 @@ async fn builder_hooks_see_the_connection_and_may_broadcast() {
             let present = sources
                 .get_by_identifier(es.identifier().unwrap())
                 .is_some_and(|found| found.as_local().is_some_and(|found| found.ptr_eq(es)));
-            sources.broadcast(&Event::new().event("joined").data(format!("{} {present}", es.identifier().unwrap())));
+            sources
+                .broadcast(&Event::new().event("joined").data(format!("{} {present}", es.identifier().unwrap())))
+                .unwrap();
         })
         .on_event_source_unregistration(|es| {
             let sources = es.server().event_sources();
-            sources.broadcast(&Event::new().event("left").data(es.identifier().unwrap()));
+            sources.broadcast(&Event::new().event("left").data(es.identifier().unwrap())).unwrap();
         });
     let server = TestServer::start_with(builder);
     let mut ana = Events::new(open_events(&server.url("/sse/ana")).await);

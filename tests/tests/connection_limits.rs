@@ -23,14 +23,18 @@ fn streams() -> Router {
     r
 }
 
-/// Opens `GET path` and reads until the first event (or the whole answer, if it is not a stream).
+/// The body a full server refuses a stream with: why, and when a browser should come back.
+const REFUSED: &str = ": the server has all the event streams it may hold open; retry later\nretry: 5000\n\n";
+
+/// Opens `GET path` and reads until the first event, or the refusal (or the whole answer, if it is not
+/// a stream).
 async fn open(server: &TestServer, path: &str) -> (TcpStream, String) {
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     let request = format!("GET {path} HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut seen = Vec::new();
     let mut buf = [0u8; 1024];
-    while !seen.windows(12).any(|w| w == b"data: open\n\n") {
+    while !seen.windows(12).any(|w| w == b"data: open\n\n") && !seen.ends_with(REFUSED.as_bytes()) {
         match tokio::time::timeout(LIMIT, stream.read(&mut buf)).await {
             Ok(Ok(n)) if n > 0 => seen.extend_from_slice(&buf[..n]),
             _ => break,
@@ -99,7 +103,7 @@ async fn a_connection_is_counted_until_its_socket_is_closed() {
 }
 
 #[tokio::test]
-async fn over_the_event_source_limit_a_stream_is_refused_with_503() {
+async fn over_the_event_source_limit_a_stream_is_refused_with_one_a_browser_retries() {
     let server = TestServer::with(streams(), |c| c.maximum_event_sources = 2);
     let (first, seen) = open(&server, "/sse/a").await;
     assert!(seen.starts_with("HTTP/1.1 200"), "{seen:?}");
@@ -107,11 +111,14 @@ async fn over_the_event_source_limit_a_stream_is_refused_with_503() {
     assert!(seen.starts_with("HTTP/1.1 200"), "{seen:?}");
     assert_eq!(server.server.open_event_streams(), 2);
 
-    // Refused through both doors, with 503 and a hint of when to retry.
+    // Refused through both doors, with a stream that tells the browser when to retry (a 503 would end
+    // an EventSource for good), and Retry-After for other clients.
     for path in ["/sse/c", "/try/c"] {
         let (_, seen) = open(&server, path).await;
-        assert!(seen.starts_with("HTTP/1.1 503"), "{path}: {seen:?}");
-        assert!(seen.to_ascii_lowercase().contains("retry-after:"), "{path}: {seen:?}");
+        assert!(seen.starts_with("HTTP/1.1 200"), "{path}: {seen:?}");
+        assert!(seen.contains("content-type: text/event-stream; charset=utf-8\r\n"), "{path}: {seen:?}");
+        assert!(seen.contains("retry-after: 5\r\n"), "{path}: {seen:?}");
+        assert!(seen.ends_with(REFUSED), "{path}: {seen:?}");
     }
     assert!(server.server.event_sources().get_by_identifier("c").is_none());
     assert_eq!(server.server.open_event_streams(), 2, "a refused stream is not counted");
@@ -137,7 +144,9 @@ async fn over_http2_the_event_source_limit_refuses_one_stream_not_the_connection
     let mut second = client.get(server.url("/sse/b")).send().await.unwrap();
     sisk_tests::events::read_until(&mut second, "data: open\n\n").await;
     let refused = client.get(server.url("/try/c")).send().await.unwrap();
-    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.status(), StatusCode::OK);
+    assert_eq!(refused.headers()["retry-after"], "5");
+    assert_eq!(refused.text().await.unwrap(), REFUSED, "refused with a stream that says when to come back");
     assert_eq!(server.server.open_connections(), 1);
 
     let source = server.server.event_sources().get_by_identifier("a").expect("a is still open");

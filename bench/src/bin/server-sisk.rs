@@ -25,8 +25,8 @@ async fn main() -> Result<(), sisk::Error> {
         let prefix = broadcast_prefix(req.uri().query());
         let body = req.body_string().await?;
         let event = Event::new().data(body);
-        let reached = req.server().event_sources().broadcast_prefix(&prefix, &event);
-        Ok::<_, sisk::Error>(reached.to_string())
+        let published = req.server().event_sources().broadcast_prefix(&prefix, &event)?;
+        Ok::<_, sisk::Error>(published.reached.unwrap_or_default().to_string())
     });
     r += Route::get("/stats", |req: HttpRequest| async move {
         req.server().event_sources().active_connections().to_string()

@@ -110,7 +110,8 @@ async fn serve(addr: SocketAddr) {
     });
     r += Route::post("/broadcast", |req: HttpRequest| async move {
         let body = req.body_string().await?;
-        Ok::<_, sisk::Error>(req.server().event_sources().broadcast(&Event::new().data(body)).to_string())
+        let published = req.server().event_sources().broadcast(&Event::new().data(body))?;
+        Ok::<_, sisk::Error>(published.reached.unwrap_or_default().to_string())
     });
     r += Route::get("/stats", |req: HttpRequest| async move {
         let server = req.server();

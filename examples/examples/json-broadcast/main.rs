@@ -37,7 +37,8 @@ struct ChatMessage {
 #[derive(Serialize)]
 struct Posted {
     id: u64,
-    delivered: usize,
+    /// How many of this node's chat streams took it (`null` when not known: on a backplane).
+    delivered: Option<usize>,
 }
 
 async fn page(_req: HttpRequest) -> HttpResponse {
@@ -67,7 +68,7 @@ async fn post_message(req: HttpRequest) -> Result<(StatusCode, Json<Posted>), si
     };
     let message = ChatMessage { id: NEXT_MESSAGE.fetch_add(1, Ordering::Relaxed), author, text: text.to_owned() };
     let event = Event::json(&message)?.event("chat");
-    let delivered = req.server().event_sources().broadcast_prefix("chat-", &event);
+    let delivered = req.server().event_sources().broadcast_prefix("chat-", &event)?.reached;
     Ok((StatusCode::CREATED, Json(Posted { id: message.id, delivered })))
 }
 

@@ -88,7 +88,11 @@ async fn main() -> Result<(), sisk::Error> {
         let mut ticker = tokio::time::interval(Duration::from_secs(1));
         for tick in 1u64.. {
             ticker.tick().await;
-            server.event_sources().broadcast_prefix("demo-", &Event::new().data(format!("tick {tick}")));
+            if let Err(err) =
+                server.event_sources().broadcast_prefix("demo-", &Event::new().data(format!("tick {tick}")))
+            {
+                tracing::warn!(error = %err, "a tick could not be published");
+            }
         }
     });
     app.start().await

@@ -12,6 +12,7 @@
 //! `RedisBackplane` (cargo feature `redis`) runs on Redis Streams. Another engine (NATS JetStream, say)
 //! implements [`Backplane`] the same way.
 
+pub(crate) mod cluster_view;
 mod presence;
 #[cfg(feature = "redis")]
 mod redis;
@@ -51,8 +52,9 @@ pub trait Backplane: fmt::Debug + Send + Sync + 'static {
     /// receives its id once the shared log has it.
     fn append(&self, entry: LogEntry, reply: Option<AppendReply>) -> Result<(), Error>;
 
-    /// How many identified connections are open on all live nodes together.
-    fn cluster_connections(self: Arc<Self>) -> BoxFuture<Result<usize, Error>>;
+    /// How many identified connections the other live nodes last reported, together (this node's own
+    /// are counted by the collection, live). Fails when the broker cannot be asked.
+    fn other_nodes_connections(self: Arc<Self>) -> BoxFuture<Result<usize, Error>>;
 
     /// This node's name among the nodes of the shared log.
     fn node(&self) -> &str;
@@ -64,20 +66,44 @@ pub trait Backplane: fmt::Debug + Send + Sync + 'static {
     fn announce(&self, entry: PresenceEntry);
 }
 
-/// One event as the shared log carries it: the event, and whom it is for.
+/// One event as the shared log carries it: the event, whom it is for, and what else each node does
+/// with it.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct LogEntry {
     /// Whom the event is for.
     pub audience: Audience,
     /// The event (its own id, if any, gives way to the log's).
     pub event: Event,
+    /// The publish that waits for this entry, on the node that appended it: when that node's read side
+    /// delivers the entry, it tells the waiting publish how many of its connections took it. Other
+    /// nodes ignore it.
+    pub origin: Option<Origin>,
+    /// Every node closes the connections of the audience once the event is queued for them (what
+    /// [`publish_and_close`](crate::http::streams::HttpEventSourceCollection::publish_and_close) appends).
+    pub then_close: bool,
+}
+
+/// Which publish on which node waits for a [`LogEntry`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The node that appended the entry.
+    pub node: Arc<str>,
+    /// The waiting publish, among that node's.
+    pub sequence: u64,
 }
 
 impl LogEntry {
+    /// An entry of `event` for `audience`, that nobody waits for and that closes nothing.
+    pub fn new(audience: Audience, event: Event) -> Self {
+        LogEntry { audience, event, origin: None, then_close: false }
+    }
+
     /// The entry as field–value pairs, for an engine that stores records (`to`: the audience as `*`,
-    /// `=<identifier>`, `^<prefix>`, `+<identifier>\n<identifier>…` or `@<node> <connection> <identifier>`; then the event's `event`, `data`, `retry` and `comment`). An
-    /// audience given by a predicate cannot leave the process: that is an error that names the
-    /// alternatives.
+    /// `=<identifier>`, `^<prefix>`, `+<identifier>\n<identifier>…` or `@<node> <connection> <identifier>`;
+    /// `or`: the origin as `<sequence> <node>`; `cl`: `1` to close; then the event's `event`, `data`,
+    /// `retry` and `comment`). An audience given by a predicate cannot leave the process: that is an
+    /// error that names the alternatives.
     pub fn to_fields(&self) -> Result<Vec<(&'static str, String)>, Error> {
         let audience = match &self.audience {
             Audience::All => "*".to_owned(),
@@ -89,6 +115,12 @@ impl LogEntry {
             Audience::Where(_) => return Err(Error::audience_not_portable()),
         };
         let mut fields = vec![("to", audience)];
+        if let Some(origin) = &self.origin {
+            fields.push(("or", format!("{} {}", origin.sequence, origin.node)));
+        }
+        if self.then_close {
+            fields.push(("cl", "1".to_owned()));
+        }
         fields.extend(self.event.wire_fields());
         Ok(fields)
     }
@@ -96,6 +128,7 @@ impl LogEntry {
     /// The entry back from its fields; `None` when they are not an entry's.
     pub fn from_fields<'a>(fields: impl IntoIterator<Item = (&'a str, &'a str)>) -> Option<LogEntry> {
         let mut audience = None;
+        let (mut origin, mut then_close) = (None, false);
         let mut event = Event::new();
         for (field, value) in fields {
             match field {
@@ -115,10 +148,15 @@ impl LogEntry {
                         _ => return None,
                     })
                 }
+                "or" => {
+                    let (sequence, node) = value.split_once(' ')?;
+                    origin = Some(Origin { node: node.into(), sequence: sequence.parse().ok()? });
+                }
+                "cl" => then_close = value == "1",
                 other => event = event.with_wire_field(other, value)?,
             }
         }
-        Some(LogEntry { audience: audience?, event })
+        Some(LogEntry { audience: audience?, event, origin, then_close })
     }
 }
 
@@ -150,7 +188,10 @@ impl SharedLog {
 
     /// The shared log is under `epoch`. When that is another epoch than the window's (the broker lost
     /// its data, or this is the first time the node hears of it), the window empties and every open
-    /// identified connection is sent the stale event: what it saw belongs to a log that is gone.
+    /// identified connection is sent the stale event (what it saw belongs to a log that is gone), then
+    /// the collection's [stale hooks](crate::http::streams::HttpEventSourceCollection::on_event_source_stale)
+    /// run for it. Replacing an epoch adopted before is logged as a warning; the first adoption, as
+    /// a node joins, as an info line.
     pub fn set_epoch(&self, epoch: &str) {
         self.collection().adopt_epoch(epoch);
     }
@@ -218,19 +259,33 @@ mod tests {
         let audiences =
             [Audience::All, Audience::Identifier("ana".into()), Audience::Prefix("r/".into()), one, listed, none];
         for audience in audiences {
-            let back = round_trip(LogEntry { audience: audience.clone(), event: event.clone() });
+            let back = round_trip(LogEntry::new(audience.clone(), event.clone()));
             assert_eq!(back.event, event);
             assert_eq!(format!("{:?}", back.audience), format!("{audience:?}"));
+            assert_eq!((back.origin, back.then_close), (None, false));
         }
-        let plain = round_trip(LogEntry { audience: Audience::All, event: Event::new() });
+        let plain = round_trip(LogEntry::new(Audience::All, Event::new()));
         assert_eq!(plain.event, Event::new());
+        let origin = Origin { node: "node a".into(), sequence: 42 };
+        let closing =
+            LogEntry { origin: Some(origin.clone()), then_close: true, ..LogEntry::new(Audience::All, event) };
+        let back = round_trip(closing);
+        assert_eq!((back.origin, back.then_close), (Some(origin), true));
     }
 
     #[test]
     fn a_predicate_cannot_leave_the_process_and_garbage_is_no_entry() {
-        let entry = LogEntry { audience: Audience::matching(|_| true), event: Event::new() };
+        let entry = LogEntry::new(Audience::matching(|_| true), Event::new());
         assert_eq!(entry.to_fields().unwrap_err().kind(), crate::ErrorKind::AudienceNotPortable);
-        for fields in [vec![], vec![("to", "?x")], vec![("to", "*"), ("retry", "soon")], vec![("to", "*"), ("x", "")]] {
+        let garbage = [
+            vec![],
+            vec![("to", "?x")],
+            vec![("to", "*"), ("retry", "soon")],
+            vec![("to", "*"), ("x", "")],
+            vec![("to", "*"), ("or", "x node")],
+            vec![("to", "*"), ("or", "7")],
+        ];
+        for fields in garbage {
             assert!(LogEntry::from_fields(fields).is_none());
         }
     }

@@ -44,8 +44,12 @@ const BATCH: usize = 256;
 const READ_COUNT: usize = 1024;
 /// How long one `XREAD` blocks.
 const READ_BLOCK: Duration = Duration::from_secs(1);
-/// How long a node counts as live after it last reported.
-const NODE_TTL: Duration = Duration::from_secs(6);
+/// How long a node counts as live after it last reported: a node killed without a word is counted for
+/// up to this long.
+const NODE_TTL: Duration = Duration::from_secs(3);
+/// How often a node reports that it is live, with its count of connections (the blocking read is cut
+/// short to keep the beat).
+const REPORT_EVERY: Duration = Duration::from_secs(1);
 /// How long `start` waits for Redis before it serves from the node's own window.
 const START_WAIT: Duration = Duration::from_secs(3);
 
@@ -265,7 +269,7 @@ impl RedisBackplane {
         tracing::debug!(error = %err, "appending to the Redis stream failed");
         waiting.retain_mut(|pending| match pending.reply.take() {
             Some(reply) => {
-                let _ = reply.send(Err(Error::broker_unavailable(format!("Redis: {err}"))));
+                let _ = reply.send(Err(Error::broker_unavailable(format!("Redis: {err}")).caused_by(err.clone())));
                 false
             }
             None => true,
@@ -307,16 +311,19 @@ impl RedisBackplane {
                 }
                 let mut reported = tokio::time::Instant::now() - NODE_TTL;
                 while !log.is_stopping() {
-                    if reported.elapsed() >= NODE_TTL / 3 {
+                    if reported.elapsed() >= REPORT_EVERY {
                         self.report(&mut conn, &keys, &log).await?;
                         reported = tokio::time::Instant::now();
                     }
+                    // `BLOCK 0` would block for ever: at least a millisecond.
+                    let block = READ_BLOCK.min(REPORT_EVERY.saturating_sub(reported.elapsed()));
+                    let block = block.as_millis().max(1) as u64;
                     let from = last.map(|p| p.to_string()).unwrap_or_else(|| "0-0".to_owned());
                     let reply: Option<Vec<(String, Vec<StreamEntry>)>> = redis::cmd("XREAD")
                         .arg("COUNT")
                         .arg(READ_COUNT)
                         .arg("BLOCK")
-                        .arg(READ_BLOCK.as_millis() as u64)
+                        .arg(block)
                         .arg("STREAMS")
                         .arg(&keys.stream)
                         .arg(from)
@@ -482,18 +489,20 @@ impl Backplane for RedisBackplane {
         }
     }
 
-    fn cluster_connections(self: Arc<Self>) -> BoxFuture<Result<usize, Error>> {
+    fn other_nodes_connections(self: Arc<Self>) -> BoxFuture<Result<usize, Error>> {
         Box::pin(async move {
-            let unavailable = |err: redis::RedisError| Error::broker_unavailable(format!("Redis: {err}"));
+            let unavailable =
+                |err: redis::RedisError| Error::cluster_unreachable(format!("Redis: {err}")).caused_by(err);
             let keys = self.keys();
             let mut conn = self.query_connection().await.map_err(unavailable)?;
             let counted = async {
-                let live: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+                let mut live: Vec<String> = redis::cmd("ZRANGEBYSCORE")
                     .arg(&keys.nodes)
                     .arg(now_millis())
                     .arg("+inf")
                     .query_async(&mut conn)
                     .await?;
+                live.retain(|node| *node != self.node);
                 if live.is_empty() {
                     return Ok(0);
                 }

@@ -104,10 +104,12 @@ pub struct HttpServerConfiguration {
     pub maximum_connections: usize,
     /// How many event streams may be open at once (default 10,000; `0` means no limit), counted from
     /// `get_event_source` until the request that opened the stream is over. Over the limit,
-    /// [`try_get_event_source`](crate::http::HttpRequest::try_get_event_source) returns an error whose
-    /// response is `503` with `Retry-After`, and
-    /// [`get_event_source`](crate::http::HttpRequest::get_event_source) panics with that error, which
-    /// is answered the same way. Over HTTP/2 many streams share one connection, so this, not
+    /// [`get_event_source`](crate::http::HttpRequest::get_event_source) returns a refused source whose
+    /// `close()` answers a stream the browser retries — `200`, `text/event-stream`, `retry: 5000`, then
+    /// the end, with `Retry-After: 5` (a `503` would end an `EventSource` for good) — and
+    /// [`try_get_event_source`](crate::http::HttpRequest::try_get_event_source) returns the error
+    /// ([`ErrorKind::TooManyEventSources`](crate::ErrorKind::TooManyEventSources)) whose answer that is.
+    /// Over HTTP/2 many streams share one connection, so this, not
     /// [`maximum_connections`](Self::maximum_connections), is what bounds them. At about 16 KB per open
     /// stream (see the book's deploying chapter) the default holds the streams near 160 MB.
     pub maximum_event_sources: usize,

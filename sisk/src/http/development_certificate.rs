@@ -37,8 +37,9 @@ impl DevelopmentCertificate {
     /// Makes a new key pair and a certificate for the local names, signed by that key.
     pub fn generate() -> Result<Self, Error> {
         let names: Vec<String> = LOCAL_NAMES.iter().map(|name| (*name).to_owned()).collect();
-        let made = rcgen::generate_simple_self_signed(names)
-            .map_err(|e| Error::invalid_certificate(format!("cannot make a development certificate ({e})")))?;
+        let made = rcgen::generate_simple_self_signed(names).map_err(|e| {
+            Error::invalid_certificate(format!("cannot make a development certificate ({e})")).caused_by(e)
+        })?;
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(made.key_pair.serialize_der()));
         let chain = vec![CertificateDer::clone(made.cert.der())];
         Ok(DevelopmentCertificate {

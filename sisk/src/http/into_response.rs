@@ -77,9 +77,9 @@ impl<T: IntoResponse> IntoResponse for Result<T, Error> {
     }
 }
 
-/// The `Retry-After` of a `503` from a server with all its event streams open, in seconds: a few, like
-/// the reconnection delay browsers give an `EventSource` by default.
-const RETRY_FULL_AFTER: &str = "5";
+/// When a client refused by a server with all its event streams open should come back: a few seconds,
+/// like the reconnection delay browsers give an `EventSource` by default.
+const RETRY_FULL_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl IntoResponse for Error {
     /// Client errors (4xx) carry their message; server errors are logged and answer with the bare status,
@@ -87,9 +87,11 @@ impl IntoResponse for Error {
     fn into_response(self) -> HttpResponse {
         let status = self.status_code().unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if self.kind() == crate::ErrorKind::TooManyEventSources {
-            // A full server is not a fault of the handler's (the server logged it once); tell the client
-            // when to come back.
-            return HttpResponse::with_status_code(status).with_header(http::header::RETRY_AFTER, RETRY_FULL_AFTER);
+            // A full server is not a fault of the handler's (the server logged it once). A `503` would end
+            // a browser's `EventSource` for good; a stream that says when to come back, then ends, is
+            // retried then (`Retry-After` stays for other clients).
+            let reason = "the server has all the event streams it may hold open; retry later";
+            return crate::http::streams::retry_later(RETRY_FULL_AFTER, reason, http::HeaderMap::new());
         }
         if status.is_server_error() {
             match std::error::Error::source(&self) {

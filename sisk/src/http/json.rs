@@ -51,7 +51,7 @@ impl HttpRequest {
     pub async fn get_json_content<T: DeserializeOwned>(&self) -> Result<T, Error> {
         self.require_media_type("application/json", is_json)?;
         let body = self.body_bytes().await?;
-        serde_json::from_slice(&body).map_err(|err| Error::invalid_json(&err))
+        serde_json::from_slice(&body).map_err(Error::invalid_json)
     }
 }
 

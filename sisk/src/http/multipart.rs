@@ -265,8 +265,8 @@ fn from_multer(err: multer::Error) -> Error {
     match err {
         multer::Error::StreamReadFailed(cause) => match cause.downcast::<Error>() {
             Ok(body_error) => *body_error,
-            Err(cause) => Error::invalid_multipart(cause),
+            Err(cause) => Error::invalid_multipart(&cause).caused_by(cause),
         },
-        other => Error::invalid_multipart(other),
+        other => Error::invalid_multipart(&other).caused_by(other),
     }
 }

@@ -7,14 +7,14 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::{Bytes, BytesMut};
 use http::uri::Authority;
-use http::{HeaderMap, HeaderValue, Method, Uri, Version};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, Version};
 use tokio::sync::oneshot;
 
 use crate::http::body_reader::BodyReader;
 use crate::http::limits::OpenSlot;
 use crate::http::lock;
 use crate::http::request_body::RequestBody;
-use crate::http::streams::{HttpResponseStream, LocalEventSource};
+use crate::http::streams::{retry_after, retry_later, HttpResponseStream, LocalEventSource, RequestOutcome};
 use crate::http::transport::Transport;
 use crate::http::{Cookie, HttpResponse, HttpServer, QueryString, RequestBag};
 use crate::Error;
@@ -354,7 +354,7 @@ impl HttpRequest {
             let mut body = lock(&self.state.body);
             match &mut *body {
                 BodyState::Read(result) => return result.clone(),
-                BodyState::Reading => return Err(Error::body_read("another task is reading it")),
+                BodyState::Reading => return Err(Error::body_unavailable("another task is reading it")),
                 BodyState::Unread(incoming) => {
                     let incoming = incoming.take();
                     *body = BodyState::Reading;
@@ -418,13 +418,13 @@ impl HttpRequest {
             BodyState::Unread(incoming) => {
                 let reader =
                     incoming.take().map(|incoming| BodyReader::new(incoming, self.head.server.configuration()));
-                *body = BodyState::Read(Err(Error::body_read(format!("it was streamed by {what}"))));
+                *body = BodyState::Read(Err(Error::body_unavailable(&format!("it was streamed by {what}"))));
                 Ok(match reader {
                     Some(reader) => reader.into_stream().boxed(),
                     None => futures_util::stream::empty().boxed(),
                 })
             }
-            BodyState::Reading => Err(Error::body_read("another task is reading it")),
+            BodyState::Reading => Err(Error::body_unavailable("another task is reading it")),
             BodyState::Read(Ok(bytes)) => Ok(futures_util::stream::once(std::future::ready(Ok(bytes.clone()))).boxed()),
             BodyState::Read(Err(err)) => Err(err.clone()),
         }
@@ -461,19 +461,37 @@ impl HttpRequest {
     /// reach log lines and headers: route parameters that decode to one are refused with `400` before the
     /// handler runs; an identifier built from other input is refused here.
     ///
-    /// # Panics
-    /// When called a second time on the same request (keep the first handle: it is cheap to clone), on a
-    /// request that did not come from a server, with an identifier that holds a control character, with
-    /// one already in use under [`IdentifierPolicy::RejectNew`](crate::http::streams::IdentifierPolicy),
-    /// or when the server already has
+    /// # Refusals
+    /// The stream is refused when the server already has
     /// [`maximum_event_sources`](crate::http::HttpServerConfiguration::maximum_event_sources) streams
-    /// open. [`HttpRequest::try_get_event_source`] returns the error instead. The panic carries the
-    /// error itself, so the server answers as it would answer the error returned: `400` for the
-    /// identifier, `409` for one in use, `503` with `Retry-After` when full, `500` for a misuse.
+    /// open, when the identifier holds a control character or is already in use under
+    /// [`IdentifierPolicy::RejectNew`](crate::http::streams::IdentifierPolicy), when this is the second
+    /// call on the same request (keep the first handle: it is cheap to clone), or when the request did not
+    /// come from a server. The source returned is then *refused*
+    /// ([`refusal`](LocalEventSource::refusal) says why): it sends nothing (`send` returns `false`),
+    /// its waits return at once, and [`close`](LocalEventSource::close) returns the refusal's
+    /// answer, so the seed's handler, unchanged, answers it. A full server answers a stream the browser
+    /// retries (`200`, `retry:` of a few seconds, `Retry-After`), since any other answer ends an
+    /// `EventSource` for good; an identifier with a control character answers `400`, one in use `409`,
+    /// a misuse `500`. Nothing panics.
+    /// [`HttpRequest::try_get_event_source`] returns the refusal as an error instead, for `?`.
+    ///
+    /// ```
+    /// # use sisk::prelude::*;
+    /// # async fn handler(req: HttpRequest) -> HttpResponse {
+    /// let sse = req.get_event_source("my-index-connection");
+    /// if let Some(why) = sse.refusal() {
+    ///     tracing::info!(%why, "stream refused");
+    /// }
+    /// sse.send("Olá, mundo!"); // `false` when refused
+    /// sse.close() // the refusal's answer when refused
+    /// # }
+    /// ```
     pub fn get_event_source<'a>(&self, identifier: impl Into<Option<&'a str>>) -> LocalEventSource {
+        let identifier = identifier.into();
         match self.try_get_event_source(identifier) {
             Ok(source) => source,
-            Err(err) => std::panic::panic_any(err),
+            Err(refusal) => LocalEventSource::refused(self.head.clone(), identifier, refusal),
         }
     }
 
@@ -537,26 +555,49 @@ impl HttpRequest {
 }
 
 impl HttpRequest {
-    /// The handler answered a server error: a stream that already began breaks instead of ending.
-    pub(crate) fn fail_event_stream(&self) {
-        match &*lock(&self.state.event_source) {
-            EventSourceSlot::Open(source) => source.end_of_request(true),
-            EventSourceSlot::Responding(stream) => stream.end_of_request(true),
+    /// The pipeline answered `response`, a server error: a stream that already began breaks instead of
+    /// ending. A `503` to a request for an event stream whose stream had not begun (no head sent) becomes
+    /// a refusal the browser retries ([`retry_later`]): an `EventSource` that got the `503` would never
+    /// come back, though a `503` means "later".
+    pub(crate) fn fail_event_stream(&self, response: &mut HttpResponse) {
+        let slot = lock(&self.state.event_source);
+        let head_sent = match &*slot {
+            EventSourceSlot::Open(source) => !source.head_pending(),
+            EventSourceSlot::Responding(_) => true,
+            EventSourceSlot::Ready(_) | EventSourceSlot::Unavailable => false,
+        };
+        slot.end_of_request(RequestOutcome::Failed);
+        drop(slot);
+        if response.status == StatusCode::SERVICE_UNAVAILABLE && !head_sent && asks_for_event_stream(self.headers()) {
+            let configuration = self.head.server.configuration();
+            let retry = retry_after(&response.headers).unwrap_or(configuration.event_source_error_retry);
+            let headers = std::mem::take(&mut response.headers);
+            *response = retry_later(retry, "the server is unavailable for now; retry later", headers);
+        }
+    }
+}
+
+impl EventSourceSlot {
+    /// The request is over as `outcome` says: its stream, if it became one, ends by the channel's rule
+    /// (a second end changes nothing).
+    fn end_of_request(&self, outcome: RequestOutcome) {
+        match self {
+            EventSourceSlot::Open(source) => source.end_of_request(outcome),
+            EventSourceSlot::Responding(stream) => stream.end_of_request(outcome),
             EventSourceSlot::Ready(_) | EventSourceSlot::Unavailable => {}
         }
     }
 }
 
 impl Drop for RequestState {
-    /// The request is over (the action returned or panicked, and no clone is left): its stream ends too.
+    /// The request is over (the action returned or panicked, and no clone is left — a task the handler
+    /// spawned with one keeps it until that task ends): its stream ends too.
     fn drop(&mut self) {
+        // Dropped while a panic unwinds: the handler failed. (A server error it answered was reported
+        // before, by `fail_event_stream`.)
+        let outcome = if std::thread::panicking() { RequestOutcome::Failed } else { RequestOutcome::Completed };
         let slot = self.event_source.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
-        // Dropped while a panic unwinds: the handler failed.
-        match std::mem::replace(slot, EventSourceSlot::Unavailable) {
-            EventSourceSlot::Open(source) => source.end_of_request(std::thread::panicking()),
-            EventSourceSlot::Responding(stream) => stream.end_of_request(std::thread::panicking()),
-            EventSourceSlot::Ready(_) | EventSourceSlot::Unavailable => {}
-        }
+        std::mem::replace(slot, EventSourceSlot::Unavailable).end_of_request(outcome);
     }
 }
 
@@ -672,6 +713,18 @@ mod properties {
         assert!(!downgraded.is_secure(), "the proxy saw plain HTTP from the client");
         assert!(request_on(behind_a_proxy, true, &[]).is_secure(), "no header: the connection's own scheme");
         assert!(!request_on(HttpServerConfiguration::default(), false, &[]).is_secure());
+    }
+
+    /// Regression: `get_event_source` on a request without a server connection panicked with its error.
+    #[test]
+    fn a_request_not_from_a_server_gets_a_refused_source_not_a_panic() {
+        let request = request_with(&[]);
+        let sse = request.get_event_source("id");
+        assert_eq!(sse.refusal().map(Error::kind), Some(crate::ErrorKind::EventSourceAlreadyOpen));
+        assert!(sse.is_refused() && !sse.is_active() && !sse.send("nobody"));
+        assert_eq!(sse.append_header("X-A", "b").unwrap_err().kind(), crate::ErrorKind::EventSourceAlreadyOpen);
+        assert_eq!(sse.close().status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(request.try_get_event_source(None).is_err(), "the other door still returns the error");
     }
 
     #[test]

@@ -40,7 +40,7 @@ impl WeakServer {
 ///     let server = app.server();
 ///     tokio::spawn(async move {
 ///         // Anywhere in the program: talk to open event streams.
-///         server.event_sources().broadcast(&Event::new().data("hello"));
+///         let _ = server.event_sources().broadcast(&Event::new().data("hello"));
 ///     });
 ///     app.start().await
 /// }

@@ -207,7 +207,9 @@ impl App {
             (Polled::Answered(response), None) => Outcome::Answered(response),
             (Polled::Panicked(panic), committed) => {
                 // The stages' own copies of the request went with the unwinding; this one says why.
-                pipeline.request.fail_event_stream();
+                pipeline
+                    .request
+                    .fail_event_stream(&mut HttpResponse::with_status_code(StatusCode::INTERNAL_SERVER_ERROR));
                 match committed {
                     Some(stream_head) => {
                         tracing::error!(parent: span, panic = %panic_message(&panic), "handler panicked after its event stream began");
@@ -232,7 +234,7 @@ impl App {
             match ran {
                 Some(Ok(_)) => {}
                 Some(Err(panic)) => {
-                    pipeline.request.fail_event_stream();
+                    pipeline.request.fail_event_stream(&mut HttpResponse::with_status_code(StatusCode::INTERNAL_SERVER_ERROR));
                     tracing::error!(parent: &span, panic = %panic_message(&panic), "handler panicked after its event stream began");
                 }
                 None => tracing::warn!(parent: &span, "handler dropped at the shutdown timeout"),
@@ -389,9 +391,9 @@ impl<'r> Pipeline<'r> {
 
     /// A server error from a before handler or the action: a stream that already began breaks instead of
     /// ending.
-    fn failed_if_server_error(&self, response: HttpResponse) -> HttpResponse {
+    fn failed_if_server_error(&self, mut response: HttpResponse) -> HttpResponse {
         if response.status.is_server_error() {
-            self.request.fail_event_stream();
+            self.request.fail_event_stream(&mut response);
         }
         response
     }
@@ -405,22 +407,15 @@ fn route_handlers<'r>(
     global.iter().filter(move |handler| !route.bypasses(handler)).chain(&route.request_handlers)
 }
 
-/// Logs a panic from an action and makes the 500 the client receives. A panic whose payload is a
-/// `sisk::Error` (`get_event_source` on a server with every event stream taken) is answered as that error.
+/// Logs a panic from an action and makes the 500 the client receives. (Only the user's panics get here:
+/// the library refuses with values, never by unwinding.)
 fn panic_response(span: &tracing::Span, panic: Box<dyn Any + Send>) -> HttpResponse {
-    let panic = match panic.downcast::<Error>() {
-        Ok(error) => return error.into_response(),
-        Err(panic) => panic,
-    };
     tracing::error!(parent: span, panic = %panic_message(&panic), "handler panicked; answering 500");
     HttpResponse::with_status_code(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// The text a panic carries, or what it is when it carries none.
 fn panic_message(panic: &Box<dyn Any + Send>) -> String {
-    if let Some(error) = panic.downcast_ref::<Error>() {
-        return error.to_string();
-    }
     panic
         .downcast_ref::<&str>()
         .map(|s| s.to_string())

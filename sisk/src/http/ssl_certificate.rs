@@ -31,7 +31,8 @@ impl SslCertificate {
     pub fn from_pem_files(certificate: impl AsRef<Path>, key: impl AsRef<Path>) -> Result<Self, Error> {
         let (certificate, key) = (certificate.as_ref(), key.as_ref());
         let read = |path: &Path| {
-            std::fs::read(path).map_err(|e| Error::invalid_certificate(format!("cannot read {}: {e}", path.display())))
+            std::fs::read(path)
+                .map_err(|e| Error::invalid_certificate(format!("cannot read {}: {e}", path.display())).caused_by(e))
         };
         Self::from_pem(&read(certificate)?, &read(key)?)
     }
@@ -40,12 +41,13 @@ impl SslCertificate {
     pub fn from_pem(certificate: &[u8], key: &[u8]) -> Result<Self, Error> {
         let chain = CertificateDer::pem_slice_iter(certificate)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| Error::invalid_certificate(format!("the certificate chain is not PEM ({e})")))?;
+            .map_err(|e| Error::invalid_certificate(format!("the certificate chain is not PEM ({e})")).caused_by(e))?;
         if chain.is_empty() {
             return Err(Error::invalid_certificate("the certificate file holds no CERTIFICATE block"));
         }
-        let key = PrivateKeyDer::from_pem_slice(key)
-            .map_err(|e| Error::invalid_certificate(format!("the private key file holds no usable key ({e})")))?;
+        let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| {
+            Error::invalid_certificate(format!("the private key file holds no usable key ({e})")).caused_by(e)
+        })?;
         Ok(SslCertificate { chain, key })
     }
 }

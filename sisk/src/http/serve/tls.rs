@@ -34,10 +34,10 @@ pub(crate) fn acceptor(certificate: SslCertificate) -> Result<TlsAcceptor, Error
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| Error::invalid_certificate(format!("no TLS version is available ({e})")))?
+        .map_err(|e| Error::invalid_certificate(format!("no TLS version is available ({e})")).caused_by(e))?
         .with_no_client_auth()
         .with_single_cert(certificate.chain, certificate.key)
-        .map_err(|e| Error::invalid_certificate(format!("the key does not fit the certificate ({e})")))?;
+        .map_err(|e| Error::invalid_certificate(format!("the key does not fit the certificate ({e})")).caused_by(e))?;
     config.alpn_protocols = ALPN.iter().map(|protocol| protocol.to_vec()).collect();
     Ok(TlsAcceptor::from(Arc::new(config)))
 }

@@ -15,12 +15,14 @@ pub enum Audience {
     Identifier(Arc<str>),
     /// The connections whose identifier starts with this prefix.
     Prefix(Arc<str>),
-    /// The connections whose identifier satisfies the predicate. It runs while the log is locked, so it
-    /// must be quick and must not publish itself.
+    /// The connections whose identifier satisfies the predicate. The collection judges it once, when
+    /// the event is published, against the identifiers open then (on a backplane, on every node as far
+    /// as this node knows), with no lock held — it may use the collection — and publishes the
+    /// [`Identifiers`](Self::Identifiers) it accepts: a connection that opens later is not reached, nor
+    /// sent it again when it reconnects.
     Where(Arc<dyn Fn(&str) -> bool + Send + Sync>),
-    /// The connections with one of these identifiers: what [`Where`](Self::Where) becomes on a
-    /// backplane, whose other nodes cannot run a predicate — judged once, when the event is published,
-    /// against the identifiers open on every node as far as this node knows.
+    /// The connections with one of these identifiers: what [`Where`](Self::Where) becomes when it is
+    /// published, the same on one node and on a backplane (whose other nodes could not run a predicate).
     Identifiers(Arc<[Arc<str>]>),
     /// One connection that `node` of a backplane holds (what a remote handle's `send` publishes): live,
     /// only that connection; when replayed, whoever reconnects with its identifier.

@@ -41,6 +41,29 @@ pub(crate) enum Closing {
     Discard,
 }
 
+/// How the request that opened a stream ended: what [`Channel::end_of_request`] is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RequestOutcome {
+    /// The handler returned an answer that is not a server error.
+    Completed,
+    /// The handler failed: it answered a server error (5xx), or it panicked.
+    Failed,
+}
+
+/// What [`Channel::end_of_request`] did to the stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ended {
+    /// The head had not gone out: it is dropped with the stream, so the handler's own response answers.
+    HeadDropped,
+    /// The stream had begun and the handler failed: the body sends what is queued (and the last frame),
+    /// then breaks, so the client does not mistake the failure for a clean end.
+    Broken,
+    /// The stream had begun and the handler completed: the body sends what is queued, then ends cleanly.
+    Closed,
+    /// The stream had already stopped (closed by the handler, by the client leaving, …): nothing changed.
+    AlreadyClosed,
+}
+
 /// How the stream's body ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -102,14 +125,19 @@ impl State {
 
 impl Channel {
     pub(crate) fn new(head: PendingHead, limits: QueueLimits) -> Self {
-        let state = State {
-            head: Some(head),
-            queue: VecDeque::new(),
-            queued_bytes: 0,
-            phase: Phase::Open,
-            body_waker: None,
-            room_wanted: false,
-        };
+        Channel::with_head(Some(head), Phase::Open, limits)
+    }
+
+    /// A channel that never opens: no head, no message, closed from the start (a refused stream's).
+    pub(crate) fn refused() -> Self {
+        let channel = Channel::with_head(None, Phase::Ended, QueueLimits { messages: 1, bytes: 0 });
+        channel.head_taken.store(true, Ordering::Release);
+        channel
+    }
+
+    fn with_head(head: Option<PendingHead>, phase: Phase, limits: QueueLimits) -> Self {
+        let state =
+            State { head, queue: VecDeque::new(), queued_bytes: 0, phase, body_waker: None, room_wanted: false };
         Channel {
             state: Mutex::new(state),
             head_taken: AtomicBool::new(false),
@@ -255,6 +283,37 @@ impl Channel {
                 state.phase = Phase::Failing;
             }
         })
+    }
+
+    /// The request that opened the stream is over, as `outcome` says: the one rule for how a stream
+    /// ends with its request, for event streams and response streams alike.
+    ///
+    /// A head that never went out is dropped, and the queue with it, so the handler's own response
+    /// answers ([`Ended::HeadDropped`]). A stream that began and is still open ends cleanly when the
+    /// request [completed](RequestOutcome::Completed) ([`Ended::Closed`]: what is queued is sent first);
+    /// when it [failed](RequestOutcome::Failed), `last_frame` (an event stream's `retry:`) is queued after
+    /// what waits, and the body breaks once it is all sent ([`Ended::Broken`]). Anything else was already
+    /// stopped ([`Ended::AlreadyClosed`]); a failure still turns a clean close that is still flushing into
+    /// a break.
+    pub(crate) fn end_of_request(&self, outcome: RequestOutcome, last_frame: Option<Bytes>) -> Ended {
+        if self.take_head().is_some() {
+            self.close(Closing::Discard);
+            return Ended::HeadDropped;
+        }
+        match outcome {
+            RequestOutcome::Completed if self.close(Closing::Flush) => Ended::Closed,
+            RequestOutcome::Completed => Ended::AlreadyClosed,
+            RequestOutcome::Failed => {
+                if let Some(frame) = last_frame {
+                    self.push(frame, None);
+                }
+                if self.fail() {
+                    Ended::Broken
+                } else {
+                    Ended::AlreadyClosed
+                }
+            }
+        }
     }
 
     /// Applies `end` to the state, wakes the body, and, when the channel was open, whoever waits for it
@@ -422,6 +481,98 @@ mod tests {
         let later = opened + std::time::Duration::from_secs(3);
         channel.push(Bytes::from_static(b"data: x"), Some(later));
         assert_eq!(channel.last_message_at(), later);
+    }
+
+    /// Drains the body: the messages, and whether it ended cleanly (`Some(true)`), broke (`Some(false)`),
+    /// or still waits (`None`). The one yield of a failing body is taken.
+    fn drain(channel: &Channel) -> (Vec<Bytes>, Option<bool>) {
+        let mut messages = Vec::new();
+        let mut yielded = false;
+        loop {
+            match pop(channel) {
+                Poll::Ready(Some(Ok(bytes))) => messages.push(bytes),
+                Poll::Ready(Some(Err(StreamAborted))) => return (messages, Some(false)),
+                Poll::Ready(None) => return (messages, Some(true)),
+                Poll::Pending if !yielded => yielded = true,
+                Poll::Pending => return (messages, None),
+            }
+        }
+    }
+
+    fn retry() -> Option<Bytes> {
+        Some(Bytes::from_static(b"retry: 10000\n\n"))
+    }
+
+    #[test]
+    fn a_head_never_sent_is_dropped_whatever_the_outcome() {
+        for outcome in [RequestOutcome::Completed, RequestOutcome::Failed] {
+            let (slot, mut receiver) = oneshot::channel();
+            let pending =
+                Channel::new(PendingHead { headers: HeaderMap::new(), slot }, QueueLimits { messages: 8, bytes: 1024 });
+            pending.push(Bytes::from_static(b"replayed before the head"), None);
+            assert_eq!(pending.end_of_request(outcome, retry()), Ended::HeadDropped, "{outcome:?}");
+            assert!(receiver.try_recv().is_err(), "the head never reaches the server: its response answers");
+            assert!(pending.is_closed());
+            assert_eq!(drain(&pending), (Vec::new(), Some(true)), "{outcome:?}: nothing queued is sent");
+        }
+    }
+
+    #[test]
+    fn a_stream_that_began_ends_cleanly_when_its_request_completed() {
+        let channel = channel(8, 1024);
+        channel.take_head();
+        channel.push(Bytes::from_static(b"last"), None);
+        assert_eq!(channel.end_of_request(RequestOutcome::Completed, retry()), Ended::Closed);
+        assert_eq!(drain(&channel), (vec![Bytes::from_static(b"last")], Some(true)), "no retry frame on a clean end");
+    }
+
+    #[test]
+    fn a_stream_that_began_breaks_after_its_last_frame_when_its_request_failed() {
+        let channel = channel(8, 1024);
+        channel.take_head();
+        channel.push(Bytes::from_static(b"one"), None);
+        assert_eq!(channel.end_of_request(RequestOutcome::Failed, retry()), Ended::Broken);
+        let (messages, clean) = drain(&channel);
+        assert_eq!(messages, vec![Bytes::from_static(b"one"), retry().unwrap()]);
+        assert_eq!(clean, Some(false), "the body breaks instead of ending");
+
+        let without_frame = self::channel(8, 1024);
+        without_frame.take_head();
+        assert_eq!(without_frame.end_of_request(RequestOutcome::Failed, None), Ended::Broken);
+        assert_eq!(drain(&without_frame), (Vec::new(), Some(false)));
+    }
+
+    #[test]
+    fn a_stream_already_stopped_is_left_as_it_is() {
+        let discarded = channel(8, 1024);
+        discarded.take_head();
+        discarded.close(Closing::Discard);
+        for outcome in [RequestOutcome::Completed, RequestOutcome::Failed] {
+            assert_eq!(discarded.end_of_request(outcome, retry()), Ended::AlreadyClosed, "{outcome:?}");
+        }
+        assert_eq!(drain(&discarded), (Vec::new(), Some(true)), "no retry frame into a stream already gone");
+
+        let closed = channel(8, 1024);
+        closed.take_head();
+        closed.close(Closing::Flush);
+        assert_eq!(closed.end_of_request(RequestOutcome::Completed, None), Ended::AlreadyClosed);
+        assert_eq!(drain(&closed), (Vec::new(), Some(true)));
+        // The second end (a 5xx answer, then the request's drop) changes nothing.
+        let twice = channel(8, 1024);
+        twice.take_head();
+        assert_eq!(twice.end_of_request(RequestOutcome::Failed, retry()), Ended::Broken);
+        assert_eq!(twice.end_of_request(RequestOutcome::Completed, None), Ended::AlreadyClosed);
+        assert_eq!(drain(&twice).1, Some(false), "still broken, not turned into a clean end");
+    }
+
+    #[test]
+    fn a_refused_channel_is_closed_from_the_start_and_takes_nothing() {
+        let refused = Channel::refused();
+        assert!(refused.is_closed() && !refused.head_pending());
+        assert!(refused.take_head().is_none());
+        assert_eq!(refused.push(Bytes::from_static(b"x"), None), Pushed::Closed);
+        assert_eq!(refused.end_of_request(RequestOutcome::Failed, retry()), Ended::AlreadyClosed);
+        assert_eq!(drain(&refused), (Vec::new(), Some(true)));
     }
 
     #[tokio::test]

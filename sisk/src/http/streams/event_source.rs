@@ -18,9 +18,9 @@ use crate::http::body::ResponseBody;
 use crate::http::lock;
 use crate::http::request::RequestHead;
 use crate::http::response::header_pair;
-use crate::http::streams::channel::{Channel, Closing, PendingHead, Pushed, QueueLimits};
-use crate::http::streams::{Event, EventStreamBody, HttpStreamPingPolicy, Position, ResumeState};
-use crate::http::{HttpResponse, HttpServer};
+use crate::http::streams::channel::{Channel, Closing, Ended, PendingHead, Pushed, QueueLimits};
+use crate::http::streams::{Event, EventStreamBody, HttpStreamPingPolicy, Position, RequestOutcome, ResumeState};
+use crate::http::{HttpResponse, HttpServer, IntoResponse};
 use crate::Error;
 
 /// A Server-Sent Events connection on this node, made by
@@ -96,9 +96,9 @@ struct Shared {
     /// Which `start` of the ping policy is current (0: never started); pings of an earlier one stop.
     ping_generation: AtomicU64,
     resume_state: OnceLock<ResumeState>,
-    /// The cursor this connection attached with, when it was ahead of this node's window of a shared
-    /// log: entries up to it arrive later and must not be sent again.
-    skip_through: OnceLock<Position>,
+    /// Why the stream was refused (its channel is then closed from the start); `None` for a stream that
+    /// opened. Boxed: an open stream pays a pointer for it, not a whole error.
+    refusal: Option<Box<Error>>,
 }
 
 impl LocalEventSource {
@@ -128,9 +128,43 @@ impl LocalEventSource {
             ping_settings: Mutex::new(None),
             ping_generation: AtomicU64::new(0),
             resume_state: OnceLock::new(),
-            skip_through: OnceLock::new(),
+            refusal: None,
         };
         LocalEventSource { shared: Arc::new(shared) }
+    }
+
+    /// A source refused with `refusal`: nothing is sent to it, its waits return at once, and its
+    /// [`close`](Self::close) is the refusal's answer. It is never registered nor counted.
+    pub(crate) fn refused(request: Arc<RequestHead>, identifier: Option<&str>, refusal: Error) -> Self {
+        let shared = Shared {
+            connection: 0,
+            joined_at: OnceLock::new(),
+            identifier: identifier.map(Arc::from),
+            channel: Channel::refused(),
+            request,
+            ping_settings: Mutex::new(None),
+            ping_generation: AtomicU64::new(0),
+            resume_state: OnceLock::new(),
+            refusal: Some(Box::new(refusal)),
+        };
+        LocalEventSource { shared: Arc::new(shared) }
+    }
+
+    /// Why [`get_event_source`](crate::http::HttpRequest::get_event_source) refused this stream, or
+    /// `None` for a stream that opened (it may have closed since: see [`is_active`](Self::is_active)).
+    ///
+    /// A refused source sends nothing (`send` returns `false`), its waits return at once, a header
+    /// appended to it is this error, and [`close`](Self::close) returns the error's answer: a stream
+    /// that tells the browser when to retry for a full server
+    /// ([`ErrorKind::TooManyEventSources`](crate::ErrorKind::TooManyEventSources)), `400` for an
+    /// identifier with a control character, `409` for one in use, `500` for a misuse.
+    pub fn refusal(&self) -> Option<&Error> {
+        self.shared.refusal.as_deref()
+    }
+
+    /// True when the stream was refused (see [`refusal`](Self::refusal)).
+    pub fn is_refused(&self) -> bool {
+        self.shared.refusal.is_some()
     }
 
     /// This node's number for the connection.
@@ -232,6 +266,9 @@ impl LocalEventSource {
         V: TryInto<HeaderValue>,
         V::Error: fmt::Display,
     {
+        if let Some(refusal) = self.refusal() {
+            return Err(refusal.clone());
+        }
         let (name, value) = header_pair(name, value)?;
         let mut pair = Some((name, value));
         self.shared.channel.with_pending_headers(|headers| {
@@ -309,16 +346,6 @@ impl LocalEventSource {
         }
     }
 
-    /// Sets the cursor past which a shared log's entries are new to this connection.
-    pub(crate) fn skip_through(&self, position: Position) {
-        let _ = self.shared.skip_through.set(position);
-    }
-
-    /// True when the connection attached with a cursor at or past `position`.
-    pub(crate) fn has_seen(&self, position: Position) -> bool {
-        self.shared.skip_through.get().is_some_and(|through| position <= *through)
-    }
-
     /// Disconnects a client whose queue is full, with a warning.
     pub(crate) fn disconnect_slow_client(&self) {
         tracing::warn!(
@@ -349,6 +376,9 @@ impl LocalEventSource {
     /// # }
     /// ```
     pub fn with_ping(&self, configure: impl FnOnce(&mut HttpStreamPingPolicy)) {
+        if self.is_refused() {
+            return;
+        }
         let kept = lock(&self.shared.ping_settings).clone();
         let mut policy = HttpStreamPingPolicy::new(self.clone(), kept);
         configure(&mut policy);
@@ -367,8 +397,12 @@ impl LocalEventSource {
 
     /// Waits until the connection fails (the client leaves, a send fails, a ping cannot be written) or
     /// until `idle` passes with no message sent — each `send` restarts the clock, pings do not. Then the
-    /// connection is closed and the wait returns. A server shutdown ends the wait too.
+    /// connection is closed and the wait returns. A server shutdown ends the wait too; a
+    /// [refused](Self::refusal) stream returns at once.
     pub async fn wait_for_fail(&self, idle: Duration) {
+        if self.is_refused() {
+            return;
+        }
         self.commit_head();
         let channel = &self.shared.channel;
         let stopping = self.server().stopping().clone();
@@ -392,8 +426,12 @@ impl LocalEventSource {
         }
     }
 
-    /// Waits, with no time limit, until the connection fails or the server shuts down.
+    /// Waits, with no time limit, until the connection fails or the server shuts down (a
+    /// [refused](Self::refusal) stream returns at once).
     pub async fn keep_alive(&self) {
+        if self.is_refused() {
+            return;
+        }
         let stopping = self.server().stopping().clone();
         self.commit_head();
         tokio::select! {
@@ -405,8 +443,12 @@ impl LocalEventSource {
     }
 
     /// Closes the connection cleanly: what is queued is still sent, then the stream ends. Removes it from
-    /// the collection and returns the response for the handler to return.
+    /// the collection and returns the response for the handler to return. For a
+    /// [refused](Self::refusal) stream it returns the refusal's answer.
     pub fn close(&self) -> HttpResponse {
+        if let Some(refusal) = self.refusal() {
+            return refusal.clone().into_response();
+        }
         self.commit_head();
         self.shared.channel.close(Closing::Flush);
         self.unregister();
@@ -430,30 +472,23 @@ impl LocalEventSource {
         self.unregister();
     }
 
-    /// The request is over. A stream whose head never went out is dropped with its head, so the client
-    /// gets the response the handler returned instead (an error, say). One whose head went out is closed
-    /// cleanly — unless the handler `failed` (a server error, a panic): then its client is told to wait
-    /// [`event_source_error_retry`](crate::http::HttpServerConfiguration::event_source_error_retry)
+    /// The request is over, as `outcome` says; the channel's rule ends the stream
+    /// ([`Channel::end_of_request`]). A stream whose head never went out is dropped with its head, so the
+    /// client gets the response the handler returned instead (an error, say). One whose head went out is
+    /// closed cleanly — unless the handler failed (a server error, a panic): then its client is told to
+    /// wait [`event_source_error_retry`](crate::http::HttpServerConfiguration::event_source_error_retry)
     /// before reconnecting, and the stream breaks instead of ending, so the failure is not mistaken for
     /// a clean end.
-    pub(crate) fn end_of_request(&self, failed: bool) {
-        let channel = &self.shared.channel;
-        if channel.take_head().is_some() {
-            channel.close(Closing::Discard);
-        } else if failed {
-            let retry = self.server().configuration().event_source_error_retry;
-            channel.push(Event::new().retry(retry).encode(), None);
-            if channel.fail() {
-                tracing::error!(
-                    identifier = ?self.identifier(),
-                    remote = %self.remote_address(),
-                    ?retry,
-                    "the handler failed after its event stream began; the stream is cut, and the client told to wait before reconnecting"
-                );
-            }
-        } else if !channel.is_closed() {
-            self.close();
-            return;
+    pub(crate) fn end_of_request(&self, outcome: RequestOutcome) {
+        let retry = self.server().configuration().event_source_error_retry;
+        let last_frame = (outcome == RequestOutcome::Failed).then(|| Event::new().retry(retry).encode());
+        if self.shared.channel.end_of_request(outcome, last_frame) == Ended::Broken {
+            tracing::error!(
+                identifier = ?self.identifier(),
+                remote = %self.remote_address(),
+                ?retry,
+                "the handler failed after its event stream began; the stream is cut, and the client told to wait before reconnecting"
+            );
         }
         self.unregister();
     }
@@ -498,6 +533,7 @@ impl fmt::Debug for LocalEventSource {
         f.debug_struct("LocalEventSource")
             .field("identifier", &self.identifier())
             .field("active", &self.is_active())
+            .field("refusal", &self.refusal())
             .field("remote_address", &self.remote_address())
             .finish()
     }

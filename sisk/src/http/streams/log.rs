@@ -101,6 +101,8 @@ pub(crate) struct EventLog {
     /// unknown, only not here yet.
     shared: bool,
     epoch: Arc<str>,
+    /// True once the epoch is one a shared log gave (not the window's own, made when it started).
+    adopted: bool,
     /// The position of the newest event (`0-0` before the first).
     head: Position,
     /// The newest position dropped from the window: a cursor before it has lost events.
@@ -115,6 +117,7 @@ impl EventLog {
             options,
             shared,
             epoch: new_epoch(),
+            adopted: false,
             head: Position::default(),
             trimmed_through: None,
             entries: VecDeque::new(),
@@ -126,12 +129,15 @@ impl EventLog {
         &self.epoch
     }
 
-    /// The shared log started anew under `epoch` (its broker lost its data): the window empties.
-    pub(crate) fn adopt_epoch(&mut self, epoch: Arc<str>) {
+    /// The shared log is under `epoch`: the window empties. Returns true when `epoch` replaces one
+    /// adopted from the shared log before (its broker lost its data), false for the first adoption.
+    pub(crate) fn adopt_epoch(&mut self, epoch: Arc<str>) -> bool {
+        let replaced = std::mem::replace(&mut self.adopted, true);
         self.epoch = epoch;
         self.head = Position::default();
         self.trimmed_through = None;
         self.entries.clear();
+        replaced
     }
 
     /// This window begins in the middle of a shared log: events before `first` may have existed, and a
@@ -339,7 +345,7 @@ mod tests {
     #[test]
     fn a_shared_window_takes_positions_from_its_engine() {
         let mut log = EventLog::new(EventLogOptions::default(), true);
-        log.adopt_epoch("shared".into());
+        assert!(!log.adopt_epoch("shared".into()), "the first adoption replaces nothing");
         let at = |millis, sequence| Position { millis, sequence };
         log.starts_at(at(100, 0));
         assert!(log.insert(at(100, 0), Audience::All, &Event::new().data("a")).is_some());

@@ -31,9 +31,11 @@
 //! knowledge of servers or collections), `event_source` the handle of a connection on this node built on
 //! it, `remote_event_source` a connection another node of a backplane holds, `http_request_event_source`
 //! either of them as the collection finds it, `stream_body` the hyper body that drains the queue,
-//! `collection` the registry, `ping_policy` the pings (one task per server sends them all), `event` the
-//! wire encoding, and `response_stream` the other handle built on the same queue: a response of any
-//! content written as it goes, whose body is an ordinary streamed body.
+//! `collection` the public face of the identified connections (beside it `registry`, this node's
+//! connections in shards, and `publishing`, the log and the ordered fan-out), `ping_policy` the pings
+//! (one task per server sends them all), `event` the wire encoding, and `response_stream` the other
+//! handle built on the same queue: a response of any content written as it goes, whose body is an
+//! ordinary streamed body.
 
 mod audience;
 mod channel;
@@ -45,13 +47,17 @@ mod http_request_event_source;
 mod identifier_policy;
 mod log;
 mod ping_policy;
+mod publishing;
+mod refusal;
+mod registry;
 mod remote_event_source;
 mod response_stream;
 mod resume;
 mod stream_body;
 
 pub use audience::Audience;
-pub use collection::{HttpEventSourceCollection, Published};
+pub(crate) use channel::RequestOutcome;
+pub use collection::HttpEventSourceCollection;
 pub use event::Event;
 #[cfg(feature = "redis")]
 pub(crate) use event_id::{new_epoch, now_millis};
@@ -61,6 +67,8 @@ pub use http_request_event_source::HttpRequestEventSource;
 pub use identifier_policy::IdentifierPolicy;
 pub use log::EventLogOptions;
 pub use ping_policy::HttpStreamPingPolicy;
+pub use publishing::Published;
+pub(crate) use refusal::{retry_after, retry_later};
 pub use remote_event_source::RemoteEventSource;
 pub use response_stream::HttpResponseStream;
 pub use resume::{ResumeState, StaleReason};

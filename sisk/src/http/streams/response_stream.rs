@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 use crate::http::body::{BoxError, ResponseBody};
 use crate::http::request::RequestHead;
 use crate::http::response::header_pair;
-use crate::http::streams::channel::{Channel, Closing, PendingHead, Pushed, QueueLimits};
+use crate::http::streams::channel::{Channel, Closing, Ended, PendingHead, Pushed, QueueLimits, RequestOutcome};
 use crate::http::HttpResponse;
 use crate::Error;
 
@@ -202,24 +202,24 @@ impl HttpResponseStream {
         Ok(HttpResponse::with_status_code(self.setup().status))
     }
 
-    /// The request is over. A head never sent is dropped, so the handler's own response answers; a
-    /// stream that began ends cleanly, or breaks when the handler `failed` or wrote too little.
-    pub(crate) fn end_of_request(&self, failed: bool) {
-        let channel = &self.shared.channel;
-        if channel.take_head().is_some() {
-            channel.close(Closing::Discard);
-        } else if failed {
-            if channel.fail() {
-                tracing::error!(
-                    remote = %self.shared.request.remote_address,
-                    "the handler failed after its response stream began; the response is cut"
-                );
+    /// The request is over, as `outcome` says; the channel's rule ends the stream
+    /// ([`Channel::end_of_request`]). A body shorter than its declared length breaks, as a failure does.
+    pub(crate) fn end_of_request(&self, outcome: RequestOutcome) {
+        let short = {
+            let setup = self.setup();
+            setup.content_length.filter(|&declared| setup.written < declared).map(|declared| (declared, setup.written))
+        };
+        let outcome = if short.is_some() { RequestOutcome::Failed } else { outcome };
+        let remote = self.shared.request.remote_address;
+        match (self.shared.channel.end_of_request(outcome, None), short) {
+            (Ended::Broken, Some((declared, written))) => {
+                let error = Error::content_length_unmet(declared, written);
+                tracing::error!(%remote, %error, "response stream ended short; the response is cut");
             }
-        } else if !channel.is_closed() {
-            // Not closed yet by `close` or by the client leaving: end it as `close` would.
-            if let Err(err) = self.close() {
-                tracing::error!(remote = %self.shared.request.remote_address, error = %err, "response stream ended short");
+            (Ended::Broken, None) => {
+                tracing::error!(%remote, "the handler failed after its response stream began; the response is cut");
             }
+            (Ended::HeadDropped | Ended::Closed | Ended::AlreadyClosed, _) => {}
         }
     }
 
