@@ -40,7 +40,8 @@ use crate::Error;
 /// a client that stops reading until the queue is full is disconnected with a warning in the log, so it
 /// never slows the others or grows memory.
 ///
-/// Found in the collection, it comes wrapped as [`HttpRequestEventSource::Local`].
+/// Found in the collection, it comes wrapped as
+/// [`HttpRequestEventSource::Local`](crate::http::streams::HttpRequestEventSource::Local).
 ///
 /// ```
 /// use std::time::Duration;
