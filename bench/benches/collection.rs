@@ -9,19 +9,12 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use criterion::{black_box, BenchmarkId, Criterion};
-use http_body_util::Empty;
 use hyper::body::Incoming;
-use hyper::client::conn::http2;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use sisk::prelude::*;
 use sisk_bench::driver::collection::SIZES;
-use tokio::net::TcpStream;
-use tokio::task::JoinSet;
+use sisk_bench::{open_identified_streams, serve_in_background_with};
 
-/// Streams per HTTP/2 connection: hyper's default `max_concurrent_streams` on the server side.
-const STREAMS_PER_CONNECTION: usize = 200;
 /// The longest filling or emptying the collection may take.
 const FILL_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -31,70 +24,19 @@ struct Filled {
     streams: Vec<http::Response<Incoming>>,
 }
 
-async fn start_server() -> HttpServer {
+async fn fill(size: usize) -> Filled {
     let mut r = Router::new();
     r += Route::get("/sse/<id>", |req: HttpRequest| async move {
-        let id = req.route_parameter("id").unwrap_or_default().to_owned();
-        let sse = req.get_event_source(id.as_str());
+        let sse = req.get_event_source(req.route_parameter("id"));
         sse.keep_alive().await;
         sse.close()
     });
     // 100k streams: far over the default `maximum_event_sources` (10,000) and `maximum_connections`.
-    let app = HttpServer::create_builder()
-        .use_listening_port("http://127.0.0.1:0/")
-        .use_configuration(|config| {
-            config.maximum_event_sources = 200_000;
-            config.maximum_connections = 200_000;
-        })
-        .use_router(r)
-        .build()
-        .expect("the server builds");
-    let server = app.server();
-    tokio::spawn(app.start_with_shutdown(std::future::pending()));
-    server
-}
-
-/// Opens the streams `first..first + count` on one HTTP/2 connection.
-async fn open_connection(server: &HttpServer, first: usize, count: usize) -> Vec<http::Response<Incoming>> {
-    let addr = server.local_addr();
-    let socket = TcpStream::connect(addr).await.expect("connects");
-    let (sender, connection) =
-        http2::handshake(TokioExecutor::new(), TokioIo::new(socket)).await.expect("HTTP/2 handshake");
-    tokio::spawn(connection);
-    let mut opening = JoinSet::new();
-    for i in first..first + count {
-        let mut sender = sender.clone();
-        let request = http::Request::get(format!("http://{addr}/sse/c{i}"))
-            .header("accept", "text/event-stream")
-            .body(Empty::<Bytes>::new())
-            .expect("a valid request");
-        opening.spawn(async move { sender.send_request(request).await });
-    }
-    let mut streams = Vec::with_capacity(count);
-    while let Some(opened) = opening.join_next().await {
-        let response = opened.expect("the task ran").expect("the stream opens");
-        assert_eq!(response.status(), 200);
-        streams.push(response);
-    }
-    streams
-}
-
-async fn fill(size: usize) -> Filled {
-    let server = start_server().await;
-    let mut connections = JoinSet::new();
-    for first in (0..size).step_by(STREAMS_PER_CONNECTION) {
-        let server = server.clone();
-        connections
-            .spawn(async move { open_connection(&server, first, STREAMS_PER_CONNECTION.min(size - first)).await });
-    }
-    let mut streams = Vec::with_capacity(size);
-    while let Some(opened) = connections.join_next().await {
-        streams.extend(opened.expect("the task ran"));
-    }
-    let deadline = Instant::now() + FILL_TIMEOUT;
-    while server.event_sources().active_connections() < size && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let server = serve_in_background_with(r, |config| {
+        config.maximum_event_sources = 200_000;
+        config.maximum_connections = 200_000;
+    });
+    let streams = open_identified_streams(&server, (0..size).map(|i| format!("c{i}")).collect(), FILL_TIMEOUT).await;
     assert_eq!(server.event_sources().active_connections(), size, "every stream is registered");
     Filled { server, streams }
 }

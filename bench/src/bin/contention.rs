@@ -14,16 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::Empty;
-use hyper::client::conn::http2;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use sisk::prelude::*;
-use tokio::net::TcpStream;
-use tokio::task::JoinSet;
+use sisk_bench::{open_identified_streams, serve_in_background_with};
 
-/// Streams per HTTP/2 connection: hyper's default `max_concurrent_streams` on the server side.
-const STREAMS_PER_CONNECTION: usize = 200;
 /// The longest opening the streams may take.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -40,7 +33,7 @@ fn argument(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-async fn start_server() -> HttpServer {
+fn start_server() -> HttpServer {
     let mut r = Router::new();
     r += Route::get("/sse/<id>", |req: HttpRequest| async move {
         let id = req.route_parameter("id").unwrap_or_default().to_owned();
@@ -52,41 +45,10 @@ async fn start_server() -> HttpServer {
         sse.keep_alive().await;
         sse.close()
     });
-    let app = HttpServer::create_builder()
-        .use_listening_port("http://127.0.0.1:0/")
-        .use_configuration(|config| {
-            config.maximum_event_sources = 200_000;
-            config.maximum_connections = 200_000;
-        })
-        .use_router(r)
-        .build()
-        .expect("the server builds");
-    let server = app.server();
-    tokio::spawn(app.start_with_shutdown(std::future::pending()));
-    server
-}
-
-/// Opens `/sse/<id>` for each of `ids` on one HTTP/2 connection; the responses stay open.
-async fn open_connection(server: &HttpServer, ids: Vec<String>) -> Vec<http::Response<hyper::body::Incoming>> {
-    let addr = server.local_addr();
-    let socket = TcpStream::connect(addr).await.expect("connects");
-    let (sender, connection) =
-        http2::handshake(TokioExecutor::new(), TokioIo::new(socket)).await.expect("HTTP/2 handshake");
-    tokio::spawn(connection);
-    let mut opening = JoinSet::new();
-    for id in ids {
-        let mut sender = sender.clone();
-        let request = http::Request::get(format!("http://{addr}/sse/{id}"))
-            .header("accept", "text/event-stream")
-            .body(Empty::<Bytes>::new())
-            .expect("a valid request");
-        opening.spawn(async move { sender.send_request(request).await });
-    }
-    let mut streams = Vec::new();
-    while let Some(opened) = opening.join_next().await {
-        streams.push(opened.expect("the task ran").expect("the stream opens"));
-    }
-    streams
+    serve_in_background_with(r, |config| {
+        config.maximum_event_sources = 200_000;
+        config.maximum_connections = 200_000;
+    })
 }
 
 fn percentile(times: &mut [Duration], p: f64) -> f64 {
@@ -99,25 +61,10 @@ fn main() {
     let size = argument("--streams", 10_000);
     let rounds = argument("--rounds", 30);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a runtime");
-    let server = runtime.block_on(start_server());
+    let server = runtime.block_on(async { start_server() });
     let started = Instant::now();
-    let mut streams = runtime.block_on(async {
-        let mut connections = JoinSet::new();
-        for first in (0..size).step_by(STREAMS_PER_CONNECTION) {
-            let server = server.clone();
-            let ids = (first..(first + STREAMS_PER_CONNECTION).min(size)).map(|i| format!("c{i}")).collect();
-            connections.spawn(async move { open_connection(&server, ids).await });
-        }
-        let mut streams = Vec::new();
-        while let Some(opened) = connections.join_next().await {
-            streams.extend(opened.expect("the task ran"));
-        }
-        let deadline = Instant::now() + OPEN_TIMEOUT;
-        while server.event_sources().active_connections() < size && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        streams
-    });
+    let ids = (0..size).map(|i| format!("c{i}")).collect();
+    let mut streams = runtime.block_on(open_identified_streams(&server, ids, OPEN_TIMEOUT));
     assert_eq!(server.event_sources().active_connections(), size, "every stream is registered");
     eprintln!("{size} streams open in {:.1} s", started.elapsed().as_secs_f64());
 
@@ -144,7 +91,7 @@ fn main() {
         // A new stream, opened while the broadcast runs; its handler times its registration.
         let late = runtime.spawn({
             let server = server.clone();
-            async move { open_connection(&server, vec![format!("late-{round}")]).await }
+            async move { open_identified_streams(&server, vec![format!("late-{round}")], OPEN_TIMEOUT).await }
         });
         let sent = Instant::now();
         #[allow(clippy::let_underscore_untyped)]
