@@ -22,9 +22,12 @@ pub(super) async fn speaks_http2(stream: &TcpStream) -> std::io::Result<bool> {
     let mut first = [0u8; HTTP2_PREFACE.len()];
     let mut seen = 0;
     loop {
-        stream.readable().await?;
+        let ready = stream.ready(Interest::READABLE).await?;
         let peeked = match stream.try_io(Interest::READABLE, || peek_news(stream, &mut first, seen)) {
             Ok(peeked) => peeked,
+            // A client that sent part of the preface and then closed its side: the closed bits of
+            // readiness are never cleared, so waiting again would spin. Not HTTP/2: hyper says what it is.
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock && ready.is_read_closed() => return Ok(false),
             Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => continue,
             Err(err) => return Err(err),
         };
@@ -113,5 +116,24 @@ mod tests {
         assert!(polls < 10, "polled {polls} times during 300 ms of silence");
         client.write_all(&HTTP2_PREFACE[5..]).await.unwrap();
         assert!(tokio::time::timeout(Duration::from_secs(5), detection).await.unwrap().unwrap());
+    }
+
+    /// Part of the preface, then the client's side closed: the answer comes at once (the socket stays
+    /// readable for good, and a wait on it would spin until the head deadline).
+    #[tokio::test]
+    async fn part_of_the_preface_then_a_close_is_not_http2_and_does_not_spin() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = tokio::spawn(async move {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            stream.write_all(b"PRI").await.unwrap();
+            stream.shutdown().await.unwrap();
+            stream
+        });
+        let (accepted, _) = listener.accept().await.unwrap();
+        let _client = client.await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let answer = tokio::time::timeout(Duration::from_secs(5), speaks_http2(&accepted)).await;
+        assert!(!answer.expect("an answer, not a spin").unwrap());
     }
 }
