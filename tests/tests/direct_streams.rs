@@ -61,6 +61,8 @@ async fn a_stream_that_ends_cleanly_leaves_its_connection_serving() {
     let events = read_until(&mut stream, b"0\r\n\r\n").await;
     assert!(events.starts_with("HTTP/1.1 200"), "{events:?}");
     assert!(events.contains("text/event-stream") && events.contains("data: only\n\n"), "{events:?}");
+    let date = events.lines().find_map(|line| line.strip_prefix("date: ")).expect("a Date header, as hyper sends");
+    assert!(httpdate::parse_http_date(date.trim_end()).is_ok(), "{date:?}");
     stream.write_all(b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n").await.unwrap();
     let hello = read_until(&mut stream, b"hello").await;
     assert!(hello.starts_with("HTTP/1.1 200"), "{hello:?}");

@@ -180,6 +180,12 @@ pub(super) async fn answer(
         head.extend_from_slice(value.as_bytes());
         head.extend_from_slice(b"\r\n");
     }
+    // As hyper does for the responses it writes (RFC 9110 §6.6.1: an origin server with a clock sends one).
+    if !parts.headers.contains_key(http::header::DATE) {
+        head.extend_from_slice(b"date: ");
+        head.extend_from_slice(httpdate::fmt_http_date(std::time::SystemTime::now()).as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
     head.extend_from_slice(b"transfer-encoding: chunked\r\n\r\n");
     let cutoff = connection.cutoff.clone();
     tokio::select! {
