@@ -88,7 +88,9 @@ pub enum ErrorKind {
     /// A request: its body paused too long, or took too long in all (`408`).
     BodyTimeout,
     /// A request: an event stream was refused because the server has
-    /// [`maximum_event_sources`](crate::http::HttpServerConfiguration::maximum_event_sources) open (`503`).
+    /// [`maximum_event_sources`](crate::http::HttpServerConfiguration::maximum_event_sources) open. Its
+    /// status is `503`, but it answers with a stream a browser retries: `200 text/event-stream` carrying
+    /// `retry:` and `Retry-After`, then the end (an `EventSource` gives up for good on a `503`).
     TooManyEventSources,
     /// An event could not be published because the backplane's broker is unreachable or its outbox is
     /// full, or the cluster's count could not be queried from it (`503`).
