@@ -4,10 +4,11 @@
 //! here. It knows nothing of this node's own connections beyond what [`receive_presence`] is handed.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, RwLock};
 
 use crate::backplane::{PresenceChange, PresenceEntry};
 use crate::http::streams::{LocalEventSource, Position};
+use crate::http::{read, write};
 
 /// Where another node holds a connection.
 #[derive(Debug, Clone)]
@@ -31,14 +32,6 @@ pub(crate) enum PresenceAction {
     Joined(LocalEventSource, Position),
     /// Close these connections of this node (replaced by a newer one elsewhere, or asked to close).
     Close(Vec<LocalEventSource>),
-}
-
-fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl ClusterView {

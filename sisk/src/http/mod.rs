@@ -65,3 +65,13 @@ pub use ssl_certificate::SslCertificate;
 pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+/// Reads `rwlock`, poisoned or not (as [`lock`]).
+pub(crate) fn read<T>(rwlock: &std::sync::RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    rwlock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Writes `rwlock`, poisoned or not (as [`lock`]).
+pub(crate) fn write<T>(rwlock: &std::sync::RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    rwlock.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

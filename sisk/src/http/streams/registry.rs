@@ -13,8 +13,8 @@ use std::hash::{Hash, Hasher};
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use crate::http::lock;
 use crate::http::streams::{Audience, LocalEventSource, Position};
+use crate::http::{lock, read, write};
 
 /// How many shards the registry has.
 pub(crate) const SHARDS: usize = 16;
@@ -143,7 +143,7 @@ impl Registry {
 
     /// Runs `hooks` for `source`; no lock is held while they run.
     pub(crate) fn fire(hooks: &RwLock<Vec<Hook>>, source: &LocalEventSource) {
-        let hooks = hooks.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        let hooks = read(hooks).clone();
         for hook in hooks {
             hook(source);
         }
@@ -151,7 +151,7 @@ impl Registry {
 
     /// Adds `hook` to `hooks`.
     pub(crate) fn add_hook(hooks: &RwLock<Vec<Hook>>, hook: Hook) {
-        hooks.write().unwrap_or_else(|poisoned| poisoned.into_inner()).push(hook);
+        write(hooks).push(hook);
     }
 }
 
