@@ -50,10 +50,12 @@
 pub mod __private;
 pub mod backplane;
 mod book;
+mod engine;
 mod error;
 pub mod http;
 pub mod prelude;
 pub mod routing;
+mod sync;
 
 pub use error::{Error, ErrorKind, ResultExt};
 pub use sisk_macros::*;

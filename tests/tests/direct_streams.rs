@@ -1,4 +1,4 @@
-//! Event streams written outside hyper's dispatcher (`sisk/src/http/serve/direct.rs`): a first request
+//! Event streams written outside hyper's dispatcher (`sisk/src/engine/serve/direct.rs`): a first request
 //! that asks for an event stream is answered by the pipeline before hyper reads it, so an answer that is
 //! not a stream must reach the client through hyper without the handler running twice, and a stream that
 //! ends cleanly must leave its connection serving the requests that follow.

@@ -125,9 +125,25 @@ async fn a_huge_method_is_refused_not_routed() {
     let request = format!("{} / HTTP/1.1\r\nHost: t\r\n\r\n", "M".repeat(70_000));
     let response = exchange(server.addr, request.as_bytes()).await;
     assert!(response.starts_with("HTTP/1.1 431"), "{response:.60}");
-    let huge_target = format!("GET /{} HTTP/1.1\r\nHost: t\r\n\r\n", "a".repeat(70_000));
+}
+
+// RFC 9110 §15.5.15: a request target too long is `414`, as nginx answers it; header fields too long
+// stay `431` (`the_head_limit_is_exact`).
+#[tokio::test]
+async fn a_huge_target_is_414_on_a_new_connection_and_after_a_request() {
+    let mut r = Router::new();
+    r += Route::get("/", |_req| async { "ok" });
+    let server = TestServer::with(r, |_| {});
+    let huge_target = format!("GET /{} HTTP/1.1\r\nHost: t\r\n\r\n", "a".repeat(100 * 1024));
     let response = exchange(server.addr, huge_target.as_bytes()).await;
-    assert!(response.starts_with("HTTP/1.1 431") || response.starts_with("HTTP/1.1 414"), "{response:.60}");
+    assert!(response.starts_with("HTTP/1.1 414 URI Too Long\r\n"), "{response:.60}");
+    let after_one = format!("GET / HTTP/1.1\r\nHost: t\r\n\r\n{huge_target}");
+    let response = exchange(server.addr, after_one.as_bytes()).await;
+    let second = response.find("HTTP/1.1 414 URI Too Long\r\n");
+    assert!(response.starts_with("HTTP/1.1 200") && second.is_some(), "{response:.200}");
+    let huge_header = format!("GET / HTTP/1.1\r\nHost: t\r\nX-Pad: {}\r\n\r\n", "a".repeat(100 * 1024));
+    let response = exchange(server.addr, huge_header.as_bytes()).await;
+    assert!(response.starts_with("HTTP/1.1 431"), "{response:.60}");
 }
 
 // Failure 5: over HTTP/2, cutting off one slow client cancelled every stream on its connection.

@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::backplane::{PresenceChange, PresenceEntry};
 use crate::http::streams::{LocalEventSource, Position};
-use crate::http::{read, write};
+use crate::sync::{read, write};
 
 /// Where another node holds a connection.
 #[derive(Debug, Clone)]

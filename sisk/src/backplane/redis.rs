@@ -451,7 +451,7 @@ impl RedisBackplane {
 impl Backplane for RedisBackplane {
     fn start(self: Arc<Self>, log: SharedLog) -> BoxFuture<()> {
         Box::pin(async move {
-            let receiver = crate::http::lock(&self.receiver).take();
+            let receiver = crate::sync::lock(&self.receiver).take();
             let Some(receiver) = receiver else {
                 tracing::warn!("this Redis backplane was already started");
                 return;

@@ -27,7 +27,7 @@ pub struct RequestBag(Mutex<Extensions>);
 impl RequestBag {
     fn lock(&self) -> std::sync::MutexGuard<'_, Extensions> {
         // The map holds plain values; a panic elsewhere cannot leave it half-written.
-        crate::http::lock(&self.0)
+        crate::sync::lock(&self.0)
     }
 
     /// Stores a value, returning the one of the same type it replaces.

@@ -12,7 +12,7 @@ use http_body::{Body, Frame, SizeHint};
 
 use crate::http::streams::{EventStreamBody, StreamAborted};
 
-pub(crate) use crate::http::request_body::BoxError;
+pub(crate) use crate::engine::request_body::BoxError;
 
 /// The body of a response on the wire.
 #[derive(Debug)]

@@ -30,8 +30,9 @@ pub struct HttpServerConfiguration {
     /// it fails to read with an error whose response is `413`.
     pub maximum_content_length: u64,
     /// The largest request head (request line and headers) accepted, in bytes (default 64 KiB, at least
-    /// 8 KiB). A larger head is answered `431` (`414` when the request target alone is too long for the
-    /// parser). Over HTTP/2 it bounds the header list as the protocol counts it (32 bytes more per header).
+    /// 8 KiB). A larger head is answered `431`, or `414` when its request line alone is longer than that
+    /// (the target is what is too long). Over HTTP/2 it bounds the header list as the protocol counts it
+    /// (32 bytes more per header).
     pub maximum_header_size: usize,
     /// How long a client may take to send the request head, counted from the moment its connection is
     /// accepted (default 10 s); a slower one is answered `408` or disconnected. On a kept-alive HTTP/1.1

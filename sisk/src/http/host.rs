@@ -7,10 +7,9 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 use crate::backplane::Backplane;
-use crate::http::cors::CorsPolicy;
+use crate::engine::serve::{serve, shutdown_signal, Protocols, Security};
+use crate::engine::service::App;
 use crate::http::http_service::NO_ADDRESS;
-use crate::http::serve::{serve, shutdown_signal, Protocols, Security};
-use crate::http::service::App;
 use crate::http::streams::LocalEventSource;
 use crate::http::{
     CrossOriginResourceSharingHeaders, ForwardingResolver, HttpServer, HttpServerConfiguration, HttpService,
@@ -192,7 +191,7 @@ impl HttpServerHostContextBuilder {
     pub fn build(mut self) -> Result<HttpServerHostContext, Error> {
         #[cfg(feature = "tls")]
         let security = match self.ssl.take() {
-            Some(certificate) => Security::Tls(crate::http::serve::tls::acceptor(certificate)?),
+            Some(certificate) => Security::Tls(crate::engine::serve::tls::acceptor(certificate)?),
             None => Security::Plain,
         };
         #[cfg(not(feature = "tls"))]
@@ -245,7 +244,7 @@ impl HttpServerHostContextBuilder {
                  if that is on purpose"
             );
         }
-        let router = self.router.freeze()?;
+        let router = self.router.freeze(self.cors)?;
         let server = HttpServer::new(self.configuration, local_addr, self.backplane);
         for hook in self.registered_hooks {
             server.event_sources().on_event_source_registered(hook);
@@ -253,7 +252,7 @@ impl HttpServerHostContextBuilder {
         for hook in self.unregistered_hooks {
             server.event_sources().on_event_source_unregistration(hook);
         }
-        Ok(Arc::new(App { server, router, cors: self.cors.map(CorsPolicy::from) }))
+        Ok(Arc::new(App { server, router }))
     }
 }
 

@@ -13,9 +13,9 @@ use http::uri::Scheme;
 use http_body::Body;
 use tokio::sync::OnceCell;
 
-use crate::http::request_body::{BoxError, RequestBody};
-use crate::http::service::App;
-use crate::http::transport::Connection;
+use crate::engine::request_body::{BoxError, RequestBody};
+use crate::engine::service::App;
+use crate::engine::transport::Connection;
 use crate::http::{HttpServer, ResponseBody};
 
 /// sisk's request pipeline as a [`tower_service::Service`], made by

@@ -10,13 +10,13 @@ use http::uri::Authority;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, Version};
 use tokio::sync::oneshot;
 
-use crate::http::body_reader::BodyReader;
-use crate::http::limits::OpenSlot;
-use crate::http::lock;
-use crate::http::request_body::RequestBody;
+use crate::engine::body_reader::BodyReader;
+use crate::engine::limits::OpenSlot;
+use crate::engine::request_body::RequestBody;
+use crate::engine::transport::Transport;
 use crate::http::streams::{retry_after, retry_later, HttpResponseStream, LocalEventSource, RequestOutcome};
-use crate::http::transport::Transport;
 use crate::http::{Cookie, HttpResponse, HttpServer, QueryString, RequestBag};
+use crate::sync::lock;
 use crate::Error;
 
 /// An HTTP request, as an action and request handlers see it.
@@ -656,7 +656,7 @@ mod properties {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::http::transport::Connection;
+    use crate::engine::transport::Connection;
     use crate::http::HttpServerConfiguration;
 
     /// A request with `headers`, as the server would make it (without a body or a stream slot).

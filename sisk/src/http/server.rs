@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::backplane::Backplane;
-use crate::http::limits::{OpenCount, OpenSlot};
+use crate::engine::limits::{OpenCount, OpenSlot};
 use crate::http::streams::HttpEventSourceCollection;
 use crate::http::{HttpServerConfiguration, HttpServerHostContextBuilder};
 

@@ -21,6 +21,9 @@ macro_rules! route_method_enum {
         }
 
         impl RouteMethod {
+            /// Every method but `Any`, in the table's order.
+            pub(crate) const ROUTED: [RouteMethod; [$(stringify!($variant)),*].len()] = [$(RouteMethod::$variant),*];
+
             /// The method for an HTTP method, or `None` for methods sisk does not route (such as `TRACE`).
             pub fn from_http(method: &http::Method) -> Option<Self> {
                 $(

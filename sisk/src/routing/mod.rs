@@ -2,9 +2,11 @@
 //! [`RequestHandler`]s that run around actions, and [`Controller`]s declared with attributes.
 
 pub(crate) mod action;
+mod allowed_methods;
 mod attribute_routes;
 mod controller;
 mod method;
+pub(crate) mod pipeline;
 pub(crate) mod request_handler;
 mod route;
 pub(crate) mod router;

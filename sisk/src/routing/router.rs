@@ -6,8 +6,11 @@ use std::future::Future;
 use std::ops::AddAssign;
 use std::sync::Arc;
 
-use crate::http::{HttpRequest, HttpResponse, IntoResponse, StatusCode};
+use crate::http::cors::CorsPolicy;
+use crate::http::CrossOriginResourceSharingHeaders;
+use crate::http::{HttpRequest, IntoResponse};
 use crate::routing::action::Action;
+use crate::routing::allowed_methods::AllowedMethods;
 use crate::routing::attribute_routes::RouteSource;
 use crate::routing::{RequestHandler, Route, RouteMethod};
 use crate::Error;
@@ -45,8 +48,10 @@ pub struct Router {
     /// Set by `ignore_attribute_routes`: the program's attribute routes are left out on purpose.
     pub(crate) attribute_routes_ignored: bool,
     pub(crate) global_request_handlers: Vec<RequestHandler>,
-    not_found: Option<Action>,
-    method_not_allowed: Option<Action>,
+    pub(crate) not_found: Option<Action>,
+    pub(crate) method_not_allowed: Option<Action>,
+    /// The server's CORS policy, given when the server is built.
+    pub(crate) cors: Option<CorsPolicy>,
     /// See [`set_match_routes_ignore_case`](Router::set_match_routes_ignore_case).
     match_routes_ignore_case: bool,
     /// True once `freeze` has put the static parts of the paths in lower case (ignore-case only).
@@ -67,7 +72,7 @@ pub(crate) enum Resolution<'r> {
     /// route without parameters allocates nothing here).
     Found(&'r Route, Vec<(Arc<str>, String)>),
     /// The path exists with other methods, listed for the `Allow` header.
-    MethodNotAllowed(String),
+    MethodNotAllowed(AllowedMethods),
     /// No route has this path.
     NotFound,
     /// A route matches, but a parameter decodes to a control character (`/sse/%0d%0a`): such a value must
@@ -114,6 +119,7 @@ impl Router {
             global_request_handlers: Vec::new(),
             not_found: None,
             method_not_allowed: None,
+            cors: None,
             match_routes_ignore_case: false,
             folded: false,
         }
@@ -218,9 +224,11 @@ impl Router {
         std::mem::take(&mut self.errors)
     }
 
-    /// Prepares the router for serving: rebuilds the tree in lower case if matching ignores case. Every
-    /// mistake is reported at once: the first, carrying the others ([`Error::related`]).
-    pub(crate) fn freeze(mut self) -> Result<Self, Error> {
+    /// Prepares the router for serving with the server's CORS policy: rebuilds the tree in lower case if
+    /// matching ignores case. Every mistake is reported at once: the first, carrying the others
+    /// ([`Error::related`]).
+    pub(crate) fn freeze(mut self, cors: Option<CrossOriginResourceSharingHeaders>) -> Result<Self, Error> {
+        self.cors = cors.map(CorsPolicy::from);
         if self.match_routes_ignore_case {
             self.fold_case();
         }
@@ -258,11 +266,7 @@ impl Router {
         };
         let routes = &self.paths[*found.value].routes;
         let Some(route) = pick_route(routes, method) else {
-            let mut allow: Vec<&str> = routes.iter().map(|r| r.method.as_str()).collect();
-            if allow.contains(&"GET") && !allow.contains(&"HEAD") {
-                allow.push("HEAD");
-            }
-            return Resolution::MethodNotAllowed(allow.join(", "));
+            return Resolution::MethodNotAllowed(AllowedMethods::of(routes.iter().map(Route::method)));
         };
         let mut params = Vec::with_capacity(found.params.len());
         for ((_, value), name) in found.params.iter().zip(route.parameter_names()) {
@@ -276,23 +280,6 @@ impl Router {
             params.push((Arc::clone(name), decoded.into_owned()));
         }
         Resolution::Found(route, params)
-    }
-
-    /// The response for an unknown path.
-    pub(crate) async fn not_found(&self, req: HttpRequest) -> HttpResponse {
-        match &self.not_found {
-            Some(action) => action.call(req).await,
-            None => HttpResponse::new().with_status(StatusCode::NOT_FOUND),
-        }
-    }
-
-    /// The response for a known path asked with another method.
-    pub(crate) async fn method_not_allowed(&self, req: HttpRequest, allow: &str) -> HttpResponse {
-        let response = match &self.method_not_allowed {
-            Some(action) => action.call(req).await,
-            None => HttpResponse::new().with_status(StatusCode::METHOD_NOT_ALLOWED),
-        };
-        response.with_header(http::header::ALLOW, allow)
     }
 }
 
@@ -385,7 +372,7 @@ mod tests {
     fn method_not_allowed_lists_allow() {
         let r = router(&[(RouteMethod::Get, "/a"), (RouteMethod::Post, "/a")]);
         match r.resolve(&http::Method::PUT, "/a") {
-            Resolution::MethodNotAllowed(allow) => assert_eq!(allow, "GET, POST, HEAD"),
+            Resolution::MethodNotAllowed(allowed) => assert_eq!(allowed.header_value(), "GET, POST, HEAD"),
             other => panic!("expected 405, got {other:?}"),
         }
     }
@@ -394,7 +381,7 @@ mod tests {
     fn ignore_case_keeps_parameter_spelling() {
         let mut r = router(&[(RouteMethod::Get, "/Users/<Id>")]);
         r.set_match_routes_ignore_case(true);
-        let r = r.freeze().unwrap();
+        let r = r.freeze(None).unwrap();
         let (_, params) = found(&r, http::Method::GET, "/uSeRs/MiXeD").unwrap();
         assert_eq!(params, vec![("Id".to_owned(), "MiXeD".to_owned())]);
     }
@@ -407,7 +394,7 @@ mod tests {
         r.set_route(Route::get("/A", |_req| async { "" })).unwrap();
         r.set_route(Route::post("/a", |_req| async { "" })).unwrap();
         r.set_route(Route::get("/a/", |_req| async { "" }).with_name("lower")).unwrap();
-        let err = r.freeze().unwrap_err();
+        let err = r.freeze(None).unwrap_err();
         assert!(
             err.kind() == crate::ErrorKind::RouteCollision
                 && err.message().contains("`GET /A`")
@@ -418,12 +405,12 @@ mod tests {
 
         let mut late = router(&[(RouteMethod::Get, "/Users/<id>"), (RouteMethod::Delete, "/users/<id>")]);
         late.set_match_routes_ignore_case(true);
-        let late = late.freeze().unwrap();
+        let late = late.freeze(None).unwrap();
         assert!(found(&late, http::Method::DELETE, "/USERS/1").is_some());
         assert!(found(&late, http::Method::GET, "/users/1").is_some());
         let mut clash = router(&[(RouteMethod::Get, "/Users"), (RouteMethod::Get, "/users")]);
         clash.set_match_routes_ignore_case(true);
-        let err = clash.freeze().unwrap_err();
+        let err = clash.freeze(None).unwrap_err();
         assert!(err.message().contains("`GET /Users`") && err.message().contains("`GET /users`"), "{err}");
     }
 
@@ -452,7 +439,7 @@ mod tests {
     fn add_assign_keeps_errors_for_build() {
         let mut r = Router::new();
         r += Route::get("no-slash", |_req| async { "" });
-        assert_eq!(r.freeze().unwrap_err().kind(), crate::ErrorKind::InvalidRoutePath);
+        assert_eq!(r.freeze(None).unwrap_err().kind(), crate::ErrorKind::InvalidRoutePath);
     }
 }
 

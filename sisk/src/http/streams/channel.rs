@@ -152,7 +152,7 @@ impl Channel {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         // Every critical section leaves the state consistent, so a poisoned lock is still usable.
-        crate::http::lock(&self.state)
+        crate::sync::lock(&self.state)
     }
 
     /// Runs `f` on the pending head's headers; `None` once the head was committed.

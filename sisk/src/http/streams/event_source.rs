@@ -15,12 +15,12 @@ use http::{HeaderMap, Method, StatusCode};
 use tokio::sync::oneshot;
 
 use crate::http::body::ResponseBody;
-use crate::http::lock;
 use crate::http::request::RequestHead;
 use crate::http::response::header_pair;
 use crate::http::streams::channel::{Channel, Closing, Ended, PendingHead, Pushed, QueueLimits};
 use crate::http::streams::{Event, EventStreamBody, HttpStreamPingPolicy, Position, RequestOutcome, ResumeState};
 use crate::http::{HttpResponse, HttpServer, IntoResponse};
+use crate::sync::lock;
 use crate::Error;
 
 /// A Server-Sent Events connection on this node, made by

@@ -16,10 +16,10 @@ use bytes::Bytes;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::http::lock;
 use crate::http::streams::event::encode_comment;
 use crate::http::streams::event_source::{Traffic, WeakEventSource};
 use crate::http::streams::LocalEventSource;
+use crate::sync::lock;
 
 /// The ping policy of a connection, configured inside
 /// [`LocalEventSource::with_ping`]. Once started it sends an SSE comment carrying `data_message`

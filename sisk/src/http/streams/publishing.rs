@@ -22,13 +22,13 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use crate::backplane::{Backplane, LogEntry, Origin};
-use crate::http::lock;
 use crate::http::streams::channel::Pushed;
 use crate::http::streams::log::EventLog;
 use crate::http::streams::registry::{shard_of, Registered, Registry, Targets};
 use crate::http::streams::{
     Audience, Event, EventId, EventLogOptions, IdentifierPolicy, LocalEventSource, Position, ResumeState, StaleReason,
 };
+use crate::sync::lock;
 use crate::Error;
 
 /// How long a waiting publish on a backplane waits, once the shared log has its entry, for this node's

@@ -14,7 +14,7 @@ use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use crate::http::streams::{Audience, LocalEventSource, Position};
-use crate::http::{lock, read, write};
+use crate::sync::{lock, read, write};
 
 /// How many shards the registry has.
 pub(crate) const SHARDS: usize = 16;

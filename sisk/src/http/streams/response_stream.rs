@@ -84,7 +84,7 @@ impl HttpResponseStream {
 
     fn setup(&self) -> MutexGuard<'_, Setup> {
         // Every critical section leaves the setup consistent, so a poisoned lock is still usable.
-        crate::http::lock(&self.shared.setup)
+        crate::sync::lock(&self.shared.setup)
     }
 
     /// Runs `f` on the headers while the head is still pending; an error naming `what` afterwards.

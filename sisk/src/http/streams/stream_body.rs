@@ -9,8 +9,8 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
+use crate::engine::when_woken::WhenWoken;
 use crate::http::streams::LocalEventSource;
-use crate::http::when_woken::WhenWoken;
 
 /// The body hyper writes for an event stream.
 #[derive(Debug)]

@@ -1,7 +1,7 @@
 //! [`BodyReader`]: a request body read chunk by chunk within the configured size and time limits, so the
 //! whole-body getters (`body_bytes`, JSON, forms) and the streamed ones (multipart) enforce the same ones.
 
-use crate::http::request_body::RequestBody;
+use crate::engine::request_body::RequestBody;
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 use tokio::time::{Duration, Instant};

@@ -28,6 +28,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
+use crate::engine::request_line_watch::RequestLineWatch;
+
 tokio::task_local! {
     /// The cut-off of the HTTP/2 stream whose task is running; unset on HTTP/1.1.
     static STREAM_CUTOFF: Arc<CancellationToken>;
@@ -138,7 +140,12 @@ impl Connection {
     /// The stream of this connection (its socket, or TLS over it), wrapped so that what its requests ask
     /// of it is applied.
     pub(crate) fn io<S: OverTcp>(&self, stream: S) -> ConnectionIo<S> {
-        ConnectionIo { stream, send_buffer: self.send_buffer.clone(), handling: self.handling.clone() }
+        ConnectionIo {
+            stream,
+            send_buffer: self.send_buffer.clone(),
+            handling: self.handling.clone(),
+            request_lines: None,
+        }
     }
 
     /// Applies to `socket` the send-buffer size a request asked for, if one did (for a stream written
@@ -190,9 +197,18 @@ pub(crate) struct ConnectionIo<S = TcpStream> {
     stream: S,
     send_buffer: Arc<AtomicUsize>,
     handling: Arc<Handling>,
+    /// On an HTTP/1.1 connection, what turns hyper's `431` to a too long request line into a `414`.
+    request_lines: Option<RequestLineWatch>,
 }
 
 impl<S: OverTcp> ConnectionIo<S> {
+    /// The same stream, for HTTP/1.1 with heads of at most `limit` bytes: a request line too long is
+    /// answered `414` (see [`RequestLineWatch`]).
+    pub(crate) fn speaking_http1(mut self, limit: usize) -> Self {
+        self.request_lines = Some(RequestLineWatch::new(limit));
+        self
+    }
+
     fn apply_send_buffer(&self) {
         // One relaxed load per write (no read-modify-write on the hot path); the size is asked at most
         // once per event stream.
@@ -213,6 +229,9 @@ impl<S: OverTcp> AsyncRead for ConnectionIo<S> {
         let this = self.get_mut();
         let before = buf.filled().len();
         ready!(Pin::new(&mut this.stream).poll_read(cx, buf))?;
+        if let Some(watch) = this.request_lines.as_mut() {
+            watch.read(&buf.filled()[before..]);
+        }
         let at_end = buf.filled().len() == before && buf.remaining() > 0;
         if at_end && this.handling.requests.load(Ordering::SeqCst) > 0 {
             // Registered before the second look, so an answer in between still wakes this read, which
@@ -230,6 +249,11 @@ impl<S: OverTcp> AsyncWrite for ConnectionIo<S> {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         this.apply_send_buffer();
+        if let Some(rewritten) =
+            this.request_lines.as_mut().and_then(|watch| watch.poll_write(&mut this.stream, cx, buf))
+        {
+            return rewritten;
+        }
         Pin::new(&mut this.stream).poll_write(cx, buf)
     }
 
@@ -240,6 +264,13 @@ impl<S: OverTcp> AsyncWrite for ConnectionIo<S> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         this.apply_send_buffer();
+        let first = bufs.iter().find(|buf| !buf.is_empty());
+        if let Some(rewritten) = first
+            .zip(this.request_lines.as_mut())
+            .and_then(|(first, watch)| watch.poll_write(&mut this.stream, cx, first))
+        {
+            return rewritten;
+        }
         Pin::new(&mut this.stream).poll_write_vectored(cx, bufs)
     }
 

@@ -21,10 +21,10 @@ use http_body_util::BodyExt;
 use tokio::io::{Interest, ReadBuf};
 use tokio::net::TcpStream;
 
+use crate::engine::request_body::RequestBody;
+use crate::engine::service::App;
+use crate::engine::transport::Connection;
 use crate::http::body::ResponseBody;
-use crate::http::request_body::RequestBody;
-use crate::http::service::App;
-use crate::http::transport::Connection;
 
 /// The longest first head looked at; a longer one (many cookies, say) goes to hyper.
 pub(super) const PEEK_LIMIT: usize = 2048;

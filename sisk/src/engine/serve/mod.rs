@@ -20,7 +20,7 @@ use std::time::Instant;
 use tokio::net::TcpListener;
 use tokio_util::task::TaskTracker;
 
-use crate::http::service::App;
+use crate::engine::service::App;
 use accept::Listener;
 use connection::{serve_connection, Accepted};
 pub(crate) use protocols::{Protocols, Security};

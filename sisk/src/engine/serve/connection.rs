@@ -15,13 +15,13 @@ use tokio_util::task::TaskTracker;
 use super::direct;
 use super::preface::speaks_http2;
 use super::protocols::{Protocols, Security};
+use crate::engine::head_timer::HeadTimer;
+use crate::engine::limits::OpenSlot;
+use crate::engine::request_body::RequestBody;
+use crate::engine::service::App;
+use crate::engine::transport::{Connection, OverTcp};
+use crate::engine::when_woken::WhenWoken;
 use crate::http::body::ResponseBody;
-use crate::http::head_timer::HeadTimer;
-use crate::http::limits::OpenSlot;
-use crate::http::request_body::RequestBody;
-use crate::http::service::App;
-use crate::http::transport::{Connection, OverTcp};
-use crate::http::when_woken::WhenWoken;
 
 /// A connection just accepted, with its place among the server's open connections.
 pub(super) struct Accepted {
@@ -124,12 +124,14 @@ impl Served {
         let _served = connections.token();
         let stopping = app.server.stopping().clone();
         let cutoff = CancellationToken::clone(&connection.cutoff);
-        let io = TokioIo::new(connection.io(stream));
+        let io = connection.io(stream);
+        let head_limit = app.server.configuration().maximum_header_size;
+        let io = TokioIo::new(if is_http2 { io } else { io.speaking_http1(head_limit) });
         let first_answer = first_answer.map(|answer| std::sync::Mutex::new(Some(answer)));
         let service = hyper::service::service_fn(move |request| {
             let app = app.clone();
             let connection = connection.clone();
-            let answered = first_answer.as_ref().and_then(|first| crate::http::lock(first).take());
+            let answered = first_answer.as_ref().and_then(|first| crate::sync::lock(first).take());
             let request = request.map(RequestBody::from);
             // Boxed: hyper keeps its in-flight future's place for as long as the connection lives (an
             // event stream's too), so that place is a pointer, and the request's own future is freed

@@ -43,7 +43,7 @@ impl Future for HeadSleep {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         // Only the connection's own task polls it: the lock is never contended.
-        let mut shared = crate::http::lock(&self.shared);
+        let mut shared = crate::sync::lock(&self.shared);
         let sleep = shared.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(self.deadline)));
         if sleep.deadline() != self.deadline {
             sleep.as_mut().reset(self.deadline);

@@ -6,7 +6,7 @@ use std::time::Duration;
 use hyper::server::conn::{http1, http2};
 use hyper_util::rt::TokioTimer;
 
-use crate::http::transport::StreamExecutor;
+use crate::engine::transport::StreamExecutor;
 use crate::http::HttpServerConfiguration;
 
 /// Whether connections are plain text or TLS.

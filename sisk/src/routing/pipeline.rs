@@ -1,0 +1,385 @@
+//! The request pipeline, which the router owns from end to end ([`Router::dispatch`]): the CORS headers
+//! of the answer, the route's match, the stages of its answer (before handlers, the action, after
+//! handlers) or the router's own `404`, `405` and `OPTIONS` answers, a panic turned into a `500`, and the
+//! hand-off of an event stream whose handler keeps running.
+//!
+//! The stages run in place, in the request's own future; each stage's future is boxed already (handlers
+//! and actions are type-erased), so what is still running can move. When an event stream's head is
+//! committed while a stage runs, that stage's future and the stages still to come ([`Pipeline`]) move to
+//! a small tracked task, and the head is answered at once: an open stream keeps its handler's own future,
+//! the request and the handlers still to run, not the whole request pipeline.
+
+use std::any::Any;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use http::{Method, StatusCode};
+use tokio::sync::oneshot;
+
+use crate::engine::request_body::RequestBody;
+use crate::engine::transport::Transport;
+use crate::http::request::RequestParts;
+use crate::http::{HttpRequest, HttpResponse, HttpServer};
+use crate::routing::action::{Action, ResponseFuture};
+use crate::routing::allowed_methods::AllowedMethods;
+use crate::routing::request_handler::{HandlerKind, RequestHandler};
+use crate::routing::router::Resolution;
+use crate::routing::{Route, RouteMethod, Router};
+
+/// A request as the engine hands it to the router: hyper's parts and body, and where it came from.
+#[derive(Debug)]
+pub(crate) struct Incoming {
+    pub(crate) parts: http::request::Parts,
+    pub(crate) body: RequestBody,
+    pub(crate) remote: SocketAddr,
+    pub(crate) transport: Transport,
+}
+
+/// How the stages in place ended.
+enum Outcome {
+    /// The last stage answered.
+    Answered(HttpResponse),
+    /// A stage committed an event stream's head: this is the head, and what was still running went on
+    /// in a task (or had just ended).
+    Streaming(HttpResponse),
+    /// A stage panicked before any stream began.
+    Panicked(Box<dyn Any + Send>),
+}
+
+/// What one poll of the stages in place found.
+enum Polled {
+    Answered(HttpResponse),
+    Head(HttpResponse),
+    Panicked(Box<dyn Any + Send>),
+}
+
+impl Router {
+    /// Answers one request of `server`, traced in `span`. The stages run in place; if one turns the
+    /// request into an event stream, the stream's head is returned as soon as it is committed and what
+    /// is still running goes on in a tracked task (see the module docs).
+    pub(crate) async fn dispatch(&self, server: &HttpServer, incoming: Incoming, span: &tracing::Span) -> HttpResponse {
+        let Incoming { parts, body, remote, transport } = incoming;
+        // `None` (no policy, no `Origin`, or one not allowed) leaves the request's and the response's
+        // headers alone.
+        let cors_headers = self.cors.as_ref().and_then(|cors| cors.headers_for(&parts.method, &parts.headers));
+        // The request, and the slot through which its event stream's head (if it opens one) comes back.
+        let make_request = |parts, route_parameters| {
+            let (head_slot, head) = oneshot::channel();
+            let request = HttpRequest::new(RequestParts {
+                parts,
+                body: Some(body),
+                remote_address: remote,
+                route_parameters,
+                server: server.clone(),
+                response_headers: cors_headers.clone().unwrap_or_default(),
+                transport,
+                head_slot: Some(head_slot),
+            });
+            (request, head)
+        };
+        let fallback = |action, (request, head), allowed| (Pipeline::fallback(action, request, allowed), head);
+        let started =
+            match self.resolve(&parts.method, parts.uri.path()) {
+                Resolution::Found(route, parameters) => {
+                    let (request, head) = make_request(parts, parameters);
+                    Ok((Pipeline::route(&self.global_request_handlers, route, request), head))
+                }
+                // As in Sisk: `OPTIONS` on a path without an `OPTIONS` route (a CORS preflight, say) is `200`.
+                Resolution::MethodNotAllowed(allowed) if parts.method == Method::OPTIONS => Err(HttpResponse::new()
+                    .with_header(http::header::ALLOW, allowed.with(RouteMethod::Options).header_value())),
+                Resolution::MethodNotAllowed(allowed) => match &self.method_not_allowed {
+                    Some(action) => Ok(fallback(action, make_request(parts, Vec::new()), Some(allowed))),
+                    None => Err(HttpResponse::with_status_code(StatusCode::METHOD_NOT_ALLOWED)
+                        .with_header(http::header::ALLOW, allowed.header_value())),
+                },
+                Resolution::NotFound => match &self.not_found {
+                    Some(action) => Ok(fallback(action, make_request(parts, Vec::new()), None)),
+                    None => Err(HttpResponse::with_status_code(StatusCode::NOT_FOUND)),
+                },
+                Resolution::InvalidParameter => Err(HttpResponse::with_status_code(StatusCode::BAD_REQUEST)
+                    .with_content("a route parameter holds a control character")),
+            };
+        let outcome = match started {
+            Ok((pipeline, head)) => run_in_place(server, pipeline, head, span).await,
+            Err(answer) => Outcome::Answered(answer),
+        };
+        match outcome {
+            Outcome::Answered(mut response) => {
+                for (name, value) in cors_headers.iter().flatten() {
+                    response.headers.entry(name).or_insert_with(|| value.clone());
+                }
+                response
+            }
+            Outcome::Streaming(stream_head) => stream_head,
+            Outcome::Panicked(panic) => panic_response(span, panic),
+        }
+    }
+}
+
+/// Polls the stages in place, inside the request's span, until they answer, panic, or commit an event
+/// stream's head — then hands what is still running to a tracked task of `server`.
+async fn run_in_place(
+    server: &HttpServer,
+    mut pipeline: Pipeline<'_>,
+    head: oneshot::Receiver<HttpResponse>,
+    span: &tracing::Span,
+) -> Outcome {
+    let mut head = Some(head);
+    let polled = std::future::poll_fn(|cx| {
+        match poll_caught(&mut pipeline, span, cx) {
+            Poll::Ready(Ok(response)) => return Poll::Ready(Polled::Answered(response)),
+            Poll::Ready(Err(panic)) => return Poll::Ready(Polled::Panicked(panic)),
+            Poll::Pending => {}
+        }
+        // The stages first: one that answered is seen first, and a head committed in that same poll is
+        // looked for below.
+        if let Some(receiver) = head.as_mut() {
+            match Pin::new(receiver).poll(cx) {
+                Poll::Ready(Ok(stream_head)) => return Poll::Ready(Polled::Head(stream_head)),
+                // The request let go of its slot: no stream can begin any more.
+                Poll::Ready(Err(_)) => head = None,
+                Poll::Pending => {}
+            }
+        }
+        Poll::Pending
+    })
+    .await;
+    let committed = head.as_mut().and_then(|receiver| receiver.try_recv().ok());
+    match (polled, committed) {
+        (Polled::Head(stream_head), _) => {
+            hand_off(server, pipeline.into_owned(), span.clone());
+            Outcome::Streaming(stream_head)
+        }
+        // A stream whose head went out in the poll that ended its stages: it has nothing left to run,
+        // and ends with the request (dropped here).
+        (Polled::Answered(_), Some(stream_head)) => Outcome::Streaming(stream_head),
+        (Polled::Answered(response), None) => Outcome::Answered(response),
+        (Polled::Panicked(panic), committed) => {
+            // The stages' own copies of the request went with the unwinding; this one says why.
+            pipeline.request.fail_event_stream(&mut HttpResponse::with_status_code(StatusCode::INTERNAL_SERVER_ERROR));
+            match committed {
+                Some(stream_head) => {
+                    tracing::error!(parent: span, panic = %panic_message(&panic), "handler panicked after its event stream began");
+                    Outcome::Streaming(stream_head)
+                }
+                None => Outcome::Panicked(panic),
+            }
+        }
+    }
+}
+
+/// Runs what is still running of a pipeline whose event stream began, in a task of its own that the
+/// graceful shutdown waits for (and drops at its timeout).
+fn hand_off(server: &HttpServer, mut pipeline: Pipeline<'static>, span: tracing::Span) {
+    let abandoned = server.abandoned().clone();
+    server.streaming_tasks().spawn(async move {
+        let stages = std::future::poll_fn(|cx| poll_caught(&mut pipeline, &span, cx));
+        let ran = tokio::select! {
+            ran = stages => Some(ran),
+            () = abandoned.cancelled() => None,
+        };
+        match ran {
+            Some(Ok(_)) => {}
+            Some(Err(panic)) => {
+                pipeline.request.fail_event_stream(&mut HttpResponse::with_status_code(StatusCode::INTERNAL_SERVER_ERROR));
+                tracing::error!(parent: &span, panic = %panic_message(&panic), "handler panicked after its event stream began");
+            }
+            None => tracing::warn!(parent: &span, "handler dropped at the shutdown timeout"),
+        }
+    });
+}
+
+/// Polls `pipeline`'s stages once inside `span`, with a panic caught as an `Err`.
+fn poll_caught(
+    pipeline: &mut Pipeline<'_>,
+    span: &tracing::Span,
+    cx: &mut Context<'_>,
+) -> Poll<Result<HttpResponse, Box<dyn Any + Send>>> {
+    let _entered = span.enter();
+    match std::panic::catch_unwind(AssertUnwindSafe(|| pipeline.poll_stages(cx))) {
+        Ok(Poll::Pending) => Poll::Pending,
+        Ok(Poll::Ready(response)) => Poll::Ready(Ok(response)),
+        Err(panic) => Poll::Ready(Err(panic)),
+    }
+}
+
+/// A before handler's boxed future.
+type BeforeFuture = Pin<Box<dyn Future<Output = Option<HttpResponse>> + Send>>;
+
+/// The stages of one request: the one running (a boxed future, so it can move), and where the others
+/// are. As in Sisk: the before handlers (global but the bypassed ones, then the route's), the action,
+/// then the after handlers; a before handler that answers ends the pipeline there.
+struct Pipeline<'r> {
+    request: HttpRequest,
+    stages: Stages<'r>,
+    running: Running,
+}
+
+/// Where a pipeline's stages come from.
+enum Stages<'r> {
+    /// A route of the router.
+    Route { global: &'r [RequestHandler], route: &'r Route },
+    /// A route's stages owned, once the pipeline moved to a task: its handlers in order, and its action.
+    Owned { handlers: Vec<RequestHandler>, action: Action },
+    /// The router's own `404` or `405` handler, and no request handlers; a `405`'s answer gets the
+    /// `Allow` header of the path's methods.
+    Fallback { allowed: Option<AllowedMethods> },
+}
+
+/// The stage that is running, with its place among the handlers.
+enum Running {
+    Before(usize, BeforeFuture),
+    Action(ResponseFuture),
+    After(usize, ResponseFuture),
+    /// The last stage answered.
+    Finished,
+}
+
+impl<'r> Pipeline<'r> {
+    /// A route's stages, the first one started.
+    fn route(global: &'r [RequestHandler], route: &'r Route, request: HttpRequest) -> Self {
+        let mut pipeline = Pipeline { request, stages: Stages::Route { global, route }, running: Running::Finished };
+        pipeline.running = pipeline.start_before(0);
+        pipeline
+    }
+
+    /// The router's `404` or `405` handler (`allowed` for a `405`), started.
+    fn fallback(action: &Action, request: HttpRequest, allowed: Option<AllowedMethods>) -> Self {
+        let running = Running::Action(action.call(request.clone()));
+        Pipeline { request, stages: Stages::Fallback { allowed }, running }
+    }
+
+    /// The same stages, owning what they borrowed from the router (a few `Arc`s; no allocation for a
+    /// route without request handlers).
+    fn into_owned(self) -> Pipeline<'static> {
+        let stages = match self.stages {
+            Stages::Route { global, route } => Stages::Owned {
+                handlers: route_handlers(global, route).cloned().collect(),
+                action: route.action.clone(),
+            },
+            Stages::Owned { handlers, action } => Stages::Owned { handlers, action },
+            Stages::Fallback { allowed } => Stages::Fallback { allowed },
+        };
+        Pipeline { request: self.request, stages, running: self.running }
+    }
+
+    /// The first handler at `from` or after it of the kind `wanted` picks, with its place.
+    fn next_handler<T>(&self, from: usize, mut wanted: impl FnMut(&HandlerKind) -> Option<T>) -> Option<(usize, T)> {
+        let found = |(at, handler): (usize, &RequestHandler)| wanted(&handler.kind).map(|picked| (at, picked));
+        match &self.stages {
+            Stages::Route { global, route } => route_handlers(global, route).enumerate().skip(from).find_map(found),
+            Stages::Owned { handlers, .. } => handlers.iter().enumerate().skip(from).find_map(found),
+            Stages::Fallback { .. } => None,
+        }
+    }
+
+    /// Starts the first before handler at `from` or after it, or else the action.
+    fn start_before(&self, from: usize) -> Running {
+        let before = |kind: &HandlerKind| match kind {
+            HandlerKind::Before(before) => Some(before(self.request.clone())),
+            HandlerKind::After(_) => None,
+        };
+        if let Some((at, started)) = self.next_handler(from, before) {
+            return Running::Before(at, started);
+        }
+        match &self.stages {
+            Stages::Route { route, .. } => Running::Action(route.action.call(self.request.clone())),
+            Stages::Owned { action, .. } => Running::Action(action.call(self.request.clone())),
+            // A fallback starts at its action and has no before handler to come from.
+            Stages::Fallback { .. } => Running::Finished,
+        }
+    }
+
+    /// Starts the first after handler at `from` or after it with `response`; `Err(response)` when none
+    /// is left. (The large `Err` is the response itself, moved once at the end.)
+    #[allow(clippy::result_large_err)]
+    fn start_after(&self, from: usize, response: HttpResponse) -> Result<Running, HttpResponse> {
+        let mut response = Some(response);
+        let after = |kind: &HandlerKind| match kind {
+            HandlerKind::After(after) => response.take().map(|response| after(self.request.clone(), response)),
+            HandlerKind::Before(_) => None,
+        };
+        match self.next_handler(from, after) {
+            Some((at, started)) => Ok(Running::After(at, started)),
+            None => Err(self.finished(response.take().unwrap_or_default())),
+        }
+    }
+
+    /// The answer of the last stage, as the client gets it: a `405` handler's with the `Allow` header.
+    fn finished(&self, response: HttpResponse) -> HttpResponse {
+        match &self.stages {
+            Stages::Fallback { allowed: Some(allowed) } => {
+                response.with_header(http::header::ALLOW, allowed.header_value())
+            }
+            _ => response,
+        }
+    }
+
+    /// Polls the running stage, and starts each next one as the previous ends, until the last answers.
+    fn poll_stages(&mut self, cx: &mut Context<'_>) -> Poll<HttpResponse> {
+        loop {
+            let next = match &mut self.running {
+                Running::Before(at, future) => {
+                    let at = *at;
+                    match ready!(future.as_mut().poll(cx)) {
+                        Some(response) => Err(self.failed_if_server_error(response)),
+                        None => Ok(self.start_before(at + 1)),
+                    }
+                }
+                Running::Action(future) => {
+                    let response = ready!(future.as_mut().poll(cx));
+                    self.start_after(0, self.failed_if_server_error(response))
+                }
+                Running::After(at, future) => {
+                    let at = *at;
+                    let response = ready!(future.as_mut().poll(cx));
+                    self.start_after(at + 1, response)
+                }
+                Running::Finished => return Poll::Pending,
+            };
+            match next {
+                Ok(running) => self.running = running,
+                Err(response) => {
+                    self.running = Running::Finished;
+                    return Poll::Ready(response);
+                }
+            }
+        }
+    }
+
+    /// A server error from a before handler or the action: a stream that already began breaks instead of
+    /// ending.
+    fn failed_if_server_error(&self, mut response: HttpResponse) -> HttpResponse {
+        if response.status.is_server_error() {
+            self.request.fail_event_stream(&mut response);
+        }
+        response
+    }
+}
+
+/// A route's request handlers in order: the global ones it does not bypass, then its own.
+fn route_handlers<'r>(
+    global: &'r [RequestHandler],
+    route: &'r Route,
+) -> impl Iterator<Item = &'r RequestHandler> + Clone {
+    global.iter().filter(move |handler| !route.bypasses(handler)).chain(&route.request_handlers)
+}
+
+/// Logs a panic from an action and makes the 500 the client receives. (Only the user's panics get here:
+/// the library refuses with values, never by unwinding.)
+fn panic_response(span: &tracing::Span, panic: Box<dyn Any + Send>) -> HttpResponse {
+    tracing::error!(parent: span, panic = %panic_message(&panic), "handler panicked; answering 500");
+    HttpResponse::with_status_code(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// The text a panic carries, or what it is when it carries none.
+fn panic_message(panic: &Box<dyn Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic payload".to_owned())
+}
