@@ -37,7 +37,7 @@ async fn publish(req: HttpRequest, audience: Audience) -> Result<HttpResponse, s
     let event = Event::new().data(body);
     Ok(match req.server().event_sources().publish_async(audience, &event).await {
         Ok(Published { id, .. }) => HttpResponse::new().with_content(id.map(|id| id.to_string()).unwrap_or_default()),
-        Err(err) => HttpResponse::with_status_code(err.status_code().unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        Err(err) => HttpResponse::from_status(err.status_code().unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
             .with_content(err.to_string()),
     })
 }
@@ -70,7 +70,7 @@ async fn main() -> Result<(), sisk::Error> {
             evs.send(body);
             return Ok(HttpResponse::new().with_content("sent"));
         }
-        Ok::<_, sisk::Error>(HttpResponse::with_status_code(StatusCode::NOT_FOUND).with_content("no such connection"))
+        Ok::<_, sisk::Error>(HttpResponse::from_status(StatusCode::NOT_FOUND).with_content("no such connection"))
     });
     r += Route::post("/shout", |req: HttpRequest| async move {
         let body = req.body_string().await?;

@@ -39,8 +39,10 @@ macro_rules! method_attributes {
         method_attributes!(@one $any_attr $any $any_doc);
     };
     (@one $attr:ident $variant:ident $doc:literal) => {
-        #[doc = concat!("A route answering ", $doc, ": `#[", stringify!($attr), "(\"/path\")]`; the path and the ")]
-        #[doc = "function follow the rules of [`route`](macro@route).\n\n```"]
+        #[doc = concat!("Makes a function a route answering ", $doc, ": `#[", stringify!($attr), "(\"/path\")]`")]
+        #[doc = "on a free function, picked up by `Router::auto_scan()`, or on a method of a"]
+        #[doc = "[`route_prefix`](macro@route_prefix) controller. The path and the function follow the rules of"]
+        #[doc = "[`route`](macro@route).\n\n```"]
         #[doc = concat!("use sisk::prelude::*;\n\n#[", stringify!($attr), "(\"/items/<id>\")]")]
         #[doc = "async fn item(req: HttpRequest) -> String {"]
         #[doc = "    format!(\"{} {}\", req.method(), req.route_parameter(\"id\").unwrap_or_default())\n}\n"]

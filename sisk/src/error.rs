@@ -433,7 +433,19 @@ impl Error {
         Error { cause: Some(Arc::new(cause)), ..Self::new(ErrorKind::Internal, message) }
     }
 
-    /// An error that answers the request with `status` and `message` as its plain-text body.
+    /// An error that answers the request with `status` (kind [`ErrorKind::Response`]).
+    ///
+    /// Below 500 (a `400`, a `404`, …) `message` is the response's plain-text body. A server error
+    /// (`5xx`) answers with the bare status and no body, as every `Error` with a `5xx` status does, so no
+    /// internal detail reaches the client; `message` goes to the log (`tracing::error!`). Nothing else is
+    /// added: a `503` made here carries no `Retry-After` header. The one exception is a `503` answered to a request for
+    /// an event stream (`Accept: text/event-stream`) before its stream began: since an `EventSource` never
+    /// retries a `503`, it becomes a `200` event stream that a browser retries, with `Retry-After` and a
+    /// `retry:` field of
+    /// [`event_source_error_retry`](crate::http::HttpServerConfiguration::event_source_error_retry).
+    /// For a body or headers of your own on any status (a `Retry-After` of your choice, say), return an
+    /// [`HttpResponse`](crate::http::HttpResponse) (`HttpResponse::from_status(status)` with
+    /// `with_content` and `with_header`) instead of an error.
     ///
     /// ```
     /// use sisk::prelude::*;

@@ -29,7 +29,7 @@ where
         Ok(output) => output.into_response(),
         Err(err) => {
             tracing::error!(error = %err, "synchronous handler panicked; answering 500");
-            HttpResponse::with_status_code(StatusCode::INTERNAL_SERVER_ERROR)
+            HttpResponse::from_status(StatusCode::INTERNAL_SERVER_ERROR)
         }
     }
 }

@@ -16,7 +16,7 @@ fn require_session() -> RequestHandler {
                 req.bag().set(session);
                 None
             }
-            None => Some(HttpResponse::with_status_code(StatusCode::UNAUTHORIZED)),
+            None => Some(HttpResponse::from_status(StatusCode::UNAUTHORIZED)),
         }
     })
 }
@@ -24,7 +24,7 @@ fn require_session() -> RequestHandler {
 /// A global handler that refuses every request without `X-Api-Key`.
 static API_KEY: LazyLock<RequestHandler> = LazyLock::new(|| {
     RequestHandler::before(|req: HttpRequest| async move {
-        req.header("x-api-key").is_none().then(|| HttpResponse::with_status_code(StatusCode::FORBIDDEN))
+        req.header("x-api-key").is_none().then(|| HttpResponse::from_status(StatusCode::FORBIDDEN))
     })
 });
 

@@ -11,7 +11,7 @@ fn authenticate() -> RequestHandler {
     RequestHandler::before(|req: HttpRequest| async move {
         match req.header("authorization") {
             Some("Bearer secret") => None,
-            _ => Some(HttpResponse::with_status_code(StatusCode::UNAUTHORIZED).with_content("who are you?")),
+            _ => Some(HttpResponse::from_status(StatusCode::UNAUTHORIZED).with_content("who are you?")),
         }
     })
 }
@@ -61,7 +61,7 @@ async fn an_after_handler_can_replace_the_response_and_handlers_run_in_order() {
     r += Route::get("/trail", |req: HttpRequest| async move { req.bag().get::<String>().unwrap() })
         .with_request_handler(RequestHandler::after(|_req, res: HttpResponse| async move {
             let body = String::from_utf8_lossy(res.content().unwrap()).into_owned();
-            HttpResponse::with_status_code(StatusCode::ACCEPTED).with_content(format!("replaced {body}"))
+            HttpResponse::from_status(StatusCode::ACCEPTED).with_content(format!("replaced {body}"))
         }));
     let server = TestServer::start(r);
     let res = client().get(server.url("/trail")).send().await.unwrap();

@@ -166,7 +166,7 @@ async fn with_the_replace_policy_a_new_connection_replaces_and_closes_the_old_on
     sources.on_event_source_registered(move |es| {
         registered.lock().unwrap().push(format!("+{}", es.identifier().unwrap()))
     });
-    sources.on_event_source_unregistration(move |es| {
+    sources.on_event_source_unregistered(move |es| {
         unregistered.lock().unwrap().push(format!("-{}", es.identifier().unwrap()))
     });
 
@@ -273,7 +273,7 @@ async fn builder_hooks_see_the_connection_and_may_broadcast() {
                 .broadcast(&Event::new().event("joined").data(format!("{} {present}", es.identifier().unwrap())))
                 .unwrap();
         })
-        .on_event_source_unregistration(|es| {
+        .on_event_source_unregistered(|es| {
             let sources = es.server().event_sources();
             sources.broadcast(&Event::new().event("left").data(es.identifier().unwrap())).unwrap();
         });

@@ -200,7 +200,7 @@ async fn a_503_before_the_stream_opened_is_a_stream_that_says_when_to_come_back(
     count_panics();
     let mut r = Router::new();
     r += Route::get("/maintenance", |_req: HttpRequest| async move {
-        HttpResponse::with_status_code(StatusCode::SERVICE_UNAVAILABLE)
+        HttpResponse::from_status(StatusCode::SERVICE_UNAVAILABLE)
             .with_header("Retry-After", "30")
             .with_header("X-App", "kept")
             .with_content("down for maintenance")

@@ -289,7 +289,7 @@ async fn a_stream_is_pulled_only_as_fast_as_the_client_reads_and_dropped_when_it
         async move {
             match producer {
                 Some(producer) => HttpResponse::new().with_stream(producer),
-                None => HttpResponse::with_status_code(StatusCode::GONE),
+                None => HttpResponse::from_status(StatusCode::GONE),
             }
         }
     });

@@ -82,6 +82,13 @@ impl Transport {
     }
 }
 
+/// What carries a connection's bytes: the socket itself, or TLS over it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Carrier {
+    Plain,
+    Tls,
+}
+
 /// One accepted connection, as its requests see it.
 #[derive(Debug, Clone)]
 pub(crate) struct Connection {
@@ -115,25 +122,25 @@ impl Drop for HandlingRequest {
 
 impl Connection {
     /// A connection whose cut-off is a child of `parent` (the server's "abandon everything" switch);
-    /// `secure` when it is TLS.
-    pub(crate) fn new(parent: &CancellationToken, secure: bool) -> Self {
+    /// `carrier` says whether it is TLS.
+    pub(crate) fn new(parent: &CancellationToken, carrier: Carrier) -> Self {
         Connection {
             cutoff: Arc::new(parent.child_token()),
             send_buffer: Arc::new(AtomicUsize::new(0)),
             handling: Arc::default(),
-            secure,
+            secure: carrier == Carrier::Tls,
         }
     }
 
     /// A connection that no server of sisk's serves (a request through the tower service): its cut-off
     /// is its own token, not a child of the server's, whose node each child would lock when made and
     /// dropped — nothing here watches it.
-    pub(crate) fn detached(secure: bool) -> Self {
+    pub(crate) fn detached(carrier: Carrier) -> Self {
         Connection {
             cutoff: Arc::new(CancellationToken::new()),
             send_buffer: Arc::new(AtomicUsize::new(0)),
             handling: Arc::default(),
-            secure,
+            secure: carrier == Carrier::Tls,
         }
     }
 

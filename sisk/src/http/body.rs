@@ -50,7 +50,7 @@ impl ResponseBody {
         ResponseBody(Kind::Full((!bytes.is_empty()).then_some(bytes)))
     }
 
-    pub(crate) fn stream(body: EventStreamBody) -> Self {
+    pub(crate) fn event_stream(body: EventStreamBody) -> Self {
         ResponseBody(Kind::Stream(body))
     }
 

@@ -111,8 +111,8 @@ pub struct HttpServerConfiguration {
     /// [`try_get_event_source`](crate::http::HttpRequest::try_get_event_source) returns the error
     /// ([`ErrorKind::TooManyEventSources`](crate::ErrorKind::TooManyEventSources)) whose answer that is.
     /// Over HTTP/2 many streams share one connection, so this, not
-    /// [`maximum_connections`](Self::maximum_connections), is what bounds them. At about 16 KB per open
-    /// stream (see the book's deploying chapter) the default holds the streams near 160 MB.
+    /// [`maximum_connections`](Self::maximum_connections), is what bounds them. At about 8 KB per open
+    /// stream (BENCHMARKS.md measures it) the default holds the streams near 80 MB.
     pub maximum_event_sources: usize,
     /// How many streams one HTTP/2 connection may have open at once (default 1000); more are refused
     /// by the protocol (`REFUSED_STREAM`) without touching the others.

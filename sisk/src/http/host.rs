@@ -180,7 +180,8 @@ impl HttpServerHostContextBuilder {
 
     /// Runs `hook` each time an identified connection leaves the server's collection (see
     /// [`on_event_source_registered`](Self::on_event_source_registered)).
-    pub fn on_event_source_unregistration(mut self, hook: impl Fn(&LocalEventSource) + Send + Sync + 'static) -> Self {
+    #[doc(alias = "on_event_source_unregistration")]
+    pub fn on_event_source_unregistered(mut self, hook: impl Fn(&LocalEventSource) + Send + Sync + 'static) -> Self {
         self.unregistered_hooks.push(Box::new(hook));
         self
     }
@@ -250,7 +251,7 @@ impl HttpServerHostContextBuilder {
             server.event_sources().on_event_source_registered(hook);
         }
         for hook in self.unregistered_hooks {
-            server.event_sources().on_event_source_unregistration(hook);
+            server.event_sources().on_event_source_unregistered(hook);
         }
         Ok(Arc::new(App { server, router }))
     }

@@ -15,7 +15,7 @@ use tokio::sync::OnceCell;
 
 use crate::engine::request_body::{BoxError, RequestBody};
 use crate::engine::service::App;
-use crate::engine::transport::Connection;
+use crate::engine::transport::{Carrier, Connection};
 use crate::http::{HttpServer, ResponseBody};
 
 /// sisk's request pipeline as a [`tower_service::Service`], made by
@@ -86,8 +86,8 @@ where
         Box::pin(async move {
             backplane_started.get_or_init(|| app.server.start_backplane()).await;
             let remote = request.extensions().get::<SocketAddr>().copied().unwrap_or(NO_ADDRESS);
-            let secure = request.uri().scheme() == Some(&Scheme::HTTPS);
-            let connection = Connection::detached(secure);
+            let carrier = if request.uri().scheme() == Some(&Scheme::HTTPS) { Carrier::Tls } else { Carrier::Plain };
+            let connection = Connection::detached(carrier);
             let request = request.map(RequestBody::foreign);
             Ok(app.handle(request, remote, &connection).await)
         })

@@ -21,7 +21,7 @@ use crate::Error;
 /// | `StatusCode` | that status, no content |
 /// | `(StatusCode, T)` | `T`'s response with that status |
 /// | `()` | `200`, no content |
-/// | `Result<T, sisk::Error>` | `T`'s response, or the error's ([`Error::status_code`], message as text for 4xx) |
+/// | `Result<T, sisk::Error>` | `T`'s response, or the error's ([`Error::status_code`]; below 500 the message as text, a 5xx bare — see [`Error::with_status`]) |
 pub trait IntoResponse {
     /// Makes the response.
     fn into_response(self) -> HttpResponse;
@@ -52,7 +52,7 @@ content_into_response!(&'static str, String, Vec<u8>, Bytes);
 
 impl IntoResponse for StatusCode {
     fn into_response(self) -> HttpResponse {
-        HttpResponse::with_status_code(self)
+        HttpResponse::from_status(self)
     }
 }
 
@@ -98,9 +98,9 @@ impl IntoResponse for Error {
                 Some(cause) => tracing::error!(error = %self, cause = ?cause, "handler returned an error"),
                 None => tracing::error!(error = %self, "handler returned an error"),
             }
-            HttpResponse::with_status_code(status)
+            HttpResponse::from_status(status)
         } else {
-            HttpResponse::with_status_code(status).with_content(self.message().to_owned())
+            HttpResponse::from_status(status).with_content(self.message().to_owned())
         }
     }
 }

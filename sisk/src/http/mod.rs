@@ -11,6 +11,7 @@ mod development_certificate;
 pub mod file_system;
 mod form;
 mod forwarding;
+pub(crate) mod head_slot;
 mod host;
 mod http_service;
 mod into_response;
@@ -47,7 +48,7 @@ pub use listening_port::{IntoListeningPort, ListeningPort};
 pub use multipart::{MultipartForm, MultipartObject};
 pub use query::QueryString;
 pub use request::HttpRequest;
-pub use response::{HttpContent, HttpResponse, READ_CHUNK};
+pub use response::{HttpContent, HttpResponse};
 pub use server::HttpServer;
 #[cfg(feature = "tls")]
 pub use ssl_certificate::SslCertificate;

@@ -8,12 +8,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 use bytes::{Bytes, BytesMut};
 use http::uri::Authority;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, Version};
-use tokio::sync::oneshot;
 
 use crate::engine::body_reader::BodyReader;
 use crate::engine::limits::OpenSlot;
 use crate::engine::request_body::RequestBody;
 use crate::engine::transport::Transport;
+use crate::http::head_slot::HeadSlot;
 use crate::http::streams::{retry_after, retry_later, HttpResponseStream, LocalEventSource, RequestOutcome};
 use crate::http::{Cookie, HttpResponse, HttpServer, QueryString, RequestBag};
 use crate::sync::lock;
@@ -51,6 +51,8 @@ pub(crate) struct RequestHead {
     /// The stream or connection the request came on (to cut off an event-stream client that stopped
     /// reading, and to bound its socket's send buffer).
     pub(crate) transport: Transport,
+    /// Where the head of the stream this request may become goes, for the pipeline.
+    pub(crate) head_slot: HeadSlot,
     query: OnceLock<QueryString>,
 }
 
@@ -74,8 +76,8 @@ enum BodyState {
 /// Whether this request may still become an event stream or a response stream.
 #[derive(Debug)]
 enum EventSourceSlot {
-    /// Not yet: the slot through which the stream's response head will reach the server.
-    Ready(oneshot::Sender<HttpResponse>),
+    /// Not yet; its head will reach the pipeline through the request head's [`HeadSlot`].
+    Ready,
     /// It is an event stream.
     Open(LocalEventSource),
     /// It is a response stream.
@@ -95,7 +97,8 @@ pub(crate) struct RequestParts {
     pub(crate) server: HttpServer,
     pub(crate) response_headers: HeaderMap,
     pub(crate) transport: Transport,
-    pub(crate) head_slot: Option<oneshot::Sender<HttpResponse>>,
+    /// Whether a pipeline waits for a stream's head (a request made elsewhere cannot stream).
+    pub(crate) may_stream: bool,
 }
 
 /// True when the client's `Accept` names `text/event-stream`, as every `EventSource` does.
@@ -166,9 +169,10 @@ impl HttpRequest {
             server: p.server,
             response_headers: p.response_headers,
             transport: p.transport,
+            head_slot: HeadSlot::default(),
             query: OnceLock::new(),
         };
-        let slot = p.head_slot.map_or(EventSourceSlot::Unavailable, EventSourceSlot::Ready);
+        let slot = if p.may_stream { EventSourceSlot::Ready } else { EventSourceSlot::Unavailable };
         let state = RequestState {
             body: Mutex::new(BodyState::Unread(p.body)),
             bag: RequestBag::default(),
@@ -453,9 +457,16 @@ impl HttpRequest {
     /// registered: a probe cannot replace or stand beside a real connection with its identifier.
     ///
     /// With an identifier the connection is registered in
-    /// [`server.event_sources()`](HttpServer::event_sources) while it is open, replacing (and closing) an
-    /// open connection with the same identifier. Nothing is sent until the first message, wait or close,
-    /// so headers can still be appended.
+    /// [`server.event_sources()`](HttpServer::event_sources) while it is open. What happens to an open
+    /// connection with the same identifier is the server's
+    /// [`identifier_policy`](crate::http::HttpServerConfiguration::identifier_policy): by default
+    /// ([`IdentifierPolicy::AllowSeveral`](crate::http::streams::IdentifierPolicy::AllowSeveral)) both stay
+    /// open, publishing to the identifier reaches both and `get_by_identifier` gives the newest; with
+    /// [`IdentifierPolicy::Replace`](crate::http::streams::IdentifierPolicy::Replace), Sisk's behaviour,
+    /// the new one replaces (and closes) the old; with
+    /// [`IdentifierPolicy::RejectNew`](crate::http::streams::IdentifierPolicy::RejectNew) the new one is
+    /// refused (`409`, see below). Nothing is sent until the first message, wait or close, so headers can
+    /// still be appended.
     ///
     /// An identifier may hold any text but control characters (CR, LF, NUL, …), which could otherwise
     /// reach log lines and headers: route parameters that decode to one are refused with `400` before the
@@ -503,16 +514,16 @@ impl HttpRequest {
         }
         let mut slot = lock(&self.state.event_source);
         match std::mem::replace(&mut *slot, EventSourceSlot::Unavailable) {
-            EventSourceSlot::Ready(head_slot) => {
+            EventSourceSlot::Ready => {
                 let place = match self.head.server.event_stream_slot() {
                     Ok(place) => place,
                     Err(full) => {
-                        *slot = EventSourceSlot::Ready(head_slot);
+                        *slot = EventSourceSlot::Ready;
                         return Err(full);
                     }
                 };
                 let _ = self.state.event_stream_place.set(place);
-                let source = LocalEventSource::open(self.head.clone(), identifier, head_slot);
+                let source = LocalEventSource::open(self.head.clone(), identifier);
                 *slot = EventSourceSlot::Open(source.clone());
                 drop(slot);
                 // A HEAD request (a monitoring probe, a link checker) gets the stream's head and no body:
@@ -541,8 +552,8 @@ impl HttpRequest {
     pub fn get_response_stream(&self) -> Result<HttpResponseStream, Error> {
         let mut slot = lock(&self.state.event_source);
         match std::mem::replace(&mut *slot, EventSourceSlot::Unavailable) {
-            EventSourceSlot::Ready(head_slot) => {
-                let stream = HttpResponseStream::open(self.head.clone(), head_slot);
+            EventSourceSlot::Ready => {
+                let stream = HttpResponseStream::open(self.head.clone());
                 *slot = EventSourceSlot::Responding(stream.clone());
                 Ok(stream)
             }
@@ -564,7 +575,7 @@ impl HttpRequest {
         let head_sent = match &*slot {
             EventSourceSlot::Open(source) => !source.head_pending(),
             EventSourceSlot::Responding(_) => true,
-            EventSourceSlot::Ready(_) | EventSourceSlot::Unavailable => false,
+            EventSourceSlot::Ready | EventSourceSlot::Unavailable => false,
         };
         slot.end_of_request(RequestOutcome::Failed);
         drop(slot);
@@ -584,7 +595,7 @@ impl EventSourceSlot {
         match self {
             EventSourceSlot::Open(source) => source.end_of_request(outcome),
             EventSourceSlot::Responding(stream) => stream.end_of_request(outcome),
-            EventSourceSlot::Ready(_) | EventSourceSlot::Unavailable => {}
+            EventSourceSlot::Ready | EventSourceSlot::Unavailable => {}
         }
     }
 }
@@ -656,7 +667,7 @@ mod properties {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::engine::transport::Connection;
+    use crate::engine::transport::{Carrier, Connection};
     use crate::http::HttpServerConfiguration;
 
     /// A request with `headers`, as the server would make it (without a body or a stream slot).
@@ -677,7 +688,8 @@ mod properties {
         let (parts, ()) = builder.body(()).unwrap().into_parts();
         let addr: SocketAddr = ([127, 0, 0, 1], 5000).into();
         let server = HttpServer::new(configuration, addr, None);
-        let connection = Connection::new(&tokio_util::sync::CancellationToken::new(), is_secure);
+        let carrier = if is_secure { Carrier::Tls } else { Carrier::Plain };
+        let connection = Connection::new(&tokio_util::sync::CancellationToken::new(), carrier);
         HttpRequest::new(RequestParts {
             parts,
             body: None,
@@ -686,7 +698,7 @@ mod properties {
             server,
             response_headers: HeaderMap::new(),
             transport: Transport::current(&connection),
-            head_slot: None,
+            may_stream: false,
         })
     }
 

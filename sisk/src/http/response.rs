@@ -115,8 +115,10 @@ impl HttpResponse {
         HttpResponse { status: StatusCode::OK, headers: HeaderMap::new(), body: ResponseBody::empty() }
     }
 
-    /// A response with this status and no content.
-    pub fn with_status_code(status: StatusCode) -> Self {
+    /// A response with this status and no content (the builder that changes a response's status is
+    /// [`with_status`](Self::with_status)).
+    #[doc(alias = "with_status_code")]
+    pub fn from_status(status: StatusCode) -> Self {
         Self::new().with_status(status)
     }
 
@@ -130,7 +132,7 @@ impl HttpResponse {
     ///
     /// # Panics
     /// When the name or value is not a valid header (for example a value with CR or LF). Use
-    /// [`HttpResponse::add_header`] to get an [`Error`] instead; a panic in a handler becomes a 500.
+    /// [`HttpResponse::append_header`] to get an [`Error`] instead; a panic in a handler becomes a 500.
     pub fn with_header<K, V>(mut self, name: K, value: V) -> Self
     where
         K: TryInto<HeaderName>,
@@ -138,14 +140,16 @@ impl HttpResponse {
         V: TryInto<HeaderValue>,
         V::Error: std::fmt::Display,
     {
-        if let Err(err) = self.add_header(name, value) {
+        if let Err(err) = self.append_header(name, value) {
             panic!("{err}");
         }
         self
     }
 
-    /// Adds a header, keeping others of the same name (as `Set-Cookie` needs).
-    pub fn add_header<K, V>(&mut self, name: K, value: V) -> Result<&mut Self, Error>
+    /// Adds a header, keeping others of the same name (as `Set-Cookie` needs); the same name as the
+    /// event source's and the response stream's.
+    #[doc(alias = "add_header")]
+    pub fn append_header<K, V>(&mut self, name: K, value: V) -> Result<&mut Self, Error>
     where
         K: TryInto<HeaderName>,
         K::Error: std::fmt::Display,
@@ -207,7 +211,7 @@ impl HttpResponse {
         self.with_streamed_body(ResponseBody::streamed(stream, None))
     }
 
-    /// Streams the content from `reader` to its end, in chunks of [`READ_CHUNK`] bytes, sent as they are
+    /// Streams the content from `reader` to its end, in chunks of 64 KiB, sent as they are
     /// read (chunked over HTTP/1.1).
     pub fn with_reader(self, reader: impl AsyncRead + Send + 'static) -> Self {
         self.with_stream(ReaderStream::with_capacity(reader, READ_CHUNK))
@@ -300,7 +304,7 @@ impl HttpResponse {
 
 /// The size of the chunks read from an `AsyncRead` for a streamed body (64 KiB): one chunk at a time is in
 /// memory per response, whatever the size of what is read.
-pub const READ_CHUNK: usize = 64 * 1024;
+pub(crate) const READ_CHUNK: usize = 64 * 1024;
 
 /// A missing file, as the client sees it (the path is not told: it is the server's business).
 fn file_not_found() -> Error {
@@ -328,7 +332,7 @@ mod tests {
     #[test]
     fn add_keeps_set_replaces() {
         let mut res = HttpResponse::new();
-        res.add_header("x-a", "1").unwrap().add_header("x-a", "2").unwrap();
+        res.append_header("x-a", "1").unwrap().append_header("x-a", "2").unwrap();
         assert_eq!(res.headers.get_all("x-a").iter().count(), 2);
         res.set_header("x-a", "3").unwrap();
         assert_eq!(res.headers.get_all("x-a").iter().collect::<Vec<_>>(), ["3"]);
@@ -336,7 +340,7 @@ mod tests {
 
     #[test]
     fn header_injection_is_an_error() {
-        let err = HttpResponse::new().add_header("x-a", "a\r\nSet-Cookie: x=1").unwrap_err();
+        let err = HttpResponse::new().append_header("x-a", "a\r\nSet-Cookie: x=1").unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::InvalidHeader, "{err}");
     }
 

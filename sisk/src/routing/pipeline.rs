@@ -14,14 +14,14 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use http::{Method, StatusCode};
-use tokio::sync::oneshot;
 
 use crate::engine::request_body::RequestBody;
 use crate::engine::transport::Transport;
-use crate::http::request::RequestParts;
+use crate::http::request::{RequestHead, RequestParts};
 use crate::http::{HttpRequest, HttpResponse, HttpServer};
 use crate::routing::action::{Action, ResponseFuture};
 use crate::routing::allowed_methods::AllowedMethods;
@@ -65,10 +65,8 @@ impl Router {
         // `None` (no policy, no `Origin`, or one not allowed) leaves the request's and the response's
         // headers alone.
         let cors_headers = self.cors.as_ref().and_then(|cors| cors.headers_for(&parts.method, &parts.headers));
-        // The request, and the slot through which its event stream's head (if it opens one) comes back.
         let make_request = |parts, route_parameters| {
-            let (head_slot, head) = oneshot::channel();
-            let request = HttpRequest::new(RequestParts {
+            HttpRequest::new(RequestParts {
                 parts,
                 body: Some(body),
                 remote_address: remote,
@@ -76,34 +74,31 @@ impl Router {
                 server: server.clone(),
                 response_headers: cors_headers.clone().unwrap_or_default(),
                 transport,
-                head_slot: Some(head_slot),
-            });
-            (request, head)
+                may_stream: true,
+            })
         };
-        let fallback = |action, (request, head), allowed| (Pipeline::fallback(action, request, allowed), head);
         let started =
             match self.resolve(&parts.method, parts.uri.path()) {
                 Resolution::Found(route, parameters) => {
-                    let (request, head) = make_request(parts, parameters);
-                    Ok((Pipeline::route(&self.global_request_handlers, route, request), head))
+                    Ok(Pipeline::route(&self.global_request_handlers, route, make_request(parts, parameters)))
                 }
                 // As in Sisk: `OPTIONS` on a path without an `OPTIONS` route (a CORS preflight, say) is `200`.
                 Resolution::MethodNotAllowed(allowed) if parts.method == Method::OPTIONS => Err(HttpResponse::new()
                     .with_header(http::header::ALLOW, allowed.with(RouteMethod::Options).header_value())),
                 Resolution::MethodNotAllowed(allowed) => match &self.method_not_allowed {
-                    Some(action) => Ok(fallback(action, make_request(parts, Vec::new()), Some(allowed))),
-                    None => Err(HttpResponse::with_status_code(StatusCode::METHOD_NOT_ALLOWED)
+                    Some(action) => Ok(Pipeline::fallback(action, make_request(parts, Vec::new()), Some(allowed))),
+                    None => Err(HttpResponse::from_status(StatusCode::METHOD_NOT_ALLOWED)
                         .with_header(http::header::ALLOW, allowed.header_value())),
                 },
                 Resolution::NotFound => match &self.not_found {
-                    Some(action) => Ok(fallback(action, make_request(parts, Vec::new()), None)),
-                    None => Err(HttpResponse::with_status_code(StatusCode::NOT_FOUND)),
+                    Some(action) => Ok(Pipeline::fallback(action, make_request(parts, Vec::new()), None)),
+                    None => Err(HttpResponse::from_status(StatusCode::NOT_FOUND)),
                 },
-                Resolution::InvalidParameter => Err(HttpResponse::with_status_code(StatusCode::BAD_REQUEST)
+                Resolution::InvalidParameter => Err(HttpResponse::from_status(StatusCode::BAD_REQUEST)
                     .with_content("a route parameter holds a control character")),
             };
         let outcome = match started {
-            Ok((pipeline, head)) => run_in_place(server, pipeline, head, span).await,
+            Ok(pipeline) => run_in_place(server, pipeline, span).await,
             Err(answer) => Outcome::Answered(answer),
         };
         match outcome {
@@ -121,13 +116,8 @@ impl Router {
 
 /// Polls the stages in place, inside the request's span, until they answer, panic, or commit an event
 /// stream's head — then hands what is still running to a tracked task of `server`.
-async fn run_in_place(
-    server: &HttpServer,
-    mut pipeline: Pipeline<'_>,
-    head: oneshot::Receiver<HttpResponse>,
-    span: &tracing::Span,
-) -> Outcome {
-    let mut head = Some(head);
+async fn run_in_place(server: &HttpServer, mut pipeline: Pipeline<'_>, span: &tracing::Span) -> Outcome {
+    let mut looking = LookingForHead(None);
     let polled = std::future::poll_fn(|cx| {
         match poll_caught(&mut pipeline, span, cx) {
             Poll::Ready(Ok(response)) => return Poll::Ready(Polled::Answered(response)),
@@ -135,19 +125,13 @@ async fn run_in_place(
             Poll::Pending => {}
         }
         // The stages first: one that answered is seen first, and a head committed in that same poll is
-        // looked for below.
-        if let Some(receiver) = head.as_mut() {
-            match Pin::new(receiver).poll(cx) {
-                Poll::Ready(Ok(stream_head)) => return Poll::Ready(Polled::Head(stream_head)),
-                // The request let go of its slot: no stream can begin any more.
-                Poll::Ready(Err(_)) => head = None,
-                Poll::Pending => {}
-            }
-        }
-        Poll::Pending
+        // looked for below. A request whose stages never wait never looks in the slot here.
+        let request_head = &pipeline.request.head;
+        looking.0.get_or_insert_with(|| request_head.clone());
+        request_head.head_slot.poll_take(cx).map(Polled::Head)
     })
     .await;
-    let committed = head.as_mut().and_then(|receiver| receiver.try_recv().ok());
+    let committed = pipeline.request.head.head_slot.close();
     match (polled, committed) {
         (Polled::Head(stream_head), _) => {
             hand_off(server, pipeline.into_owned(), span.clone());
@@ -159,7 +143,7 @@ async fn run_in_place(
         (Polled::Answered(response), None) => Outcome::Answered(response),
         (Polled::Panicked(panic), committed) => {
             // The stages' own copies of the request went with the unwinding; this one says why.
-            pipeline.request.fail_event_stream(&mut HttpResponse::with_status_code(StatusCode::INTERNAL_SERVER_ERROR));
+            pipeline.request.fail_event_stream(&mut HttpResponse::from_status(StatusCode::INTERNAL_SERVER_ERROR));
             match committed {
                 Some(stream_head) => {
                     tracing::error!(parent: span, panic = %panic_message(&panic), "handler panicked after its event stream began");
@@ -167,6 +151,19 @@ async fn run_in_place(
                 }
                 None => Outcome::Panicked(panic),
             }
+        }
+    }
+}
+
+/// The request head whose slot holds the pipeline's waker, once a stage waited: dropped with the
+/// pipeline's future (the connection closed, say), it takes the waker out, so that a stream that lives
+/// on does not keep the connection's task alive through it.
+struct LookingForHead(Option<Arc<RequestHead>>);
+
+impl Drop for LookingForHead {
+    fn drop(&mut self) {
+        if let Some(head) = self.0.take() {
+            head.head_slot.close();
         }
     }
 }
@@ -184,7 +181,7 @@ fn hand_off(server: &HttpServer, mut pipeline: Pipeline<'static>, span: tracing:
         match ran {
             Some(Ok(_)) => {}
             Some(Err(panic)) => {
-                pipeline.request.fail_event_stream(&mut HttpResponse::with_status_code(StatusCode::INTERNAL_SERVER_ERROR));
+                pipeline.request.fail_event_stream(&mut HttpResponse::from_status(StatusCode::INTERNAL_SERVER_ERROR));
                 tracing::error!(parent: &span, panic = %panic_message(&panic), "handler panicked after its event stream began");
             }
             None => tracing::warn!(parent: &span, "handler dropped at the shutdown timeout"),
@@ -372,7 +369,7 @@ fn route_handlers<'r>(
 /// the library refuses with values, never by unwinding.)
 fn panic_response(span: &tracing::Span, panic: Box<dyn Any + Send>) -> HttpResponse {
     tracing::error!(parent: span, panic = %panic_message(&panic), "handler panicked; answering 500");
-    HttpResponse::with_status_code(StatusCode::INTERNAL_SERVER_ERROR)
+    HttpResponse::from_status(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// The text a panic carries, or what it is when it carries none.

@@ -102,7 +102,7 @@ impl Route {
     /// use sisk::prelude::*;
     ///
     /// let authenticate = RequestHandler::before(|req: HttpRequest| async move {
-    ///     req.cookie("session").is_none().then(|| HttpResponse::with_status_code(StatusCode::UNAUTHORIZED))
+    ///     req.cookie("session").is_none().then(|| HttpResponse::from_status(StatusCode::UNAUTHORIZED))
     /// });
     /// let mut r = Router::new();
     /// r.add_global_request_handler(authenticate.clone());

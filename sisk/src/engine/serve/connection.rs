@@ -19,7 +19,7 @@ use crate::engine::head_timer::HeadTimer;
 use crate::engine::limits::OpenSlot;
 use crate::engine::request_body::RequestBody;
 use crate::engine::service::App;
-use crate::engine::transport::{Connection, OverTcp};
+use crate::engine::transport::{Carrier, Connection, OverTcp};
 use crate::engine::when_woken::WhenWoken;
 use crate::http::body::ResponseBody;
 
@@ -53,7 +53,7 @@ pub(super) async fn serve_connection(
                 tracing::debug!(%remote, "connection closed or silent before its first request");
                 return;
             };
-            let connection = Connection::new(served.app.server.abandoned(), false);
+            let connection = Connection::new(served.app.server.abandoned(), Carrier::Plain);
             if !is_http2 {
                 // A head still partial at the deadline goes to hyper, whose own deadline then answers it.
                 // Boxed: its peek buffer is needed only until the head is seen, not for the stream's life.
@@ -79,7 +79,7 @@ pub(super) async fn serve_connection(
                 return;
             };
             let is_http2 = stream.get_ref().1.alpn_protocol() == Some(super::tls::ALPN_HTTP2);
-            let connection = Connection::new(served.app.server.abandoned(), true);
+            let connection = Connection::new(served.app.server.abandoned(), Carrier::Tls);
             Box::pin(served.run(stream, is_http2, connection, None)).await;
         }
     }

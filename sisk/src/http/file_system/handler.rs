@@ -13,7 +13,8 @@ use super::content_type::content_type_for;
 use super::listing;
 use super::range::{parse_range, RangeRequest};
 use super::resolve::{canonical_root, relative_segments, resolve, Refusal, Resolved};
-use crate::http::{HttpContent, HttpRequest, HttpResponse, READ_CHUNK};
+use crate::http::response::READ_CHUNK;
+use crate::http::{HttpContent, HttpRequest, HttpResponse};
 
 /// Serves the files under a directory (Sisk's `HttpFileServerHandler`).
 ///
@@ -63,7 +64,7 @@ pub struct HttpFileServerHandler {
     /// Serve and list names that start with `.` (default `false`: `.git`, `.env` and the like answer
     /// `404`, as if they were not there).
     pub serve_hidden_files: bool,
-    /// The size of the chunks a file is read in (default [`READ_CHUNK`], 64 KiB): the memory one
+    /// The size of the chunks a file is read in (default 64 KiB): the memory one
     /// response holds at a time, whatever the size of the file.
     pub buffer_size: usize,
 }
@@ -85,7 +86,7 @@ impl HttpFileServerHandler {
     /// Answers `request` (`GET` or `HEAD`; other methods are `405`).
     pub async fn handle_request(&self, request: HttpRequest) -> HttpResponse {
         if request.method() != Method::GET && request.method() != Method::HEAD {
-            return HttpResponse::with_status_code(StatusCode::METHOD_NOT_ALLOWED).with_header(ALLOW, "GET, HEAD");
+            return HttpResponse::from_status(StatusCode::METHOD_NOT_ALLOWED).with_header(ALLOW, "GET, HEAD");
         }
         let raw_path = request.path();
         let answer = async {
@@ -207,8 +208,8 @@ fn redirect_to_slash(request: &HttpRequest) -> HttpResponse {
         location.push_str(query);
     }
     match HeaderValue::from_str(&location) {
-        Ok(location) => HttpResponse::with_status_code(StatusCode::MOVED_PERMANENTLY).with_header(LOCATION, location),
-        Err(_) => HttpResponse::with_status_code(StatusCode::NOT_FOUND),
+        Ok(location) => HttpResponse::from_status(StatusCode::MOVED_PERMANENTLY).with_header(LOCATION, location),
+        Err(_) => HttpResponse::from_status(StatusCode::NOT_FOUND),
     }
 }
 
@@ -223,5 +224,5 @@ fn refused(refusal: Refusal, raw_path: &str) -> HttpResponse {
             StatusCode::INTERNAL_SERVER_ERROR
         }
     };
-    HttpResponse::with_status_code(status)
+    HttpResponse::from_status(status)
 }

@@ -12,16 +12,14 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http::HeaderMap;
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::Notify;
 
 use crate::http::streams::StreamAborted;
-use crate::http::HttpResponse;
 
 /// The head of the stream's response, waiting for the first message, wait or close.
 #[derive(Debug)]
 pub(crate) struct PendingHead {
     pub(crate) headers: HeaderMap,
-    pub(crate) slot: oneshot::Sender<HttpResponse>,
 }
 
 /// What happened to a message handed to [`Channel::push`].
@@ -385,8 +383,7 @@ mod tests {
     use super::*;
 
     fn channel(messages: usize, bytes: usize) -> Channel {
-        let (slot, _) = oneshot::channel();
-        Channel::new(PendingHead { headers: HeaderMap::new(), slot }, QueueLimits { messages, bytes })
+        Channel::new(PendingHead { headers: HeaderMap::new() }, QueueLimits { messages, bytes })
     }
 
     fn pop(channel: &Channel) -> Poll<Option<Result<Bytes, StreamAborted>>> {
@@ -506,12 +503,11 @@ mod tests {
     #[test]
     fn a_head_never_sent_is_dropped_whatever_the_outcome() {
         for outcome in [RequestOutcome::Completed, RequestOutcome::Failed] {
-            let (slot, mut receiver) = oneshot::channel();
             let pending =
-                Channel::new(PendingHead { headers: HeaderMap::new(), slot }, QueueLimits { messages: 8, bytes: 1024 });
+                Channel::new(PendingHead { headers: HeaderMap::new() }, QueueLimits { messages: 8, bytes: 1024 });
             pending.push(Bytes::from_static(b"replayed before the head"), None);
             assert_eq!(pending.end_of_request(outcome, retry()), Ended::HeadDropped, "{outcome:?}");
-            assert!(receiver.try_recv().is_err(), "the head never reaches the server: its response answers");
+            assert!(pending.take_head().is_none(), "the head never reaches the server: its response answers");
             assert!(pending.is_closed());
             assert_eq!(drain(&pending), (Vec::new(), Some(true)), "{outcome:?}: nothing queued is sent");
         }

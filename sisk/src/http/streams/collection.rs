@@ -389,7 +389,8 @@ impl HttpEventSourceCollection {
 
     /// Runs `hook` each time a connection leaves the collection (closed or replaced). When it runs, the
     /// connection is no longer in the collection, and, as for registration, no lock is held.
-    pub fn on_event_source_unregistration(&self, hook: impl Fn(&LocalEventSource) + Send + Sync + 'static) {
+    #[doc(alias = "on_event_source_unregistration", alias = "OnEventSourceUnregistration")]
+    pub fn on_event_source_unregistered(&self, hook: impl Fn(&LocalEventSource) + Send + Sync + 'static) {
         Registry::add_hook(&self.inner.registry.on_unregistered, Arc::new(hook) as Hook);
     }
 

@@ -54,7 +54,7 @@ impl Event {
 
     /// Sets the event name (`addEventListener(name, …)` on the client). Line breaks are removed.
     pub fn event(mut self, name: impl Into<String>) -> Self {
-        self.event = Some(single_line(name.into(), false));
+        self.event = Some(single_line(name.into()));
         self
     }
 
@@ -62,7 +62,7 @@ impl Event {
     /// removed. An event published through the collection (`broadcast`, `send_to`, …) is sent with the
     /// event log's id instead, which is what lets the log resume the client.
     pub fn id(mut self, id: impl Into<String>) -> Self {
-        self.id = Some(single_line(id.into(), true));
+        self.id = Some(id_value(id.into()));
         self
     }
 
@@ -182,8 +182,15 @@ fn write_lines(out: &mut String, field: &str, text: &str) {
     }
 }
 
-fn single_line(mut value: String, strip_nul: bool) -> String {
-    value.retain(|c| c != '\r' && c != '\n' && !(strip_nul && c == '\0'));
+/// A field's value kept on its line: CR and LF would end the field.
+fn single_line(mut value: String) -> String {
+    value.retain(|c| c != '\r' && c != '\n');
+    value
+}
+
+/// An id's value: on its line, and without NUL, for which an `EventSource` ignores the whole id.
+fn id_value(mut value: String) -> String {
+    value.retain(|c| c != '\r' && c != '\n' && c != '\0');
     value
 }
 

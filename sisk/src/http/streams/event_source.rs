@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderMap, Method, StatusCode};
-use tokio::sync::oneshot;
 
 use crate::http::body::ResponseBody;
 use crate::http::request::RequestHead;
@@ -103,11 +102,7 @@ struct Shared {
 }
 
 impl LocalEventSource {
-    pub(crate) fn open(
-        request: Arc<RequestHead>,
-        identifier: Option<&str>,
-        slot: oneshot::Sender<HttpResponse>,
-    ) -> Self {
+    pub(crate) fn open(request: Arc<RequestHead>, identifier: Option<&str>) -> Self {
         let mut headers = HeaderMap::with_capacity(request.response_headers.len() + 2);
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream; charset=utf-8"));
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
@@ -124,7 +119,7 @@ impl LocalEventSource {
             connection: NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed),
             joined_at: OnceLock::new(),
             identifier: identifier.map(Arc::from),
-            channel: Channel::new(PendingHead { headers, slot }, limits),
+            channel: Channel::new(PendingHead { headers }, limits),
             request,
             ping_settings: Mutex::new(None),
             ping_generation: AtomicU64::new(0),
@@ -453,7 +448,7 @@ impl LocalEventSource {
         self.commit_head();
         self.shared.channel.close(Closing::Flush);
         self.unregister();
-        HttpResponse::with_status_code(StatusCode::OK)
+        HttpResponse::from_status(StatusCode::OK)
     }
 
     /// Drops the messages still waiting in the queue, as Sisk's `Cancel` clears its send queue: the
@@ -507,10 +502,10 @@ impl LocalEventSource {
         };
         let request = &self.shared.request;
         request.transport.bound_send_buffer(request.server.configuration().event_source_send_buffer);
-        let body = ResponseBody::stream(EventStreamBody::new(self.clone()));
+        let body = ResponseBody::event_stream(EventStreamBody::new(self.clone()));
         let response = HttpResponse::with_body(StatusCode::OK, head.headers, body);
-        // If the request is already over, the response comes back and its body's drop closes us.
-        let _ = head.slot.send(response);
+        // If the request is already over, the slot refuses the head, and its body's drop closes us.
+        request.head_slot.commit(response);
     }
 
     /// A handle that does not keep the connection alive.

@@ -111,17 +111,23 @@ pub(crate) struct EventLog {
 }
 
 impl EventLog {
-    /// A new, empty log with an epoch of its own; `shared` when a backplane feeds it.
-    pub(crate) fn new(options: EventLogOptions, shared: bool) -> Self {
+    /// A new, empty log of this node alone, with an epoch of its own.
+    pub(crate) fn local(options: EventLogOptions) -> Self {
         EventLog {
             options,
-            shared,
+            shared: false,
             epoch: new_epoch(),
             adopted: false,
             head: Position::default(),
             trimmed_through: None,
             entries: VecDeque::new(),
         }
+    }
+
+    /// A new, empty window on a shared log that a backplane feeds, with an epoch of its own until it
+    /// adopts the shared log's.
+    pub(crate) fn shared(options: EventLogOptions) -> Self {
+        EventLog { shared: true, ..Self::local(options) }
     }
 
     /// The epoch of the log this window belongs to.
@@ -277,7 +283,7 @@ mod tests {
     use super::*;
 
     fn log_with(max_events: usize, replay_limit: usize) -> EventLog {
-        EventLog::new(EventLogOptions { max_events, replay_limit, ..EventLogOptions::default() }, false)
+        EventLog::local(EventLogOptions { max_events, replay_limit, ..EventLogOptions::default() })
     }
 
     fn text(bytes: &Bytes) -> String {
@@ -335,7 +341,7 @@ mod tests {
 
     #[test]
     fn events_older_than_max_age_leave_the_log() {
-        let mut log = EventLog::new(EventLogOptions { max_age: Duration::ZERO, ..EventLogOptions::default() }, false);
+        let mut log = EventLog::local(EventLogOptions { max_age: Duration::ZERO, ..EventLogOptions::default() });
         let first = publish(&mut log, Audience::All, "1");
         publish(&mut log, Audience::All, "2");
         std::thread::sleep(Duration::from_millis(2));
@@ -344,7 +350,7 @@ mod tests {
 
     #[test]
     fn a_shared_window_takes_positions_from_its_engine() {
-        let mut log = EventLog::new(EventLogOptions::default(), true);
+        let mut log = EventLog::shared(EventLogOptions::default());
         assert!(!log.adopt_epoch("shared".into()), "the first adoption replaces nothing");
         let at = |millis, sequence| Position { millis, sequence };
         log.starts_at(at(100, 0));

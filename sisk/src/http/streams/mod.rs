@@ -8,10 +8,9 @@
 //!
 //! A client that closes its socket is noticed at once, without waiting for the next write: the
 //! transport sees the end of the connection, the stream's body is dropped, the connection closes,
-//! `wait_for_fail`/`keep_alive` return and it leaves the collection. Measured with
-//! `cargo run --release -p sisk-bench --bin disconnect` over 200 HTTP/1.1 streams on 127.0.0.1: p50
-//! 0.02 ms, p99 0.08 ms, max 0.23 ms without pings, and the same with pings every second. (An HTTP/2
-//! client that resets the stream is noticed the same way.) A client that vanishes without closing — a
+//! `wait_for_fail`/`keep_alive` return and it leaves the collection (how soon is measured by
+//! `cargo run --release -p sisk-bench --bin disconnect`; the numbers are in `BENCHMARKS.md`). An HTTP/2
+//! client that resets the stream is noticed the same way. A client that vanishes without closing — a
 //! cable pulled, a laptop lid shut — is only revealed by writing to it: that is what the
 //! [ping policy](HttpStreamPingPolicy) is for. A write into a dead path succeeds locally until the
 //! kernel's buffers and the connection's queue fill, so such a client is dropped when its queue

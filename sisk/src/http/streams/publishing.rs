@@ -117,7 +117,7 @@ impl Drop for Waiting<'_> {
 impl Publisher {
     pub(crate) fn new(log: EventLogOptions, backplane: Option<Arc<dyn Backplane>>) -> Self {
         Publisher {
-            log: Mutex::new(EventLog::new(log, backplane.is_some())),
+            log: Mutex::new(if backplane.is_some() { EventLog::shared(log) } else { EventLog::local(log) }),
             backplane,
             next_origin: AtomicU64::new(1),
             waiters: Mutex::default(),

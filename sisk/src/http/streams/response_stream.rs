@@ -11,7 +11,6 @@ use bytes::Bytes;
 use futures_util::Stream;
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};
-use tokio::sync::oneshot;
 
 use crate::http::body::{BoxError, ResponseBody};
 use crate::http::request::RequestHead;
@@ -56,7 +55,7 @@ pub struct HttpResponseStream {
 
 struct Shared {
     request: Arc<RequestHead>,
-    /// The queue the body drains, with the pending head (headers and the slot to the server).
+    /// The queue the body drains, with the pending head's headers.
     channel: Arc<Channel>,
     setup: Mutex<Setup>,
 }
@@ -70,14 +69,14 @@ struct Setup {
 }
 
 impl HttpResponseStream {
-    pub(crate) fn open(request: Arc<RequestHead>, slot: oneshot::Sender<HttpResponse>) -> Self {
+    pub(crate) fn open(request: Arc<RequestHead>) -> Self {
         let configuration = request.server.configuration();
         let limits = QueueLimits {
             messages: configuration.response_stream_queue_capacity,
             bytes: configuration.response_stream_queue_bytes,
         };
         let headers = request.response_headers.clone();
-        let channel = Arc::new(Channel::new(PendingHead { headers, slot }, limits));
+        let channel = Arc::new(Channel::new(PendingHead { headers }, limits));
         let setup = Mutex::new(Setup { status: StatusCode::OK, content_length: None, written: 0 });
         HttpResponseStream { shared: Arc::new(Shared { request, channel, setup }) }
     }
@@ -199,7 +198,7 @@ impl HttpResponseStream {
         }
         self.commit_head();
         channel.close(Closing::Flush);
-        Ok(HttpResponse::with_status_code(self.setup().status))
+        Ok(HttpResponse::from_status(self.setup().status))
     }
 
     /// The request is over, as `outcome` says; the channel's rule ends the stream
@@ -233,8 +232,8 @@ impl HttpResponseStream {
             (setup.status, setup.content_length)
         };
         let body = ResponseBody::streamed(ResponseStreamBody(self.shared.channel.clone()), length);
-        // If the request is already over, the response comes back and its body's drop closes the channel.
-        let _ = head.slot.send(HttpResponse::with_body(status, head.headers, body));
+        // If the request is already over, the slot refuses the head, and its body's drop closes the channel.
+        self.shared.request.head_slot.commit(HttpResponse::with_body(status, head.headers, body));
     }
 }
 
