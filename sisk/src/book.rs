@@ -2,7 +2,7 @@
 //!
 //! Each chapter is the documentation of one item below; `cargo test` then compiles and runs every Rust
 //! block of the book as a doctest, hidden `#` lines included (they start a server on 127.0.0.1, make
-//! real requests and check the answers with the helpers in `book/doctest/support.rs`). This module
+//! real requests and check the answers with `sisk_test_support::support`, a dev-dependency). This module
 //! exists only when rustdoc collects doctests.
 
 #![cfg(doctest)]

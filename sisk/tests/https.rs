@@ -98,7 +98,7 @@ async fn an_event_stream_flows_over_tls_on_both_protocols() {
 #[tokio::test]
 async fn plain_http_on_the_tls_port_is_answered_400_in_plain_text() {
     let (server, _certificate) = https_server(|_| {});
-    let answer = raw(server.addr, b"GET /version HTTP/1.1\r\nHost: localhost\r\n\r\n").await;
+    let answer = exchange(server.addr, b"GET /version HTTP/1.1\r\nHost: localhost\r\n\r\n").await;
     assert!(answer.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{answer:?}");
     assert!(answer.ends_with("This port speaks HTTPS: use an https:// URL.\n"), "{answer:?}");
     eventually("the refused connection is closed", || server.server.open_connections() == 0).await;

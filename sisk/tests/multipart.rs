@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use sisk::prelude::*;
-use support::{raw, TestServer};
+use support::{exchange, TestServer};
 
 const BOUNDARY: &str = "----sisk-test-boundary";
 
@@ -131,12 +131,12 @@ async fn fields_and_files_are_read_and_files_saved() {
     let server = serve(&dir, |_| {});
     let file = vec![7u8; 100_000];
     let body = multipart(&[("title", None, "Olá".as_bytes()), ("doc", Some("a.bin"), &file), ("empty", None, b"")]);
-    let response = raw(server.addr, &request("/upload", &form_type(), &body)).await;
+    let response = exchange(server.addr, &request("/upload", &form_type(), &body)).await;
     assert_eq!(status_and_body(&response), (200, "title=Olá,doc:a.bin:100000,empty="));
     assert_eq!(std::fs::read(dir.join("doc")).unwrap(), file);
-    let response = raw(server.addr, &request("/count", &form_type(), &body)).await;
+    let response = exchange(server.addr, &request("/count", &form_type(), &body)).await;
     assert_eq!(status_and_body(&response), (200, "4,100000,0"));
-    let response = raw(server.addr, &request("/count?read_first", &form_type(), &body)).await;
+    let response = exchange(server.addr, &request("/count?read_first", &form_type(), &body)).await;
     assert_eq!(status_and_body(&response), (200, "4,100000,0"));
 }
 
@@ -145,19 +145,19 @@ async fn a_file_over_its_limit_is_413_and_not_left_on_disk() {
     let dir = UploadDir::new();
     let server = serve(&dir, |c| c.maximum_file_size = 10_000);
     let body = multipart(&[("doc", Some("big.bin"), &[1u8; 10_001])]);
-    let response = raw(server.addr, &request("/upload", &form_type(), &body)).await;
+    let response = exchange(server.addr, &request("/upload", &form_type(), &body)).await;
     let (status, text) = status_and_body(&response);
     assert_eq!(status, 413, "{response}");
     assert!(text.contains("the file `doc` is larger than 10000 bytes") && text.contains("maximum_file_size"), "{text}");
     assert_eq!(std::fs::read_dir(&**dir).unwrap().count(), 0, "no file, partial or whole, is left");
     // A file already at the path survives a failed upload, and is replaced by a whole one.
     std::fs::write(dir.join("doc"), "before").unwrap();
-    let response = raw(server.addr, &request("/upload", &form_type(), &body)).await;
+    let response = exchange(server.addr, &request("/upload", &form_type(), &body)).await;
     assert_eq!(status_and_body(&response).0, 413);
     assert_eq!(std::fs::read_to_string(dir.join("doc")).unwrap(), "before");
     // At the limit it is accepted.
     let body = multipart(&[("doc", Some("fits.bin"), &[1u8; 10_000])]);
-    let response = raw(server.addr, &request("/upload", &form_type(), &body)).await;
+    let response = exchange(server.addr, &request("/upload", &form_type(), &body)).await;
     assert_eq!(status_and_body(&response), (200, "doc:fits.bin:10000"));
     assert_eq!(std::fs::read(dir.join("doc")).unwrap().len(), 10_000);
     assert_eq!(std::fs::read_dir(&**dir).unwrap().count(), 1, "and no temporary file beside it");
@@ -171,13 +171,13 @@ async fn a_field_over_its_limit_and_too_many_fields_are_413() {
         c.maximum_form_fields = 2;
     });
     let body = multipart(&[("note", None, &[b'x'; 17])]);
-    let response = raw(server.addr, &request("/upload", &form_type(), &body)).await;
+    let response = exchange(server.addr, &request("/upload", &form_type(), &body)).await;
     let (status, text) = status_and_body(&response);
     assert_eq!(status, 413);
     assert!(text.contains("the field `note` is larger than 16 bytes") && text.contains("maximum_form_field_size"));
 
     let body = multipart(&[("a", None, b"1"), ("b", None, b"2"), ("c", None, b"3")]);
-    let response = raw(server.addr, &request("/upload", &form_type(), &body)).await;
+    let response = exchange(server.addr, &request("/upload", &form_type(), &body)).await;
     let (status, text) = status_and_body(&response);
     assert_eq!(status, 413);
     assert!(text.contains("more than 2 fields") && text.contains("maximum_form_fields"), "{text}");
@@ -199,7 +199,7 @@ async fn malformed_multipart_is_400_and_another_media_type_415() {
     ]
     .map(|(content_type, body, status, text)| (content_type.to_owned().leak() as &str, body, status, text));
     for (content_type, body, status, expected) in cases {
-        let response = raw(server.addr, &request("/upload", content_type, &body)).await;
+        let response = exchange(server.addr, &request("/upload", content_type, &body)).await;
         let (got, text) = status_and_body(&response);
         assert_eq!(got, status, "{content_type} {body:?}: {response}");
         assert!(text.contains(expected), "{content_type}: {text}");
@@ -214,7 +214,7 @@ async fn a_body_cut_off_mid_file_leaves_no_file() {
     let mut whole = request("/upload", &form_type(), &body);
     whole.truncate(whole.len() - 10_000);
     // The client stops sending in the middle of the file and waits: the read times out.
-    let response = raw(server.addr, &whole).await;
+    let response = exchange(server.addr, &whole).await;
     assert_eq!(status_and_body(&response).0, 408, "{response}");
     assert_eq!(std::fs::read_dir(&**dir).unwrap().count(), 0, "no file, partial or whole, is left");
 }
@@ -235,7 +235,7 @@ async fn a_chunked_body_over_the_content_limit_is_413() {
         request.extend_from_slice(b"\r\n");
     }
     request.extend_from_slice(b"0\r\n\r\n");
-    let response = raw(server.addr, &request).await;
+    let response = exchange(server.addr, &request).await;
     let (status, text) = status_and_body(&response);
     assert_eq!(status, 413, "{response}");
     assert!(text.contains("maximum_content_length"), "{text}");
@@ -275,7 +275,7 @@ fn any_multipart_body_is_answered_never_with_a_500() {
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(64));
     runner
         .run(&hostile_body(), |body| {
-            let response = runtime.block_on(raw(server.addr, &request("/upload", &form_type(), &body)));
+            let response = runtime.block_on(exchange(server.addr, &request("/upload", &form_type(), &body)));
             let (status, text) = status_and_body(&response);
             prop_assert!(matches!(status, 200 | 400 | 413), "{status} for {body:?}: {text}");
             prop_assert!(status == 200 || !text.is_empty(), "a refusal says why");

@@ -6,7 +6,7 @@ use std::io::Write as _;
 
 use sisk::http::Cookie;
 use sisk::prelude::*;
-use support::{client, raw, TestServer};
+use support::{client, exchange, TestServer};
 
 #[tokio::test]
 async fn the_request_exposes_method_path_url_query_headers_and_remote_address() {
@@ -87,7 +87,7 @@ async fn a_chunked_body_growing_past_the_limit_is_413() {
         write!(request, "200\r\n{}\r\n", "y".repeat(0x200)).unwrap();
     }
     request.extend_from_slice(b"0\r\n\r\n");
-    let response = raw(server.addr, &request).await;
+    let response = exchange(server.addr, &request).await;
     assert!(response.starts_with("HTTP/1.1 413"), "{response}");
 }
 
@@ -119,10 +119,10 @@ async fn the_request_body_streams_chunk_by_chunk_within_its_limits() {
         request.extend_from_slice(b"0\r\n\r\n");
         request
     };
-    let answer = raw(server.addr, &chunked(&[300, 300, 300])).await;
+    let answer = exchange(server.addr, &chunked(&[300, 300, 300])).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.ends_with("900 bytes in 2 chunk(s); then body_bytes: Err(BodyRead)"), "{answer}");
-    let answer = raw(server.addr, &chunked(&[600, 600])).await;
+    let answer = exchange(server.addr, &chunked(&[600, 600])).await;
     assert!(answer.starts_with("HTTP/1.1 413"), "past maximum_content_length the stream fails: {answer}");
 }
 
@@ -173,7 +173,7 @@ async fn head_is_answered_by_the_get_route_without_a_body() {
     let mut r = Router::new();
     r += Route::get("/page", |_req| async { "twelve bytes" });
     let server = TestServer::start(r);
-    let response = raw(server.addr, b"HEAD /page HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").await;
+    let response = exchange(server.addr, b"HEAD /page HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").await;
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.to_ascii_lowercase().contains("content-length: 12\r\n"), "{response}");
     assert!(response.ends_with("\r\n\r\n"), "no body after the head: {response:?}");

@@ -241,7 +241,8 @@ async fn a_head_request_gets_the_stream_s_head_and_never_registers() {
         sources.on_event_source_registered(move |_| *counter.lock().unwrap() += 1);
         let before = sources.get_by_identifier("hana").unwrap();
 
-        let head = support::raw(server.addr, b"HEAD /sse/hana HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").await;
+        let head =
+            support::exchange(server.addr, b"HEAD /sse/hana HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").await;
         assert!(head.starts_with("HTTP/1.1 200"), "{head:?}");
         assert!(head.contains("content-type: text/event-stream"), "{head:?}");
         assert!(head.ends_with("\r\n\r\n"), "no body: {head:?}");

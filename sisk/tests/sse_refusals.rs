@@ -13,7 +13,7 @@ use std::time::Duration;
 use sisk::http::streams::IdentifierPolicy;
 use sisk::prelude::*;
 use sisk::ErrorKind;
-use support::{eventually, raw, read_until, reports, Reporter, TestServer, LIMIT};
+use support::{eventually, exchange, read_until, reports, Reporter, TestServer, LIMIT};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
@@ -96,7 +96,7 @@ fn router(probes: Reporter<Probe>) -> Router {
 /// `GET path` with `Accept: text/event-stream`, answered and closed: the whole answer.
 async fn ask(server: &TestServer, path: &str) -> String {
     let request = format!("GET {path} HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n");
-    raw(server.addr, request.as_bytes()).await
+    exchange(server.addr, request.as_bytes()).await
 }
 
 /// An answer without its `date` header (the one line that changes from run to run).
@@ -235,7 +235,7 @@ async fn a_503_before_the_stream_opened_is_a_stream_that_says_when_to_come_back(
         "{answer:?}"
     );
 
-    let plain = raw(server.addr, b"GET /maintenance HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").await;
+    let plain = exchange(server.addr, b"GET /maintenance HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").await;
     assert!(plain.starts_with("HTTP/1.1 503") && plain.ends_with("down for maintenance"), "{plain:?}");
     let answer = ask(&server, "/unauthorized").await;
     assert!(answer.starts_with("HTTP/1.1 401"), "what must stop the browser stays a 4xx: {answer:?}");

@@ -42,7 +42,7 @@ async fn exchange(stream: &mut TcpStream, request: &[u8], body: &[u8], buffer: &
 
 /// Serves `builder` and counts the allocations per `request` answered `body` on one connection.
 async fn allocations_per_request(builder: HttpServerHostContextBuilder, request: &[u8], body: &[u8]) -> f64 {
-    let server = TestServer::start(builder);
+    let server = TestServer::start_with(builder);
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     let mut buffer = vec![0u8; 4096];
     // The connection's own allocations (its task, hyper's buffers) come with the first requests.

@@ -40,7 +40,7 @@ async fn broadcast(server: &HttpServer, data: &str) {
 async fn the_outbox_keeps_events_while_redis_is_away_and_sends_them_in_order() {
     let Some(mut redis) = RedisServer::start_persistent() else { return };
     let backplane = RedisBackplane::new(redis.url()).key_prefix("outbox").outbox(100);
-    let server = TestServer::start(HttpServer::create_builder().use_router(streams()).use_backplane(backplane));
+    let server = TestServer::start_with(HttpServer::create_builder().use_router(streams()).use_backplane(backplane));
     let mut reader = EventReader::open(&server.url("/sse/ivo"), None).await;
     eventually("ivo is connected", || server.server.event_sources().active_connections() == 1).await;
     broadcast(&server.server, "before").await;
@@ -61,7 +61,7 @@ async fn the_outbox_keeps_events_while_redis_is_away_and_sends_them_in_order() {
 async fn without_an_outbox_publishing_fails_at_once_while_redis_is_away() {
     let Some(mut redis) = RedisServer::start() else { return };
     let backplane = RedisBackplane::new(redis.url()).key_prefix("no-outbox");
-    let server = TestServer::start(HttpServer::create_builder().use_router(streams()).use_backplane(backplane));
+    let server = TestServer::start_with(HttpServer::create_builder().use_router(streams()).use_backplane(backplane));
     broadcast(&server.server, "reachable").await;
     redis.kill();
     let sources = server.server.event_sources();
@@ -87,7 +87,7 @@ async fn without_an_outbox_publishing_fails_at_once_while_redis_is_away() {
 /// A node of `prefix` on `redis`, serving [`streams`].
 fn node_on(redis: &RedisServer, prefix: &str) -> TestServer {
     let backplane = RedisBackplane::new(redis.url()).key_prefix(prefix);
-    TestServer::start(HttpServer::create_builder().use_router(streams()).use_backplane(backplane))
+    TestServer::start_with(HttpServer::create_builder().use_router(streams()).use_backplane(backplane))
 }
 
 /// The data of every event until the stream ends; panics if it does not end within [`LIMIT`].
@@ -217,7 +217,7 @@ async fn when_the_shared_log_starts_anew_the_stale_hook_sends_a_snapshot() {
     let Some(redis) = RedisServer::start() else { return };
     let backplane = RedisBackplane::new(redis.url()).key_prefix("stale-hook");
     let builder = HttpServer::create_builder().use_router(streams()).use_backplane(backplane);
-    let server = TestServer::start(builder);
+    let server = TestServer::start_with(builder);
     let sources = server.server.event_sources().clone();
     sources.on_event_source_stale(|es| {
         es.send_event(&Event::new().event("snapshot").data(format!("all of it, {}", es.identifier().unwrap())));
@@ -248,7 +248,7 @@ async fn broadcast_where_reaches_matching_connections_on_another_node() {
     let Some(redis) = RedisServer::start() else { return };
     let node = || {
         let backplane = RedisBackplane::new(redis.url()).key_prefix("where");
-        TestServer::start(HttpServer::create_builder().use_router(streams()).use_backplane(backplane))
+        TestServer::start_with(HttpServer::create_builder().use_router(streams()).use_backplane(backplane))
     };
     let (a, b) = (node(), node());
     let mut vip = EventReader::open(&b.url("/sse/lena-vip"), None).await;
@@ -266,7 +266,7 @@ async fn a_slow_client_is_cut_off_alone_and_resumes_when_it_comes_back() {
     const EVENTS: usize = 200;
     let Some(redis) = RedisServer::start() else { return };
     let backplane = RedisBackplane::new(redis.url()).key_prefix("slow");
-    let server = TestServer::start(
+    let server = TestServer::start_with(
         HttpServer::create_builder().use_router(streams()).use_backplane(backplane).use_configuration(|c| {
             c.event_source_queue_capacity = 8;
             c.event_source_queue_bytes = 64 * 1024;

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use sisk::prelude::*;
-use sisk_tests::{closed_within, eventually, exchange, TestServer, LIMIT};
+use sisk_tests::{closed_within, eventually, exchange, read_to_close, TestServer, LIMIT};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
@@ -65,7 +65,7 @@ async fn a_body_that_arrives_in_time_is_read_whole() {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     stream.write_all(b"def").await.unwrap();
-    let response = sisk_tests::read_to_close(&mut stream).await;
+    let response = read_to_close(&mut stream).await;
     assert!(response.starts_with("HTTP/1.1 200") && response.ends_with("6 bytes"), "{response:?}");
 }
 
@@ -99,6 +99,21 @@ async fn the_head_deadline_runs_from_accept() {
     let closed_at = closed_at.expect("the server must cut a head that trickles past its deadline");
     // Cut near the deadline from accept, not near twice of it (which it was before).
     assert!(closed_at < timeout * 3 / 2, "cut after {closed_at:?} with a {timeout:?} head timeout");
+}
+
+#[tokio::test]
+async fn a_client_that_sends_its_head_too_slowly_is_cut_off() {
+    let server = TestServer::with(Router::new(), |c| c.header_read_timeout = Duration::from_millis(300));
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n").await.unwrap();
+    let started = std::time::Instant::now();
+    let response = read_to_close(&mut stream).await;
+    let waited = started.elapsed();
+    // The deadline runs from accept, a moment before `started`: allow that moment, and no more.
+    assert!(waited >= Duration::from_millis(250), "cut off after {waited:?}, before its 300 ms");
+    assert!(waited < LIMIT, "the server must close the connection");
+    // Like nginx's client_header_timeout: a head that never completes gets no answer, only the close.
+    assert!(response.is_empty(), "closed without an answer: {response:?}");
 }
 
 // Failure 4: the documented head limit was not the one enforced.

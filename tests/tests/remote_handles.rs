@@ -29,7 +29,7 @@ async fn a_connection_of_another_node_is_a_remote_handle_that_sends_and_closes_t
     let Some(redis) = RedisServer::start() else { return };
     let node = || {
         let backplane = RedisBackplane::new(redis.url()).key_prefix("remote-handles");
-        TestServer::start(HttpServer::create_builder().use_router(streams()).use_backplane(backplane))
+        TestServer::start_with(HttpServer::create_builder().use_router(streams()).use_backplane(backplane))
     };
     let (a, b) = (node(), node());
     let mut ana = EventReader::open(&a.url("/sse/ana"), None).await;

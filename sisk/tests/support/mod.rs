@@ -1,66 +1,15 @@
-//! Test support: a server on 127.0.0.1 port 0 that stops when dropped, and a raw TCP client for the
-//! cases an HTTP client library refuses to produce. What the book's examples use too (the time bound,
-//! the HTTP client, `eventually`) is the book's support, included here once.
+//! What only sisk's own suites use (a log sink, a parser of event streams nobody here wrote, reports
+//! from handlers), beside the workspace's one test support (`sisk-test-support`): the server, the
+//! clients, the raw TCP client, the time bound.
 
 #![allow(dead_code)]
 
-use std::net::SocketAddr;
-use std::time::Duration;
-
-use sisk::http::HttpServerHostContextBuilder;
 use sisk::prelude::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::task::JoinHandle;
 
-/// The book's doctest support (`book/doctest/support.rs`), whose helpers these tests share.
-mod book {
-    include!("../../../book/doctest/support.rs");
-}
-
-#[allow(unused_imports)] // not every test binary waits with `eventually`
-pub use book::support::{client, eventually, LIMIT};
-
-/// A running server; stopping it (or dropping it) shuts it down.
-pub struct TestServer {
-    pub addr: SocketAddr,
-    pub server: HttpServer,
-    task: Option<JoinHandle<Result<(), sisk::Error>>>,
-}
-
-impl TestServer {
-    /// Serves `router` with the default configuration.
-    pub fn start(router: Router) -> Self {
-        Self::start_with(HttpServer::create_builder().use_router(router))
-    }
-
-    /// Serves what `builder` describes, on a listener bound to 127.0.0.1 port 0.
-    pub fn start_with(builder: HttpServerHostContextBuilder) -> Self {
-        let app = builder.use_listener(loopback_listener()).build().expect("server builds");
-        let addr = app.local_addr();
-        let server = app.server();
-        let task = tokio::spawn(app.start_with_shutdown(std::future::pending()));
-        TestServer { addr, server, task: Some(task) }
-    }
-
-    /// `http://<addr><path>`.
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
-
-    /// Stops the server and waits until `start_with_shutdown` returns.
-    pub async fn stop(mut self) {
-        self.server.stop();
-        let task = self.task.take().expect("running");
-        tokio::time::timeout(LIMIT, task).await.expect("server stops in time").unwrap().unwrap();
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.server.stop();
-    }
-}
+#[allow(unused_imports)] // not every test binary uses each
+pub use sisk_test_support::raw::{closed_within, exchange, read_to_close, read_until};
+#[allow(unused_imports)]
+pub use sisk_test_support::support::{client, eventually, unique, TestServer, LIMIT};
 
 /// A listener on 127.0.0.1 port 0 (the test must run inside a tokio runtime).
 pub fn loopback_listener() -> tokio::net::TcpListener {
@@ -80,52 +29,6 @@ impl std::io::Write for Captured {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-/// Sends raw bytes and reads until the server closes or `LIMIT` passes.
-pub async fn raw(addr: SocketAddr, request: &[u8]) -> String {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream.write_all(request).await.unwrap();
-    read_to_close(&mut stream).await
-}
-
-/// Reads until the server closes the connection (bounded by `LIMIT`).
-pub async fn read_to_close(stream: &mut TcpStream) -> String {
-    let mut out = Vec::new();
-    let _ = tokio::time::timeout(LIMIT, stream.read_to_end(&mut out)).await;
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Reads until `needle` appears (bounded by `LIMIT`); returns everything read.
-pub async fn read_until(stream: &mut TcpStream, needle: &str) -> String {
-    let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    let deadline = tokio::time::Instant::now() + LIMIT;
-    while !String::from_utf8_lossy(&out).contains(needle) {
-        let n = tokio::time::timeout_at(deadline, stream.read(&mut buf))
-            .await
-            .unwrap_or_else(|_| panic!("timed out waiting for {needle:?}; got {:?}", String::from_utf8_lossy(&out)))
-            .unwrap();
-        if n == 0 {
-            panic!("connection closed before {needle:?}; got {:?}", String::from_utf8_lossy(&out));
-        }
-        out.extend_from_slice(&buf[..n]);
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Whether the server closed `stream` within `within` (end of stream or reset); bytes it sends first
-/// are read and dropped.
-pub async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
-    let mut buf = [0u8; 4096];
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
-            Err(_) => return false,
-            Ok(Ok(0)) | Ok(Err(_)) => return true,
-            Ok(Ok(_)) => {}
-        }
     }
 }
 

@@ -1,12 +1,13 @@
-//! What the server does with bad input and failures: panics, malformed requests, oversized or slow
-//! heads, and shutdown. Each case talks raw TCP where an HTTP client would refuse to misbehave.
+//! What the server does with failures: a handler that panics or fails with a foreign error, a port in
+//! use, and shutdown with requests in flight. (Malformed, oversized and slow requests, on raw sockets,
+//! are the suites of `tests/tests`: `request_framing`, `hostile_clients`.)
 
 mod support;
 
 use std::time::Duration;
 
 use sisk::prelude::*;
-use support::{client, raw, read_to_close, TestServer, LIMIT};
+use support::{client, TestServer, LIMIT};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -26,42 +27,6 @@ async fn a_panicking_handler_is_a_500_and_the_server_keeps_serving() {
     }
     let res = client().get(server.url("/fine")).send().await.unwrap();
     assert_eq!(res.text().await.unwrap(), "fine");
-}
-
-#[tokio::test]
-async fn malformed_http_is_400() {
-    let server = TestServer::start(Router::new());
-    let response = raw(server.addr, b"THIS IS NOT HTTP\r\n\r\n").await;
-    assert!(response.starts_with("HTTP/1.1 400"), "{response:?}");
-}
-
-#[tokio::test]
-async fn an_oversized_head_is_431() {
-    let server = TestServer::start_with(
-        HttpServer::create_builder().use_router(Router::new()).use_configuration(|c| c.maximum_header_size = 8192),
-    );
-    let request = format!("GET / HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n", "a".repeat(20_000));
-    let response = raw(server.addr, request.as_bytes()).await;
-    assert!(response.starts_with("HTTP/1.1 431"), "{response:?}");
-}
-
-#[tokio::test]
-async fn a_client_that_sends_its_head_too_slowly_is_cut_off() {
-    let server = TestServer::start_with(
-        HttpServer::create_builder()
-            .use_router(Router::new())
-            .use_configuration(|c| c.header_read_timeout = Duration::from_millis(300)),
-    );
-    let mut stream = TcpStream::connect(server.addr).await.unwrap();
-    stream.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n").await.unwrap();
-    let started = std::time::Instant::now();
-    let response = read_to_close(&mut stream).await;
-    let waited = started.elapsed();
-    // The deadline runs from accept, a moment before `started`: allow that moment, and no more.
-    assert!(waited >= Duration::from_millis(250), "cut off after {waited:?}, before its 300 ms");
-    assert!(waited < LIMIT, "the server must close the connection");
-    // Like nginx's client_header_timeout: a head that never completes gets no answer, only the close.
-    assert!(response.is_empty(), "closed without an answer: {response:?}");
 }
 
 /// Tells a test that a handler was entered: call the function from the handler, await the receiver.

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use sisk::http::file_system::{HttpFileServer, HttpFileServerHandler};
 use sisk::prelude::*;
-use sisk_tests::{exchange, TestServer};
+mod support;
+use support::{exchange, TestServer};
 
 const SECRET: &str = "TOP-SECRET-CONTENT";
 
@@ -19,7 +20,7 @@ struct Tree {
 
 impl Tree {
     fn new() -> Tree {
-        let base = std::env::temp_dir().join(format!("sisk-files-{}-{}", std::process::id(), sisk_tests::unique()));
+        let base = std::env::temp_dir().join(format!("sisk-files-{}-{}", std::process::id(), support::unique()));
         let root = base.join("root");
         std::fs::create_dir_all(root.join("sub")).unwrap();
         std::fs::create_dir_all(root.join("empty")).unwrap();
@@ -305,7 +306,7 @@ async fn a_serving_route_serves_below_its_prefix() {
 async fn files_and_ranges_are_served_over_http2() {
     let tree = Tree::new();
     let server = serve(&tree.root(), |_| {});
-    let client = reqwest::Client::builder().http2_prior_knowledge().timeout(sisk_tests::LIMIT).build().unwrap();
+    let client = reqwest::Client::builder().http2_prior_knowledge().timeout(support::LIMIT).build().unwrap();
     let response = client.get(server.url("/a.txt")).send().await.unwrap();
     assert_eq!(response.version(), reqwest::Version::HTTP_2);
     assert_eq!(response.headers()["content-length"], "10");

@@ -10,7 +10,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use sisk::prelude::*;
 use sisk::ErrorKind;
-use sisk_tests::{eventually, exchange, TestServer, LIMIT};
+mod support;
+use support::{eventually, exchange, TestServer, LIMIT};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -57,7 +58,7 @@ async fn a_stream_is_sent_chunked_and_a_sized_reader_with_its_length() {
 
 #[tokio::test]
 async fn a_file_is_streamed_with_its_type_and_length_and_head_gets_no_body() {
-    let dir = std::env::temp_dir().join(format!("sisk-from-file-{}-{}", std::process::id(), sisk_tests::unique()));
+    let dir = std::env::temp_dir().join(format!("sisk-from-file-{}-{}", std::process::id(), support::unique()));
     std::fs::create_dir_all(&dir).unwrap();
     let big: Vec<u8> = (0..3 * CHUNK + 17).map(|i| (i % 251) as u8).collect();
     std::fs::write(dir.join("big.bin"), &big).unwrap();
