@@ -60,7 +60,7 @@ pub(crate) struct RequestHead {
 struct RequestState {
     body: Mutex<BodyState>,
     bag: RequestBag,
-    event_source: Mutex<EventSourceSlot>,
+    stream: Mutex<StreamKind>,
     /// The stream's place among the server's open event streams, held until the request is over.
     event_stream_place: OnceLock<OpenSlot>,
 }
@@ -73,15 +73,15 @@ enum BodyState {
     Read(Result<Bytes, Error>),
 }
 
-/// Whether this request may still become an event stream or a response stream.
+/// Which stream this request became, if any: an event stream or a response stream.
 #[derive(Debug)]
-enum EventSourceSlot {
-    /// Not yet; its head will reach the pipeline through the request head's [`HeadSlot`].
-    Ready,
-    /// It is an event stream.
-    Open(LocalEventSource),
-    /// It is a response stream.
-    Responding(HttpResponseStream),
+enum StreamKind {
+    /// None yet; its head will reach the pipeline through the request head's [`HeadSlot`].
+    NotYet,
+    /// An event stream.
+    EventStream(LocalEventSource),
+    /// A response stream.
+    ResponseStream(HttpResponseStream),
     /// It cannot be one (the request was built without a server connection).
     Unavailable,
 }
@@ -172,11 +172,11 @@ impl HttpRequest {
             head_slot: HeadSlot::default(),
             query: OnceLock::new(),
         };
-        let slot = if p.may_stream { EventSourceSlot::Ready } else { EventSourceSlot::Unavailable };
+        let slot = if p.may_stream { StreamKind::NotYet } else { StreamKind::Unavailable };
         let state = RequestState {
             body: Mutex::new(BodyState::Unread(p.body)),
             bag: RequestBag::default(),
-            event_source: Mutex::new(slot),
+            stream: Mutex::new(slot),
             event_stream_place: OnceLock::new(),
         };
         HttpRequest { head: Arc::new(head), state: Arc::new(state) }
@@ -512,19 +512,19 @@ impl HttpRequest {
         if let Some(identifier) = identifier.filter(|id| id.chars().any(char::is_control)) {
             return Err(Error::invalid_identifier(identifier));
         }
-        let mut slot = lock(&self.state.event_source);
-        match std::mem::replace(&mut *slot, EventSourceSlot::Unavailable) {
-            EventSourceSlot::Ready => {
+        let mut slot = lock(&self.state.stream);
+        match std::mem::replace(&mut *slot, StreamKind::Unavailable) {
+            StreamKind::NotYet => {
                 let place = match self.head.server.event_stream_slot() {
                     Ok(place) => place,
                     Err(full) => {
-                        *slot = EventSourceSlot::Ready;
+                        *slot = StreamKind::NotYet;
                         return Err(full);
                     }
                 };
                 let _ = self.state.event_stream_place.set(place);
                 let source = LocalEventSource::open(self.head.clone(), identifier);
-                *slot = EventSourceSlot::Open(source.clone());
+                *slot = StreamKind::EventStream(source.clone());
                 drop(slot);
                 // A HEAD request (a monitoring probe, a link checker) gets the stream's head and no body:
                 // it must never register, replace or be counted as a connection of its identifier.
@@ -533,7 +533,7 @@ impl HttpRequest {
                 }
                 Ok(source)
             }
-            previous @ EventSourceSlot::Responding(_) => {
+            previous @ StreamKind::ResponseStream(_) => {
                 *slot = previous;
                 Err(Error::response_stream_already_open())
             }
@@ -550,11 +550,11 @@ impl HttpRequest {
     /// An error when the request already streams its response (a second call, or after
     /// [`get_event_source`](Self::get_event_source)), or did not come from a server.
     pub fn get_response_stream(&self) -> Result<HttpResponseStream, Error> {
-        let mut slot = lock(&self.state.event_source);
-        match std::mem::replace(&mut *slot, EventSourceSlot::Unavailable) {
-            EventSourceSlot::Ready => {
+        let mut slot = lock(&self.state.stream);
+        match std::mem::replace(&mut *slot, StreamKind::Unavailable) {
+            StreamKind::NotYet => {
                 let stream = HttpResponseStream::open(self.head.clone());
-                *slot = EventSourceSlot::Responding(stream.clone());
+                *slot = StreamKind::ResponseStream(stream.clone());
                 Ok(stream)
             }
             previous => {
@@ -571,11 +571,11 @@ impl HttpRequest {
     /// a refusal the browser retries ([`retry_later`]): an `EventSource` that got the `503` would never
     /// come back, though a `503` means "later".
     pub(crate) fn fail_event_stream(&self, response: &mut HttpResponse) {
-        let slot = lock(&self.state.event_source);
+        let slot = lock(&self.state.stream);
         let head_sent = match &*slot {
-            EventSourceSlot::Open(source) => !source.head_pending(),
-            EventSourceSlot::Responding(_) => true,
-            EventSourceSlot::Ready | EventSourceSlot::Unavailable => false,
+            StreamKind::EventStream(source) => !source.head_pending(),
+            StreamKind::ResponseStream(_) => true,
+            StreamKind::NotYet | StreamKind::Unavailable => false,
         };
         slot.end_of_request(RequestOutcome::Failed);
         drop(slot);
@@ -588,14 +588,14 @@ impl HttpRequest {
     }
 }
 
-impl EventSourceSlot {
+impl StreamKind {
     /// The request is over as `outcome` says: its stream, if it became one, ends by the channel's rule
     /// (a second end changes nothing).
     fn end_of_request(&self, outcome: RequestOutcome) {
         match self {
-            EventSourceSlot::Open(source) => source.end_of_request(outcome),
-            EventSourceSlot::Responding(stream) => stream.end_of_request(outcome),
-            EventSourceSlot::Ready | EventSourceSlot::Unavailable => {}
+            StreamKind::EventStream(source) => source.end_of_request(outcome),
+            StreamKind::ResponseStream(stream) => stream.end_of_request(outcome),
+            StreamKind::NotYet | StreamKind::Unavailable => {}
         }
     }
 }
@@ -607,8 +607,8 @@ impl Drop for RequestState {
         // Dropped while a panic unwinds: the handler failed. (A server error it answered was reported
         // before, by `fail_event_stream`.)
         let outcome = if std::thread::panicking() { RequestOutcome::Failed } else { RequestOutcome::Completed };
-        let slot = self.event_source.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
-        std::mem::replace(slot, EventSourceSlot::Unavailable).end_of_request(outcome);
+        let slot = self.stream.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+        std::mem::replace(slot, StreamKind::Unavailable).end_of_request(outcome);
     }
 }
 

@@ -380,3 +380,140 @@ fn panic_message(panic: &Box<dyn Any + Send>) -> String {
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a non-string panic payload".to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use bytes::Bytes;
+    use tokio_util::sync::CancellationToken;
+
+    use super::*;
+    use crate::engine::transport::{Carrier, Connection};
+    use crate::http::HttpServerConfiguration;
+    use crate::routing::RequestHandler;
+
+    const LIMIT: Duration = Duration::from_secs(5);
+
+    /// Dispatches `method path` to `router`, as the engine does, without a socket.
+    async fn dispatch(router: Router, method: Method, path: &str) -> HttpResponse {
+        let router = router.freeze(None).expect("a valid router");
+        let server = HttpServer::new(HttpServerConfiguration::default(), ([127, 0, 0, 1], 5000).into(), None);
+        let (parts, ()) = http::Request::builder().method(method).uri(path).body(()).unwrap().into_parts();
+        let connection = Connection::new(&CancellationToken::new(), Carrier::Plain);
+        let incoming = Incoming {
+            parts,
+            body: RequestBody::foreign(http_body_util::Empty::<Bytes>::new()),
+            remote: ([127, 0, 0, 1], 40000).into(),
+            transport: Transport::current(&connection),
+        };
+        let span = tracing::Span::none();
+        let answered = router.dispatch(&server, incoming, &span);
+        // The bound first (a timeout would poll the pipeline once more at its deadline, and so hide a
+        // pipeline that was never woken).
+        tokio::select! {
+            biased;
+            () = tokio::time::sleep(LIMIT) => panic!("the pipeline did not answer in time"),
+            response = answered => response,
+        }
+    }
+
+    fn allow(response: &HttpResponse) -> &str {
+        response.headers["allow"].to_str().unwrap()
+    }
+
+    fn recording(log: &Arc<Mutex<Vec<&'static str>>>, name: &'static str) -> (RequestHandler, RequestHandler) {
+        let (before_log, after_log) = (log.clone(), log.clone());
+        let before = RequestHandler::before(move |_req| {
+            before_log.lock().unwrap().push(name);
+            async { None }
+        });
+        let after = RequestHandler::after(move |_req, response| {
+            after_log.lock().unwrap().push(name);
+            async { response }
+        });
+        (before, after)
+    }
+
+    #[tokio::test]
+    async fn global_handlers_run_around_the_route_s_and_a_bypassed_one_does_not() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (global_before, global_after) = recording(&log, "global");
+        let (bypassed, _) = recording(&log, "bypassed");
+        let (route_before, route_after) = recording(&log, "route");
+        let action_log = log.clone();
+        let mut router = Router::new();
+        router.add_global_request_handler(global_before).add_global_request_handler(bypassed.clone());
+        router.add_global_request_handler(global_after);
+        router += Route::get("/", move |_req| {
+            action_log.lock().unwrap().push("action");
+            async { "done" }
+        })
+        .with_request_handler(route_before)
+        .with_request_handler(route_after)
+        .bypass_global_request_handler(&bypassed);
+        let response = dispatch(router, Method::GET, "/").await;
+        assert_eq!(response.content(), Some(&b"done"[..]));
+        assert_eq!(*log.lock().unwrap(), ["global", "route", "action", "global", "route"]);
+    }
+
+    #[tokio::test]
+    async fn a_before_handler_that_answers_ends_the_pipeline() {
+        let mut router = Router::new();
+        router.add_global_request_handler(RequestHandler::before(|_req| async {
+            Some(HttpResponse::from_status(StatusCode::UNAUTHORIZED))
+        }));
+        router += Route::get("/", |_req| async { unreachable!("the action never runs") as &str });
+        assert_eq!(dispatch(router, Method::GET, "/").await.status, StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test]
+    async fn the_router_s_own_answers_list_the_path_s_methods() {
+        let routes = || {
+            let mut router = Router::new();
+            router += Route::post("/items", |_req| async { "made" });
+            router += Route::get("/items", |_req| async { "listed" });
+            router
+        };
+        let refused = dispatch(routes(), Method::DELETE, "/items").await;
+        assert_eq!((refused.status, allow(&refused)), (StatusCode::METHOD_NOT_ALLOWED, "GET, POST, HEAD"));
+        let preflight = dispatch(routes(), Method::OPTIONS, "/items").await;
+        assert_eq!((preflight.status, allow(&preflight)), (StatusCode::OK, "GET, POST, HEAD, OPTIONS"));
+        let mut custom = routes();
+        custom.set_method_not_allowed_handler(|_req| async { (StatusCode::METHOD_NOT_ALLOWED, "no") });
+        custom.set_not_found_handler(|_req| async { (StatusCode::NOT_FOUND, "nothing here") });
+        let refused = dispatch(custom, Method::DELETE, "/items").await;
+        assert_eq!((refused.content(), allow(&refused)), (Some(&b"no"[..]), "GET, POST, HEAD"));
+        assert_eq!(dispatch(routes(), Method::GET, "/none").await.status, StatusCode::NOT_FOUND);
+        let mut custom = routes();
+        custom.set_not_found_handler(|_req| async { (StatusCode::NOT_FOUND, "nothing here") });
+        assert_eq!(dispatch(custom, Method::GET, "/none").await.content(), Some(&b"nothing here"[..]));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_action_is_a_500() {
+        let mut router = Router::new();
+        router += Route::get("/", |_req| async { panic!("a handler's bug") as &str });
+        assert_eq!(dispatch(router, Method::GET, "/").await.status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[tokio::test]
+    async fn a_head_committed_from_another_task_while_the_action_waits_is_answered_at_once() {
+        let mut router = Router::new();
+        router += Route::get("/", |req: HttpRequest| async move {
+            let sse = req.get_event_source(None);
+            let sender = sse.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                sender.send("first");
+            });
+            // Waits without touching the stream: only the other task's first event commits its head.
+            tokio::time::sleep(LIMIT * 2).await;
+            sse.close()
+        });
+        let head = dispatch(router, Method::GET, "/").await;
+        assert_eq!(head.status, StatusCode::OK);
+        assert_eq!(head.headers["content-type"], "text/event-stream; charset=utf-8");
+    }
+}
