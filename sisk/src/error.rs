@@ -112,6 +112,9 @@ pub enum ErrorKind {
     /// Building the server: a trusted proxy given to a
     /// [`ForwardingResolver`](crate::http::ForwardingResolver) is neither an IP address nor a CIDR network.
     InvalidTrustedProxy,
+    /// A handler asked for a value of state the server was not given (see
+    /// [`use_state`](crate::http::HttpServerHostContextBuilder::use_state); `500`).
+    StateMissing,
     /// An operating-system call failed (for example binding the listening port).
     Io,
     /// A failure of something a handler called, made with [`Error::internal`] (`500`).
@@ -158,6 +161,16 @@ impl Error {
 
     pub(crate) fn invalid_header(what: impl fmt::Display) -> Self {
         Self::new(ErrorKind::InvalidHeader, format!("invalid header: {what}"))
+    }
+
+    pub(crate) fn state_missing(type_name: &str) -> Self {
+        Self::new(
+            ErrorKind::StateMissing,
+            format!(
+                "the server has no state of type `{type_name}`: give it one with \
+                 HttpServer::create_builder().use_state(…) before build()"
+            ),
+        )
     }
 
     pub(crate) fn event_source_already_open() -> Self {

@@ -45,6 +45,43 @@ impl RequestBag {
         self.lock().get::<T>().is_some()
     }
 
+    /// A clone of the value of type `T`, made by `make` and stored first if there was none (Sisk's
+    /// `GetOrAdd`): the instance one request shares among its handlers and its action.
+    ///
+    /// ```
+    /// # use sisk::http::RequestBag;
+    /// #[derive(Clone, Debug, PartialEq)]
+    /// struct Connection(u32);
+    ///
+    /// let bag = RequestBag::default();
+    /// assert_eq!(bag.get_or_add(|| Connection(1)), Connection(1));
+    /// assert_eq!(bag.get_or_add(|| Connection(2)), Connection(1), "made once per request");
+    /// ```
+    pub fn get_or_add<T: Clone + Send + Sync + 'static>(&self, make: impl FnOnce() -> T) -> T {
+        if let Some(found) = self.get::<T>() {
+            return found;
+        }
+        // Made outside the lock (it may be slow, or reach for the bag itself); the first value stored wins.
+        let made = make();
+        self.lock().get_or_insert(made).clone()
+    }
+
+    /// [`get_or_add`](Self::get_or_add) with an async `make` (Sisk's `GetOrAddAsync`), awaited without
+    /// holding the bag: if two tasks of one request make a value at once, the first stored is kept and
+    /// both get it.
+    pub async fn get_or_add_async<T, F, Fut>(&self, make: F) -> T
+    where
+        T: Clone + Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        if let Some(found) = self.get::<T>() {
+            return found;
+        }
+        let made = make().await;
+        self.lock().get_or_insert(made).clone()
+    }
+
     /// Takes the value of type `T` out.
     pub fn remove<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
         self.lock().remove::<T>()

@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use crate::backplane::Backplane;
 use crate::engine::serve::{serve, shutdown_signal, Protocols, Security};
 use crate::engine::service::App;
+use crate::http::app_state::AppState;
 use crate::http::http_service::NO_ADDRESS;
 use crate::http::streams::LocalEventSource;
 use crate::http::{
@@ -44,6 +45,7 @@ pub struct HttpServerHostContextBuilder {
     configuration: HttpServerConfiguration,
     cors: Option<CrossOriginResourceSharingHeaders>,
     backplane: Option<Arc<dyn Backplane>>,
+    state: AppState,
     registered_hooks: Vec<EventSourceHook>,
     unregistered_hooks: Vec<EventSourceHook>,
 }
@@ -60,6 +62,7 @@ impl std::fmt::Debug for HttpServerHostContextBuilder {
             .field("configuration", &self.configuration)
             .field("cors", &self.cors)
             .field("backplane", &self.backplane)
+            .field("state", &self.state)
             .field("registered_hooks", &self.registered_hooks.len())
             .field("unregistered_hooks", &self.unregistered_hooks.len())
             .finish()
@@ -79,6 +82,7 @@ impl HttpServerHostContextBuilder {
             configuration: HttpServerConfiguration::default(),
             cors: None,
             backplane: None,
+            state: AppState::default(),
             registered_hooks: Vec::new(),
             unregistered_hooks: Vec::new(),
         }
@@ -153,6 +157,32 @@ impl HttpServerHostContextBuilder {
     /// Applies a CORS policy to every response and answers preflight requests.
     pub fn use_cors(mut self, cors: CrossOriginResourceSharingHeaders) -> Self {
         self.cors = Some(cors);
+        self
+    }
+
+    /// Gives every handler `state` (a store, a pool, a client), one value per type: a request reads it
+    /// with [`req.state::<T>()`](crate::http::HttpRequest::state), anything holding the server with
+    /// [`HttpServer::state`](crate::http::HttpServer::state), with no clone per route. A second value of
+    /// the same type replaces the first; for something handlers change, give a type with its own
+    /// locking (a `Mutex`, an atomic, a pool).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use sisk::prelude::*;
+    ///
+    /// #[derive(Default)]
+    /// struct Visits(AtomicU64);
+    ///
+    /// let mut r = Router::new();
+    /// r += Route::get("/", |req| async move {
+    ///     let visits = req.state::<Visits>()?;
+    ///     Ok(format!("visit {}", visits.0.fetch_add(1, Ordering::Relaxed) + 1))
+    /// });
+    /// let builder = HttpServer::create_builder().use_router(r).use_state(Visits::default());
+    /// # let _ = builder;
+    /// ```
+    pub fn use_state<T: Send + Sync + 'static>(mut self, state: T) -> Self {
+        self.state.insert(state);
         self
     }
 
@@ -246,7 +276,7 @@ impl HttpServerHostContextBuilder {
             );
         }
         let router = self.router.freeze(self.cors)?;
-        let server = HttpServer::new(self.configuration, local_addr, self.backplane);
+        let server = HttpServer::new(self.configuration, local_addr, self.backplane, self.state);
         for hook in self.registered_hooks {
             server.event_sources().on_event_source_registered(hook);
         }

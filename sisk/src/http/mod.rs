@@ -2,6 +2,7 @@
 //! requests, responses, configuration, CORS, (in [`streams`]) Server-Sent Events and response streams,
 //! and (in [`file_system`]) serving files from a directory.
 
+mod app_state;
 mod bag;
 pub(crate) mod body;
 mod configuration;

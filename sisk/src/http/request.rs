@@ -334,6 +334,13 @@ impl HttpRequest {
         &self.head.server
     }
 
+    /// The server's state of type `T`, given to the builder's
+    /// [`use_state`](crate::http::HttpServerHostContextBuilder::use_state) (as
+    /// [`HttpServer::state`]); `?` turns a missing one into a `500` whose log says how to give it.
+    pub fn state<T: Send + Sync + 'static>(&self) -> Result<&T, Error> {
+        self.head.server.state()
+    }
+
     /// Values that request handlers hand to the action.
     pub fn bag(&self) -> &RequestBag {
         &self.state.bag
@@ -687,7 +694,7 @@ mod properties {
         }
         let (parts, ()) = builder.body(()).unwrap().into_parts();
         let addr: SocketAddr = ([127, 0, 0, 1], 5000).into();
-        let server = HttpServer::new(configuration, addr, None);
+        let server = HttpServer::new(configuration, addr, None, Default::default());
         let carrier = if is_secure { Carrier::Tls } else { Carrier::Plain };
         let connection = Connection::new(&tokio_util::sync::CancellationToken::new(), carrier);
         HttpRequest::new(RequestParts {

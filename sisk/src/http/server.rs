@@ -9,8 +9,10 @@ use tokio_util::task::TaskTracker;
 
 use crate::backplane::Backplane;
 use crate::engine::limits::{OpenCount, OpenSlot};
+use crate::http::app_state::AppState;
 use crate::http::streams::HttpEventSourceCollection;
 use crate::http::{HttpServerConfiguration, HttpServerHostContextBuilder};
+use crate::Error;
 
 /// A handle to a server that does not keep it alive (the collection holds one to make handles on the
 /// connections of other nodes).
@@ -53,6 +55,8 @@ pub struct HttpServer {
 #[derive(Debug)]
 struct ServerShared {
     configuration: HttpServerConfiguration,
+    /// What the program gave the builder's `use_state`.
+    state: AppState,
     event_sources: HttpEventSourceCollection,
     local_addr: SocketAddr,
     stopping: CancellationToken,
@@ -73,8 +77,10 @@ impl HttpServer {
         configuration: HttpServerConfiguration,
         local_addr: SocketAddr,
         backplane: Option<Arc<dyn Backplane>>,
+        state: AppState,
     ) -> Self {
         let shared = ServerShared {
+            state,
             event_sources: HttpEventSourceCollection::new(
                 configuration.event_log.clone(),
                 configuration.identifier_policy,
@@ -91,6 +97,13 @@ impl HttpServer {
         let server = HttpServer { shared: Arc::new(shared) };
         server.shared.event_sources.belongs_to(WeakServer(Arc::downgrade(&server.shared)));
         server
+    }
+
+    /// The value of type `T` the program gave the builder's
+    /// [`use_state`](crate::http::HttpServerHostContextBuilder::use_state), or an error
+    /// ([`ErrorKind::StateMissing`](crate::ErrorKind::StateMissing), a `500`) that says how to give one.
+    pub fn state<T: Send + Sync + 'static>(&self) -> Result<&T, Error> {
+        self.shared.state.get()
     }
 
     /// The open, identified Server-Sent Events connections.

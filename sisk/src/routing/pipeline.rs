@@ -399,7 +399,12 @@ mod tests {
     /// Dispatches `method path` to `router`, as the engine does, without a socket.
     async fn dispatch(router: Router, method: Method, path: &str) -> HttpResponse {
         let router = router.freeze(None).expect("a valid router");
-        let server = HttpServer::new(HttpServerConfiguration::default(), ([127, 0, 0, 1], 5000).into(), None);
+        let server = HttpServer::new(
+            HttpServerConfiguration::default(),
+            ([127, 0, 0, 1], 5000).into(),
+            None,
+            Default::default(),
+        );
         let (parts, ()) = http::Request::builder().method(method).uri(path).body(()).unwrap().into_parts();
         let connection = Connection::new(&CancellationToken::new(), Carrier::Plain);
         let incoming = Incoming {
