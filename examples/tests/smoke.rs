@@ -284,3 +284,51 @@ async fn sigterm_stops_a_server_gracefully() {
 async fn ctrl_c_stops_a_server_gracefully() {
     stops_gracefully_on("-INT").await;
 }
+
+/// A child process killed when dropped.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_first_server_tells_where_it_listens_and_a_panic_with_no_logging_set_up() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let exe = std::env::current_exe().unwrap();
+    let binary = exe.parent().unwrap().parent().unwrap().join("examples").join("first-server");
+    let mut child = Command::new(&binary)
+        .env("SISK_LISTENING_PORT", "http://127.0.0.1:0/")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+    let stderr = child.stderr.take().unwrap();
+    let _child = Child(child);
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next_with = |needle: &str| loop {
+        let line = received.recv_timeout(LIMIT).unwrap_or_else(|_| panic!("no line with {needle:?} on stderr"));
+        if line.contains(needle) {
+            return line;
+        }
+    };
+    let line = next_with("sisk info: listening on ");
+    let base = line[line.find("http://").unwrap()..].trim_end_matches('/').to_owned();
+    let hello = client().get(format!("{base}/hello/Ana")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(hello, "Hello, Ana!");
+    assert_eq!(client().get(format!("{base}/bug")).send().await.unwrap().status(), 500);
+    let told = next_with("sisk error: a handler panicked");
+    assert!(told.contains("a bug in a handler"), "{told}");
+}

@@ -53,6 +53,7 @@ mod book;
 mod engine;
 mod error;
 pub mod http;
+mod notice;
 pub mod prelude;
 pub mod routing;
 mod sync;

@@ -16,6 +16,7 @@ use crate::http::{
     CrossOriginResourceSharingHeaders, ForwardingResolver, HttpServer, HttpServerConfiguration, HttpService,
     IntoListeningPort, ListeningPort,
 };
+use crate::notice::{notice, Notice};
 use crate::routing::Router;
 use crate::Error;
 
@@ -249,9 +250,10 @@ impl HttpServerHostContextBuilder {
         let port =
             ListeningPort::parse(&url).map_err(|e| Error::listening_port_variable(LISTENING_PORT_VARIABLE, &url, e))?;
         match &self.port {
-            Ok(in_code) if self.port_set_in_code && *in_code != port => {
-                tracing::info!("{LISTENING_PORT_VARIABLE}={url} overrides the listening port set in code ({in_code})")
-            }
+            Ok(in_code) if self.port_set_in_code && *in_code != port => notice(
+                Notice::Info,
+                format_args!("{LISTENING_PORT_VARIABLE}={url} overrides the listening port set in code ({in_code})"),
+            ),
             _ => {}
         }
         Ok(port)
@@ -268,11 +270,13 @@ impl HttpServerHostContextBuilder {
     fn into_app(self, local_addr: std::net::SocketAddr) -> Result<Arc<App>, Error> {
         let unclaimed = self.router.unclaimed_attribute_routes();
         if !unclaimed.is_empty() {
-            tracing::warn!(
-                routes = ?unclaimed,
-                "attribute routes are compiled into this program but the router did not pick them up, so they answer 404; \
-                 call r.auto_scan() (free functions) or r.set_object(…) (controllers), or r.ignore_attribute_routes() \
-                 if that is on purpose"
+            notice(
+                Notice::Warn,
+                format_args!(
+                    "attribute routes are compiled into this program but the router did not pick them up, so they \
+                     answer 404: {unclaimed:?}; call r.auto_scan() (free functions) or r.set_object(…) (controllers), \
+                     or r.ignore_attribute_routes() if that is on purpose"
+                ),
             );
         }
         let router = self.router.freeze(self.cors)?;
@@ -335,7 +339,7 @@ impl HttpServerHostContext {
         let listener =
             TcpListener::from_std(self.listener).map_err(|e| Error::io("cannot register the listener", e))?;
         server.start_backplane().await;
-        tracing::info!("listening on {}://{}/", self.security.scheme(), server.local_addr());
+        notice(Notice::Info, format_args!("listening on {}://{}/", self.security.scheme(), server.local_addr()));
         let protocols = Protocols::new(server.configuration(), self.security);
         serve(self.app, listener, protocols, signal).await;
         Ok(())

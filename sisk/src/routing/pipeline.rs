@@ -368,6 +368,9 @@ fn route_handlers<'r>(
 /// Logs a panic from an action and makes the 500 the client receives. (Only the user's panics get here:
 /// the library refuses with values, never by unwinding.)
 fn panic_response(span: &tracing::Span, panic: Box<dyn Any + Send>) -> HttpResponse {
+    if crate::notice::unheard() {
+        eprintln!("sisk error: a handler panicked ({}); answering 500", panic_message(&panic));
+    }
     tracing::error!(parent: span, panic = %panic_message(&panic), "handler panicked; answering 500");
     HttpResponse::from_status(StatusCode::INTERNAL_SERVER_ERROR)
 }
