@@ -7,12 +7,15 @@ use syn::{Attribute, Ident, ImplItem, ImplItemFn, ItemFn, ItemImpl, LitStr, Sign
 
 use crate::errors::Errors;
 
-/// The method and path of one route attribute.
+/// The method, path and options of one route attribute.
 pub struct RouteArgs {
     /// `Get`, `Post`, …, with the span to report a bad method at.
     pub method: Ident,
     /// The path literal, if one was given (none means `/`, or the prefix alone in a controller).
     pub path: Option<LitStr>,
+    /// `use_cors = false` (Sisk's `UseCors = false`): the server's CORS policy is not applied to this
+    /// route.
+    pub use_cors: Option<syn::LitBool>,
 }
 
 /// The attributes that go with a route attribute on the same function: Sisk's `[RequestHandler<T>]`
@@ -98,17 +101,17 @@ impl Parse for MethodAndPath {
                 format!("unknown route method; use one of RouteMethod::{{{}}}", known.join(", ")),
             ));
         }
-        let path = if input.is_empty() {
-            None
+        let (path, use_cors) = if input.is_empty() {
+            (None, None)
         } else {
             input.parse::<Token![,]>()?;
-            optional_path(input)?
+            path_and_options(input)?
         };
-        Ok(MethodAndPath(RouteArgs { method: ident, path }))
+        Ok(MethodAndPath(RouteArgs { method: ident, path, use_cors }))
     }
 }
 
-/// Nothing, or one path string and nothing after it.
+/// Nothing, or one path string and nothing after it (a controller's prefix).
 fn optional_path(input: ParseStream) -> syn::Result<Option<LitStr>> {
     if input.is_empty() {
         return Ok(None);
@@ -117,16 +120,46 @@ fn optional_path(input: ParseStream) -> syn::Result<Option<LitStr>> {
         .parse::<LitStr>()
         .map_err(|e| syn::Error::new(e.span(), "expected the route path as a string, like \"/users/<id>\""))?;
     if !input.is_empty() {
-        return Err(input.error("unexpected tokens after the path; a route attribute takes one path string"));
+        return Err(input.error("unexpected tokens after the prefix; a controller takes one prefix string"));
     }
     Ok(Some(path))
+}
+
+/// Nothing, or one path string, then optionally `use_cors = <bool>` (also alone, without a path).
+fn path_and_options(input: ParseStream) -> syn::Result<(Option<LitStr>, Option<syn::LitBool>)> {
+    if input.is_empty() {
+        return Ok((None, None));
+    }
+    let path = if input.peek(Ident) {
+        None
+    } else {
+        let path = input
+            .parse::<LitStr>()
+            .map_err(|e| syn::Error::new(e.span(), "expected the route path as a string, like \"/users/<id>\""))?;
+        if input.is_empty() {
+            return Ok((Some(path), None));
+        }
+        input.parse::<Token![,]>()?;
+        Some(path)
+    };
+    let option: Ident = input.parse()?;
+    if option != "use_cors" {
+        return Err(syn::Error::new_spanned(&option, "unknown route option; the one option is `use_cors = false`"));
+    }
+    input.parse::<Token![=]>()?;
+    let use_cors: syn::LitBool = input.parse()?;
+    if !input.is_empty() {
+        return Err(input.error("unexpected tokens after `use_cors = …`"));
+    }
+    Ok((path, Some(use_cors)))
 }
 
 /// Parses a route attribute's arguments; `method` is `None` for `#[route(...)]`.
 pub fn route_args(method: Option<&str>, attr: TokenStream) -> syn::Result<RouteArgs> {
     match method {
         Some(method) => {
-            Ok(RouteArgs { method: Ident::new(method, Span::call_site()), path: optional_path.parse2(attr)? })
+            let (path, use_cors) = path_and_options.parse2(attr)?;
+            Ok(RouteArgs { method: Ident::new(method, Span::call_site()), path, use_cors })
         }
         None => syn::parse2::<MethodAndPath>(attr).map(|parsed| parsed.0),
     }

@@ -104,11 +104,13 @@ fn build_route(
     let method: &Ident = &args.method;
     let handlers = &companions.request_handlers;
     let bypassed = &companions.bypassed;
+    let without_cors = args.use_cors.as_ref().filter(|use_cors| !use_cors.value).map(|_| quote!(.without_cors()));
     quote! {
         ::sisk::routing::Route::new(::sisk::routing::RouteMethod::#method, #path, #call)
             .with_name(::core::concat!(::core::module_path!(), "::", #label))
             #(.with_request_handler(#handlers))*
             #(.bypass_global_request_handler(&#bypassed))*
+            #without_cors
     }
 }
 

@@ -172,3 +172,36 @@ async fn cors_answers_preflight_and_decorates_responses() {
     assert!(foreign.headers().get("access-control-allow-origin").is_none());
     assert_eq!(foreign.text().await.unwrap(), "posted", "the route still runs; the browser enforces CORS");
 }
+
+// Sisk's `UseCors = false`: on a route built in code, and on an attribute route.
+#[route_get("/internal/metrics", use_cors = false)]
+async fn metrics(_req: HttpRequest) -> &'static str {
+    "metrics"
+}
+
+#[tokio::test]
+async fn a_route_left_out_of_the_cors_policy_gets_none_of_its_headers() {
+    let mut r = Router::new();
+    r += Route::get("/public", |_req| async { "public" });
+    r += Route::get("/internal/health", |_req| async { "ok" }).without_cors();
+    r.auto_scan();
+    let cors = CrossOriginResourceSharingHeaders::new().allow_origin("https://app.example").allow_methods(["GET"]);
+    let server = TestServer::start_with(HttpServer::create_builder().use_router(r).use_cors(cors));
+    let get = |path: &str| client().get(server.url(path)).header("Origin", "https://app.example").send();
+    let public = get("/public").await.unwrap();
+    assert_eq!(public.headers()["access-control-allow-origin"], "https://app.example", "the control");
+    for path in ["/internal/health", "/internal/metrics"] {
+        let left_out = get(path).await.unwrap();
+        assert!(left_out.headers().get("access-control-allow-origin").is_none(), "{path}: {:?}", left_out.headers());
+        assert_eq!(left_out.status(), 200);
+        let preflight = client()
+            .request(reqwest::Method::OPTIONS, server.url(path))
+            .header("Origin", "https://app.example")
+            .header("Access-Control-Request-Method", "GET")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(preflight.status(), 200);
+        assert!(preflight.headers().get("access-control-allow-methods").is_none(), "{path}: no preflight grant");
+    }
+}

@@ -10,4 +10,9 @@ async fn number(_req: HttpRequest) -> &'static str {
     "number"
 }
 
+#[route_get("/", cors = false)]
+async fn misspelt(_req: HttpRequest) -> &'static str {
+    "misspelt"
+}
+
 fn main() {}

@@ -62,9 +62,16 @@ impl Router {
     /// is still running goes on in a tracked task (see the module docs).
     pub(crate) async fn dispatch(&self, server: &HttpServer, incoming: Incoming, span: &tracing::Span) -> HttpResponse {
         let Incoming { parts, body, remote, transport } = incoming;
-        // `None` (no policy, no `Origin`, or one not allowed) leaves the request's and the response's
-        // headers alone.
-        let cors_headers = self.cors.as_ref().and_then(|cors| cors.headers_for(&parts.method, &parts.headers));
+        let resolution = self.resolve(&parts.method, parts.uri.path());
+        let uses_cors = match &resolution {
+            Resolution::Found(route, _) => route.uses_cors,
+            Resolution::MethodNotAllowed { uses_cors, .. } => *uses_cors,
+            Resolution::NotFound | Resolution::InvalidParameter => true,
+        };
+        // `None` (no policy, a route left out of it, no `Origin`, or one not allowed) leaves the request's
+        // and the response's headers alone.
+        let cors = self.cors.as_ref().filter(|_| uses_cors);
+        let cors_headers = cors.and_then(|cors| cors.headers_for(&parts.method, &parts.headers));
         let make_request = |parts, route_parameters| {
             HttpRequest::new(RequestParts {
                 parts,
@@ -77,26 +84,27 @@ impl Router {
                 may_stream: true,
             })
         };
-        let started =
-            match self.resolve(&parts.method, parts.uri.path()) {
-                Resolution::Found(route, parameters) => {
-                    Ok(Pipeline::route(&self.global_request_handlers, route, make_request(parts, parameters)))
-                }
-                // As in Sisk: `OPTIONS` on a path without an `OPTIONS` route (a CORS preflight, say) is `200`.
-                Resolution::MethodNotAllowed(allowed) if parts.method == Method::OPTIONS => Err(HttpResponse::new()
-                    .with_header(http::header::ALLOW, allowed.with(RouteMethod::Options).header_value())),
-                Resolution::MethodNotAllowed(allowed) => match &self.method_not_allowed {
-                    Some(action) => Ok(Pipeline::fallback(action, make_request(parts, Vec::new()), Some(allowed))),
-                    None => Err(HttpResponse::from_status(StatusCode::METHOD_NOT_ALLOWED)
-                        .with_header(http::header::ALLOW, allowed.header_value())),
-                },
-                Resolution::NotFound => match &self.not_found {
-                    Some(action) => Ok(Pipeline::fallback(action, make_request(parts, Vec::new()), None)),
-                    None => Err(HttpResponse::from_status(StatusCode::NOT_FOUND)),
-                },
-                Resolution::InvalidParameter => Err(HttpResponse::from_status(StatusCode::BAD_REQUEST)
-                    .with_content("a route parameter holds a control character")),
-            };
+        let started = match resolution {
+            Resolution::Found(route, parameters) => {
+                Ok(Pipeline::route(&self.global_request_handlers, route, make_request(parts, parameters)))
+            }
+            // As in Sisk: `OPTIONS` on a path without an `OPTIONS` route (a CORS preflight, say) is `200`.
+            Resolution::MethodNotAllowed { allowed, .. } if parts.method == Method::OPTIONS => {
+                Err(HttpResponse::new()
+                    .with_header(http::header::ALLOW, allowed.with(RouteMethod::Options).header_value()))
+            }
+            Resolution::MethodNotAllowed { allowed, .. } => match &self.method_not_allowed {
+                Some(action) => Ok(Pipeline::fallback(action, make_request(parts, Vec::new()), Some(allowed))),
+                None => Err(HttpResponse::from_status(StatusCode::METHOD_NOT_ALLOWED)
+                    .with_header(http::header::ALLOW, allowed.header_value())),
+            },
+            Resolution::NotFound => match &self.not_found {
+                Some(action) => Ok(Pipeline::fallback(action, make_request(parts, Vec::new()), None)),
+                None => Err(HttpResponse::from_status(StatusCode::NOT_FOUND)),
+            },
+            Resolution::InvalidParameter => Err(HttpResponse::from_status(StatusCode::BAD_REQUEST)
+                .with_content("a route parameter holds a control character")),
+        };
         let outcome = match started {
             Ok(pipeline) => run_in_place(server, pipeline, span).await,
             Err(answer) => Outcome::Answered(answer),

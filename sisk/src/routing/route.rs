@@ -34,6 +34,8 @@ pub struct Route {
     pub(crate) request_handlers: Vec<RequestHandler>,
     /// The global request handlers this route skips (compared by instance).
     pub(crate) bypassed_global_request_handlers: Vec<RequestHandler>,
+    /// False once [`without_cors`](Route::without_cors) was called.
+    pub(crate) uses_cors: bool,
 }
 
 /// `Route::get`, `Route::post`, …: one constructor per line of the table of route methods.
@@ -75,6 +77,7 @@ impl Route {
             action: Action::new(action),
             request_handlers: Vec::new(),
             bypassed_global_request_handlers: Vec::new(),
+            uses_cors: true,
         }
     }
 
@@ -110,6 +113,22 @@ impl Route {
     /// ```
     pub fn bypass_global_request_handler(mut self, handler: &RequestHandler) -> Self {
         self.bypassed_global_request_handlers.push(handler.clone());
+        self
+    }
+
+    /// Leaves this route out of the server's CORS policy (Sisk's `UseCors = false`): its answers, and
+    /// an `OPTIONS` preflight to it, carry no `Access-Control-*` header. On an attribute route:
+    /// `#[route_get("/colors", use_cors = false)]`.
+    ///
+    /// ```
+    /// use sisk::prelude::*;
+    ///
+    /// let mut r = Router::new();
+    /// r += Route::get("/internal/health", |_req| async { "ok" }).without_cors();
+    /// ```
+    #[doc(alias = "UseCors", alias = "use_cors")]
+    pub fn without_cors(mut self) -> Self {
+        self.uses_cors = false;
         self
     }
 

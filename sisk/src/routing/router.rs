@@ -71,8 +71,9 @@ pub(crate) enum Resolution<'r> {
     /// A route answers; its parameters, percent-decoded, each named by the route's own shared name (a
     /// route without parameters allocates nothing here).
     Found(&'r Route, Vec<(Arc<str>, String)>),
-    /// The path exists with other methods, listed for the `Allow` header.
-    MethodNotAllowed(AllowedMethods),
+    /// The path exists with other methods, listed for the `Allow` header; `uses_cors` unless every
+    /// route of the path was left out of the CORS policy.
+    MethodNotAllowed { allowed: AllowedMethods, uses_cors: bool },
     /// No route has this path.
     NotFound,
     /// A route matches, but a parameter decodes to a control character (`/sse/%0d%0a`): such a value must
@@ -266,7 +267,8 @@ impl Router {
         };
         let routes = &self.paths[*found.value].routes;
         let Some(route) = pick_route(routes, method) else {
-            return Resolution::MethodNotAllowed(AllowedMethods::of(routes.iter().map(Route::method)));
+            let allowed = AllowedMethods::of(routes.iter().map(Route::method));
+            return Resolution::MethodNotAllowed { allowed, uses_cors: routes.iter().any(|route| route.uses_cors) };
         };
         let mut params = Vec::with_capacity(found.params.len());
         for ((_, value), name) in found.params.iter().zip(route.parameter_names()) {
@@ -372,7 +374,7 @@ mod tests {
     fn method_not_allowed_lists_allow() {
         let r = router(&[(RouteMethod::Get, "/a"), (RouteMethod::Post, "/a")]);
         match r.resolve(&http::Method::PUT, "/a") {
-            Resolution::MethodNotAllowed(allowed) => assert_eq!(allowed.header_value(), "GET, POST, HEAD"),
+            Resolution::MethodNotAllowed { allowed, .. } => assert_eq!(allowed.header_value(), "GET, POST, HEAD"),
             other => panic!("expected 405, got {other:?}"),
         }
     }
