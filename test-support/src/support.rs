@@ -76,16 +76,6 @@ impl Drop for TestServer {
     }
 }
 
-/// Serves `router` (what the book's examples call).
-pub fn serve(router: sisk::routing::Router) -> TestServer {
-    TestServer::start(router)
-}
-
-/// Serves what `builder` describes (what the book's examples call).
-pub fn serve_with(builder: sisk::http::HttpServerHostContextBuilder) -> TestServer {
-    TestServer::start_with(builder)
-}
-
 /// For programs that call `app.start()` themselves: `build()` then binds 127.0.0.1 on a port the
 /// system picks, whatever port the program names (through `SISK_LISTENING_PORT`).
 pub fn listen_on_any_port() {

@@ -11,7 +11,7 @@ use crate::Error;
 /// Values keyed by their type, given to the server's builder with
 /// [`use_state`](crate::http::HttpServerHostContextBuilder::use_state) and read with
 /// [`HttpRequest::state`](crate::http::HttpRequest::state) or [`HttpServer::state`](crate::http::HttpServer::state).
-#[derive(Default, Clone)]
+#[derive(Default)]
 pub(crate) struct AppState(HashMap<TypeId, (&'static str, Arc<dyn Any + Send + Sync>)>);
 
 impl AppState {

@@ -154,7 +154,7 @@ async fn run_in_place(server: &HttpServer, mut pipeline: Pipeline<'_>, span: &tr
             pipeline.request.fail_event_stream(&mut HttpResponse::from_status(StatusCode::INTERNAL_SERVER_ERROR));
             match committed {
                 Some(stream_head) => {
-                    tracing::error!(parent: span, panic = %panic_message(&panic), "handler panicked after its event stream began");
+                    log_panic(span, &panic, " after its event stream began");
                     Outcome::Streaming(stream_head)
                 }
                 None => Outcome::Panicked(panic),
@@ -190,7 +190,7 @@ fn hand_off(server: &HttpServer, mut pipeline: Pipeline<'static>, span: tracing:
             Some(Ok(_)) => {}
             Some(Err(panic)) => {
                 pipeline.request.fail_event_stream(&mut HttpResponse::from_status(StatusCode::INTERNAL_SERVER_ERROR));
-                tracing::error!(parent: &span, panic = %panic_message(&panic), "handler panicked after its event stream began");
+                log_panic(&span, &panic, " after its event stream began");
             }
             None => tracing::warn!(parent: &span, "handler dropped at the shutdown timeout"),
         }
@@ -376,11 +376,18 @@ fn route_handlers<'r>(
 /// Logs a panic from an action and makes the 500 the client receives. (Only the user's panics get here:
 /// the library refuses with values, never by unwinding.)
 fn panic_response(span: &tracing::Span, panic: Box<dyn Any + Send>) -> HttpResponse {
-    if crate::notice::unheard() {
-        eprintln!("sisk error: a handler panicked ({}); answering 500", panic_message(&panic));
-    }
-    tracing::error!(parent: span, panic = %panic_message(&panic), "handler panicked; answering 500");
+    log_panic(span, &panic, "; answering 500");
     HttpResponse::from_status(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// Logs a handler's panic in its request's span, `then` telling what became of the request (`"; answering
+/// 500"`); with no subscriber to hear it, on standard error (see `notice`).
+fn log_panic(span: &tracing::Span, panic: &Box<dyn Any + Send>, then: &str) {
+    let message = panic_message(panic);
+    if crate::notice::unheard() {
+        eprintln!("sisk error: a handler panicked ({message}){then}");
+    }
+    tracing::error!(parent: span, panic = %message, "handler panicked{then}");
 }
 
 /// The text a panic carries, or what it is when it carries none.
