@@ -31,12 +31,12 @@ pub fn route_fn(route: &RouteFn) -> syn::Result<()> {
 /// Checks a controller: its prefix, the `impl` block, and every route method with its full path.
 pub fn controller(controller: &Controller) -> syn::Result<()> {
     let mut errors = Errors::default();
-    let prefix_valid = controller.prefix.as_ref().map_or(true, |lit| check_path(&mut errors, lit, &lit.value()));
+    let prefix_valid = controller.prefix.as_ref().is_none_or(|lit| check_path(&mut errors, lit, &lit.value()));
     if !controller.item.generics.params.is_empty() {
         errors.push(syn::Error::new_spanned(&controller.item.generics, "a controller cannot be generic"));
     }
     for route in &controller.routes {
-        let path_valid = route.args.path.as_ref().map_or(true, |lit| check_path(&mut errors, lit, &lit.value()));
+        let path_valid = route.args.path.as_ref().is_none_or(|lit| check_path(&mut errors, lit, &lit.value()));
         if let (Some(prefix), true) = (&controller.prefix, prefix_valid && path_valid) {
             if let Err(why) = sisk_route_syntax::parse(&controller.full_path(route)) {
                 let at = route.args.path.as_ref().unwrap_or(prefix);

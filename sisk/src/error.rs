@@ -115,6 +115,14 @@ pub enum ErrorKind {
     /// A handler asked for a value of state the server was not given (see
     /// [`use_state`](crate::http::HttpServerHostContextBuilder::use_state); `500`).
     StateMissing,
+    /// Using the MCP API: a schema that is not one, a handler that asked the client for what it
+    /// cannot do, or a request served with no provider set (`500`).
+    #[cfg(feature = "mcp")]
+    McpMisuse,
+    /// An MCP tool's request to the client (sampling, elicitation) got no answer: the client answered
+    /// an error, did not answer in time, or the call or the session ended.
+    #[cfg(feature = "mcp")]
+    McpClientRequest,
     /// An operating-system call failed (for example binding the listening port).
     Io,
     /// A failure of something a handler called, made with [`Error::internal`] (`500`).
@@ -435,6 +443,41 @@ impl Error {
                  in CIDR notation (\"10.0.0.0/8\", \"fd00::/8\")"
             ),
         )
+    }
+
+    /// A tool's or prompt's argument is missing or not of its type.
+    #[cfg(feature = "mcp")]
+    pub(crate) fn invalid_argument(name: &str, why: &str) -> Self {
+        Self::new(ErrorKind::InvalidContent, format!("the argument {name:?} is missing or not of its type: {why}"))
+    }
+
+    #[cfg(feature = "mcp")]
+    pub(crate) fn invalid_schema(why: String) -> Self {
+        Self::new(ErrorKind::McpMisuse, format!("not a JSON Schema: {why}"))
+    }
+
+    #[cfg(feature = "mcp")]
+    pub(crate) fn mcp_provider_missing() -> Self {
+        Self::new(
+            ErrorKind::McpMisuse,
+            "handle_mcp_request found no MCP provider: set one with HttpServer::create_builder().use_mcp(|mcp| …), \
+             or call handle_request on a McpProvider of your own",
+        )
+    }
+
+    #[cfg(feature = "mcp")]
+    pub(crate) fn mcp_client_cannot(capability: &str, method: &str) -> Self {
+        Self::new(
+            ErrorKind::McpMisuse,
+            format!(
+                "the client did not declare the {capability} capability at initialize, so it cannot be sent {method}"
+            ),
+        )
+    }
+
+    #[cfg(feature = "mcp")]
+    pub(crate) fn mcp_client_request_failed(method: &str, why: &str) -> Self {
+        Self::new(ErrorKind::McpClientRequest, format!("{method} to the client failed: {why}"))
     }
 
     /// A failure of something a handler called (a file, a database, a parser), answered `500`: the client

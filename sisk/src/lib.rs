@@ -34,10 +34,12 @@
 //! - [`http::file_system`]: the file server.
 //! - [`routing`]: routes, the router, request handlers.
 //! - [`backplane`]: many nodes sharing one event log (Redis Streams with the `redis` feature).
+//! - `mcp` (with the `mcp` feature): MCP servers over Streamable HTTP, Sisk's `McpProvider`, on the
+//!   event log.
 //! - [`Error`]: the one error type, and [`ErrorKind`], what it is.
 //! - Cargo features: `json` (serde: `get_json_content`, `Json`, `Event::json`) and `multipart` (multer:
-//!   `get_multipart_form_content`), both on by default; `redis` (the Redis Streams backplane) and `tls`
-//!   (HTTPS on rustls), off.
+//!   `get_multipart_form_content`), both on by default; `redis` (the Redis Streams backplane), `tls`
+//!   (HTTPS on rustls) and `mcp` (MCP servers), off.
 //! - Attribute routes: [`route_get`] and friends on free functions, picked up by
 //!   [`Router::auto_scan`](routing::Router::auto_scan); controllers with [`route_prefix`] on an `impl`
 //!   block, picked up by [`Router::set_object`](routing::Router::set_object); [`request_handler`] beside
@@ -53,6 +55,8 @@ mod book;
 mod engine;
 mod error;
 pub mod http;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 mod notice;
 pub mod prelude;
 pub mod routing;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::backplane::{PresenceChange, PresenceEntry};
-use crate::http::streams::{LocalEventSource, Position};
+use crate::http::streams::{is_internal, LocalEventSource, Position};
 use crate::sync::{read, write};
 
 /// Where another node holds a connection.
@@ -100,14 +100,17 @@ impl ClusterView {
 
     /// The identifiers open on other nodes, each once.
     pub(crate) fn identifiers(&self) -> Vec<Arc<str>> {
-        read(&self.remote).keys().cloned().collect()
+        read(&self.remote).keys().filter(|id| !is_internal(id)).cloned().collect()
     }
 
     /// The other nodes' connections whose identifier `accepts` (a snapshot: `accepts` runs with no lock
     /// held).
     pub(crate) fn connections(&self, accepts: impl Fn(&str) -> bool) -> Vec<(Arc<str>, RemoteConnection)> {
-        let snapshot: Vec<(Arc<str>, Vec<RemoteConnection>)> =
-            read(&self.remote).iter().map(|(id, connections)| (id.clone(), connections.clone())).collect();
+        let snapshot: Vec<(Arc<str>, Vec<RemoteConnection>)> = read(&self.remote)
+            .iter()
+            .filter(|(id, _)| !is_internal(id))
+            .map(|(id, connections)| (id.clone(), connections.clone()))
+            .collect();
         snapshot
             .into_iter()
             .filter(|(identifier, _)| accepts(identifier))

@@ -187,6 +187,18 @@ impl HttpServerHostContextBuilder {
         self
     }
 
+    /// Sets up the server's MCP provider (Sisk's `UseMcp`): `configure` is given a default one to name
+    /// and fill; [`HttpRequest::handle_mcp_request`](crate::http::HttpRequest::handle_mcp_request) serves
+    /// it. For several providers on several routes, make [`McpProvider`](crate::mcp::McpProvider)s and
+    /// call their `handle_request` instead.
+    #[cfg(feature = "mcp")]
+    pub fn use_mcp(mut self, configure: impl FnOnce(&mut crate::mcp::McpProvider)) -> Self {
+        let mut provider = crate::mcp::McpProvider::default();
+        configure(&mut provider);
+        self.state.insert(provider);
+        self
+    }
+
     /// Shares the event log with other nodes through `backplane` (a [`RedisBackplane`], say), so
     /// broadcasts and sends to an identifier reach the clients of every node and a client resumes on
     /// any node. Without one, the server keeps its own log in memory.

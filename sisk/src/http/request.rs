@@ -519,6 +519,19 @@ impl HttpRequest {
         if let Some(identifier) = identifier.filter(|id| id.chars().any(char::is_control)) {
             return Err(Error::invalid_identifier(identifier));
         }
+        self.open_event_source(identifier)
+    }
+
+    /// Opens a stream of the framework's own (an identifier that begins with
+    /// [`INTERNAL_MARK`](crate::http::streams::INTERNAL_MARK)), resumed from this request's
+    /// `Last-Event-ID`: the program's audiences never reach it, and the log leaves its priming to its owner.
+    #[cfg_attr(not(feature = "mcp"), allow(dead_code))]
+    pub(crate) fn open_internal_event_source(&self, identifier: &str) -> Result<LocalEventSource, Error> {
+        debug_assert!(crate::http::streams::is_internal(identifier));
+        self.open_event_source(Some(identifier))
+    }
+
+    fn open_event_source(&self, identifier: Option<&str>) -> Result<LocalEventSource, Error> {
         let mut slot = lock(&self.state.stream);
         match std::mem::replace(&mut *slot, StreamKind::Unavailable) {
             StreamKind::NotYet => {

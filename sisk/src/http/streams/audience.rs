@@ -4,6 +4,17 @@
 use std::fmt;
 use std::sync::Arc;
 
+/// The first character of the identifiers the framework gives streams of its own (an MCP session's
+/// streams, say). A program's identifiers cannot hold a control character, so they never collide, and
+/// the audiences a program names ([`All`](Audience::All), a [`Prefix`](Audience::Prefix), a
+/// [`Where`](Audience::Where)) never reach those streams: only their own identifier does.
+pub(crate) const INTERNAL_MARK: char = '\u{1}';
+
+/// True for an identifier the framework gave a stream of its own.
+pub(crate) fn is_internal(identifier: &str) -> bool {
+    identifier.starts_with(INTERNAL_MARK)
+}
+
 /// Whom a published event is for, judged by the identifier of each connection — those open now, and
 /// those that reconnect later and replay the log.
 #[derive(Clone)]
@@ -45,11 +56,13 @@ impl Audience {
     /// Whether a connection with `identifier` is meant.
     pub fn includes(&self, identifier: &str) -> bool {
         match self {
-            Audience::All => true,
+            Audience::All => !is_internal(identifier),
             Audience::Identifier(wanted) | Audience::Connection { identifier: wanted, .. } => identifier == &**wanted,
-            Audience::Prefix(prefix) => identifier.starts_with(&**prefix),
+            Audience::Prefix(prefix) => {
+                identifier.starts_with(&**prefix) && is_internal(prefix) == is_internal(identifier)
+            }
             Audience::Identifiers(identifiers) => identifiers.iter().any(|wanted| identifier == &**wanted),
-            Audience::Where(predicate) => predicate(identifier),
+            Audience::Where(predicate) => !is_internal(identifier) && predicate(identifier),
         }
     }
 }
@@ -84,6 +97,9 @@ mod tests {
         assert!(Audience::Prefix("room-1/".into()).includes("room-1/ana"));
         assert!(!Audience::Prefix("room-1/".into()).includes("room-10/ana"));
         assert!(Audience::matching(|id| id.len() == 3).includes("ana"));
+        assert!(!Audience::All.includes("\u{1}mcp/s/1"), "a stream of the framework's own is not everyone's");
+        assert!(!Audience::Prefix("".into()).includes("\u{1}mcp/s/1"));
+        assert!(Audience::Identifier("\u{1}mcp/s/1".into()).includes("\u{1}mcp/s/1"));
         let listed = Audience::Identifiers(vec!["ana".into(), "bob".into()].into());
         assert!(listed.includes("bob") && !listed.includes("bo"));
     }

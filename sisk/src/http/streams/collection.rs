@@ -334,6 +334,12 @@ impl HttpEventSourceCollection {
         self.inner.publisher.window_starts_at(first);
     }
 
+    /// The stream the event at `cursor` (an id this server's log gave) was meant for, while the log
+    /// holds it: how a stream of the framework's own is found again from its client's `Last-Event-ID`.
+    pub(crate) fn stream_at(&self, cursor: &str) -> Option<Arc<str>> {
+        self.inner.publisher.stream_at(cursor)
+    }
+
     /// The position of the newest event in the window.
     pub(crate) fn head_position(&self) -> Position {
         self.inner.publisher.head().position()

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 
 use crate::http::streams::event_id::{new_epoch, now_millis, MAX_EVENT_ID_LEN};
-use crate::http::streams::{Audience, Event, EventId, Position, ResumeState, StaleReason};
+use crate::http::streams::{is_internal, Audience, Event, EventId, Position, ResumeState, StaleReason};
 
 /// The bounds of a server's event log, set in
 /// [`HttpServerConfiguration::event_log`](crate::http::HttpServerConfiguration::event_log).
@@ -204,13 +204,19 @@ impl EventLog {
     }
 
     /// What a connection with `identifier` that sent `cursor` as its `Last-Event-ID` is sent first.
+    ///
+    /// A stream of the framework's own ([`is_internal`]) is not moved to the head: its owner primes it
+    /// with an entry of its own, so every id its client holds is the id of an entry meant for it, and
+    /// [`stream_at`](Self::stream_at) tells which stream a cursor belongs to.
     pub(crate) fn resume(&mut self, cursor: Option<&str>, identifier: &str) -> Resumption {
         if !self.is_enabled() {
             return Resumption { state: ResumeState::Fresh, frames: Bytes::new(), skip_through: None };
         }
         self.trim(Instant::now());
+        let primed = !is_internal(identifier);
         let Some(cursor) = cursor else {
-            return Resumption { state: ResumeState::Fresh, frames: self.priming_frame(), skip_through: None };
+            let frames = if primed { self.priming_frame() } else { Bytes::new() };
+            return Resumption { state: ResumeState::Fresh, frames, skip_through: None };
         };
         match self.missed_since(cursor, identifier) {
             Err(Missed::Ahead(position)) => Resumption {
@@ -224,7 +230,9 @@ impl EventLog {
                 for frame in &missed {
                     frames.extend_from_slice(frame);
                 }
-                frames.extend_from_slice(&self.priming_frame());
+                if primed {
+                    frames.extend_from_slice(&self.priming_frame());
+                }
                 Resumption {
                     state: ResumeState::Recovered { events: missed.len() },
                     frames: frames.freeze(),
@@ -236,6 +244,20 @@ impl EventLog {
                 frames: self.stale_frame(reason),
                 skip_through: None,
             },
+        }
+    }
+
+    /// The identifier of the one stream the entry at `cursor` was meant for, while the window holds it
+    /// (`None` for an id of another epoch, one trimmed, or an entry meant for more than one stream).
+    pub(crate) fn stream_at(&self, cursor: &str) -> Option<Arc<str>> {
+        let cursor: EventId = cursor.parse().ok()?;
+        if cursor.epoch() != &*self.epoch {
+            return None;
+        }
+        let index = self.entries.binary_search_by(|entry| entry.position.cmp(&cursor.position())).ok()?;
+        match &self.entries[index].audience {
+            Audience::Identifier(identifier) => Some(identifier.clone()),
+            _ => None,
         }
     }
 
@@ -301,6 +323,23 @@ mod tests {
         let resumed = log.resume(None, "ana");
         assert_eq!(resumed.state, ResumeState::Fresh);
         assert_eq!(text(&resumed.frames), format!("id: {id}\n\n"));
+    }
+
+    #[test]
+    fn a_stream_of_the_framework_is_primed_by_its_owner_and_found_by_its_ids() {
+        let mut log = log_with(10, 10);
+        let stream = "\u{1}mcp/s/1";
+        publish(&mut log, Audience::All, "for the program's streams");
+        let fresh = log.resume(None, stream);
+        assert!(fresh.frames.is_empty(), "no head priming: {:?}", text(&fresh.frames));
+        let own = publish(&mut log, Audience::Identifier(stream.into()), "{}");
+        let other = publish(&mut log, Audience::All, "not for it");
+        assert_eq!(log.stream_at(&own).as_deref(), Some(stream));
+        assert_eq!(log.stream_at(&other), None, "an entry for everyone is no one stream's");
+        assert_eq!(log.stream_at("other.1-0"), None);
+        let resumed = log.resume(Some(&own), stream);
+        assert_eq!(resumed.state, ResumeState::Recovered { events: 0 });
+        assert!(resumed.frames.is_empty(), "no head frame after the replay either");
     }
 
     #[test]

@@ -55,6 +55,7 @@ mod resume;
 mod stream_body;
 
 pub use audience::Audience;
+pub(crate) use audience::{is_internal, INTERNAL_MARK};
 pub(crate) use channel::RequestOutcome;
 pub use collection::HttpEventSourceCollection;
 pub use event::Event;

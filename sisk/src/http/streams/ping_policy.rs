@@ -117,7 +117,7 @@ impl Drop for PingSchedule {
 /// Schedules `ping` at `at`, starting the task with the first ping of the server.
 fn add(due: &Arc<Mutex<Due>>, changed: &Arc<Notify>, at: Instant, ping: Ping) {
     let mut pings = lock(due);
-    let earliest = pings.pings.first_key_value().map_or(true, |((first, _), _)| at < *first);
+    let earliest = pings.pings.first_key_value().is_none_or(|((first, _), _)| at < *first);
     pings.added += 1;
     let key = (at, pings.added);
     pings.pings.insert(key, ping);
@@ -137,7 +137,7 @@ async fn run(due: Weak<Mutex<Due>>, changed: Arc<Notify>) {
         };
         let now = Instant::now();
         let next = lock(&pings).pings.first_key_value().map(|((at, _), _)| *at);
-        if next.map_or(true, |at| at > now) {
+        if next.is_none_or(|at| at > now) {
             // Not held while asleep, so that the server can be dropped.
             drop(pings);
             match next {

@@ -337,6 +337,11 @@ impl Publisher {
         lock(&self.log).head()
     }
 
+    /// The stream the entry at `cursor` was meant for (see [`EventLog::stream_at`]).
+    pub(crate) fn stream_at(&self, cursor: &str) -> Option<Arc<str>> {
+        lock(&self.log).stream_at(cursor)
+    }
+
     /// True unless the log is turned off.
     pub(crate) fn is_enabled(&self) -> bool {
         lock(&self.log).is_enabled()

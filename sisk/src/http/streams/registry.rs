@@ -13,6 +13,7 @@ use std::hash::{Hash, Hasher};
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
+use crate::http::streams::audience::is_internal;
 use crate::http::streams::{Audience, LocalEventSource, Position};
 use crate::sync::{lock, read, write};
 
@@ -107,17 +108,17 @@ impl Registry {
         self.lock(shard_of(identifier)).contains_key(identifier)
     }
 
-    /// The identifiers open now, each once, taken shard by shard (no lock is held on return, so a
+    /// The program's identifiers open now (not the framework's own streams), each once, taken shard by shard (no lock is held on return, so a
     /// predicate can judge them).
     pub(crate) fn identifiers(&self) -> Vec<Arc<str>> {
         let mut identifiers = Vec::new();
         for index in 0..SHARDS {
-            identifiers.extend(self.lock(index).keys().cloned());
+            identifiers.extend(self.lock(index).keys().filter(|id| !is_internal(id)).cloned());
         }
         identifiers
     }
 
-    /// Every open connection whose identifier satisfies `predicate`, taken shard by shard: the
+    /// Every open connection of the program whose identifier satisfies `predicate`, taken shard by shard: the
     /// identifiers are snapshot under each lock, and `predicate` runs with no lock held.
     pub(crate) fn find(&self, predicate: impl Fn(&str) -> bool) -> Vec<LocalEventSource> {
         let mut found = Vec::new();
@@ -128,7 +129,7 @@ impl Registry {
                 .map(|(id, holders)| (id.clone(), holders.iter().map(|h| h.source.clone()).collect()))
                 .collect();
             for (identifier, holders) in snapshot {
-                if predicate(&identifier) {
+                if !is_internal(&identifier) && predicate(&identifier) {
                     found.extend(holders);
                 }
             }
@@ -212,17 +213,20 @@ impl<'a> Targets<'a> {
     /// Runs `offer` for each entry of shard `index` that is targeted.
     pub(crate) fn for_each(&self, index: usize, shard: &mut Shard, mut offer: impl FnMut(&mut Registered)) {
         match self {
-            Targets::All => shard.values_mut().flatten().for_each(offer),
+            Targets::All => {
+                shard.iter_mut().filter(|(id, _)| !is_internal(id)).flat_map(|(_, holders)| holders).for_each(offer)
+            }
             Targets::One { identifier, connection } => {
                 if shard_of(identifier) != index {
                     return;
                 }
                 let holders = shard.get_mut(*identifier).into_iter().flatten();
-                holders.filter(|h| connection.map_or(true, |c| h.source.connection() == c)).for_each(offer);
+                holders.filter(|h| connection.is_none_or(|c| h.source.connection() == c)).for_each(offer);
             }
             Targets::Prefix(prefix) => shard
                 .range_mut::<str, _>((Bound::Included(*prefix), Bound::Unbounded))
                 .take_while(|(id, _)| id.starts_with(*prefix))
+                .filter(|(id, _)| is_internal(id) == is_internal(prefix))
                 .flat_map(|(_, holders)| holders)
                 .for_each(offer),
             Targets::Listed(listed) => {

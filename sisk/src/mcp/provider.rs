@@ -1,0 +1,303 @@
+//! [`McpProvider`]: an MCP server (Sisk's `McpProvider`) — its name, title and version, its tools,
+//! resources and prompts, and the answer to each method of the protocol's server side.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::mcp::context::{CallContext, McpToolContext};
+use crate::mcp::json_rpc::{RpcError, INVALID_PARAMS, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND};
+use crate::mcp::prompt::PromptOutcome;
+use crate::mcp::session::Sessions;
+use crate::mcp::{McpLogLevel, McpPromptCollection, McpResourceCollection, McpToolCollection};
+
+/// The protocol revisions served, newest first: a client asking for one of them gets it; any other
+/// gets the newest.
+pub(crate) const PROTOCOL_VERSIONS: [&str; 3] = ["2025-11-25", "2025-06-18", "2025-03-26"];
+
+/// The version a request without `MCP-Protocol-Version` is taken to speak (the transport's rule).
+pub(crate) const DEFAULT_PROTOCOL_VERSION: &str = "2025-03-26";
+
+type CompletionHandler = Arc<dyn Fn(&McpCompletionRequest) -> Vec<String> + Send + Sync>;
+
+/// What `completion/complete` asks: the prompt or resource template, the argument, and what the user
+/// typed so far.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct McpCompletionRequest {
+    /// `"ref/prompt"` or `"ref/resource"`.
+    pub reference_type: String,
+    /// The prompt's name, or the resource template's URI template.
+    pub reference: String,
+    /// The argument being completed.
+    pub argument: String,
+    /// What the user typed so far.
+    pub value: String,
+    /// The values of the arguments already chosen (`context.arguments`).
+    pub context: HashMap<String, String>,
+}
+
+/// An MCP server, served over Streamable HTTP by
+/// [`HttpRequest::handle_mcp_request`](crate::http::HttpRequest::handle_mcp_request) (the builder's
+/// one, set with [`use_mcp`](crate::http::HttpServerHostContextBuilder::use_mcp)) or by
+/// [`handle_request`](Self::handle_request) on a provider of your own.
+///
+/// ```
+/// use sisk::mcp::{JsonSchema, McpProvider, McpTool, McpToolContext, McpToolResult};
+///
+/// let mcp = McpProvider::new("math-server", "Mathematics server", "1.0");
+///
+/// mcp.tools.add(McpTool::new(
+///     "math_sum",
+///     "Sums one or more numbers.",
+///     JsonSchema::create_object_schema([(
+///         "numbers",
+///         JsonSchema::create_array_schema(JsonSchema::create_number_schema())
+///             .min_items(1)
+///             .description("The numbers to sum."),
+///     )])
+///     .required_properties(["numbers"]),
+///     |context: McpToolContext| async move {
+///         let numbers: Vec<f64> = context.argument("numbers")?;
+///         let sum: f64 = numbers.iter().sum();
+///         Ok::<_, sisk::Error>(McpToolResult::create_text(format!("Sum result: {sum:.4}")))
+///     },
+/// ));
+/// # assert_eq!(mcp.tools.len(), 1);
+/// ```
+#[derive(Clone)]
+pub struct McpProvider {
+    /// The server's name (`serverInfo.name`).
+    pub server_name: String,
+    /// Its name for people (`serverInfo.title`).
+    pub server_title: String,
+    /// Its version (`serverInfo.version`).
+    pub server_version: String,
+    /// What the client's model should know to use the server well (`instructions`), if anything.
+    pub instructions: Option<String>,
+    /// The tools.
+    pub tools: McpToolCollection,
+    /// The resources and resource templates.
+    pub resources: McpResourceCollection,
+    /// The prompts.
+    pub prompts: McpPromptCollection,
+    /// How long a session may go unused before it ends (default 30 minutes); its client then gets
+    /// `404` and initializes again.
+    pub session_idle_timeout: Duration,
+    /// The `retry` a stream's first event tells its client to wait before reconnecting (default 1 s).
+    pub stream_retry: Duration,
+    /// The `Origin`s (as `scheme://host[:port]`) allowed besides those of the loopback host; a request
+    /// from a loopback client must also name a loopback `Host`. See the transport's security rules
+    /// (DNS rebinding).
+    pub allowed_origins: Vec<String>,
+    completion: Option<CompletionHandler>,
+    pub(crate) sessions: Arc<Sessions>,
+}
+
+impl McpProvider {
+    /// A provider called `server_name` (Sisk's `new McpProvider(serverName, serverTitle, serverVersion)`).
+    pub fn new(
+        server_name: impl Into<String>,
+        server_title: impl Into<String>,
+        server_version: impl Into<String>,
+    ) -> Self {
+        let provider = McpProvider {
+            server_name: server_name.into(),
+            server_title: server_title.into(),
+            server_version: server_version.into(),
+            instructions: None,
+            tools: McpToolCollection::default(),
+            resources: McpResourceCollection::default(),
+            prompts: McpPromptCollection::default(),
+            session_idle_timeout: Duration::from_secs(30 * 60),
+            stream_retry: Duration::from_secs(1),
+            allowed_origins: Vec::new(),
+            completion: None,
+            sessions: Arc::default(),
+        };
+        provider.tools.changes().tell(&provider.sessions);
+        provider.resources.changes().tell(&provider.sessions);
+        provider.prompts.changes().tell(&provider.sessions);
+        provider
+    }
+
+    /// Completes the arguments of prompts and resource templates (`completion/complete`): `handler`
+    /// returns the candidate values (at most 100 are sent).
+    pub fn set_completion_handler(
+        &mut self,
+        handler: impl Fn(&McpCompletionRequest) -> Vec<String> + Send + Sync + 'static,
+    ) {
+        self.completion = Some(Arc::new(handler));
+    }
+
+    /// How many sessions are open.
+    pub fn open_sessions(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// What `initialize` answers (the version was chosen by the transport).
+    pub(crate) fn initialize_result(&self, protocol_version: &str) -> Value {
+        let mut result = json!({
+            "protocolVersion": protocol_version,
+            "capabilities": {
+                "tools": { "listChanged": true },
+                "resources": { "subscribe": true, "listChanged": true },
+                "prompts": { "listChanged": true },
+                "logging": {},
+                "completions": {},
+            },
+            "serverInfo": {
+                "name": self.server_name,
+                "title": self.server_title,
+                "version": self.server_version,
+            },
+        });
+        if let Some(instructions) = &self.instructions {
+            result["instructions"] = json!(instructions);
+        }
+        result
+    }
+
+    /// The answer to request `method` of a session.
+    pub(crate) async fn answer(&self, method: &str, params: Value, call: CallContext) -> Result<Value, RpcError> {
+        match method {
+            "ping" => Ok(json!({})),
+            "tools/list" => Ok(json!({ "tools": self.tools.describe() })),
+            "tools/call" => self.call_tool(params, call).await,
+            "resources/list" => Ok(json!({ "resources": self.resources.describe() })),
+            "resources/templates/list" => Ok(json!({ "resourceTemplates": self.resources.describe_templates() })),
+            "resources/read" => self.read_resource(&params).await,
+            "resources/subscribe" => {
+                call.session.subscribe(string_param(&params, "uri")?);
+                Ok(json!({}))
+            }
+            "resources/unsubscribe" => {
+                call.session.unsubscribe(string_param(&params, "uri")?);
+                Ok(json!({}))
+            }
+            "prompts/list" => Ok(json!({ "prompts": self.prompts.describe() })),
+            "prompts/get" => self.get_prompt(&params).await,
+            "completion/complete" => self.complete(&params),
+            "logging/setLevel" => {
+                let name = string_param(&params, "level")?;
+                let level = McpLogLevel::parse(name)
+                    .ok_or_else(|| RpcError::invalid_params(format!("unknown logging level {name:?}")))?;
+                call.session.set_log_level(level);
+                Ok(json!({}))
+            }
+            other => Err(RpcError::new(METHOD_NOT_FOUND, format!("method not found: {other}"))),
+        }
+    }
+
+    async fn call_tool(&self, params: Value, call: CallContext) -> Result<Value, RpcError> {
+        let name = string_param(&params, "name")?;
+        let tool = self.tools.get(name).ok_or_else(|| RpcError::invalid_params(format!("unknown tool: {name}")))?;
+        let arguments = match params.get("arguments") {
+            None | Some(Value::Null) => json!({}),
+            Some(arguments @ Value::Object(_)) => arguments.clone(),
+            Some(_) => return Err(RpcError::invalid_params("the tool's arguments must be an object")),
+        };
+        Ok(tool.call(McpToolContext::new(arguments, call)).await.to_value())
+    }
+
+    async fn read_resource(&self, params: &Value) -> Result<Value, RpcError> {
+        let uri = string_param(params, "uri")?;
+        match self.resources.read(uri).await {
+            None => Err(RpcError {
+                data: Some(json!({ "uri": uri })),
+                ..RpcError::new(RESOURCE_NOT_FOUND, format!("resource not found: {uri}"))
+            }),
+            Some(Ok(contents)) => {
+                let contents: Vec<Value> = contents.iter().map(|c| c.to_value()).collect();
+                Ok(json!({ "contents": contents }))
+            }
+            Some(Err(error)) => Err(RpcError::new(crate::mcp::json_rpc::INTERNAL_ERROR, error.message().to_owned())),
+        }
+    }
+
+    async fn get_prompt(&self, params: &Value) -> Result<Value, RpcError> {
+        let name = string_param(params, "name")?;
+        let arguments = string_map(params.get("arguments"));
+        match self.prompts.get(name, arguments).await {
+            PromptOutcome::Messages(result) => Ok(result),
+            PromptOutcome::Unknown => Err(RpcError::invalid_params(format!("unknown prompt: {name}"))),
+            PromptOutcome::Missing(missing) => {
+                Err(RpcError::invalid_params(format!("prompt {name} needs the arguments: {}", missing.join(", "))))
+            }
+            PromptOutcome::Failed(error) => {
+                Err(RpcError::new(crate::mcp::json_rpc::INTERNAL_ERROR, error.message().to_owned()))
+            }
+        }
+    }
+
+    fn complete(&self, params: &Value) -> Result<Value, RpcError> {
+        let reference = params.get("ref").ok_or_else(|| RpcError::invalid_params("completion/complete needs ref"))?;
+        let reference_type = reference.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let reference_name = match reference_type.as_str() {
+            "ref/prompt" => reference.get("name"),
+            "ref/resource" => reference.get("uri"),
+            _ => return Err(RpcError::invalid_params("ref.type is ref/prompt or ref/resource")),
+        };
+        let reference_name = reference_name.and_then(Value::as_str).unwrap_or_default().to_owned();
+        let argument =
+            params.get("argument").ok_or_else(|| RpcError::invalid_params("completion/complete needs argument"))?;
+        let request = McpCompletionRequest {
+            argument: string_param(argument, "name")?.to_owned(),
+            value: argument.get("value").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            context: string_map(params.get("context").and_then(|c| c.get("arguments"))),
+            reference: reference_name,
+            reference_type,
+        };
+        if request.reference_type == "ref/prompt" && !self.prompts.has_argument(&request.reference, &request.argument) {
+            return Err(RpcError::invalid_params(format!(
+                "prompt {:?} has no argument {:?}",
+                request.reference, request.argument
+            )));
+        }
+        let mut values = self.completion.as_ref().map(|complete| complete(&request)).unwrap_or_default();
+        let total = values.len();
+        values.truncate(100);
+        Ok(json!({ "completion": { "values": values, "total": total, "hasMore": total > 100 } }))
+    }
+}
+
+fn string_param<'a>(params: &'a Value, name: &str) -> Result<&'a str, RpcError> {
+    params.get(name).and_then(Value::as_str).ok_or_else(|| RpcError {
+        code: INVALID_PARAMS,
+        message: format!("the parameter {name:?} (a string) is missing"),
+        data: None,
+    })
+}
+
+fn string_map(value: Option<&Value>) -> HashMap<String, String> {
+    let Some(Value::Object(map)) = value else {
+        return HashMap::new();
+    };
+    map.iter()
+        .map(|(name, value)| (name.clone(), value.as_str().map_or_else(|| value.to_string(), str::to_owned)))
+        .collect()
+}
+
+impl fmt::Debug for McpProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("McpProvider")
+            .field("server_name", &self.server_name)
+            .field("server_version", &self.server_version)
+            .field("tools", &self.tools)
+            .field("resources", &self.resources)
+            .field("prompts", &self.prompts)
+            .field("sessions", &self.sessions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for McpProvider {
+    /// A provider named after nothing in particular (`mcp-server`, version `1.0`): the builder's
+    /// [`use_mcp`](crate::http::HttpServerHostContextBuilder::use_mcp) starts from it.
+    fn default() -> Self {
+        McpProvider::new("mcp-server", "MCP server", "1.0")
+    }
+}

@@ -1,0 +1,421 @@
+//! Streamable HTTP, the transport of revisions 2025-03-26 to 2025-11-25: `POST` carries one JSON-RPC
+//! message and is answered with JSON or with an event stream; `GET` opens the session's stream for what
+//! the server sends on its own, or resumes a stream from `Last-Event-ID`; `DELETE` ends the session.
+//!
+//! Every stream is a stream of the server's event log, under an identifier of the framework's own
+//! (`mcp/<session>/<n>` behind [`INTERNAL_MARK`](crate::http::streams::INTERNAL_MARK)): its first event
+//! is a priming event (an id and a `retry`), every message it carries is published for it, so the id a
+//! client holds always names an entry of its own stream, and a resume replays that stream only.
+
+use http::{header, Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::http::streams::LocalEventSource;
+use crate::http::{HttpContent, HttpRequest, HttpResponse};
+use crate::mcp::context::CallContext;
+use crate::mcp::json_rpc::{self, Incoming, RpcError, TRANSPORT_ERROR};
+use crate::mcp::provider::{DEFAULT_PROTOCOL_VERSION, PROTOCOL_VERSIONS};
+use crate::mcp::session::{RequestStream, Resumable, Session};
+use crate::mcp::McpProvider;
+use crate::sync::lock;
+
+/// The session header.
+const SESSION_HEADER: &str = "mcp-session-id";
+/// The protocol version header.
+const VERSION_HEADER: &str = "mcp-protocol-version";
+/// "Session not found", as the SDKs answer it.
+const SESSION_NOT_FOUND: i64 = -32001;
+
+/// A request the transport refuses: an HTTP status, and a JSON-RPC error as the body.
+struct Refusal {
+    status: StatusCode,
+    error: RpcError,
+}
+
+fn refuse(status: StatusCode, code: i64, message: impl Into<String>) -> Refusal {
+    Refusal { status, error: RpcError::new(code, message) }
+}
+
+impl From<Refusal> for HttpResponse {
+    fn from(refusal: Refusal) -> Self {
+        let body = json_rpc::response(&Value::Null, Err(refusal.error));
+        HttpResponse::from_status(refusal.status).with_content(HttpContent::json(body.to_string()))
+    }
+}
+
+fn json_answer(body: &Value, session: Option<&str>) -> HttpResponse {
+    let response = HttpResponse::from_status(StatusCode::OK).with_content(HttpContent::json(body.to_string()));
+    match session {
+        Some(id) => response.with_header(SESSION_HEADER, id),
+        None => response,
+    }
+}
+
+/// True when the `Accept` header takes `media` (a missing header takes everything).
+fn accepts(request: &HttpRequest, media: &str) -> bool {
+    let Some(accept) = request.header("accept") else {
+        return true;
+    };
+    let (kind, _) = media.split_once('/').unwrap_or((media, ""));
+    accept.split(',').map(|part| part.split(';').next().unwrap_or("").trim()).any(|range| {
+        range.eq_ignore_ascii_case(media) || range == "*/*" || range.eq_ignore_ascii_case(&format!("{kind}/*"))
+    })
+}
+
+/// The host part of a `Host` header or of an origin's authority, lowercased, without the port.
+fn hostname(authority: &str) -> String {
+    let authority = authority.trim().to_ascii_lowercase();
+    if let Some(rest) = authority.strip_prefix('[') {
+        return rest.split(']').next().map(|h| format!("[{h}]")).unwrap_or_default();
+    }
+    authority.split(':').next().unwrap_or_default().to_owned()
+}
+
+fn is_loopback_name(host: &str) -> bool {
+    matches!(host, "localhost" | "127.0.0.1" | "[::1]") || host.ends_with(".localhost")
+}
+
+impl McpProvider {
+    /// Refuses a request that may come through DNS rebinding: a loopback client naming a `Host` that is
+    /// not a loopback name, or an `Origin` that is neither a loopback origin nor one of
+    /// [`allowed_origins`](Self::allowed_origins).
+    fn check_origin(&self, request: &HttpRequest) -> Result<(), Refusal> {
+        let loopback_client = request.remote_address().ip().is_loopback();
+        if loopback_client {
+            if let Some(host) = request.header("host") {
+                if !is_loopback_name(&hostname(host)) && !self.allowed_origins.iter().any(|o| o.ends_with(host)) {
+                    return Err(refuse(
+                        StatusCode::FORBIDDEN,
+                        TRANSPORT_ERROR,
+                        format!("Host {host:?} is not allowed"),
+                    ));
+                }
+            }
+        }
+        if let Some(origin) = request.header("origin") {
+            let authority = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+            let allowed = self.allowed_origins.iter().any(|allowed| allowed.eq_ignore_ascii_case(origin))
+                || (loopback_client && is_loopback_name(&hostname(authority)));
+            if !allowed {
+                return Err(refuse(
+                    StatusCode::FORBIDDEN,
+                    TRANSPORT_ERROR,
+                    format!("Origin {origin:?} is not allowed"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Serves one request to the MCP endpoint (Sisk's `McpProvider.HandleRequestAsync`); the route
+    /// must take `GET`, `POST` and `DELETE` (`RouteMethod::Any`).
+    ///
+    /// ```
+    /// use sisk::prelude::*;
+    /// use sisk::mcp::McpProvider;
+    ///
+    /// let math_provider = McpProvider::new("math-server", "Mathematics server", "1.0");
+    ///
+    /// let mut router = Router::new();
+    /// router += Route::new(RouteMethod::Any, "/mcp/math", move |request: HttpRequest| {
+    ///     let math_provider = math_provider.clone();
+    ///     async move { math_provider.handle_request(&request).await }
+    /// });
+    /// ```
+    pub async fn handle_request(&self, request: &HttpRequest) -> HttpResponse {
+        if let Err(refused) = self.check_origin(request) {
+            return refused.into();
+        }
+        match *request.method() {
+            Method::POST => self.post(request).await,
+            Method::GET => self.get(request).await,
+            Method::DELETE => self.delete(request),
+            _ => HttpResponse::from_status(StatusCode::METHOD_NOT_ALLOWED)
+                .with_header(header::ALLOW, "GET, POST, DELETE"),
+        }
+    }
+
+    /// The session the request names: `400` without `Mcp-Session-Id`, `404` for one unknown or ended.
+    fn session_of(&self, request: &HttpRequest) -> Result<std::sync::Arc<Session>, Refusal> {
+        let Some(id) = request.header(SESSION_HEADER) else {
+            return Err(refuse(
+                StatusCode::BAD_REQUEST,
+                TRANSPORT_ERROR,
+                "Bad Request: Mcp-Session-Id header is required",
+            ));
+        };
+        let session = self.sessions.get(id, self.session_idle_timeout);
+        let session = session.ok_or_else(|| refuse(StatusCode::NOT_FOUND, SESSION_NOT_FOUND, "Session not found"))?;
+        if let Some(version) = request.header(VERSION_HEADER) {
+            if !PROTOCOL_VERSIONS.contains(&version) {
+                return Err(refuse(
+                    StatusCode::BAD_REQUEST,
+                    TRANSPORT_ERROR,
+                    format!(
+                        "Bad Request: unsupported MCP-Protocol-Version {version:?} (supported: {})",
+                        PROTOCOL_VERSIONS.join(", ")
+                    ),
+                ));
+            }
+        }
+        session.touch();
+        Ok(session)
+    }
+
+    async fn post(&self, request: &HttpRequest) -> HttpResponse {
+        if !accepts(request, "application/json") || !accepts(request, "text/event-stream") {
+            return refuse(
+                StatusCode::NOT_ACCEPTABLE,
+                TRANSPORT_ERROR,
+                "Not Acceptable: the client must accept both application/json and text/event-stream",
+            )
+            .into();
+        }
+        let json_body = request
+            .header("content-type")
+            .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("application/json"));
+        if !json_body {
+            return refuse(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                TRANSPORT_ERROR,
+                "Unsupported Media Type: send application/json",
+            )
+            .into();
+        }
+        let body = match request.body_bytes().await {
+            Ok(body) => body,
+            Err(error) => {
+                let status = error.status_code().unwrap_or(StatusCode::BAD_REQUEST);
+                return refuse(status, json_rpc::INVALID_REQUEST, error.message().to_owned()).into();
+            }
+        };
+        let message = match Incoming::parse(&body) {
+            Ok(message) => message,
+            Err((id, error)) => {
+                let body = json_rpc::response(&id, Err(error));
+                return HttpResponse::from_status(StatusCode::BAD_REQUEST)
+                    .with_content(HttpContent::json(body.to_string()));
+            }
+        };
+        if let Incoming::Request { id, method, params } = &message {
+            if method == "initialize" {
+                return self.initialize(request, id, params);
+            }
+        }
+        let session = match self.session_of(request) {
+            Ok(session) => session,
+            Err(refused) => return refused.into(),
+        };
+        match message {
+            Incoming::Notification { method, params } => {
+                if method == "notifications/cancelled" {
+                    if let Some(id) = params.get("requestId") {
+                        session.cancel_request(id);
+                    }
+                }
+                HttpResponse::from_status(StatusCode::ACCEPTED)
+            }
+            Incoming::Response { id, outcome } => {
+                if !session.answer(&id, outcome) {
+                    tracing::debug!(session = session.id(), %id, "an answer to no request of the server's");
+                }
+                HttpResponse::from_status(StatusCode::ACCEPTED)
+            }
+            Incoming::Request { id, method, params } => self.request(request, session, id, method, params).await,
+        }
+    }
+
+    fn initialize(&self, request: &HttpRequest, id: &Value, params: &Value) -> HttpResponse {
+        let asked = params.get("protocolVersion").and_then(Value::as_str).unwrap_or(DEFAULT_PROTOCOL_VERSION);
+        let version = PROTOCOL_VERSIONS.iter().find(|v| **v == asked).copied().unwrap_or(PROTOCOL_VERSIONS[0]);
+        let capabilities = params.get("capabilities").cloned().unwrap_or_else(|| json!({}));
+        let session =
+            match self.sessions.create(request.server(), version.to_owned(), capabilities, self.session_idle_timeout) {
+                Ok(session) => session,
+                Err(error) => {
+                    return refuse(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        json_rpc::INTERNAL_ERROR,
+                        error.message().to_owned(),
+                    )
+                    .into()
+                }
+            };
+        tracing::debug!(session = session.id(), version, "MCP session initialized");
+        json_answer(&json_rpc::response(id, Ok(self.initialize_result(version))), Some(session.id()))
+    }
+
+    /// A request of a session: `tools/call` is answered on an event stream (what the tool sends while
+    /// it runs goes there first), everything else with JSON.
+    async fn request(
+        &self,
+        request: &HttpRequest,
+        session: std::sync::Arc<Session>,
+        id: Value,
+        method: String,
+        params: Value,
+    ) -> HttpResponse {
+        let progress_token = params.get("_meta").and_then(|meta| meta.get("progressToken")).cloned();
+        let cancelled = session.begin_request(&id);
+        let streamed = method == "tools/call";
+        let stream = streamed.then(|| session.new_request_stream());
+        let call = CallContext {
+            session: session.clone(),
+            stream: stream.clone(),
+            progress_token,
+            cancelled,
+            request: request.clone(),
+        };
+        let Some(stream) = stream else {
+            let outcome = self.answer(&method, params, call).await;
+            session.end_request(&id);
+            return json_answer(&json_rpc::response(&id, outcome), Some(session.id()));
+        };
+        let source = match self.open_stream(request, &session, &stream.outbound.identifier().clone()) {
+            Ok(source) => source,
+            Err(refused) => {
+                session.end_request(&id);
+                return refused.into();
+            }
+        };
+        *lock(&stream.disconnect) = Some(source.clone());
+        stream.outbound.prime(self.stream_retry);
+        let provider = self.clone();
+        let running = stream.clone();
+        tokio::spawn(async move {
+            let cancelled = call.cancelled.clone();
+            let session = call.session.clone();
+            let answered = tokio::select! {
+                outcome = provider.answer(&method, params, call) => Some(outcome),
+                () = cancelled.cancelled() => None,
+            };
+            if let Some(outcome) = answered {
+                running.outbound.send_delivered(&json_rpc::response(&id, outcome)).await;
+            }
+            session.end_request(&id);
+            running.done.cancel();
+        });
+        Self::carry(&source, &stream).await
+    }
+
+    /// Opens the event stream for `identifier` on this request (resumed from its `Last-Event-ID`),
+    /// with the session's header.
+    fn open_stream(
+        &self,
+        request: &HttpRequest,
+        session: &Session,
+        identifier: &str,
+    ) -> Result<LocalEventSource, Refusal> {
+        let source = request.open_internal_event_source(identifier).map_err(|error| {
+            refuse(
+                error.status_code().unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+                TRANSPORT_ERROR,
+                error.message().to_owned(),
+            )
+        })?;
+        if let Err(error) = source.append_header(SESSION_HEADER, session.id()) {
+            tracing::warn!(%error, "the MCP session header could not be set");
+        }
+        Ok(source)
+    }
+
+    /// Keeps a request stream's connection until its request is answered (then it ends, what is queued
+    /// sent first) or the connection goes (the request goes on; its client resumes).
+    async fn carry(source: &LocalEventSource, stream: &RequestStream) -> HttpResponse {
+        tokio::select! {
+            () = stream.done.cancelled() => {}
+            () = source.keep_alive() => {}
+        }
+        lock(&stream.disconnect).take();
+        source.close()
+    }
+
+    async fn get(&self, request: &HttpRequest) -> HttpResponse {
+        if !accepts(request, "text/event-stream") {
+            return refuse(
+                StatusCode::NOT_ACCEPTABLE,
+                TRANSPORT_ERROR,
+                "Not Acceptable: the client must accept text/event-stream",
+            )
+            .into();
+        }
+        let session = match self.session_of(request) {
+            Ok(session) => session,
+            Err(refused) => return refused.into(),
+        };
+        let Some(cursor) = request.last_event_id() else {
+            let standalone = session.standalone();
+            let source = match self.open_stream(request, &session, &standalone.identifier().clone()) {
+                Ok(source) => source,
+                Err(refused) => return refused.into(),
+            };
+            standalone.prime(self.stream_retry);
+            return Self::hold(&source, &session).await;
+        };
+        let resumable =
+            request.server().event_sources().stream_at(cursor).and_then(|identifier| session.stream_named(&identifier));
+        let Some(resumable) = resumable else {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                TRANSPORT_ERROR,
+                "Bad Request: Last-Event-ID names no stream of this session that can still be resumed",
+            )
+            .into();
+        };
+        match resumable {
+            Resumable::Standalone(outbound) => {
+                match self.open_stream(request, &session, &outbound.identifier().clone()) {
+                    Ok(source) => Self::hold(&source, &session).await,
+                    Err(refused) => refused.into(),
+                }
+            }
+            Resumable::Request(stream) => {
+                match self.open_stream(request, &session, &stream.outbound.identifier().clone()) {
+                    Ok(source) => {
+                        *lock(&stream.disconnect) = Some(source.clone());
+                        Self::carry(&source, &stream).await
+                    }
+                    Err(refused) => refused.into(),
+                }
+            }
+            Resumable::Finished(outbound) => {
+                match self.open_stream(request, &session, &outbound.identifier().clone()) {
+                    Ok(source) => source.close(),
+                    Err(refused) => refused.into(),
+                }
+            }
+        }
+    }
+
+    /// Keeps the session's GET stream open until its client leaves or the session ends.
+    async fn hold(source: &LocalEventSource, session: &Session) -> HttpResponse {
+        tokio::select! {
+            () = source.keep_alive() => {}
+            () = session.ended().cancelled() => {}
+        }
+        source.close()
+    }
+
+    fn delete(&self, request: &HttpRequest) -> HttpResponse {
+        match self.session_of(request) {
+            Ok(session) => {
+                self.sessions.end(session.id());
+                HttpResponse::from_status(StatusCode::OK)
+            }
+            Err(refused) => refused.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_names_are_read_without_their_port() {
+        assert_eq!(hostname("127.0.0.1:8080"), "127.0.0.1");
+        assert_eq!(hostname("[::1]:80"), "[::1]");
+        assert_eq!(hostname("LocalHost"), "localhost");
+        assert!(is_loopback_name("localhost") && is_loopback_name("[::1]") && !is_loopback_name("evil.example.com"));
+    }
+}
