@@ -280,6 +280,7 @@ fn add_prompts(mcp: &McpProvider) {
 #[tokio::main]
 async fn main() -> Result<(), sisk::Error> {
     tracing_subscriber::fmt().with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into())).init();
+    // `SISK_LISTENING_PORT`, when set, takes the place of this port (the tests start it on port 0).
     let port: u16 = std::env::args().nth(1).and_then(|p| p.parse().ok()).unwrap_or(3001);
 
     let mut router = Router::new();

@@ -332,3 +332,13 @@ async fn the_first_server_tells_where_it_listens_and_a_panic_with_no_logging_set
     let told = next_with("sisk error: a handler panicked");
     assert!(told.contains("a bug in a handler"), "{told}");
 }
+
+#[tokio::test]
+async fn mcp_server() {
+    let example = Example::start("mcp-server");
+    let mut mcp = sisk_test_support::mcp_client::McpClient::connect(&example.url("/mcp")).await;
+    let tools = mcp.request("tools/list", serde_json::json!({})).await;
+    assert_eq!(tools["tools"][0]["name"], "math_sum");
+    let sum = mcp.call_tool("math_sum", serde_json::json!({ "numbers": [1.5, 2] })).await;
+    assert_eq!(sum, ("Sum result: 3.5000".to_owned(), false));
+}

@@ -86,3 +86,8 @@ pub struct EventosEnviadosPeloServidor;
 /// The README, whose example must compile too.
 #[doc = include_str!("../../README.md")]
 pub struct Readme;
+
+/// The chapter "MCP servers".
+#[cfg(feature = "mcp")]
+#[doc = include_str!("../../book/src/mcp.md")]
+pub struct McpServers;

@@ -1,6 +1,8 @@
 //! Test support for the whole workspace: [`support`], what the book's examples and the suites run a
-//! server with, and [`raw`], a TCP client for the requests an HTTP library refuses to send. Where a new
-//! test goes is written in `CONTRIBUTING.md`.
+//! server with, [`raw`], a TCP client for the requests an HTTP library refuses to send, and
+//! [`mcp_client`], an MCP client for the book's MCP chapter. Where a new test goes is written in
+//! `CONTRIBUTING.md`.
 
+pub mod mcp_client;
 pub mod raw;
 pub mod support;

@@ -51,13 +51,15 @@ fn json_answer(body: &Value, session: Option<&str>) -> HttpResponse {
     }
 }
 
-/// True when the `Accept` header takes `media` (a missing header takes everything).
+/// True when the `Accept` headers take `media` (no header takes everything).
 fn accepts(request: &HttpRequest, media: &str) -> bool {
-    let Some(accept) = request.header("accept") else {
+    let mut values = request.headers().get_all(header::ACCEPT).iter().peekable();
+    if values.peek().is_none() {
         return true;
-    };
+    }
     let (kind, _) = media.split_once('/').unwrap_or((media, ""));
-    accept.split(',').map(|part| part.split(';').next().unwrap_or("").trim()).any(|range| {
+    let ranges = values.filter_map(|value| value.to_str().ok()).flat_map(|value| value.split(','));
+    ranges.map(|part| part.split(';').next().unwrap_or("").trim()).any(|range| {
         range.eq_ignore_ascii_case(media) || range == "*/*" || range.eq_ignore_ascii_case(&format!("{kind}/*"))
     })
 }

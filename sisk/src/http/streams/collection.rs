@@ -336,6 +336,7 @@ impl HttpEventSourceCollection {
 
     /// The stream the event at `cursor` (an id this server's log gave) was meant for, while the log
     /// holds it: how a stream of the framework's own is found again from its client's `Last-Event-ID`.
+    #[cfg_attr(not(feature = "mcp"), allow(dead_code))]
     pub(crate) fn stream_at(&self, cursor: &str) -> Option<Arc<str>> {
         self.inner.publisher.stream_at(cursor)
     }

@@ -249,6 +249,7 @@ impl EventLog {
 
     /// The identifier of the one stream the entry at `cursor` was meant for, while the window holds it
     /// (`None` for an id of another epoch, one trimmed, or an entry meant for more than one stream).
+    #[cfg_attr(not(feature = "mcp"), allow(dead_code))]
     pub(crate) fn stream_at(&self, cursor: &str) -> Option<Arc<str>> {
         let cursor: EventId = cursor.parse().ok()?;
         if cursor.epoch() != &*self.epoch {

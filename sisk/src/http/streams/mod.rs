@@ -54,8 +54,10 @@ mod response_stream;
 mod resume;
 mod stream_body;
 
+pub(crate) use audience::is_internal;
 pub use audience::Audience;
-pub(crate) use audience::{is_internal, INTERNAL_MARK};
+#[cfg(feature = "mcp")]
+pub(crate) use audience::INTERNAL_MARK;
 pub(crate) use channel::RequestOutcome;
 pub use collection::HttpEventSourceCollection;
 pub use event::Event;

@@ -338,6 +338,7 @@ impl Publisher {
     }
 
     /// The stream the entry at `cursor` was meant for (see [`EventLog::stream_at`]).
+    #[cfg_attr(not(feature = "mcp"), allow(dead_code))]
     pub(crate) fn stream_at(&self, cursor: &str) -> Option<Arc<str>> {
         lock(&self.log).stream_at(cursor)
     }
