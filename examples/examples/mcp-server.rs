@@ -11,7 +11,7 @@ async fn main() -> Result<(), sisk::Error> {
     tracing_subscriber::fmt().with_env_filter("info").init();
 
     let mut router = Router::new();
-    router += Route::new(RouteMethod::Any, "/mcp", |req: HttpRequest| async move { req.handle_mcp_request().await });
+    router.map_any("/mcp", |req: HttpRequest| async move { req.handle_mcp_request().await });
 
     let host = HttpServer::create_builder()
         .use_mcp(|mcp| {

@@ -3,7 +3,7 @@
 //! [`resources`](McpProvider::resources) and [`prompts`](McpProvider::prompts), set on the builder with
 //! [`use_mcp`](crate::http::HttpServerHostContextBuilder::use_mcp) and served by
 //! [`req.handle_mcp_request()`](crate::http::HttpRequest::handle_mcp_request) on a route that takes
-//! any method.
+//! any method (`router.map_any`, Sisk's `MapAny`).
 //!
 //! ```no_run
 //! use sisk::prelude::*;
@@ -12,7 +12,7 @@
 //! #[tokio::main]
 //! async fn main() -> Result<(), sisk::Error> {
 //!     let mut router = Router::new();
-//!     router += Route::new(RouteMethod::Any, "/mcp", |req: HttpRequest| async move {
+//!     router.map_any("/mcp", |req: HttpRequest| async move {
 //!         req.handle_mcp_request().await
 //!     });
 //!

@@ -110,7 +110,7 @@ impl McpProvider {
     }
 
     /// Serves one request to the MCP endpoint (Sisk's `McpProvider.HandleRequestAsync`); the route
-    /// must take `GET`, `POST` and `DELETE` (`RouteMethod::Any`).
+    /// must take `GET`, `POST` and `DELETE` (`router.map_any`).
     ///
     /// ```
     /// use sisk::prelude::*;
@@ -119,7 +119,7 @@ impl McpProvider {
     /// let math_provider = McpProvider::new("math-server", "Mathematics server", "1.0");
     ///
     /// let mut router = Router::new();
-    /// router += Route::new(RouteMethod::Any, "/mcp/math", move |request: HttpRequest| {
+    /// router.map_any("/mcp/math", move |request: HttpRequest| {
     ///     let math_provider = math_provider.clone();
     ///     async move { math_provider.handle_request(&request).await }
     /// });

@@ -222,7 +222,8 @@ impl HttpEventSourceCollection {
         self.inner.registry.find(|_| true)
     }
 
-    /// How many identified connections are open on this node.
+    /// How many identified connections are open on this node — the framework's own streams (an MCP
+    /// session's) included, which [`all`](Self::all) and [`find`](Self::find) leave out.
     pub fn active_connections(&self) -> usize {
         self.inner.registry.len()
     }
