@@ -4,6 +4,7 @@
 //! the program's own broadcasts reaching an MCP stream. (The official conformance suite runs in
 //! `examples/tests/mcp_clients.rs`, with the TypeScript and Python SDKs.)
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use serde_json::{json, Value};
@@ -18,6 +19,14 @@ const JSON_AND_SSE: &str = "application/json, text/event-stream";
 /// A server whose provider has `sum` (numbers, checked by its schema) and `stepper` (progress, then
 /// waits for the test's permit before it finishes).
 fn server(gate: Arc<Semaphore>) -> TestServer {
+    server_with(gate, |builder| builder)
+}
+
+/// [`server`], its builder changed by `change`.
+fn server_with(
+    gate: Arc<Semaphore>,
+    change: impl FnOnce(sisk::http::HttpServerHostContextBuilder) -> sisk::http::HttpServerHostContextBuilder,
+) -> TestServer {
     let mut router = Router::new();
     router += Route::new(RouteMethod::Any, "/mcp", |req: HttpRequest| async move { req.handle_mcp_request().await });
     let builder = HttpServer::create_builder().use_router(router).use_mcp(move |mcp| {
@@ -41,7 +50,7 @@ fn server(gate: Arc<Semaphore>) -> TestServer {
             }
         }));
     });
-    TestServer::start_with(builder)
+    TestServer::start_with(change(builder))
 }
 
 fn post(server: &TestServer, session: Option<&str>, body: &str) -> reqwest::RequestBuilder {
@@ -122,6 +131,8 @@ async fn each_malformed_or_unauthorised_request_gets_its_own_clear_answer() {
     let rebinding =
         post(&server, Some(&session), ping).header("origin", "http://evil.example.com").send().await.unwrap();
     assert_eq!(rebinding.status(), 403);
+    let forged_host = post(&server, Some(&session), ping).header("host", "evil.example.com").send().await.unwrap();
+    assert_eq!(forged_host.status(), 403, "a loopback client naming another host: DNS rebinding");
     let huge = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"ping","params":{{"pad":"{}"}}}}"#, "x".repeat(5 << 20));
     assert_eq!(post(&server, Some(&session), &huge).send().await.unwrap().status(), 413);
     let unknown = post(&server, Some(&session), r#"{"jsonrpc":"2.0","id":2,"method":"nope"}"#).send().await.unwrap();
@@ -187,6 +198,15 @@ async fn a_lost_call_stream_resumes_from_last_event_id_on_its_own_session_only()
     };
     let stolen = resume(&other).send().await.unwrap();
     assert_eq!(stolen.status(), 400, "another session's cursor resumes nothing");
+    let unknown = client()
+        .get(server.url("/mcp"))
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &other)
+        .header("last-event-id", "gone.1-0");
+    let mut fresh = Frames::from(unknown.send().await.unwrap());
+    let priming = fresh.next().await.unwrap();
+    assert!(priming.contains("retry: ") && message(&priming).is_none(), "past the log's window: the GET stream anew");
+    drop(fresh);
 
     let resumed = Frames::from(resume(&mine).send().await.unwrap()).rest().await;
     let messages: Vec<Value> = resumed.iter().filter_map(|f| message(f)).collect();
@@ -197,8 +217,14 @@ async fn a_lost_call_stream_resumes_from_last_event_id_on_its_own_session_only()
 }
 
 #[tokio::test]
-async fn the_programs_broadcasts_and_listings_leave_mcp_streams_alone() {
-    let server = server(Arc::new(Semaphore::new(0)));
+async fn the_programs_broadcasts_hooks_and_listings_leave_mcp_streams_alone() {
+    let hooked = Arc::new(AtomicUsize::new(0));
+    let counted = hooked.clone();
+    let server = server_with(Arc::new(Semaphore::new(0)), move |builder| {
+        builder.on_event_source_registered(move |_| {
+            counted.fetch_add(1, Ordering::SeqCst);
+        })
+    });
     let session = initialize(&server).await;
     let get = client().get(server.url("/mcp")).header("accept", "text/event-stream").header("mcp-session-id", &session);
     let mut stream = Frames::from(get.send().await.unwrap());
@@ -207,6 +233,7 @@ async fn the_programs_broadcasts_and_listings_leave_mcp_streams_alone() {
 
     let events = server.server.event_sources();
     sisk_test_support::support::eventually("the GET stream opened", || events.active_connections() == 1).await;
+    assert_eq!(hooked.load(Ordering::SeqCst), 0, "the program's hook never sees an MCP stream (nor its session id)");
     assert!(events.all().is_empty() && events.find(|_| true).is_empty(), "not one of the program's streams");
     let published = events.broadcast(&Event::new().data("for the program's pages")).unwrap();
     assert_eq!(published.reached, Some(0), "a broadcast reaches no MCP stream");

@@ -523,15 +523,28 @@ impl HttpRequest {
     }
 
     /// Opens a stream of the framework's own (an identifier that begins with
-    /// [`INTERNAL_MARK`](crate::http::streams::INTERNAL_MARK)), resumed from this request's
-    /// `Last-Event-ID`: the program's audiences never reach it, and the log leaves its priming to its owner.
+    /// [`INTERNAL_MARK`](crate::http::streams::INTERNAL_MARK)), resumed from `cursor` (its owner decides
+    /// whether the request's `Last-Event-ID` is one): the program's audiences and hooks never reach it,
+    /// and the log leaves its priming, and telling it it is stale, to its owner.
     #[cfg_attr(not(feature = "mcp"), allow(dead_code))]
-    pub(crate) fn open_internal_event_source(&self, identifier: &str) -> Result<LocalEventSource, Error> {
+    pub(crate) fn open_internal_event_source(
+        &self,
+        identifier: &str,
+        cursor: Option<&str>,
+    ) -> Result<LocalEventSource, Error> {
         debug_assert!(crate::http::streams::is_internal(identifier));
-        self.open_event_source(Some(identifier))
+        self.open_event_source_from(Some(identifier), cursor)
     }
 
     fn open_event_source(&self, identifier: Option<&str>) -> Result<LocalEventSource, Error> {
+        self.open_event_source_from(identifier, self.last_event_id())
+    }
+
+    fn open_event_source_from(
+        &self,
+        identifier: Option<&str>,
+        cursor: Option<&str>,
+    ) -> Result<LocalEventSource, Error> {
         let mut slot = lock(&self.state.stream);
         match std::mem::replace(&mut *slot, StreamKind::Unavailable) {
             StreamKind::NotYet => {
@@ -549,7 +562,7 @@ impl HttpRequest {
                 // A HEAD request (a monitoring probe, a link checker) gets the stream's head and no body:
                 // it must never register, replace or be counted as a connection of its identifier.
                 if identifier.is_some() && self.head.method != Method::HEAD {
-                    source.register(self.last_event_id())?;
+                    source.register(cursor)?;
                 }
                 Ok(source)
             }

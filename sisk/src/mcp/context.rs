@@ -128,9 +128,8 @@ impl McpToolContext {
         if !session.client_can(capability) {
             return Err(Error::mcp_client_cannot(capability, method));
         }
-        let (id, answer) = session.new_outgoing_request();
-        if !self.call.send(&json_rpc::request(&id, method, params)) {
-            session.forget_outgoing_request(&id);
+        let (outgoing, answer) = session.new_outgoing_request();
+        if !self.call.send(&json_rpc::request(&outgoing.id, method, params)) {
             return Err(Error::mcp_client_request_failed(method, "the event log did not accept it"));
         }
         let outcome = tokio::select! {
@@ -138,7 +137,7 @@ impl McpToolContext {
             () = tokio::time::sleep(CLIENT_ANSWER_TIMEOUT) => Err(Error::mcp_client_request_failed(method, "no answer in time")),
             () = self.call.cancelled.cancelled() => Err(Error::mcp_client_request_failed(method, "the call was cancelled")),
         };
-        session.forget_outgoing_request(&id);
+        drop(outgoing);
         match outcome? {
             Ok(result) => Ok(result),
             Err(error) => Err(Error::mcp_client_request_failed(method, &format!("the client answered {error}"))),

@@ -265,15 +265,12 @@ impl Session {
         lock(&self.state).subscriptions.contains(uri)
     }
 
-    /// Marks request `id` as in flight; the token is cancelled by `notifications/cancelled`.
-    pub(crate) fn begin_request(&self, id: &Value) -> CancellationToken {
-        let token = self.ended.child_token();
-        lock(&self.state).in_flight.insert(id_key(id), token.clone());
-        token
-    }
-
-    pub(crate) fn end_request(&self, id: &Value) {
-        lock(&self.state).in_flight.remove(&id_key(id));
+    /// Marks request `id` as in flight until the guard is dropped; its token is cancelled by
+    /// `notifications/cancelled`.
+    pub(crate) fn begin_request(self: &Arc<Self>, id: &Value) -> InFlight {
+        let cancelled = self.ended.child_token();
+        lock(&self.state).in_flight.insert(id_key(id), cancelled.clone());
+        InFlight { session: self.clone(), id: id.clone(), cancelled }
     }
 
     pub(crate) fn cancel_request(&self, id: &Value) {
@@ -282,18 +279,14 @@ impl Session {
         }
     }
 
-    /// A new id for a request of the server's, and the receiver of its answer.
-    pub(crate) fn new_outgoing_request(&self) -> (Value, oneshot::Receiver<Result<Value, Value>>) {
+    /// A new request of the server's, waiting for its answer (the receiver) until the guard is dropped.
+    pub(crate) fn new_outgoing_request(&self) -> (Outgoing<'_>, oneshot::Receiver<Result<Value, Value>>) {
         let (sender, receiver) = oneshot::channel();
         let mut state = lock(&self.state);
         state.next_request += 1;
         let id = Value::String(format!("sisk-{}", state.next_request));
         state.pending.insert(id_key(&id), sender);
-        (id, receiver)
-    }
-
-    pub(crate) fn forget_outgoing_request(&self, id: &Value) {
-        lock(&self.state).pending.remove(&id_key(id));
+        (Outgoing { session: self, id }, receiver)
     }
 
     /// Hands the client's answer to the request of the server's that waits for it; false when none does.
@@ -307,6 +300,32 @@ impl Session {
     /// Sends a notification on the GET stream.
     pub(crate) fn notify(&self, method: &str, params: Value) {
         self.standalone().send(&json_rpc::notification(method, params));
+    }
+}
+
+/// A request of the client's being served: it leaves the session's requests in flight when dropped,
+/// whether it was answered, cancelled, or dropped with its connection.
+pub(crate) struct InFlight {
+    session: Arc<Session>,
+    id: Value,
+    pub(crate) cancelled: CancellationToken,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        lock(&self.session.state).in_flight.remove(&id_key(&self.id));
+    }
+}
+
+/// A request of the server's to the client: it stops waiting for an answer when dropped.
+pub(crate) struct Outgoing<'a> {
+    session: &'a Session,
+    pub(crate) id: Value,
+}
+
+impl Drop for Outgoing<'_> {
+    fn drop(&mut self) {
+        lock(&self.session.state).pending.remove(&id_key(&self.id));
     }
 }
 

@@ -82,10 +82,15 @@ impl McpProvider {
     /// not a loopback name, or an `Origin` that is neither a loopback origin nor one of
     /// [`allowed_origins`](Self::allowed_origins).
     fn check_origin(&self, request: &HttpRequest) -> Result<(), Refusal> {
-        let loopback_client = request.remote_address().ip().is_loopback();
+        let loopback_client = request.remote_address().ip().to_canonical().is_loopback();
         if loopback_client {
-            if let Some(host) = request.header("host") {
-                if !is_loopback_name(&hostname(host)) && !self.allowed_origins.iter().any(|o| o.ends_with(host)) {
+            // The authority the client named: `Host`, or an HTTP/2 request's `:authority`.
+            let named = request.header("host").or_else(|| request.uri().authority().map(|a| a.as_str()));
+            if let Some(host) = named {
+                let allowed_host = |origin: &String| {
+                    origin.split_once("://").is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
+                };
+                if !is_loopback_name(&hostname(host)) && !self.allowed_origins.iter().any(allowed_host) {
                     return Err(refuse(
                         StatusCode::FORBIDDEN,
                         TRANSPORT_ERROR,
@@ -258,35 +263,31 @@ impl McpProvider {
         params: Value,
     ) -> HttpResponse {
         let progress_token = params.get("_meta").and_then(|meta| meta.get("progressToken")).cloned();
-        let cancelled = session.begin_request(&id);
+        let in_flight = session.begin_request(&id);
         let streamed = method == "tools/call";
         let stream = streamed.then(|| session.new_request_stream());
         let call = CallContext {
             session: session.clone(),
             stream: stream.clone(),
             progress_token,
-            cancelled,
+            cancelled: in_flight.cancelled.clone(),
             request: request.clone(),
         };
         let Some(stream) = stream else {
             let outcome = self.answer(&method, params, call).await;
-            session.end_request(&id);
+            drop(in_flight);
             return json_answer(&json_rpc::response(&id, outcome), Some(session.id()));
         };
-        let source = match self.open_stream(request, &session, &stream.outbound.identifier().clone()) {
+        let source = match self.open_stream(request, &session, &stream.outbound.identifier().clone(), None) {
             Ok(source) => source,
-            Err(refused) => {
-                session.end_request(&id);
-                return refused.into();
-            }
+            Err(refused) => return refused.into(),
         };
         *lock(&stream.disconnect) = Some(source.clone());
         stream.outbound.prime(self.stream_retry);
         let provider = self.clone();
         let running = stream.clone();
         tokio::spawn(async move {
-            let cancelled = call.cancelled.clone();
-            let session = call.session.clone();
+            let cancelled = in_flight.cancelled.clone();
             let answered = tokio::select! {
                 outcome = provider.answer(&method, params, call) => Some(outcome),
                 () = cancelled.cancelled() => None,
@@ -294,21 +295,22 @@ impl McpProvider {
             if let Some(outcome) = answered {
                 running.outbound.send_delivered(&json_rpc::response(&id, outcome)).await;
             }
-            session.end_request(&id);
+            drop(in_flight);
             running.done.cancel();
         });
         Self::carry(&source, &stream).await
     }
 
-    /// Opens the event stream for `identifier` on this request (resumed from its `Last-Event-ID`),
-    /// with the session's header.
+    /// Opens the event stream for `identifier` on this request, resumed from `cursor`, with the
+    /// session's header.
     fn open_stream(
         &self,
         request: &HttpRequest,
         session: &Session,
         identifier: &str,
+        cursor: Option<&str>,
     ) -> Result<LocalEventSource, Refusal> {
-        let source = request.open_internal_event_source(identifier).map_err(|error| {
+        let source = request.open_internal_event_source(identifier, cursor).map_err(|error| {
             refuse(
                 error.status_code().unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
                 TRANSPORT_ERROR,
@@ -328,7 +330,11 @@ impl McpProvider {
             () = stream.done.cancelled() => {}
             () = source.keep_alive() => {}
         }
-        lock(&stream.disconnect).take();
+        let mut carrying = lock(&stream.disconnect);
+        if carrying.as_ref().is_some_and(|current| current.ptr_eq(source)) {
+            carrying.take();
+        }
+        drop(carrying);
         source.close()
     }
 
@@ -345,34 +351,47 @@ impl McpProvider {
             Ok(session) => session,
             Err(refused) => return refused.into(),
         };
-        let Some(cursor) = request.last_event_id() else {
-            let standalone = session.standalone();
-            let source = match self.open_stream(request, &session, &standalone.identifier().clone()) {
-                Ok(source) => source,
-                Err(refused) => return refused.into(),
-            };
-            standalone.prime(self.stream_retry);
-            return Self::hold(&source, &session).await;
-        };
-        let resumable =
-            request.server().event_sources().stream_at(cursor).and_then(|identifier| session.stream_named(&identifier));
-        let Some(resumable) = resumable else {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                TRANSPORT_ERROR,
-                "Bad Request: Last-Event-ID names no stream of this session that can still be resumed",
-            )
-            .into();
+        let cursor = request.last_event_id();
+        let found = cursor.and_then(|cursor| request.server().event_sources().stream_at(cursor));
+        let resumable = match &found {
+            Some(identifier) => match session.stream_named(identifier) {
+                Some(resumable) => resumable,
+                None => {
+                    return refuse(
+                        StatusCode::BAD_REQUEST,
+                        TRANSPORT_ERROR,
+                        "Bad Request: Last-Event-ID names a stream of another session",
+                    )
+                    .into()
+                }
+            },
+            // No cursor, or one the log no longer holds (its window moved on): the GET stream, from now.
+            None => {
+                if cursor.is_some() {
+                    tracing::debug!(
+                        session = session.id(),
+                        "a Last-Event-ID past the log's window; the GET stream starts anew"
+                    );
+                }
+                let standalone = session.standalone();
+                return match self.open_stream(request, &session, &standalone.identifier().clone(), None) {
+                    Ok(source) => {
+                        standalone.prime(self.stream_retry);
+                        Self::hold(&source, &session).await
+                    }
+                    Err(refused) => refused.into(),
+                };
+            }
         };
         match resumable {
             Resumable::Standalone(outbound) => {
-                match self.open_stream(request, &session, &outbound.identifier().clone()) {
+                match self.open_stream(request, &session, &outbound.identifier().clone(), cursor) {
                     Ok(source) => Self::hold(&source, &session).await,
                     Err(refused) => refused.into(),
                 }
             }
             Resumable::Request(stream) => {
-                match self.open_stream(request, &session, &stream.outbound.identifier().clone()) {
+                match self.open_stream(request, &session, &stream.outbound.identifier().clone(), cursor) {
                     Ok(source) => {
                         *lock(&stream.disconnect) = Some(source.clone());
                         Self::carry(&source, &stream).await
@@ -381,7 +400,7 @@ impl McpProvider {
                 }
             }
             Resumable::Finished(outbound) => {
-                match self.open_stream(request, &session, &outbound.identifier().clone()) {
+                match self.open_stream(request, &session, &outbound.identifier().clone(), cursor) {
                     Ok(source) => source.close(),
                     Err(refused) => refused.into(),
                 }

@@ -14,8 +14,8 @@ use crate::http::streams::ping_policy::PingSchedule;
 use crate::http::streams::publishing::Publisher;
 use crate::http::streams::registry::{Hook, Registry};
 use crate::http::streams::{
-    Audience, Event, EventId, EventLogOptions, HttpRequestEventSource, IdentifierPolicy, LocalEventSource, Position,
-    Published, RemoteEventSource, ResumeState,
+    is_internal, Audience, Event, EventId, EventLogOptions, HttpRequestEventSource, IdentifierPolicy, LocalEventSource,
+    Position, Published, RemoteEventSource, ResumeState,
 };
 use crate::Error;
 
@@ -109,6 +109,7 @@ impl HttpEventSourceCollection {
         let Some(identifier) = source.identifier().map(Arc::<str>::from) else {
             return Ok(ResumeState::Fresh);
         };
+        let internal = is_internal(&identifier);
         let (state, replaced) =
             self.inner.publisher.attach(&self.inner.registry, self.inner.policy, &source, identifier, cursor)?;
         for old in replaced {
@@ -117,14 +118,18 @@ impl HttpEventSourceCollection {
             Registry::fire(&self.inner.registry.on_unregistered, &old);
             old.close();
         }
-        self.announce(PresenceChange::Joined, &source);
-        Registry::fire(&self.inner.registry.on_registered, &source);
+        // The framework's own streams are not the program's: its hooks and the other nodes' views of
+        // its connections never see them (their identifiers carry an MCP session's id).
+        if !internal {
+            self.announce(PresenceChange::Joined, &source);
+            Registry::fire(&self.inner.registry.on_registered, &source);
+        }
         Ok(state)
     }
 
     pub(crate) fn unregister(&self, source: &LocalEventSource) {
         if let Some(identifier) = source.identifier() {
-            if self.inner.registry.remove(identifier, source) {
+            if self.inner.registry.remove(identifier, source) && !is_internal(identifier) {
                 self.announce(PresenceChange::Left, source);
                 Registry::fire(&self.inner.registry.on_unregistered, source);
             }

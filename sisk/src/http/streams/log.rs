@@ -241,7 +241,8 @@ impl EventLog {
             }
             Err(Missed::Stale(reason)) => Resumption {
                 state: ResumeState::Stale { reason },
-                frames: self.stale_frame(reason),
+                // A stream of the framework's own is told by its owner, in its own protocol.
+                frames: if primed { self.stale_frame(reason) } else { Bytes::new() },
                 skip_through: None,
             },
         }

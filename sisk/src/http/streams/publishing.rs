@@ -26,7 +26,8 @@ use crate::http::streams::channel::Pushed;
 use crate::http::streams::log::EventLog;
 use crate::http::streams::registry::{shard_of, Registered, Registry, Targets};
 use crate::http::streams::{
-    Audience, Event, EventId, EventLogOptions, IdentifierPolicy, LocalEventSource, Position, ResumeState, StaleReason,
+    is_internal, Audience, Event, EventId, EventLogOptions, IdentifierPolicy, LocalEventSource, Position, ResumeState,
+    StaleReason,
 };
 use crate::sync::lock;
 use crate::Error;
@@ -144,6 +145,9 @@ impl Publisher {
         identifier: Arc<str>,
         cursor: Option<&str>,
     ) -> Result<(ResumeState, Vec<LocalEventSource>), Error> {
+        // A stream of the framework's own is resumed by a new connection while the old one may linger:
+        // the program's policy for its identifiers is not for these.
+        let policy = if is_internal(&identifier) { IdentifierPolicy::AllowSeveral } else { policy };
         let mut log = lock(&self.log);
         let mut shard = registry.lock(shard_of(&identifier));
         if policy == IdentifierPolicy::RejectNew && shard.contains_key(&identifier) {
@@ -303,10 +307,15 @@ impl Publisher {
         let first = registry.lock(0);
         drop(log);
         let sent_at = Instant::now();
-        registry.walk(first, Targets::All.last_shard(), |index, shard| {
-            Targets::All.for_each(index, shard, |registered| {
+        registry.walk(first, Targets::All.last_shard(), |_, shard| {
+            // Every connection starts over in the new epoch, the framework's own streams too; only the
+            // program's are told they are stale (an MCP stream's client reads JSON-RPC messages only).
+            for registered in shard.values_mut().flatten() {
                 registered.seen_through = Position::default();
                 let source = &registered.source;
+                if source.identifier().is_some_and(is_internal) {
+                    continue;
+                }
                 match source.offer(stale.clone(), sent_at) {
                     Pushed::Queued => {
                         deferred.stale.push(source.clone());
@@ -317,7 +326,7 @@ impl Publisher {
                     Pushed::Full => deferred.overflowing.push(source.clone()),
                     Pushed::Closed => {}
                 }
-            });
+            }
         });
         deferred.run()
     }
