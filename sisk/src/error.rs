@@ -310,6 +310,14 @@ impl Error {
         Self::new(ErrorKind::BrokerUnavailable, format!("the cluster could not be queried: {what}"))
     }
 
+    #[cfg(feature = "redis")]
+    pub(crate) fn records_unreachable(what: impl fmt::Display) -> Self {
+        Self::new(
+            ErrorKind::BrokerUnavailable,
+            format!("the shared records could not be reached: {what}; nothing was changed, so retry it later"),
+        )
+    }
+
     pub(crate) fn io(context: &str, cause: std::io::Error) -> Self {
         Self::new(ErrorKind::Io, format!("{context}: {cause}")).caused_by(cause)
     }

@@ -52,6 +52,11 @@ impl EventReader {
         EventReader { response, buffer: Vec::new(), last_event_id: last_event_id.map(str::to_owned) }
     }
 
+    /// Reads `response`, already open, as an event stream.
+    pub fn from_response(response: reqwest::Response) -> EventReader {
+        EventReader { response, buffer: Vec::new(), last_event_id: None }
+    }
+
     /// The next frame (comments skipped), or `None` when the stream ends or fails; bounded by `within`.
     pub async fn next_within(&mut self, within: Duration) -> Option<Frame> {
         let deadline = tokio::time::Instant::now() + within;
@@ -85,6 +90,19 @@ impl EventReader {
             match tokio::time::timeout_at(deadline, self.response.chunk()).await {
                 Ok(Ok(Some(chunk))) => self.buffer.extend_from_slice(&chunk),
                 Ok(_) | Err(_) => return None,
+            }
+        }
+    }
+
+    /// True when the stream ends, closed by the server, within `within` (what arrives meanwhile is kept
+    /// for [`next_within`](Self::next_within)); false when it is still open then, or failed.
+    pub async fn ends_within(&mut self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(deadline, self.response.chunk()).await {
+                Ok(Ok(Some(chunk))) => self.buffer.extend_from_slice(&chunk),
+                Ok(Ok(None)) => return true,
+                Ok(Err(_)) | Err(_) => return false,
             }
         }
     }

@@ -14,6 +14,7 @@
 
 pub(crate) mod cluster_view;
 mod presence;
+mod records;
 #[cfg(feature = "redis")]
 mod redis;
 
@@ -29,6 +30,7 @@ use crate::http::HttpServer;
 use crate::Error;
 
 pub use self::presence::{PresenceChange, PresenceEntry};
+pub use self::records::SharedRecords;
 #[cfg(feature = "redis")]
 pub use self::redis::RedisBackplane;
 
@@ -58,6 +60,12 @@ pub trait Backplane: fmt::Debug + Send + Sync + 'static {
 
     /// This node's name among the nodes of the shared log.
     fn node(&self) -> &str;
+
+    /// The records this backplane keeps for every node ([`SharedRecords`]): what makes an MCP session
+    /// served by any node. `None` (the default) keeps such state on the node that made it.
+    fn records(self: Arc<Self>) -> Option<Arc<dyn SharedRecords>> {
+        None
+    }
 
     /// Tells the other nodes about a change to this node's connections, through the shared log, in
     /// order with the events. Best effort: presence is soft state, and an entry that cannot be

@@ -5,14 +5,15 @@
 //! `{prefix}:epoch`, the epoch, created with `SET NX` by whichever node finds it missing — a Redis that
 //! comes back empty gets a new one, and every node tells its clients they are stale; `{prefix}:nodes` and
 //! `{prefix}:connections`, each live node and its count of open identified connections, for the cluster
-//! view. Each entry carries its epoch (`ep`) beside the [`LogEntry`] fields, added by a script that reads
+//! view; `{prefix}:record:<key>`, one hash per [shared record](SharedRecords), with its expiry. Each
+//! entry carries its epoch (`ep`) beside the [`LogEntry`] fields, added by a script that reads
 //! the epoch and appends in one step, so no entry lands under an epoch it does not belong to.
 //!
 //! Two connections per node: appends go in pipelined batches on one; the blocking read has its own,
 //! with no response timeout (the `redis` crate's default would cut a long `XREAD BLOCK`), and is never
 //! cancelled mid-command (it blocks for at most a second, and the loop checks for shutdown between reads).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +22,7 @@ use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client};
 use tokio::sync::mpsc;
 
-use crate::backplane::{AppendReply, Backplane, BoxFuture, LogEntry, PresenceEntry, SharedLog};
+use crate::backplane::{AppendReply, Backplane, BoxFuture, LogEntry, PresenceEntry, SharedLog, SharedRecords};
 use crate::http::streams::{new_epoch, now_millis, EventId, Position};
 use crate::Error;
 
@@ -36,6 +37,23 @@ if not epoch then
 end
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'ep', epoch, unpack(ARGV, 3))
 return {epoch, id}
+";
+
+/// Restarts a record's expiry and reads it, in one step. KEYS: the record. ARGV: its time to live in ms.
+const TOUCH: &str = r"
+if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 1 then
+  return redis.call('HGETALL', KEYS[1])
+end
+return false
+";
+
+/// Sets a field of a record that still exists. KEYS: the record. ARGV: field, value.
+const SET_FIELD: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  return 1
+end
+return 0
 ";
 
 /// Most entries appended in one pipeline.
@@ -99,6 +117,7 @@ struct Keys {
     epoch: String,
     nodes: String,
     connections: String,
+    records: String,
 }
 
 impl RedisBackplane {
@@ -140,6 +159,7 @@ impl RedisBackplane {
             epoch: format!("{tag}:epoch"),
             nodes: format!("{tag}:nodes"),
             connections: format!("{tag}:connections"),
+            records: format!("{tag}:record:"),
         }
     }
 
@@ -168,6 +188,20 @@ impl RedisBackplane {
         }
         let conn = self.connect(Some(Duration::from_secs(2))).await?;
         Ok(queries.insert(conn).clone())
+    }
+
+    /// The query connection, for a shared record.
+    async fn records_connection(&self) -> Result<MultiplexedConnection, Error> {
+        self.query_connection().await.map_err(records_unreachable)
+    }
+
+    /// What a query on the records answered; a failure drops the query connection (the next query
+    /// opens another).
+    async fn settle<T>(&self, answered: Result<T, redis::RedisError>) -> Result<T, Error> {
+        if answered.is_err() {
+            *self.queries.lock().await = None;
+        }
+        answered.map_err(records_unreachable)
     }
 
     fn set_reachable(&self, reachable: bool) {
@@ -489,6 +523,10 @@ impl Backplane for RedisBackplane {
         }
     }
 
+    fn records(self: Arc<Self>) -> Option<Arc<dyn SharedRecords>> {
+        Some(self)
+    }
+
     fn other_nodes_connections(self: Arc<Self>) -> BoxFuture<Result<usize, Error>> {
         Box::pin(async move {
             let unavailable =
@@ -517,6 +555,68 @@ impl Backplane for RedisBackplane {
             counted.map_err(unavailable)
         })
     }
+}
+
+/// The records live beside the log, under its hash tag: `{prefix}:record:<key>`.
+impl SharedRecords for RedisBackplane {
+    fn create(
+        self: Arc<Self>,
+        key: String,
+        fields: Vec<(String, String)>,
+        ttl: Duration,
+    ) -> BoxFuture<Result<(), Error>> {
+        let key = format!("{}{key}", self.keys().records);
+        Box::pin(async move {
+            let mut pipe = redis::pipe();
+            pipe.atomic().del(&key).ignore();
+            if !fields.is_empty() {
+                pipe.hset_multiple(&key, &fields).ignore();
+            }
+            pipe.pexpire(&key, millis(ttl)).ignore();
+            let mut conn = self.records_connection().await?;
+            let answered = pipe.query_async::<()>(&mut conn).await;
+            self.settle(answered).await
+        })
+    }
+
+    fn touch(self: Arc<Self>, key: String, ttl: Duration) -> BoxFuture<Result<Option<HashMap<String, String>>, Error>> {
+        let key = format!("{}{key}", self.keys().records);
+        Box::pin(async move {
+            let mut conn = self.records_connection().await?;
+            let answered: Result<Option<Vec<String>>, _> =
+                redis::Script::new(TOUCH).key(&key).arg(millis(ttl)).invoke_async(&mut conn).await;
+            let fields = self.settle(answered).await?;
+            Ok(fields.map(|fields| fields.chunks_exact(2).map(|pair| (pair[0].clone(), pair[1].clone())).collect()))
+        })
+    }
+
+    fn set_field(self: Arc<Self>, key: String, field: String, value: String) -> BoxFuture<Result<bool, Error>> {
+        let key = format!("{}{key}", self.keys().records);
+        Box::pin(async move {
+            let mut conn = self.records_connection().await?;
+            let answered: Result<i64, _> =
+                redis::Script::new(SET_FIELD).key(&key).arg(&field).arg(&value).invoke_async(&mut conn).await;
+            Ok(self.settle(answered).await? == 1)
+        })
+    }
+
+    fn remove(self: Arc<Self>, key: String) -> BoxFuture<Result<bool, Error>> {
+        let key = format!("{}{key}", self.keys().records);
+        Box::pin(async move {
+            let mut conn = self.records_connection().await?;
+            let answered: Result<i64, _> = redis::cmd("DEL").arg(&key).query_async(&mut conn).await;
+            Ok(self.settle(answered).await? == 1)
+        })
+    }
+}
+
+fn records_unreachable(err: redis::RedisError) -> Error {
+    Error::records_unreachable(format!("Redis: {err}")).caused_by(err)
+}
+
+/// `duration` in whole milliseconds, at least one (Redis refuses an expiry of 0).
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX).max(1)
 }
 
 /// The id of an entry appended under `epoch` at stream id `id`.

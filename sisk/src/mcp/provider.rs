@@ -133,7 +133,8 @@ impl McpProvider {
         self.completion = Some(Arc::new(handler));
     }
 
-    /// How many sessions are open.
+    /// How many sessions this node knows: those it opened and those of other nodes it served (on a
+    /// backplane with shared records, a session is served by any node).
     pub fn open_sessions(&self) -> usize {
         self.sessions.len()
     }
@@ -171,11 +172,11 @@ impl McpProvider {
             "resources/templates/list" => Ok(json!({ "resourceTemplates": self.resources.describe_templates() })),
             "resources/read" => self.read_resource(&params).await,
             "resources/subscribe" => {
-                call.session.subscribe(string_param(&params, "uri")?);
+                call.session.subscribe(string_param(&params, "uri")?).await;
                 Ok(json!({}))
             }
             "resources/unsubscribe" => {
-                call.session.unsubscribe(string_param(&params, "uri")?);
+                call.session.unsubscribe(string_param(&params, "uri")?).await;
                 Ok(json!({}))
             }
             "prompts/list" => Ok(json!({ "prompts": self.prompts.describe() })),
@@ -185,7 +186,7 @@ impl McpProvider {
                 let name = string_param(&params, "level")?;
                 let level = McpLogLevel::parse(name)
                     .ok_or_else(|| RpcError::invalid_params(format!("unknown logging level {name:?}")))?;
-                call.session.set_log_level(level);
+                call.session.set_log_level(level).await;
                 Ok(json!({}))
             }
             other => Err(RpcError::new(METHOD_NOT_FOUND, format!("method not found: {other}"))),

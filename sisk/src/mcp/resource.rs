@@ -265,17 +265,11 @@ impl McpResourceCollection {
     }
 
     /// Tells every session subscribed to `uri` that it changed (`notifications/resources/updated`,
-    /// on its GET stream); returns how many were told.
+    /// on its GET stream); returns how many this node told. On a backplane with shared records every
+    /// node tells the subscribed sessions whose GET stream it holds, so each is told once, wherever
+    /// it listens; the count is this node's.
     pub fn notify_updated(&self, uri: &str) -> usize {
-        let Some(sessions) = self.changed.sessions() else {
-            return 0;
-        };
-        let mut told = 0;
-        for session in sessions.all().iter().filter(|session| session.is_subscribed(uri)) {
-            session.notify("notifications/resources/updated", json!({ "uri": uri }));
-            told += 1;
-        }
-        told
+        self.changed.sessions().map_or(0, |sessions| sessions.notify_updated(uri))
     }
 
     pub(crate) fn describe(&self) -> Vec<Value> {

@@ -4,16 +4,25 @@
 //! answers — and the streams each session's messages travel on, which are streams of the server's
 //! event log: a message is published for the stream's identifier, so a client that lost a stream
 //! resumes it with `Last-Event-ID`, on the same log that resumes event sources.
+//!
+//! On a backplane that keeps [shared records](crate::backplane::SharedRecords) (Redis), what a session
+//! is — its protocol version, the client's capabilities, its logging level and subscriptions — is a
+//! record on the broker, with the session's expiry: any node serves any session, loading it on its first
+//! request there and reading it again (which restarts its expiry) on every request. What runs stays on
+//! the node that runs it: a cancellation, or an answer to one of the server's own requests, that comes
+//! to another node is sent on through the log to every node, and the one that runs the request (or waits
+//! for the answer) takes it. Without such a backplane the records are this node's own map.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
+use crate::backplane::SharedRecords;
 use crate::http::streams::{Audience, Event, HttpEventSourceCollection, INTERNAL_MARK};
 use crate::http::HttpServer;
 use crate::mcp::json_rpc;
@@ -94,12 +103,23 @@ impl Outbound {
         self.publish(&event)
     }
 
-    /// [`send`](Self::send) that waits until the message is delivered (on a backplane, until this node
-    /// read it back), so that what follows it on this node comes after it.
-    pub(crate) async fn send_delivered(&self, message: &Value) -> bool {
+    /// Publishes `message` as the stream's last (a request's answer): its connection closes once it is
+    /// sent, on whichever node holds it, and a resume that replays it closes there too. Waits until the
+    /// message is delivered (on a backplane, until this node read it back), so that what follows it on
+    /// this node comes after it.
+    pub(crate) async fn finish(&self, message: &Value) -> bool {
         let event = Event::new().event("message").data(message.to_string());
-        let published = self.events.publish_async(Audience::Identifier(self.identifier.clone()), &event).await;
+        let audience = Audience::Identifier(self.identifier.clone());
+        let published = self.events.publish_and_close_async(audience, &event).await;
         published.map_err(|error| tracing::warn!(%error, "an MCP message was not accepted by the event log")).is_ok()
+    }
+
+    /// Closes the stream's connections, on every node, with an event of no data.
+    pub(crate) fn close_everywhere(&self) {
+        let audience = Audience::Identifier(self.identifier.clone());
+        if let Err(error) = self.events.publish_and_close(audience, &Event::new().data("")) {
+            tracing::debug!(%error, "an MCP stream could not be closed on the other nodes");
+        }
     }
 
     /// The first event of a stream: an id (the cursor its client resumes from), the `retry` its client
@@ -140,6 +160,7 @@ impl RequestStream {
 
 #[derive(Default)]
 struct SessionState {
+    /// What the record holds (kept here too, and read again from the record on every request).
     log_level: Option<McpLogLevel>,
     subscriptions: HashSet<String>,
     /// The server's requests to the client, by id, waiting for the answer.
@@ -153,14 +174,49 @@ struct SessionState {
     last_used: Option<Instant>,
 }
 
-/// One client's session.
+/// One client's session, as this node knows it.
 pub(crate) struct Session {
     id: String,
     protocol_version: String,
     client_capabilities: Value,
     events: HttpEventSourceCollection,
+    /// Where the session's record is, and its key there.
+    record: Record,
+    /// This node's part of the names of the request streams it opens, so no two nodes name one alike.
+    stream_tag: Arc<str>,
+    /// Where the nodes of its provider tell one another about their sessions.
+    control: Arc<str>,
     state: Mutex<SessionState>,
     ended: CancellationToken,
+}
+
+/// The fields of a session's record.
+const VERSION_FIELD: &str = "version";
+const CAPABILITIES_FIELD: &str = "capabilities";
+const LEVEL_FIELD: &str = "level";
+const SUBSCRIPTIONS_FIELD: &str = "subscriptions";
+
+/// A session's record: on the backplane's shared records, or only in this node's map.
+#[derive(Clone)]
+struct Record {
+    shared: Option<Arc<dyn SharedRecords>>,
+    key: String,
+}
+
+impl Record {
+    /// The record of session `id` of the provider `scope`, on the records of `events`' backplane.
+    fn of(events: &HttpEventSourceCollection, scope: &str, id: &str) -> Record {
+        Record { shared: events.shared_records(), key: format!("mcp:{scope}:{id}") }
+    }
+
+    /// Writes one field; a failure is logged (the node goes on with what it knows).
+    async fn write(&self, field: &str, value: String) {
+        if let Some(shared) = &self.shared {
+            if let Err(error) = shared.clone().set_field(self.key.clone(), field.to_owned(), value).await {
+                tracing::warn!(%error, key = self.key, "an MCP session's record was not updated");
+            }
+        }
+    }
 }
 
 impl fmt::Debug for Session {
@@ -198,6 +254,28 @@ impl Session {
         Outbound { identifier: format!("{}{name}", self.prefix()).into(), events: self.events.clone() }
     }
 
+    /// The fields of the session's record.
+    fn fields(&self) -> Vec<(String, String)> {
+        let state = lock(&self.state);
+        let mut fields = vec![
+            (VERSION_FIELD.to_owned(), self.protocol_version.clone()),
+            (CAPABILITIES_FIELD.to_owned(), self.client_capabilities.to_string()),
+            (SUBSCRIPTIONS_FIELD.to_owned(), subscriptions_field(&state.subscriptions)),
+        ];
+        if let Some(level) = state.log_level {
+            fields.push((LEVEL_FIELD.to_owned(), level.as_str().to_owned()));
+        }
+        fields
+    }
+
+    /// Takes what another node may have changed in the record: the logging level and subscriptions.
+    fn refresh(&self, fields: &HashMap<String, String>) {
+        let mut state = lock(&self.state);
+        state.log_level = fields.get(LEVEL_FIELD).and_then(|name| McpLogLevel::parse(name));
+        state.subscriptions =
+            fields.get(SUBSCRIPTIONS_FIELD).and_then(|list| serde_json::from_str(list).ok()).unwrap_or_default();
+    }
+
     /// The session's GET stream, where what belongs to no request goes.
     pub(crate) fn standalone(&self) -> Outbound {
         self.outbound("get")
@@ -208,7 +286,7 @@ impl Session {
         let mut state = lock(&self.state);
         state.next_stream += 1;
         let stream = RequestStream {
-            outbound: self.outbound(&state.next_stream.to_string()),
+            outbound: self.outbound(&format!("{}-{}", self.stream_tag, state.next_stream)),
             done: CancellationToken::new(),
             disconnect: Arc::default(),
         };
@@ -223,7 +301,8 @@ impl Session {
     }
 
     /// What stream `identifier` (found from a client's `Last-Event-ID`) is to this session: a request
-    /// stream, the GET stream, or none of its own.
+    /// stream of this node's, the GET stream, another request stream (of another node, or one this node
+    /// forgot), or none of its own.
     pub(crate) fn stream_named(&self, identifier: &str) -> Option<Resumable> {
         let own = identifier.strip_prefix(&self.prefix())?;
         if own == "get" {
@@ -232,7 +311,7 @@ impl Session {
         let state = lock(&self.state);
         match state.streams.iter().find(|s| &*s.outbound.identifier == identifier) {
             Some(stream) => Some(Resumable::Request(stream.clone())),
-            None => Some(Resumable::Finished(self.outbound(own))),
+            None => Some(Resumable::Elsewhere(self.outbound(own))),
         }
     }
 
@@ -244,8 +323,9 @@ impl Session {
         lock(&self.state).last_used
     }
 
-    pub(crate) fn set_log_level(&self, level: McpLogLevel) {
+    pub(crate) async fn set_log_level(&self, level: McpLogLevel) {
         lock(&self.state).log_level = Some(level);
+        self.record.write(LEVEL_FIELD, level.as_str().to_owned()).await;
     }
 
     /// True when a message at `level` is to be sent (the client set no level, or a lower one).
@@ -253,12 +333,24 @@ impl Session {
         lock(&self.state).log_level.is_none_or(|least| level >= least)
     }
 
-    pub(crate) fn subscribe(&self, uri: &str) {
-        lock(&self.state).subscriptions.insert(uri.to_owned());
+    pub(crate) async fn subscribe(&self, uri: &str) {
+        self.change_subscriptions(|subscriptions| subscriptions.insert(uri.to_owned())).await;
     }
 
-    pub(crate) fn unsubscribe(&self, uri: &str) {
-        lock(&self.state).subscriptions.remove(uri);
+    pub(crate) async fn unsubscribe(&self, uri: &str) {
+        self.change_subscriptions(|subscriptions| subscriptions.remove(uri)).await;
+    }
+
+    /// Changes the subscriptions, in the record too, and tells the other nodes (the one that holds
+    /// the GET stream sends the updates).
+    async fn change_subscriptions(&self, change: impl FnOnce(&mut HashSet<String>) -> bool) {
+        let list = {
+            let mut state = lock(&self.state);
+            change(&mut state.subscriptions);
+            subscriptions_field(&state.subscriptions)
+        };
+        self.record.write(SUBSCRIPTIONS_FIELD, list.clone()).await;
+        self.tell_other_nodes(json!({ "session": self.id, "subscriptions": list }));
     }
 
     pub(crate) fn is_subscribed(&self, uri: &str) -> bool {
@@ -273,10 +365,16 @@ impl Session {
         InFlight { session: self.clone(), id: id.clone(), cancelled }
     }
 
+    /// Cancels the client's request `id`: here, or on the node that runs it.
     pub(crate) fn cancel_request(&self, id: &Value) {
-        if let Some(token) = lock(&self.state).in_flight.remove(&id_key(id)) {
-            token.cancel();
+        if !self.cancel_here(id) {
+            self.tell_other_nodes(json!({ "session": self.id, "cancel": id }));
         }
+    }
+
+    fn cancel_here(&self, id: &Value) -> bool {
+        let token = lock(&self.state).in_flight.remove(&id_key(id));
+        token.map(|token| token.cancel()).is_some()
     }
 
     /// A new request of the server's, waiting for its answer (the receiver) until the guard is dropped.
@@ -289,11 +387,56 @@ impl Session {
         (Outgoing { session: self, id }, receiver)
     }
 
-    /// Hands the client's answer to the request of the server's that waits for it; false when none does.
+    /// Hands the client's answer to the request of the server's that waits for it, here or on another
+    /// node; false when none does here and there are no other nodes.
     pub(crate) fn answer(&self, id: &Value, outcome: Result<Value, Value>) -> bool {
-        match lock(&self.state).pending.remove(&id_key(id)) {
-            Some(waiting) => waiting.send(outcome).is_ok(),
-            None => false,
+        let waiting = lock(&self.state).pending.remove(&id_key(id));
+        if let Some(waiting) = waiting {
+            return waiting.send(outcome).is_ok();
+        }
+        let (field, value) = match outcome {
+            Ok(result) => ("result", result),
+            Err(error) => ("error", error),
+        };
+        self.tell_other_nodes(json!({ "session": self.id, "answer": id, field: value }))
+    }
+
+    fn answer_here(&self, id: &Value, outcome: Result<Value, Value>) {
+        if let Some(waiting) = lock(&self.state).pending.remove(&id_key(id)) {
+            let _ = waiting.send(outcome);
+        }
+    }
+
+    /// Sends `message` to every node of the provider (this one too, which ignores what it does not
+    /// run); false without shared records (there is no other node).
+    fn tell_other_nodes(&self, message: Value) -> bool {
+        if self.record.shared.is_none() {
+            return false;
+        }
+        let event = Event::new().data(message.to_string());
+        match self.events.publish(Audience::Identifier(self.control.clone()), &event) {
+            Ok(_) => true,
+            Err(error) => {
+                tracing::warn!(%error, session = self.id, "an MCP message to the other nodes was not sent");
+                false
+            }
+        }
+    }
+
+    /// What another node tells this one about this session.
+    fn take_message(&self, message: &Value) {
+        if let Some(list) = message.get("subscriptions").and_then(Value::as_str) {
+            lock(&self.state).subscriptions = serde_json::from_str(list).unwrap_or_default();
+        }
+        if let Some(id) = message.get("cancel") {
+            self.cancel_here(id);
+        }
+        if let Some(id) = message.get("answer") {
+            let outcome = match message.get("error") {
+                Some(error) => Err(error.clone()),
+                None => Ok(message.get("result").cloned().unwrap_or(Value::Null)),
+            };
+            self.answer_here(id, outcome);
         }
     }
 
@@ -329,40 +472,143 @@ impl Drop for Outgoing<'_> {
     }
 }
 
+/// The subscriptions as a record's field: a JSON array, sorted.
+fn subscriptions_field(subscriptions: &HashSet<String>) -> String {
+    let mut list: Vec<&String> = subscriptions.iter().collect();
+    list.sort();
+    serde_json::to_string(&list).unwrap_or_else(|_| "[]".to_owned())
+}
+
 /// A stream a client may resume, as its session knows it.
 pub(crate) enum Resumable {
     /// The GET stream: it stays open.
     Standalone(Outbound),
-    /// A request stream: it closes once its request is answered.
+    /// A request stream of this node's: it closes once its request is answered.
     Request(RequestStream),
-    /// A request stream the session no longer tracks: its request was answered long ago; the replay
-    /// is all there is.
-    Finished(Outbound),
+    /// A request stream this node does not run (another node does, or did; or it was answered long
+    /// ago): it closes when its answer is sent, or replayed.
+    Elsewhere(Outbound),
 }
 
-/// The sessions of one provider.
-#[derive(Default)]
+/// The sessions of one provider that this node knows: those it created, and those of other nodes it
+/// loaded from their records.
 pub(crate) struct Sessions {
     open: Mutex<HashMap<String, Arc<Session>>>,
+    /// This node's part of the request streams' names.
+    stream_tag: Arc<str>,
+    /// Where this node reads what the other nodes tell it, once it does (on shared records).
+    cluster: OnceLock<Cluster>,
+}
+
+/// The nodes of a provider on shared records, as one of them sees them.
+struct Cluster {
+    events: HttpEventSourceCollection,
+    control: Arc<str>,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        let tag = new_session_id().map(|id| id[..8].to_owned()).unwrap_or_else(|_| format!("{:x}", std::process::id()));
+        Sessions { open: Mutex::default(), stream_tag: tag.into(), cluster: OnceLock::new() }
+    }
+}
+
+/// The identifier under which the nodes of provider `scope` tell one another about its sessions.
+fn control_identifier(scope: &str) -> Arc<str> {
+    format!("{INTERNAL_MARK}mcp-control/{scope}").into()
+}
+
+/// Why a session could not be had: it is not (404), or its record could not be reached (503).
+pub(crate) enum SessionLookup {
+    Unknown,
+    Unreachable(crate::Error),
 }
 
 impl Sessions {
-    /// A new session for a client that initialized with `protocol_version` and `client_capabilities`.
-    pub(crate) fn create(
+    fn session(
         &self,
         server: &HttpServer,
+        scope: &str,
+        id: String,
+        version: String,
+        capabilities: Value,
+    ) -> Arc<Session> {
+        let events = server.event_sources();
+        Arc::new(Session {
+            record: Record::of(events, scope, &id),
+            id,
+            protocol_version: version,
+            client_capabilities: capabilities,
+            events: events.clone(),
+            stream_tag: self.stream_tag.clone(),
+            control: control_identifier(scope),
+            state: Mutex::new(SessionState { last_used: Some(Instant::now()), ..SessionState::default() }),
+            ended: server.stopping().child_token(),
+        })
+    }
+
+    /// On shared records, starts (once) reading what the other nodes of provider `scope` tell this one
+    /// about its sessions, until the server stops.
+    pub(crate) fn listen(self: &Arc<Self>, server: &HttpServer, scope: &str) {
+        let events = server.event_sources();
+        if events.shared_records().is_none() || self.cluster.get().is_some() {
+            return;
+        }
+        let control = control_identifier(scope);
+        if self.cluster.set(Cluster { events: events.clone(), control: control.clone() }).is_err() {
+            return;
+        }
+        let mut messages = events.listen(control);
+        let sessions = Arc::downgrade(self);
+        let stopping = server.stopping().clone();
+        tokio::spawn(async move {
+            loop {
+                let text = tokio::select! {
+                    text = messages.recv() => text,
+                    () = stopping.cancelled() => None,
+                };
+                let (Some(text), Some(sessions)) = (text, sessions.upgrade()) else {
+                    break;
+                };
+                let Ok(message) = serde_json::from_str::<Value>(&text) else {
+                    continue;
+                };
+                if let Some(uri) = message.get("updated").and_then(Value::as_str) {
+                    if message.get("from").and_then(Value::as_str) != Some(&sessions.stream_tag) {
+                        sessions.tell_updated(uri);
+                    }
+                    continue;
+                }
+                let known =
+                    message.get("session").and_then(Value::as_str).and_then(|id| lock(&sessions.open).get(id).cloned());
+                if let Some(session) = known {
+                    session.take_message(&message);
+                }
+            }
+        });
+    }
+
+    /// A new session of the provider `scope` for a client that initialized with `protocol_version` and
+    /// `client_capabilities`; its record is written before it is answered.
+    pub(crate) async fn create(
+        &self,
+        server: &HttpServer,
+        scope: &str,
         protocol_version: String,
         client_capabilities: Value,
         idle_timeout: Duration,
     ) -> Result<Arc<Session>, crate::Error> {
-        let session = Arc::new(Session {
-            id: new_session_id()?,
-            protocol_version,
-            client_capabilities,
-            events: server.event_sources().clone(),
-            state: Mutex::new(SessionState { last_used: Some(Instant::now()), ..SessionState::default() }),
-            ended: server.stopping().child_token(),
-        });
+        let session = self.session(server, scope, new_session_id()?, protocol_version, client_capabilities);
+        if let Some(shared) = &session.record.shared {
+            shared.clone().create(session.record.key.clone(), session.fields(), idle_timeout).await?;
+        }
+        self.keep(session.clone(), idle_timeout);
+        Ok(session)
+    }
+
+    /// Puts `session` in the map, ending those idle longer than `idle_timeout` (here: a record on the
+    /// broker expires by itself).
+    fn keep(&self, session: Arc<Session>, idle_timeout: Duration) {
         let expired = {
             let mut open = lock(&self.open);
             let now = Instant::now();
@@ -372,31 +618,109 @@ impl Sessions {
                 .map(|(id, _)| id.clone())
                 .collect();
             let expired: Vec<Arc<Session>> = expired.iter().filter_map(|id| open.remove(id)).collect();
-            open.insert(session.id.clone(), session.clone());
+            open.insert(session.id.clone(), session);
             expired
         };
         for session in expired {
             session.ended.cancel();
         }
+    }
+
+    /// The session `id` of the provider `scope`, used now: on shared records, read from its record
+    /// (which restarts its expiry) and loaded here if this node did not know it; here, unless it has
+    /// been idle longer than `idle_timeout` (then it ends).
+    pub(crate) async fn get(
+        &self,
+        server: &HttpServer,
+        scope: &str,
+        id: &str,
+        idle_timeout: Duration,
+    ) -> Result<Arc<Session>, SessionLookup> {
+        let known = lock(&self.open).get(id).cloned();
+        let Some(shared) = server.event_sources().shared_records() else {
+            let session = known.ok_or(SessionLookup::Unknown)?;
+            if session.idle_since().is_some_and(|at| at.elapsed() > idle_timeout) {
+                self.forget(id);
+                return Err(SessionLookup::Unknown);
+            }
+            session.touch();
+            return Ok(session);
+        };
+        let key = Record::of(server.event_sources(), scope, id).key;
+        let fields = shared.touch(key, idle_timeout).await.map_err(SessionLookup::Unreachable)?;
+        let Some(fields) = fields else {
+            self.forget(id);
+            return Err(SessionLookup::Unknown);
+        };
+        let session = match known {
+            Some(session) => session,
+            None => {
+                let version = fields.get(VERSION_FIELD).cloned().ok_or(SessionLookup::Unknown)?;
+                let capabilities = fields
+                    .get(CAPABILITIES_FIELD)
+                    .and_then(|text| serde_json::from_str(text).ok())
+                    .unwrap_or_else(|| Value::Object(Default::default()));
+                let session = self.session(server, scope, id.to_owned(), version, capabilities);
+                tracing::debug!(session = id, "an MCP session of another node, loaded from its record");
+                self.keep(session.clone(), idle_timeout);
+                session
+            }
+        };
+        session.refresh(&fields);
+        session.touch();
         Ok(session)
     }
 
-    /// The open session `id`, unless it has been idle longer than `idle_timeout` (then it ends).
-    pub(crate) fn get(&self, id: &str, idle_timeout: Duration) -> Option<Arc<Session>> {
-        let session = lock(&self.open).get(id).cloned()?;
-        if session.idle_since().is_some_and(|at| at.elapsed() > idle_timeout) {
-            self.end(id);
-            return None;
+    /// Ends session `id` everywhere: its record goes, its streams close on every node. False when
+    /// there was none.
+    pub(crate) async fn end(&self, session: &Session) -> Result<bool, crate::Error> {
+        let removed = match &session.record.shared {
+            Some(shared) => shared.clone().remove(session.record.key.clone()).await?,
+            None => lock(&self.open).contains_key(&session.id),
+        };
+        if session.record.shared.is_some() {
+            session.standalone().close_everywhere();
         }
-        Some(session)
+        self.forget(&session.id);
+        Ok(removed)
     }
 
-    /// Ends session `id`; false when there was none.
-    pub(crate) fn end(&self, id: &str) -> bool {
-        let removed = lock(&self.open).remove(id);
-        removed.map(|session| session.ended.cancel()).is_some()
+    /// Ends what this node holds of session `id`.
+    fn forget(&self, id: &str) {
+        if let Some(session) = lock(&self.open).remove(id) {
+            session.ended.cancel();
+        }
     }
 
+    /// Tells the sessions subscribed to `uri` that it changed: here, and on the other nodes (each tells
+    /// those whose GET stream it holds). Returns how many this node told.
+    pub(crate) fn notify_updated(&self, uri: &str) -> usize {
+        let told = self.tell_updated(uri);
+        if let Some(cluster) = self.cluster.get() {
+            let message = json!({ "updated": uri, "from": &*self.stream_tag });
+            let event = Event::new().data(message.to_string());
+            if let Err(error) = cluster.events.publish(Audience::Identifier(cluster.control.clone()), &event) {
+                tracing::warn!(%error, uri, "a resource update was not sent to the other nodes");
+            }
+        }
+        told
+    }
+
+    /// Tells the subscribed sessions this node streams to (all it knows, without other nodes).
+    fn tell_updated(&self, uri: &str) -> usize {
+        let streams_here = |session: &Session| match self.cluster.get() {
+            Some(cluster) => cluster.events.holds_here(session.standalone().identifier()),
+            None => true,
+        };
+        let mut told = 0;
+        for session in self.all().iter().filter(|session| session.is_subscribed(uri) && streams_here(session)) {
+            session.notify("notifications/resources/updated", json!({ "uri": uri }));
+            told += 1;
+        }
+        told
+    }
+
+    /// The sessions this node knows.
     pub(crate) fn all(&self) -> Vec<Arc<Session>> {
         lock(&self.open).values().cloned().collect()
     }

@@ -15,7 +15,7 @@ use crate::http::{HttpContent, HttpRequest, HttpResponse};
 use crate::mcp::context::CallContext;
 use crate::mcp::json_rpc::{self, Incoming, RpcError, TRANSPORT_ERROR};
 use crate::mcp::provider::{DEFAULT_PROTOCOL_VERSION, PROTOCOL_VERSIONS};
-use crate::mcp::session::{RequestStream, Resumable, Session};
+use crate::mcp::session::{RequestStream, Resumable, Session, SessionLookup};
 use crate::mcp::McpProvider;
 use crate::sync::lock;
 
@@ -136,14 +136,14 @@ impl McpProvider {
         match *request.method() {
             Method::POST => self.post(request).await,
             Method::GET => self.get(request).await,
-            Method::DELETE => self.delete(request),
+            Method::DELETE => self.delete(request).await,
             _ => HttpResponse::from_status(StatusCode::METHOD_NOT_ALLOWED)
                 .with_header(header::ALLOW, "GET, POST, DELETE"),
         }
     }
 
     /// The session the request names: `400` without `Mcp-Session-Id`, `404` for one unknown or ended.
-    fn session_of(&self, request: &HttpRequest) -> Result<std::sync::Arc<Session>, Refusal> {
+    async fn session_of(&self, request: &HttpRequest) -> Result<std::sync::Arc<Session>, Refusal> {
         let Some(id) = request.header(SESSION_HEADER) else {
             return Err(refuse(
                 StatusCode::BAD_REQUEST,
@@ -151,8 +151,6 @@ impl McpProvider {
                 "Bad Request: Mcp-Session-Id header is required",
             ));
         };
-        let session = self.sessions.get(id, self.session_idle_timeout);
-        let session = session.ok_or_else(|| refuse(StatusCode::NOT_FOUND, SESSION_NOT_FOUND, "Session not found"))?;
         if let Some(version) = request.header(VERSION_HEADER) {
             if !PROTOCOL_VERSIONS.contains(&version) {
                 return Err(refuse(
@@ -165,8 +163,12 @@ impl McpProvider {
                 ));
             }
         }
-        session.touch();
-        Ok(session)
+        self.sessions.listen(request.server(), &self.server_name);
+        let found = self.sessions.get(request.server(), &self.server_name, id, self.session_idle_timeout).await;
+        found.map_err(|lookup| match lookup {
+            SessionLookup::Unknown => refuse(StatusCode::NOT_FOUND, SESSION_NOT_FOUND, "Session not found"),
+            SessionLookup::Unreachable(error) => unreachable_records(&error),
+        })
     }
 
     async fn post(&self, request: &HttpRequest) -> HttpResponse {
@@ -206,10 +208,10 @@ impl McpProvider {
         };
         if let Incoming::Request { id, method, params } = &message {
             if method == "initialize" {
-                return self.initialize(request, id, params);
+                return self.initialize(request, id, params).await;
             }
         }
-        let session = match self.session_of(request) {
+        let session = match self.session_of(request).await {
             Ok(session) => session,
             Err(refused) => return refused.into(),
         };
@@ -232,22 +234,25 @@ impl McpProvider {
         }
     }
 
-    fn initialize(&self, request: &HttpRequest, id: &Value, params: &Value) -> HttpResponse {
+    async fn initialize(&self, request: &HttpRequest, id: &Value, params: &Value) -> HttpResponse {
         let asked = params.get("protocolVersion").and_then(Value::as_str).unwrap_or(DEFAULT_PROTOCOL_VERSION);
         let version = PROTOCOL_VERSIONS.iter().find(|v| **v == asked).copied().unwrap_or(PROTOCOL_VERSIONS[0]);
         let capabilities = params.get("capabilities").cloned().unwrap_or_else(|| json!({}));
-        let session =
-            match self.sessions.create(request.server(), version.to_owned(), capabilities, self.session_idle_timeout) {
-                Ok(session) => session,
-                Err(error) => {
-                    return refuse(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        json_rpc::INTERNAL_ERROR,
-                        error.message().to_owned(),
-                    )
+        self.sessions.listen(request.server(), &self.server_name);
+        let created = self
+            .sessions
+            .create(request.server(), &self.server_name, version.to_owned(), capabilities, self.session_idle_timeout)
+            .await;
+        let session = match created {
+            Ok(session) => session,
+            Err(error) if error.kind() == crate::ErrorKind::BrokerUnavailable => {
+                return unreachable_records(&error).into()
+            }
+            Err(error) => {
+                return refuse(StatusCode::INTERNAL_SERVER_ERROR, json_rpc::INTERNAL_ERROR, error.message().to_owned())
                     .into()
-                }
-            };
+            }
+        };
         tracing::debug!(session = session.id(), version, "MCP session initialized");
         json_answer(&json_rpc::response(id, Ok(self.initialize_result(version))), Some(session.id()))
     }
@@ -292,8 +297,12 @@ impl McpProvider {
                 outcome = provider.answer(&method, params, call) => Some(outcome),
                 () = cancelled.cancelled() => None,
             };
-            if let Some(outcome) = answered {
-                running.outbound.send_delivered(&json_rpc::response(&id, outcome)).await;
+            match answered {
+                Some(outcome) => {
+                    running.outbound.finish(&json_rpc::response(&id, outcome)).await;
+                }
+                // Cancelled: no answer; the stream closes wherever it is followed.
+                None => running.outbound.close_everywhere(),
             }
             drop(in_flight);
             running.done.cancel();
@@ -347,7 +356,7 @@ impl McpProvider {
             )
             .into();
         }
-        let session = match self.session_of(request) {
+        let session = match self.session_of(request).await {
             Ok(session) => session,
             Err(refused) => return refused.into(),
         };
@@ -399,16 +408,17 @@ impl McpProvider {
                     Err(refused) => refused.into(),
                 }
             }
-            Resumable::Finished(outbound) => {
+            Resumable::Elsewhere(outbound) => {
                 match self.open_stream(request, &session, &outbound.identifier().clone(), cursor) {
-                    Ok(source) => source.close(),
+                    Ok(source) => Self::hold(&source, &session).await,
                     Err(refused) => refused.into(),
                 }
             }
         }
     }
 
-    /// Keeps the session's GET stream open until its client leaves or the session ends.
+    /// Keeps a stream open until its client leaves, the session ends, or (a request stream of
+    /// another node's) its answer closes it.
     async fn hold(source: &LocalEventSource, session: &Session) -> HttpResponse {
         tokio::select! {
             () = source.keep_alive() => {}
@@ -417,15 +427,21 @@ impl McpProvider {
         source.close()
     }
 
-    fn delete(&self, request: &HttpRequest) -> HttpResponse {
-        match self.session_of(request) {
-            Ok(session) => {
-                self.sessions.end(session.id());
-                HttpResponse::from_status(StatusCode::OK)
-            }
-            Err(refused) => refused.into(),
+    async fn delete(&self, request: &HttpRequest) -> HttpResponse {
+        let session = match self.session_of(request).await {
+            Ok(session) => session,
+            Err(refused) => return refused.into(),
+        };
+        match self.sessions.end(&session).await {
+            Ok(_) => HttpResponse::from_status(StatusCode::OK),
+            Err(error) => unreachable_records(&error).into(),
         }
     }
+}
+
+/// `503`: the sessions' records could not be reached.
+fn unreachable_records(error: &crate::Error) -> Refusal {
+    refuse(StatusCode::SERVICE_UNAVAILABLE, json_rpc::INTERNAL_ERROR, error.message().to_owned())
 }
 
 #[cfg(test)]

@@ -93,6 +93,25 @@ impl HttpEventSourceCollection {
         self.inner.publisher.backplane()
     }
 
+    /// The records the backplane keeps for every node, if it keeps any.
+    #[cfg(feature = "mcp")]
+    pub(crate) fn shared_records(&self) -> Option<Arc<dyn crate::backplane::SharedRecords>> {
+        self.backplane().and_then(|backplane| backplane.clone().records())
+    }
+
+    /// True when a connection of this node is open under `identifier` (one of the framework's own too).
+    #[cfg(feature = "mcp")]
+    pub(crate) fn holds_here(&self, identifier: &str) -> bool {
+        self.inner.registry.contains(identifier)
+    }
+
+    /// The data of every entry for `identifier`, one of the framework's own that no connection reads,
+    /// that the backplane hands this node from now on: how nodes send one another messages.
+    #[cfg(feature = "mcp")]
+    pub(crate) fn listen(&self, identifier: Arc<str>) -> tokio::sync::mpsc::UnboundedReceiver<String> {
+        self.inner.publisher.listen(identifier)
+    }
+
     /// Tells the other nodes, if there are any, about a change to one of this node's connections.
     fn announce(&self, change: PresenceChange, source: &LocalEventSource) {
         if let (Some(backplane), Some(identifier)) = (self.backplane(), source.identifier()) {
@@ -103,16 +122,17 @@ impl HttpEventSourceCollection {
     }
 
     /// Puts an identified connection in the collection, after queueing what the log has for it: the
-    /// events it missed since `cursor` (its `Last-Event-ID`), or the stale signal. Returns how it was
-    /// resumed, or the refusal of [`IdentifierPolicy::RejectNew`].
+    /// events it missed since `cursor` (its `Last-Event-ID`), or the stale signal; a replay that ends
+    /// with an event published to close its streams closes this one too. Returns how it was resumed, or
+    /// the refusal of [`IdentifierPolicy::RejectNew`].
     pub(crate) fn register(&self, source: LocalEventSource, cursor: Option<&str>) -> Result<ResumeState, Error> {
         let Some(identifier) = source.identifier().map(Arc::<str>::from) else {
             return Ok(ResumeState::Fresh);
         };
         let internal = is_internal(&identifier);
-        let (state, replaced) =
+        let attached =
             self.inner.publisher.attach(&self.inner.registry, self.inner.policy, &source, identifier, cursor)?;
-        for old in replaced {
+        for old in attached.replaced {
             tracing::debug!(identifier = ?source.identifier(), "a new connection replaces an open one");
             self.announce(PresenceChange::Left, &old);
             Registry::fire(&self.inner.registry.on_unregistered, &old);
@@ -124,7 +144,10 @@ impl HttpEventSourceCollection {
             self.announce(PresenceChange::Joined, &source);
             Registry::fire(&self.inner.registry.on_registered, &source);
         }
-        Ok(state)
+        if attached.closes {
+            drop(source.close());
+        }
+        Ok(attached.state)
     }
 
     pub(crate) fn unregister(&self, source: &LocalEventSource) {
@@ -291,6 +314,10 @@ impl HttpEventSourceCollection {
     /// what it has queued, then ends) — on every node of a backplane, each node closing its own once
     /// the event is queued for them. Answers as [`publish`](Self::publish); `reached` counts the
     /// connections that took the event, all of them are closed.
+    ///
+    /// The log remembers that the event closed its streams: a client of the audience that reconnects
+    /// with an earlier `Last-Event-ID` is sent what it missed up to this event, then closed again (it
+    /// resumes past it next time), on whichever node it reconnects to.
     ///
     /// "Send a termination message, then close" so the browser does not reconnect: on a backplane,
     /// closing the streams by hand right after `publish` would close them before the event came back

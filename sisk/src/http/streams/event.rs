@@ -115,6 +115,11 @@ impl Event {
 }
 
 impl Event {
+    /// The event's data, if it has any.
+    pub(crate) fn data_text(&self) -> Option<&str> {
+        self.data.as_deref()
+    }
+
     /// The event's fields as a shared log stores them (its id gives way to the log's).
     pub(crate) fn wire_fields(&self) -> Vec<(&'static str, String)> {
         let mut fields = Vec::with_capacity(4);

@@ -67,6 +67,9 @@ struct Entry {
     audience: Audience,
     /// The encoded event, its `id:` included.
     frame: Bytes,
+    /// Published as the last event of its connections (`publish_and_close`): a replay stops after it
+    /// and closes the connection, as the live delivery did.
+    closes: bool,
     added: Instant,
 }
 
@@ -80,6 +83,16 @@ pub(crate) struct Resumption {
     /// A cursor ahead of this node's window (a shared log this node has not read that far yet): the
     /// events up to it must not be delivered to the connection again when they arrive.
     pub(crate) skip_through: Option<Position>,
+    /// The replay ends with an event that closed the stream when it was sent: the connection closes
+    /// once the replay is written (its client resumes from that event's id, past it).
+    pub(crate) closes: bool,
+}
+
+/// The frames a cursor missed, and whether the last of them closed its stream.
+#[derive(Debug, Default)]
+struct Replay {
+    frames: Vec<Bytes>,
+    closes: bool,
 }
 
 /// Why [`EventLog::missed_since`] has no list of frames to replay.
@@ -165,17 +178,23 @@ impl EventLog {
         EventId::new(self.epoch.clone(), self.head)
     }
 
-    /// Adds an event for `audience` after the head; returns its id (none when the log is off) and its
-    /// encoding, which carries that id.
-    pub(crate) fn append(&mut self, audience: Audience, event: &Event) -> (Option<EventId>, Bytes) {
+    /// Adds an event for `audience` after the head (`closes`: the last one its connections are sent);
+    /// returns its id (none when the log is off) and its encoding, which carries that id.
+    pub(crate) fn append(&mut self, audience: Audience, event: &Event, closes: bool) -> (Option<EventId>, Bytes) {
         let position = self.head.next(now_millis());
-        let frame = self.insert(position, audience, event).unwrap_or_else(|| event.encode());
+        let frame = self.insert(position, audience, event, closes).unwrap_or_else(|| event.encode());
         (self.is_enabled().then(|| self.head()), frame)
     }
 
     /// Adds an event that the log placed at `position`; returns its encoding, or `None` when the window
     /// already holds that position (an event read twice).
-    pub(crate) fn insert(&mut self, position: Position, audience: Audience, event: &Event) -> Option<Bytes> {
+    pub(crate) fn insert(
+        &mut self,
+        position: Position,
+        audience: Audience,
+        event: &Event,
+        closes: bool,
+    ) -> Option<Bytes> {
         if !self.is_enabled() {
             return Some(event.encode());
         }
@@ -185,7 +204,7 @@ impl EventLog {
         let now = Instant::now();
         self.head = position;
         let frame = event.encode_with_id(&self.head().to_string());
-        self.entries.push_back(Entry { position, audience, frame: frame.clone(), added: now });
+        self.entries.push_back(Entry { position, audience, frame: frame.clone(), closes, added: now });
         self.trim(now);
         Some(frame)
     }
@@ -210,33 +229,36 @@ impl EventLog {
     /// [`stream_at`](Self::stream_at) tells which stream a cursor belongs to.
     pub(crate) fn resume(&mut self, cursor: Option<&str>, identifier: &str) -> Resumption {
         if !self.is_enabled() {
-            return Resumption { state: ResumeState::Fresh, frames: Bytes::new(), skip_through: None };
+            return Resumption { state: ResumeState::Fresh, frames: Bytes::new(), skip_through: None, closes: false };
         }
         self.trim(Instant::now());
         let primed = !is_internal(identifier);
         let Some(cursor) = cursor else {
             let frames = if primed { self.priming_frame() } else { Bytes::new() };
-            return Resumption { state: ResumeState::Fresh, frames, skip_through: None };
+            return Resumption { state: ResumeState::Fresh, frames, skip_through: None, closes: false };
         };
         match self.missed_since(cursor, identifier) {
             Err(Missed::Ahead(position)) => Resumption {
                 state: ResumeState::Recovered { events: 0 },
                 frames: Bytes::new(),
                 skip_through: Some(position),
+                closes: false,
             },
             Ok(missed) => {
-                let length = missed.iter().map(|frame| frame.len()).sum::<usize>();
+                let length = missed.frames.iter().map(|frame| frame.len()).sum::<usize>();
                 let mut frames = BytesMut::with_capacity(length + MAX_EVENT_ID_LEN + 8);
-                for frame in &missed {
+                for frame in &missed.frames {
                     frames.extend_from_slice(frame);
                 }
-                if primed {
+                // After a closing event the client's cursor must stay on it: it resumes from there.
+                if primed && !missed.closes {
                     frames.extend_from_slice(&self.priming_frame());
                 }
                 Resumption {
-                    state: ResumeState::Recovered { events: missed.len() },
+                    state: ResumeState::Recovered { events: missed.frames.len() },
                     frames: frames.freeze(),
                     skip_through: None,
+                    closes: missed.closes,
                 }
             }
             Err(Missed::Stale(reason)) => Resumption {
@@ -244,6 +266,7 @@ impl EventLog {
                 // A stream of the framework's own is told by its owner, in its own protocol.
                 frames: if primed { self.stale_frame(reason) } else { Bytes::new() },
                 skip_through: None,
+                closes: false,
             },
         }
     }
@@ -269,8 +292,9 @@ impl EventLog {
         Event::new().event(self.options.stale_event_name.as_str()).id(head).data(reason.as_str()).encode()
     }
 
-    /// The frames of the events after `cursor` meant for `identifier`, or why they cannot all be had.
-    fn missed_since(&self, cursor: &str, identifier: &str) -> Result<Vec<Bytes>, Missed> {
+    /// The frames of the events after `cursor` meant for `identifier`, up to the first that closed its
+    /// stream, or why they cannot all be had.
+    fn missed_since(&self, cursor: &str, identifier: &str) -> Result<Replay, Missed> {
         let cursor: EventId = cursor.parse().map_err(|_| Missed::Stale(StaleReason::Unknown))?;
         if cursor.epoch() != &*self.epoch {
             return Err(Missed::Stale(StaleReason::OtherEpoch));
@@ -284,13 +308,17 @@ impl EventLog {
         }
         // Entries are in position order: skip to the first one after the cursor.
         let first = self.entries.partition_point(|entry| entry.position <= position);
-        let mut missed = Vec::new();
+        let mut missed = Replay::default();
         for entry in self.entries.range(first..) {
             if entry.audience.includes(identifier) {
-                if missed.len() == self.options.replay_limit {
+                if missed.frames.len() == self.options.replay_limit {
                     return Err(Missed::Stale(StaleReason::TooManyEvents));
                 }
-                missed.push(entry.frame.clone());
+                missed.frames.push(entry.frame.clone());
+                if entry.closes {
+                    missed.closes = true;
+                    break;
+                }
             }
         }
         Ok(missed)
@@ -315,7 +343,7 @@ mod tests {
     }
 
     fn publish(log: &mut EventLog, audience: Audience, data: &str) -> String {
-        log.append(audience, &Event::new().data(data)).0.unwrap().to_string()
+        log.append(audience, &Event::new().data(data), false).0.unwrap().to_string()
     }
 
     #[test]
@@ -359,6 +387,23 @@ mod tests {
     }
 
     #[test]
+    fn a_replay_stops_at_an_event_that_closed_its_stream_and_closes_again() {
+        let mut log = log_with(10, 10);
+        let start = publish(&mut log, Audience::All, "before");
+        let (last, _) = log.append(Audience::Identifier("ana".into()), &Event::new().data("bye"), true);
+        let last = last.unwrap().to_string();
+        let after = publish(&mut log, Audience::All, "later");
+        let resumed = log.resume(Some(&start), "ana");
+        assert!(resumed.closes);
+        assert_eq!(text(&resumed.frames), format!("id: {last}\ndata: bye\n\n"), "no head frame after the last one");
+        let others = log.resume(Some(&start), "bob");
+        assert!(!others.closes, "the closing event was ana's alone");
+        let past_it = log.resume(Some(&last), "ana");
+        assert!(!past_it.closes);
+        assert_eq!(text(&past_it.frames), format!("id: {after}\ndata: later\n\nid: {after}\n\n"));
+    }
+
+    #[test]
     fn what_cannot_be_resumed_whole_is_stale_with_the_head_as_its_id() {
         let mut log = log_with(2, 1);
         let first = publish(&mut log, Audience::All, "1");
@@ -395,9 +440,12 @@ mod tests {
         assert!(!log.adopt_epoch("shared".into()), "the first adoption replaces nothing");
         let at = |millis, sequence| Position { millis, sequence };
         log.starts_at(at(100, 0));
-        assert!(log.insert(at(100, 0), Audience::All, &Event::new().data("a")).is_some());
-        assert!(log.insert(at(100, 0), Audience::All, &Event::new().data("a")).is_none(), "read twice, kept once");
-        assert!(log.insert(at(101, 3), Audience::All, &Event::new().data("b")).is_some());
+        assert!(log.insert(at(100, 0), Audience::All, &Event::new().data("a"), false).is_some());
+        assert!(
+            log.insert(at(100, 0), Audience::All, &Event::new().data("a"), false).is_none(),
+            "read twice, kept once"
+        );
+        assert!(log.insert(at(101, 3), Audience::All, &Event::new().data("b"), false).is_some());
         assert_eq!(log.head().to_string(), "shared.101-3");
         let before = log.resume(Some("shared.99-7"), "ana");
         assert_eq!(before.state, ResumeState::Stale { reason: StaleReason::Trimmed });
@@ -411,7 +459,7 @@ mod tests {
     #[test]
     fn a_log_turned_off_sends_plain_events_and_resumes_nothing() {
         let mut log = log_with(0, 10);
-        let (id, frame) = log.append(Audience::All, &Event::new().data("x"));
+        let (id, frame) = log.append(Audience::All, &Event::new().data("x"), false);
         assert_eq!((id, text(&frame)), (None, "data: x\n\n".to_owned()));
         let resumed = log.resume(Some("whatever"), "ana");
         assert_eq!((resumed.state, resumed.frames.len()), (ResumeState::Fresh, 0));

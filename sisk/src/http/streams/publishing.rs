@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::backplane::{Backplane, LogEntry, Origin};
 use crate::http::streams::channel::Pushed;
@@ -87,6 +87,14 @@ impl Deferred {
     }
 }
 
+/// A connection put in the registry: how it was resumed, the connections it replaces, and whether its
+/// replay ended with an event that closed the stream (then it closes too, once the replay is written).
+pub(crate) struct Attached {
+    pub(crate) state: ResumeState,
+    pub(crate) replaced: Vec<LocalEventSource>,
+    pub(crate) closes: bool,
+}
+
 /// A waiting publish's entry, delivered by this node: where, and to how many.
 #[derive(Debug, Clone, Copy)]
 struct Delivered {
@@ -101,6 +109,10 @@ pub(crate) struct Publisher {
     backplane: Option<Arc<dyn Backplane>>,
     next_origin: AtomicU64,
     waiters: Mutex<HashMap<u64, oneshot::Sender<Delivered>>>,
+    /// The framework's own readers of entries a backplane hands this node, by identifier (of its own:
+    /// [`is_internal`]): the messages that nodes send one another (an MCP answer, to the node that
+    /// waits for it).
+    listeners: Mutex<HashMap<Arc<str>, mpsc::UnboundedSender<String>>>,
 }
 
 /// Removes a waiter when its publish returns or is dropped.
@@ -122,6 +134,7 @@ impl Publisher {
             backplane,
             next_origin: AtomicU64::new(1),
             waiters: Mutex::default(),
+            listeners: Mutex::default(),
         }
     }
 
@@ -144,7 +157,7 @@ impl Publisher {
         source: &LocalEventSource,
         identifier: Arc<str>,
         cursor: Option<&str>,
-    ) -> Result<(ResumeState, Vec<LocalEventSource>), Error> {
+    ) -> Result<Attached, Error> {
         // A stream of the framework's own is resumed by a new connection while the old one may linger:
         // the program's policy for its identifiers is not for these.
         let policy = if is_internal(&identifier) { IdentifierPolicy::AllowSeveral } else { policy };
@@ -163,7 +176,7 @@ impl Publisher {
             _ => Vec::new(),
         };
         holders.push(Registered { source: source.clone(), seen_through });
-        Ok((resumption.state, replaced))
+        Ok(Attached { state: resumption.state, replaced, closes: resumption.closes })
     }
 
     /// Appends `event` for `audience` (which every node can judge: no predicate) and, without a
@@ -182,7 +195,7 @@ impl Publisher {
         }
         let mut deferred = Deferred::default();
         let mut log = lock(&self.log);
-        let (id, frame) = log.append(audience.clone(), event);
+        let (id, frame) = log.append(audience.clone(), event, then_close);
         let position = id.as_ref().map(EventId::position);
         let reached = self.deliver(registry, log, &audience, &frame, position, then_close, &mut deferred);
         deferred.run();
@@ -275,18 +288,45 @@ impl Publisher {
     pub(crate) fn receive(&self, registry: &Registry, position: Position, entry: LogEntry) {
         let mut deferred = Deferred::default();
         let mut log = lock(&self.log);
-        let reached = match log.insert(position, entry.audience.clone(), &entry.event) {
+        let reached = match log.insert(position, entry.audience.clone(), &entry.event, entry.then_close) {
             Some(frame) => {
                 self.deliver(registry, log, &entry.audience, &frame, Some(position), entry.then_close, &mut deferred)
             }
             None => return,
         };
         deferred.run();
+        self.hand_to_listener(&entry);
         if let Some(origin) = entry.origin.filter(|origin| Some(&*origin.node) == self.node()) {
             if let Some(waiter) = lock(&self.waiters).remove(&origin.sequence) {
                 let _ = waiter.send(Delivered { reached });
             }
         }
+    }
+
+    /// Hands the data of an entry for an identifier of the framework's own to its listener here, if
+    /// it has one.
+    fn hand_to_listener(&self, entry: &LogEntry) {
+        let Audience::Identifier(identifier) = &entry.audience else {
+            return;
+        };
+        if !is_internal(identifier) {
+            return;
+        }
+        let mut listeners = lock(&self.listeners);
+        if let Some(listener) = listeners.get(identifier) {
+            if listener.send(entry.event.data_text().unwrap_or_default().to_owned()).is_err() {
+                listeners.remove(identifier);
+            }
+        }
+    }
+
+    /// The data of every entry for `identifier` (one of the framework's own) that a backplane hands
+    /// this node from now on; a second listener replaces the first.
+    #[cfg_attr(not(feature = "mcp"), allow(dead_code))]
+    pub(crate) fn listen(&self, identifier: Arc<str>) -> mpsc::UnboundedReceiver<String> {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        lock(&self.listeners).insert(identifier, sender);
+        receiver
     }
 
     /// The shared log is under `epoch`: if the window was under another, it empties, every open
