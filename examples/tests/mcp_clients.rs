@@ -19,24 +19,11 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use sisk_test_support::support::installed;
 use support::example::Example;
 
 /// How long a client or the whole suite may take (each takes a few seconds).
 const RUN_LIMIT: Duration = Duration::from_secs(300);
-
-fn under_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
-/// The file the environment variable `name` names, or `None` (a failure under CI) when it is not set.
-fn installed(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os(name).map(PathBuf::from).filter(|path| path.exists());
-    if path.is_none() {
-        assert!(!under_ci(), "{name} must name what .ci/run installs, under CI");
-        eprintln!("skipped: set {name} (see .ci/run) to run this test");
-    }
-    path
-}
 
 fn npm_packages() -> Option<(PathBuf, PathBuf)> {
     Some((installed("SISK_MCP_NODE")?, installed("SISK_MCP_NPM")?))

@@ -197,3 +197,20 @@ impl Frames {
         frames
     }
 }
+
+/// True under CI (`CI` set to anything but empty, `false` or `0`), where what `.ci/run` installs must be
+/// there.
+pub fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// The file the environment variable `name` names (a program `.ci/run` installs), or `None` when it is
+/// not set: the test should then return, having passed, except under CI, where this panics.
+pub fn installed(name: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os(name).map(std::path::PathBuf::from).filter(|path| path.exists());
+    if path.is_none() {
+        assert!(!under_ci(), "{name} must name what .ci/run installs, under CI");
+        eprintln!("skipped: set {name} (see .ci/run) to run this test");
+    }
+    path
+}

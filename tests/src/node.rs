@@ -42,6 +42,11 @@ impl Node {
         format!("{}{}", self.base, path)
     }
 
+    /// The node's address on loopback.
+    pub fn address(&self) -> std::net::SocketAddr {
+        self.base.trim_start_matches("http://").parse().expect("a node listens on an IP address and port")
+    }
+
     /// Kills the node at once (SIGKILL): its clients see their connections drop.
     pub fn kill(&mut self) {
         self.process.take();
