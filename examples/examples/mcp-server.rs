@@ -1,10 +1,19 @@
-//! The math server of Sisk's MCP page: one tool, `math_sum`, on `http://localhost:5000/mcp`.
+//! The math server of Sisk's MCP page: its tool `math_sum`, and beside it a typed tool, `math_mean`, whose
+//! schema comes from its arguments' type, on `http://localhost:5000/mcp`.
 //!
 //! `cargo run --example mcp-server`, then point an MCP client (MCP Inspector, Claude Desktop, an SDK) at
 //! `http://localhost:5000/mcp` over Streamable HTTP.
 
 use sisk::mcp::{JsonSchema, McpTool, McpToolContext, McpToolResult};
 use sisk::prelude::*;
+
+/// The arguments of `math_mean`: its schema is derived from them.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct Mean {
+    /// The numbers to average.
+    #[schemars(length(min = 1))]
+    numbers: Vec<f64>,
+}
 
 #[tokio::main]
 async fn main() -> Result<(), sisk::Error> {
@@ -32,6 +41,15 @@ async fn main() -> Result<(), sisk::Error> {
                     let numbers: Vec<f64> = context.argument("numbers")?;
                     let sum: f64 = numbers.iter().sum();
                     Ok::<_, sisk::Error>(McpToolResult::create_text(format!("Sum result: {sum:.4}")))
+                },
+            ));
+
+            mcp.tools.add(McpTool::typed(
+                "math_mean",
+                "Averages one or more numbers.",
+                |mean: Mean, _context: McpToolContext| async move {
+                    let average = mean.numbers.iter().sum::<f64>() / mean.numbers.len() as f64;
+                    McpToolResult::create_text(format!("Mean: {average:.4}"))
                 },
             ));
         })

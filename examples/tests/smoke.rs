@@ -341,4 +341,9 @@ async fn mcp_server() {
     assert_eq!(tools["tools"][0]["name"], "math_sum");
     let sum = mcp.call_tool("math_sum", serde_json::json!({ "numbers": [1.5, 2] })).await;
     assert_eq!(sum, ("Sum result: 3.5000".to_owned(), false));
+    assert_eq!(tools["tools"][1]["inputSchema"]["properties"]["numbers"]["minItems"], 1, "{tools}");
+    let mean = mcp.call_tool("math_mean", serde_json::json!({ "numbers": [1, 2] })).await;
+    assert_eq!(mean, ("Mean: 1.5000".to_owned(), false));
+    let (why, failed) = mcp.call_tool("math_mean", serde_json::json!({ "numbers": [] })).await;
+    assert!(failed && why.contains("invalid arguments"), "{why}");
 }

@@ -1,5 +1,6 @@
 //! MCP over Streamable HTTP, from outside, over sockets: sessions and their refusals, the clear answer to
-//! each kind of malformed input, arguments checked against the tool's schema, and a call whose stream is
+//! each kind of malformed input, arguments checked against the tool's schema (given, or derived from a
+//! typed tool's type), and a call whose stream is
 //! lost and resumed from `Last-Event-ID` — with nothing of one session reaching another, and nothing of
 //! the program's own broadcasts reaching an MCP stream. (The official conformance suite runs in
 //! `examples/tests/mcp_clients.rs`, with the TypeScript and Python SDKs.)
@@ -16,8 +17,17 @@ use tokio::sync::Semaphore;
 
 const JSON_AND_SSE: &str = "application/json, text/event-stream";
 
-/// A server whose provider has `sum` (numbers, checked by its schema) and `stepper` (progress, then
-/// waits for the test's permit before it finishes).
+/// The arguments of the typed tool `scaled_sum`.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct ScaledSum {
+    /// The numbers to sum.
+    numbers: Vec<f64>,
+    /// What the sum is multiplied by.
+    factor: u8,
+}
+
+/// A server whose provider has `sum` (numbers, checked by its schema), `scaled_sum` (a typed tool) and
+/// `stepper` (progress, then waits for the test's permit before it finishes).
 fn server(gate: Arc<Semaphore>) -> TestServer {
     server_with(gate, |builder| builder)
 }
@@ -40,6 +50,13 @@ fn server_with(
             let numbers: Vec<f64> = context.argument("numbers")?;
             Ok::<_, sisk::Error>(McpToolResult::create_text(format!("{}", numbers.iter().sum::<f64>())))
         }));
+        mcp.tools.add(McpTool::typed(
+            "scaled_sum",
+            "Sums numbers, scaled.",
+            |sum: ScaledSum, _: McpToolContext| async move {
+                McpToolResult::create_text(format!("{}", sum.numbers.iter().sum::<f64>() * f64::from(sum.factor)))
+            },
+        ));
         mcp.tools.add(McpTool::new("stepper", "Steps.", JsonSchema::empty(), move |context: McpToolContext| {
             let gate = gate.clone();
             async move {
@@ -170,6 +187,37 @@ async fn arguments_that_do_not_fit_the_schema_are_a_tool_error_and_the_handler_d
     let frames = Frames::from(unknown).rest().await;
     let answer = frames.iter().filter_map(|f| message(f)).find(|m| m["id"] == 4).unwrap();
     assert_eq!(answer["error"]["code"], -32602, "an unknown tool is a protocol error: {answer}");
+}
+
+#[tokio::test]
+async fn a_typed_tool_declares_its_type_s_schema_and_gets_its_arguments_deserialized() {
+    let server = server(Arc::new(Semaphore::new(0)));
+    let session = initialize(&server).await;
+    let listed = post(&server, Some(&session), r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#);
+    let listed: Value = serde_json::from_str(&listed.send().await.unwrap().text().await.unwrap()).unwrap();
+    let tool = listed["result"]["tools"].as_array().unwrap().iter().find(|t| t["name"] == "scaled_sum").unwrap();
+    let schema = &tool["inputSchema"];
+    assert_eq!(schema["type"], "object");
+    assert_eq!(schema["required"], json!(["numbers", "factor"]));
+    assert_eq!(schema["properties"]["numbers"]["description"], "The numbers to sum.");
+    for (arguments, answer) in [
+        (json!({ "numbers": [1, 2.5], "factor": 2 }), Ok("7")),
+        (json!({ "numbers": [1] }), Err("factor")),
+        (json!({ "numbers": [1], "factor": 256 }), Err("256")),
+        (json!({ "numbers": "one", "factor": 1 }), Err("numbers")),
+    ] {
+        let answered = post(&server, Some(&session), &call(5, "scaled_sum", arguments.clone())).send().await.unwrap();
+        let frames = Frames::from(answered).rest().await;
+        let result = frames.iter().filter_map(|f| message(f)).find(|m| m["id"] == 5).expect("the answer");
+        let text = result["result"]["content"][0]["text"].as_str().unwrap();
+        let failed = result["result"]["isError"].as_bool().unwrap_or(false);
+        match answer {
+            Ok(expected) => assert_eq!((text, failed), (expected, false), "{arguments}"),
+            Err(names) => {
+                assert!(failed && text.contains("invalid arguments") && text.contains(names), "{arguments}: {text}")
+            }
+        }
+    }
 }
 
 #[tokio::test]

@@ -101,6 +101,36 @@ impl JsonSchema {
         Self::create_object_schema(Vec::<(String, JsonSchema)>::new())
     }
 
+    /// The schema of the type `T`, as [schemars](https://docs.rs/schemars) derives it (draft 2020-12):
+    /// what [`McpTool::typed`](crate::mcp::McpTool::typed) declares for its arguments, and a tool's
+    /// output schema. Derive it with `#[derive(serde::Deserialize, schemars::JsonSchema)]` (the full path
+    /// keeps the derive apart from this type, which Sisk names alike); doc comments become descriptions.
+    ///
+    /// ```
+    /// use sisk::mcp::JsonSchema;
+    ///
+    /// /// Two numbers to add.
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Addition {
+    ///     /// The first number.
+    ///     a: f64,
+    ///     b: f64,
+    /// }
+    ///
+    /// let schema = JsonSchema::for_type::<Addition>().to_value();
+    /// assert_eq!(schema["type"], "object");
+    /// assert_eq!(schema["properties"]["a"]["description"], "The first number.");
+    /// assert_eq!(schema["required"], serde_json::json!(["a", "b"]));
+    /// ```
+    pub fn for_type<T: schemars::JsonSchema>() -> Self {
+        let schema = schemars::schema_for!(T);
+        match schema.to_value() {
+            Value::Object(map) => JsonSchema::from_map(map),
+            // `true` or `false`: a type that accepts anything, or nothing.
+            other => JsonSchema::from_map([("allOf".to_owned(), Value::Array(vec![other]))].into_iter().collect()),
+        }
+    }
+
     /// A schema given whole, as JSON (any keyword of draft 2020-12); an error unless it is an object.
     pub fn from_value(value: Value) -> Result<Self, crate::Error> {
         match value {

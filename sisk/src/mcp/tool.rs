@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 
 use base64::Engine;
+use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 use crate::mcp::{JsonSchema, McpToolContext};
@@ -76,6 +77,44 @@ impl McpTool {
             output_schema: None,
             handler,
         }
+    }
+
+    /// A typed tool (beyond Sisk, as rmcp's): its arguments are the type `A`, whose schema
+    /// ([`JsonSchema::for_type`]) the tool declares and checks each call against; `execution_handler`
+    /// receives them deserialized, with the call's context. Arguments that fit the schema but not the
+    /// type (a number too large for its field, say) are a tool error, and the handler does not run.
+    ///
+    /// ```
+    /// use sisk::mcp::{McpTool, McpToolContext, McpToolResult};
+    ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Sum {
+    ///     /// The numbers to sum.
+    ///     numbers: Vec<f64>,
+    /// }
+    ///
+    /// let tool = McpTool::typed("math_sum", "Sums numbers.", |sum: Sum, _context: McpToolContext| async move {
+    ///     McpToolResult::create_text(format!("Sum result: {:.4}", sum.numbers.iter().sum::<f64>()))
+    /// });
+    /// assert_eq!(tool.schema().to_value()["properties"]["numbers"]["type"], "array");
+    /// ```
+    pub fn typed<A, F, Fut, R>(name: impl Into<String>, description: impl Into<String>, execution_handler: F) -> Self
+    where
+        A: DeserializeOwned + schemars::JsonSchema + Send + 'static,
+        F: Fn(A, McpToolContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoToolResult,
+    {
+        let handler = Arc::new(execution_handler);
+        McpTool::new(name, description, JsonSchema::for_type::<A>(), move |context: McpToolContext| {
+            let handler = handler.clone();
+            async move {
+                match A::deserialize(context.arguments()) {
+                    Ok(arguments) => handler(arguments, context).await.into_tool_result(),
+                    Err(error) => McpToolResult::create_error(format!("invalid arguments: {error}")),
+                }
+            }
+        })
     }
 
     /// A name for people, beside the tool's name.
