@@ -347,3 +347,13 @@ async fn mcp_server() {
     let (why, failed) = mcp.call_tool("math_mean", serde_json::json!({ "numbers": [] })).await;
     assert!(failed && why.contains("invalid arguments"), "{why}");
 }
+
+#[tokio::test]
+async fn chat_completions() {
+    let example = Example::start_with_env("chat-completions", &[("CHAT_THINKING_MS", "0"), ("CHAT_TOKEN_MS", "0")]);
+    let body = r#"{"model":"echo","messages":[{"role":"user","content":"ping"}],"stream":true}"#;
+    let request = client().post(example.url("/v1/chat/completions")).header("content-type", "application/json");
+    let stream = request.body(body).send().await.unwrap();
+    let received = read_until(stream, "data: [DONE]\n\n").await;
+    assert!(received.contains(r#""delta":{"content":" ping"}"#), "{received}");
+}
