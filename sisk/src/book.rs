@@ -91,3 +91,8 @@ pub struct Readme;
 #[cfg(feature = "mcp")]
 #[doc = include_str!("../../book/src/mcp.md")]
 pub struct McpServers;
+
+/// The chapter "Streaming model output" (it needs the `json` feature).
+#[cfg(feature = "json")]
+#[doc = include_str!("../../book/src/chat-completions.md")]
+pub struct StreamingModelOutput;
