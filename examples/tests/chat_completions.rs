@@ -122,10 +122,10 @@ fn text_of(chunks: &[Value]) -> String {
 }
 
 /// Checks a whole stream of chunks of the answer to `text` (`You said:` and its words): the role
-/// first, one delta per word, the stop, then the usage chunk when `usage` is asked for.
+/// first, one delta per token, the stop, then the usage chunk when `usage` is asked for.
 fn check_chunks(chunks: &[Value], text: &str, usage: Option<Value>) {
-    let words = text.split_whitespace().count() + 2;
-    let expected = 1 + words + 1 + usize::from(usage.is_some());
+    let tokens = text.split_whitespace().count() + 2;
+    let expected = 1 + tokens + 1 + usize::from(usage.is_some());
     assert_eq!(chunks.len(), expected, "{chunks:#?}");
     let first = &chunks[0];
     let id = first["id"].as_str().expect("an id");
@@ -149,7 +149,7 @@ fn check_chunks(chunks: &[Value], text: &str, usage: Option<Value>) {
             (&first["id"], &first["object"], &first["created"])
         );
     }
-    for chunk in &chunks[1..=words] {
+    for chunk in &chunks[1..=tokens] {
         let choice = &chunk["choices"][0];
         assert_eq!(
             (&choice["finish_reason"], choice["delta"].as_object().unwrap().len()),
@@ -163,10 +163,11 @@ fn check_chunks(chunks: &[Value], text: &str, usage: Option<Value>) {
         );
     }
     assert_eq!(text_of(chunks), format!("You said: {}", text.split_whitespace().collect::<Vec<_>>().join(" ")));
-    let stop = &chunks[words + 1];
+    let stop = &chunks[tokens + 1];
     assert_eq!(stop["choices"], json!([{ "index": 0, "delta": {}, "logprobs": null, "finish_reason": "stop" }]));
+    assert_eq!(stop.get("usage").cloned(), usage_field(), "{stop}");
     if let Some(usage) = usage {
-        let last = &chunks[words + 2];
+        let last = &chunks[tokens + 2];
         assert_eq!(last["choices"], json!([]), "the usage chunk has no choices");
         assert_eq!(last["usage"], usage);
     }
