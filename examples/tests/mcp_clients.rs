@@ -3,6 +3,10 @@
 //! - the official conformance suite (`@modelcontextprotocol/conformance` 0.1.16): every server scenario of
 //!   revisions 2025-06-18 and 2025-11-25, with an empty baseline of expected failures, so a failure or a
 //!   warning fails the test;
+//! - its 0.2.0-alpha.12 (installed under the npm alias `conformance-2026-07-28`): every scenario revision
+//!   2026-07-28 requires (`--requirements 2026-07-28`), the stateless revision, with the same empty
+//!   baseline; of the scenarios it runs without scoring them, only the tasks extension's may fail (sisk
+//!   does not implement that extension);
 //! - the Python SDK (`mcp` on PyPI) and the TypeScript SDK (`@modelcontextprotocol/sdk` on npm), each
 //!   calling a tool with progress over SSE, getting log notifications, reading a resource and seeing a
 //!   tool error (`tests/clients/`).
@@ -83,6 +87,27 @@ fn the_official_suite_passes_every_server_scenario_with_no_warning() {
         "every scenario ran"
     );
     assert!(!summary.contains('✗'), "a scenario failed:\n{summary}");
+}
+
+#[test]
+fn the_official_suite_passes_every_scenario_revision_2026_07_28_requires() {
+    let Some((node, packages)) = npm_packages() else { return };
+    let example = Example::start("mcp-conformance");
+    let entry = packages.join("node_modules/conformance-2026-07-28/dist/index.js");
+    let baseline = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp-conformance-baseline.yml");
+    let output = run(Command::new(node)
+        .arg(entry)
+        .args(["server", "--url", &example.url("/mcp"), "--requirements", "2026-07-28", "--expected-failures"])
+        .arg(&baseline));
+    let report = String::from_utf8_lossy(&output.stdout);
+    let summary = report.split("=== SUMMARY ===").nth(1).unwrap_or(&report);
+    println!("{summary}");
+    assert!(output.status.success(), "the suite failed:\n{report}\n{}", String::from_utf8_lossy(&output.stderr));
+    for scenario in ["server-stateless", "caching", "input-required-result-tampered-state", "http-header-validation"] {
+        assert!(summary.contains(&format!("✓ {scenario}:")), "{scenario} passed:\n{summary}");
+    }
+    let failed: Vec<&str> = summary.lines().filter(|line| line.starts_with('✗')).collect();
+    assert!(failed.iter().all(|line| line.starts_with("✗ tasks-")), "only the tasks extension fails:\n{summary}");
 }
 
 #[test]

@@ -484,6 +484,17 @@ impl Error {
     }
 
     #[cfg(feature = "mcp")]
+    pub(crate) fn mcp_stateless_request(method: &str) -> Self {
+        Self::new(
+            ErrorKind::McpMisuse,
+            format!(
+                "a stateless request (revision 2026-07-28) has no stream to send {method} on: return \
+                 McpToolResult::input_required(McpInputRequired::new()…) and read the answer from context.input()"
+            ),
+        )
+    }
+
+    #[cfg(feature = "mcp")]
     pub(crate) fn mcp_client_request_failed(method: &str, why: &str) -> Self {
         Self::new(ErrorKind::McpClientRequest, format!("{method} to the client failed: {why}"))
     }

@@ -1,7 +1,7 @@
 //! [`McpToolContext`]: what a tool's handler is given — the call's arguments (Sisk's
-//! `context.Arguments`), and the ways back to the client while the call runs: progress, log messages,
-//! requests to the client (sampling, elicitation), cancellation, and ending the connection so the
-//! client polls.
+//! `context.Arguments`), what the client answered to the handler's questions, and the ways back to the
+//! client while the call runs: progress, log messages, requests to the client (sampling, elicitation),
+//! cancellation, and ending the connection so the client polls.
 
 use std::fmt;
 use std::sync::Arc;
@@ -9,9 +9,11 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
+use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 use crate::http::HttpRequest;
+use crate::mcp::input::McpInput;
 use crate::mcp::json_rpc;
 use crate::mcp::session::{RequestStream, Session};
 use crate::mcp::McpLogLevel;
@@ -27,24 +29,97 @@ pub struct McpToolContext {
     call: CallContext,
 }
 
-/// What any request of a session has while it is served: the session, where its messages go, its
-/// progress token and its cancellation.
+/// Who sent a request: a session of revisions 2025-03-26 to 2025-11-25, or a stateless request of
+/// revision 2026-07-28, which carries what the client can do and the log level it wants itself.
+#[derive(Clone)]
+pub(crate) enum Caller {
+    Session(Arc<Session>),
+    Stateless(Arc<StatelessCaller>),
+}
+
+/// What a stateless request says of its client (its `_meta`).
+#[derive(Debug)]
+pub(crate) struct StatelessCaller {
+    pub(crate) protocol_version: String,
+    pub(crate) capabilities: Value,
+    pub(crate) log_level: Option<McpLogLevel>,
+}
+
+impl Caller {
+    pub(crate) fn client_can(&self, capability: &str) -> bool {
+        match self {
+            Caller::Session(session) => session.client_can(capability),
+            Caller::Stateless(caller) => caller.capabilities.get(capability).is_some(),
+        }
+    }
+
+    fn logs(&self, level: McpLogLevel) -> bool {
+        match self {
+            Caller::Session(session) => session.logs(level),
+            Caller::Stateless(caller) => caller.log_level.is_some_and(|least| level >= least),
+        }
+    }
+
+    /// The session, for what only a session has.
+    pub(crate) fn session(&self) -> Option<&Arc<Session>> {
+        match self {
+            Caller::Session(session) => Some(session),
+            Caller::Stateless(_) => None,
+        }
+    }
+}
+
+/// What any request has while it is served: who sent it, where its messages go, its progress token,
+/// its cancellation, and the answers to what its handler asked.
 #[derive(Clone)]
 pub(crate) struct CallContext {
-    pub(crate) session: Arc<Session>,
+    pub(crate) caller: Caller,
     pub(crate) stream: Option<RequestStream>,
+    /// A stateless request's messages, to the POST that waits for its answer.
+    pub(crate) channel: Option<UnboundedSender<Value>>,
     pub(crate) progress_token: Option<Value>,
     pub(crate) cancelled: CancellationToken,
     pub(crate) request: HttpRequest,
+    pub(crate) input: McpInput,
 }
 
 impl CallContext {
     /// Sends `message` on the request's stream, or on the session's GET stream when the request is
     /// answered with plain JSON.
     pub(crate) fn send(&self, message: &Value) -> bool {
-        match &self.stream {
-            Some(stream) => stream.outbound.send(message),
-            None => self.session.standalone().send(message),
+        if let Some(channel) = &self.channel {
+            return channel.send(message.clone()).is_ok();
+        }
+        match (&self.stream, &self.caller) {
+            (Some(stream), _) => stream.outbound.send(message),
+            (None, Caller::Session(session)) => session.standalone().send(message),
+            (None, Caller::Stateless(_)) => false,
+        }
+    }
+
+    /// Sends the request `method` to the client on the call's stream and waits for its answer (an
+    /// error if the client did not declare `capability`, answered an error, did not answer in two
+    /// minutes, or the call was cancelled; always one for a stateless request).
+    pub(crate) async fn ask_client(&self, capability: &str, method: &str, params: Value) -> Result<Value, Error> {
+        let Caller::Session(session) = &self.caller else {
+            return Err(Error::mcp_stateless_request(method));
+        };
+        if !session.client_can(capability) {
+            return Err(Error::mcp_client_cannot(capability, method));
+        }
+        let (outgoing, answer) = session.new_outgoing_request();
+        if !self.send(&json_rpc::request(&outgoing.id, method, params)) {
+            return Err(Error::mcp_client_request_failed(method, "the event log did not accept it"));
+        }
+        let outcome = tokio::select! {
+            answer = answer => answer.map_err(|_| Error::mcp_client_request_failed(method, "the session ended")),
+            () = tokio::time::sleep(CLIENT_ANSWER_TIMEOUT) => Err(Error::mcp_client_request_failed(method, "no answer in time")),
+            () = self.cancelled.cancelled() => Err(Error::mcp_client_request_failed(method, "the call was cancelled")),
+        };
+        drop(outgoing);
+        match outcome? {
+            Ok(result) => Ok(result),
+            Err(error) => Err(Error::mcp_client_request_failed(method, &format!("the client answered {error}"))),
         }
     }
 }
@@ -72,9 +147,30 @@ impl McpToolContext {
         &self.call.request
     }
 
-    /// The session's id (`Mcp-Session-Id`).
-    pub fn session_id(&self) -> &str {
-        self.call.session.id()
+    /// The session's id (`Mcp-Session-Id`); `None` for a stateless request (revision 2026-07-28).
+    pub fn session_id(&self) -> Option<&str> {
+        self.call.caller.session().map(|session| session.id())
+    }
+
+    /// The protocol revision of the request: the one its session negotiated, or the stateless
+    /// request's own (`"2026-07-28"`).
+    pub fn protocol_version(&self) -> &str {
+        match &self.call.caller {
+            Caller::Session(session) => session.protocol_version(),
+            Caller::Stateless(caller) => &caller.protocol_version,
+        }
+    }
+
+    /// What the client answered to the handler's [`McpInputRequired`](crate::mcp::McpInputRequired)
+    /// so far (empty on the first round).
+    pub fn input(&self) -> &McpInput {
+        &self.call.input
+    }
+
+    /// True when the client declared `capability` (`"sampling"`, `"elicitation"`, `"roots"`): at
+    /// `initialize` in a session, on the request itself when stateless.
+    pub fn client_can(&self, capability: &str) -> bool {
+        self.call.caller.client_can(capability)
     }
 
     /// Cancelled when the client cancels the call (`notifications/cancelled`), the session ends or the
@@ -100,9 +196,10 @@ impl McpToolContext {
     }
 
     /// Sends a log message (`notifications/message`) at `level`, unless the client asked for a higher
-    /// level with `logging/setLevel`.
+    /// level (`logging/setLevel` in a session, the request's `logLevel` when stateless, where a request
+    /// that names no level gets no log message).
     pub fn log(&self, level: McpLogLevel, data: impl Into<Value>) -> bool {
-        if !self.call.session.logs(level) {
+        if !self.call.caller.logs(level) {
             return false;
         }
         let params = json!({ "level": level.as_str(), "data": data.into() });
@@ -122,26 +219,10 @@ impl McpToolContext {
 
     /// Sends the request `method` to the client on the call's stream and waits for its answer (an
     /// error if the client did not declare `capability`, answered an error, did not answer in two
-    /// minutes, or the call was cancelled).
+    /// minutes, or the call was cancelled). A stateless request has no stream to ask on: its handler
+    /// returns an [`McpInputRequired`](crate::mcp::McpInputRequired) instead.
     async fn ask_client(&self, capability: &str, method: &str, params: Value) -> Result<Value, Error> {
-        let session = &self.call.session;
-        if !session.client_can(capability) {
-            return Err(Error::mcp_client_cannot(capability, method));
-        }
-        let (outgoing, answer) = session.new_outgoing_request();
-        if !self.call.send(&json_rpc::request(&outgoing.id, method, params)) {
-            return Err(Error::mcp_client_request_failed(method, "the event log did not accept it"));
-        }
-        let outcome = tokio::select! {
-            answer = answer => answer.map_err(|_| Error::mcp_client_request_failed(method, "the session ended")),
-            () = tokio::time::sleep(CLIENT_ANSWER_TIMEOUT) => Err(Error::mcp_client_request_failed(method, "no answer in time")),
-            () = self.call.cancelled.cancelled() => Err(Error::mcp_client_request_failed(method, "the call was cancelled")),
-        };
-        drop(outgoing);
-        match outcome? {
-            Ok(result) => Ok(result),
-            Err(error) => Err(Error::mcp_client_request_failed(method, &format!("the client answered {error}"))),
-        }
+        self.call.ask_client(capability, method, params).await
     }
 
     /// Ends the connection that carries the call's stream without ending the call (SSE polling): the
@@ -158,7 +239,7 @@ impl fmt::Debug for McpToolContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("McpToolContext")
             .field("arguments", &self.arguments)
-            .field("session", &self.call.session.id())
+            .field("session", &self.session_id())
             .finish_non_exhaustive()
     }
 }

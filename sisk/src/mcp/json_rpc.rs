@@ -15,6 +15,12 @@ pub(crate) const INVALID_PARAMS: i64 = -32602;
 pub(crate) const INTERNAL_ERROR: i64 = -32603;
 /// A resource that does not exist (MCP's code for `resources/read`).
 pub(crate) const RESOURCE_NOT_FOUND: i64 = -32002;
+/// Headers that do not match the body, or are missing (revision 2026-07-28).
+pub(crate) const HEADER_MISMATCH: i64 = -32020;
+/// The request needs a client capability the client did not declare (revision 2026-07-28).
+pub(crate) const MISSING_CLIENT_CAPABILITY: i64 = -32021;
+/// A protocol version the server does not serve (revision 2026-07-28).
+pub(crate) const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
 /// The transport's own refusals (no session, say), as the SDKs answer them.
 pub(crate) const TRANSPORT_ERROR: i64 = -32000;
 

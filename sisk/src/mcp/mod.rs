@@ -50,25 +50,34 @@
 //! server's own requests to the client (sampling, elicitation) sent on the call's stream with their
 //! answers routed back. Every stream is a stream of the server's event log, so a client that loses one
 //! — the network, or the server closing it to make it poll — resumes it with `Last-Event-ID` and is sent
-//! what it missed, and nothing of another stream.
+//! what it missed, and nothing of another stream. The same endpoint serves the stateless revision
+//! 2026-07-28, chosen per request by its `MCP-Protocol-Version`.
 //!
 //! The parts: `json_rpc` (the messages), `schema` ([`JsonSchema`]), `tool`, `resource` and `prompt`
-//! (what a provider offers), `context` ([`McpToolContext`]), `session` (what the server keeps of each
-//! client, and the streams of the log its messages go on), `provider` (the answer to each method) and
-//! `transport` (the HTTP side: `POST`, `GET`, `DELETE`, the headers, the security checks).
+//! (what a provider offers), `context` ([`McpToolContext`]), `input` (what a handler asks the client
+//! for: [`McpInputRequired`], [`McpInput`]), `session` (what the server keeps of each client, and the
+//! streams of the log its messages go on), `provider` (the answer to each method), `transport` (the
+//! HTTP side of the session revisions: `POST`, `GET`, `DELETE`, the headers, the security checks), and
+//! for revision 2026-07-28 `stateless` (its requests), `request_headers` (the headers that mirror the
+//! body) and `listen` (its `subscriptions/listen` streams).
 
 mod context;
+mod input;
 mod json_rpc;
+mod listen;
 mod prompt;
 mod provider;
+mod request_headers;
 mod resource;
 mod schema;
 mod session;
+mod stateless;
 mod tool;
 mod transport;
 
 pub use context::McpToolContext;
-pub use prompt::{McpPrompt, McpPromptCollection, McpPromptMessage};
+pub use input::{McpInput, McpInputRequired};
+pub use prompt::{McpPrompt, McpPromptCollection, McpPromptMessage, McpPromptReply};
 pub use provider::{McpCompletionRequest, McpProvider};
 pub use resource::{McpResource, McpResourceCollection, McpResourceContents, McpResourceTemplate};
 pub use schema::JsonSchema;

@@ -11,10 +11,21 @@ use serde_json::{json, Value};
 
 use crate::mcp::session::ListChanged;
 use crate::mcp::tool::base64_of;
+use crate::mcp::{McpInput, McpInputRequired};
 use crate::sync::{read, write};
 
-type PromptFuture = Pin<Box<dyn Future<Output = Result<Vec<McpPromptMessage>, crate::Error>> + Send>>;
-type PromptHandler = Arc<dyn Fn(HashMap<String, String>) -> PromptFuture + Send + Sync>;
+type PromptFuture = Pin<Box<dyn Future<Output = Result<McpPromptReply, crate::Error>> + Send>>;
+type PromptHandler = Arc<dyn Fn(HashMap<String, String>, McpInput) -> PromptFuture + Send + Sync>;
+
+/// What an [`interactive`](McpPrompt::interactive) prompt answers: its messages, or what it needs
+/// from the client before it can write them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum McpPromptReply {
+    /// The prompt's messages.
+    Messages(Vec<McpPromptMessage>),
+    /// Not yet: the client must answer these first; the handler runs again with the answers.
+    InputRequired(McpInputRequired),
+}
 
 /// One message of a prompt: who says it and what.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,11 +93,43 @@ impl McpPrompt {
         F: Fn(HashMap<String, String>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Vec<McpPromptMessage>, crate::Error>> + Send + 'static,
     {
+        McpPrompt::interactive(name, description, move |arguments, _| {
+            let messages = handler(arguments);
+            async move { messages.await.map(McpPromptReply::Messages) }
+        })
+    }
+
+    /// A prompt whose handler may need input from the client first (an elicitation, say): it gets
+    /// the answers so far with the arguments, and returns [`McpPromptReply::InputRequired`] to ask.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use sisk::mcp::{McpInputRequired, McpPrompt, McpPromptMessage, McpPromptReply};
+    ///
+    /// let prompt = McpPrompt::interactive("briefing", "A briefing on a topic the user picks", |_, input| async move {
+    ///     Ok(match input.response("topic") {
+    ///         Some(answer) => McpPromptReply::Messages(vec![McpPromptMessage::user_text(format!(
+    ///             "Brief me on {}",
+    ///             answer["content"]["topic"]
+    ///         ))]),
+    ///         None => McpPromptReply::InputRequired(McpInputRequired::new().elicit(
+    ///             "topic",
+    ///             json!({ "message": "Which topic?", "requestedSchema": { "type": "object", "properties": { "topic": { "type": "string" } } } }),
+    ///         )),
+    ///     })
+    /// });
+    /// assert_eq!(prompt.name(), "briefing");
+    /// ```
+    pub fn interactive<F, Fut>(name: impl Into<String>, description: impl Into<String>, handler: F) -> Self
+    where
+        F: Fn(HashMap<String, String>, McpInput) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<McpPromptReply, crate::Error>> + Send + 'static,
+    {
         McpPrompt {
             name: name.into(),
             description: description.into(),
             arguments: Vec::new(),
-            handler: Arc::new(move |arguments| Box::pin(handler(arguments))),
+            handler: Arc::new(move |arguments, input| Box::pin(handler(arguments, input))),
         }
     }
 
@@ -129,6 +172,7 @@ impl fmt::Debug for McpPrompt {
 /// What `prompts/get` found.
 pub(crate) enum PromptOutcome {
     Messages(Value),
+    InputRequired(McpInputRequired),
     Unknown,
     Missing(Vec<String>),
     Failed(crate::Error),
@@ -161,7 +205,7 @@ impl McpPromptCollection {
         read(&self.prompts).iter().any(|p| p.name == prompt && p.arguments.iter().any(|(name, _, _)| name == argument))
     }
 
-    pub(crate) async fn get(&self, name: &str, arguments: HashMap<String, String>) -> PromptOutcome {
+    pub(crate) async fn get(&self, name: &str, arguments: HashMap<String, String>, input: McpInput) -> PromptOutcome {
         let Some(prompt) = read(&self.prompts).iter().find(|p| p.name == name).cloned() else {
             return PromptOutcome::Unknown;
         };
@@ -169,8 +213,9 @@ impl McpPromptCollection {
         if !missing.is_empty() {
             return PromptOutcome::Missing(missing.into_iter().map(str::to_owned).collect());
         }
-        match (prompt.handler)(arguments).await {
-            Ok(messages) => {
+        match (prompt.handler)(arguments, input).await {
+            Ok(McpPromptReply::InputRequired(required)) => PromptOutcome::InputRequired(required),
+            Ok(McpPromptReply::Messages(messages)) => {
                 let messages: Vec<Value> = messages.iter().map(McpPromptMessage::to_value).collect();
                 PromptOutcome::Messages(json!({ "description": prompt.description, "messages": messages }))
             }

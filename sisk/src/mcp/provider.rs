@@ -8,8 +8,11 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::mcp::context::{CallContext, McpToolContext};
-use crate::mcp::json_rpc::{RpcError, INVALID_PARAMS, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND};
+use crate::mcp::context::{CallContext, Caller, McpToolContext};
+use crate::mcp::input::{capability_of, McpInputRequired, StateSeal, MAX_ROUNDS};
+use crate::mcp::json_rpc::{
+    RpcError, INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, MISSING_CLIENT_CAPABILITY, RESOURCE_NOT_FOUND,
+};
 use crate::mcp::prompt::PromptOutcome;
 use crate::mcp::session::Sessions;
 use crate::mcp::{McpLogLevel, McpPromptCollection, McpResourceCollection, McpToolCollection};
@@ -93,8 +96,21 @@ pub struct McpProvider {
     /// from a loopback client must also name a loopback `Host`. See the transport's security rules
     /// (DNS rebinding).
     pub allowed_origins: Vec<String>,
+    /// How long a client may keep what `server/discover`, the lists and `resources/read` answer before
+    /// asking again (`ttlMs`, revision 2026-07-28; default zero: ask each time).
+    pub cache_ttl: Duration,
+    /// Whether those answers may be shared between clients (`cacheScope: "public"`) or kept per
+    /// client only (`"private"`, the default).
+    pub cache_public: bool,
     completion: Option<CompletionHandler>,
     pub(crate) sessions: Arc<Sessions>,
+    pub(crate) seal: Arc<StateSeal>,
+}
+
+/// What a handler that may need input answers in one round.
+pub(crate) enum Round {
+    Done(Value),
+    Needs(McpInputRequired),
 }
 
 impl McpProvider {
@@ -115,8 +131,11 @@ impl McpProvider {
             session_idle_timeout: Duration::from_secs(30 * 60),
             stream_retry: Duration::from_secs(1),
             allowed_origins: Vec::new(),
+            cache_ttl: Duration::ZERO,
+            cache_public: false,
             completion: None,
             sessions: Arc::default(),
+            seal: Arc::default(),
         };
         provider.tools.changes().tell(&provider.sessions);
         provider.resources.changes().tell(&provider.sessions);
@@ -133,10 +152,22 @@ impl McpProvider {
         self.completion = Some(Arc::new(handler));
     }
 
+    /// The key that seals the `requestState` of stateless requests that need input from their client
+    /// (revision 2026-07-28): random by default, which is right for one node; the nodes behind one load
+    /// balancer must share one, since the client's next round may reach any of them.
+    pub fn set_request_state_key(&mut self, key: &[u8]) {
+        self.seal = Arc::new(StateSeal::with_key(key));
+    }
+
     /// How many sessions this node knows: those it opened and those of other nodes it served (on a
     /// backplane with shared records, a session is served by any node).
     pub fn open_sessions(&self) -> usize {
         self.sessions.len()
+    }
+
+    /// How many `subscriptions/listen` streams (revision 2026-07-28) this node holds.
+    pub fn open_subscription_streams(&self) -> usize {
+        self.sessions.listeners.len()
     }
 
     /// What `initialize` answers (the version was chosen by the transport).
@@ -162,35 +193,90 @@ impl McpProvider {
         result
     }
 
-    /// The answer to request `method` of a session.
+    /// The answer to request `method`.
     pub(crate) async fn answer(&self, method: &str, params: Value, call: CallContext) -> Result<Value, RpcError> {
+        let session = || call.caller.session().ok_or_else(|| method_not_found(method));
         match method {
-            "ping" => Ok(json!({})),
+            "ping" => session().map(|_| json!({})),
             "tools/list" => Ok(json!({ "tools": self.tools.describe() })),
             "tools/call" => self.call_tool(params, call).await,
             "resources/list" => Ok(json!({ "resources": self.resources.describe() })),
             "resources/templates/list" => Ok(json!({ "resourceTemplates": self.resources.describe_templates() })),
-            "resources/read" => self.read_resource(&params).await,
+            "resources/read" => self.read_resource(&params, &call.caller).await,
             "resources/subscribe" => {
-                call.session.subscribe(string_param(&params, "uri")?).await;
+                session()?.subscribe(string_param(&params, "uri")?).await;
                 Ok(json!({}))
             }
             "resources/unsubscribe" => {
-                call.session.unsubscribe(string_param(&params, "uri")?).await;
+                session()?.unsubscribe(string_param(&params, "uri")?).await;
                 Ok(json!({}))
             }
             "prompts/list" => Ok(json!({ "prompts": self.prompts.describe() })),
-            "prompts/get" => self.get_prompt(&params).await,
+            "prompts/get" => self.get_prompt(&params, call).await,
             "completion/complete" => self.complete(&params),
             "logging/setLevel" => {
+                let session = session()?;
                 let name = string_param(&params, "level")?;
                 let level = McpLogLevel::parse(name)
                     .ok_or_else(|| RpcError::invalid_params(format!("unknown logging level {name:?}")))?;
-                call.session.set_log_level(level).await;
+                session.set_log_level(level).await;
                 Ok(json!({}))
             }
-            other => Err(RpcError::new(METHOD_NOT_FOUND, format!("method not found: {other}"))),
+            other => Err(method_not_found(other)),
         }
+    }
+
+    /// Runs a handler that may ask the client for input, round after round, until it answers. On a
+    /// stateless request the first round it asks ends the request with an `InputRequiredResult` (its
+    /// state sealed, the answers so far inside); in a session the framework asks the client itself on
+    /// the call's stream and runs the handler again.
+    async fn with_input<F, Fut>(
+        &self,
+        name: &str,
+        params: &Value,
+        mut call: CallContext,
+        run: F,
+    ) -> Result<Value, RpcError>
+    where
+        F: Fn(CallContext) -> Fut,
+        Fut: std::future::Future<Output = Result<Round, RpcError>>,
+    {
+        if matches!(call.caller, Caller::Stateless(_)) {
+            call.input = self.seal.open(name, params)?;
+        }
+        for _ in 0..MAX_ROUNDS {
+            let required = match run(call.clone()).await? {
+                Round::Done(result) => return Ok(result),
+                Round::Needs(required) => required,
+            };
+            if let Some(missing) = required.missing_capabilities(|capability| call.caller.client_can(capability)) {
+                return Err(RpcError {
+                    data: Some(json!({ "requiredCapabilities": missing })),
+                    ..RpcError::new(
+                        MISSING_CLIENT_CAPABILITY,
+                        "the request needs client capabilities it did not declare",
+                    )
+                });
+            }
+            if matches!(call.caller, Caller::Stateless(_)) {
+                let state = self.seal.seal(name, &call.input, required.state());
+                return Ok(json!({
+                    "resultType": "input_required",
+                    "inputRequests": required.requests(),
+                    "requestState": state,
+                }));
+            }
+            let mut answers = serde_json::Map::new();
+            for (key, request) in required.requests() {
+                let method = request["method"].as_str().unwrap_or_default();
+                let params = request.get("params").cloned().unwrap_or_else(|| json!({}));
+                let answer = call.ask_client(capability_of(method), method, params).await;
+                let answer = answer.map_err(|error| RpcError::new(INTERNAL_ERROR, error.message().to_owned()))?;
+                answers.insert(key.clone(), answer);
+            }
+            call.input.answered(answers, required.state().cloned());
+        }
+        Err(RpcError::new(INTERNAL_ERROR, format!("{name} asked for input more than {MAX_ROUNDS} times")))
     }
 
     async fn call_tool(&self, params: Value, call: CallContext) -> Result<Value, RpcError> {
@@ -201,15 +287,29 @@ impl McpProvider {
             Some(arguments @ Value::Object(_)) => arguments.clone(),
             Some(_) => return Err(RpcError::invalid_params("the tool's arguments must be an object")),
         };
-        Ok(tool.call(McpToolContext::new(arguments, call)).await.to_value())
+        self.with_input(&format!("tool:{name}"), &params, call, |call| {
+            let (tool, arguments) = (tool.clone(), arguments.clone());
+            async move {
+                let result = tool.call(McpToolContext::new(arguments, call)).await;
+                Ok(match result.required_input() {
+                    Some(required) => Round::Needs(required.clone()),
+                    None => Round::Done(result.to_value()),
+                })
+            }
+        })
+        .await
     }
 
-    async fn read_resource(&self, params: &Value) -> Result<Value, RpcError> {
+    async fn read_resource(&self, params: &Value, caller: &Caller) -> Result<Value, RpcError> {
         let uri = string_param(params, "uri")?;
         match self.resources.read(uri).await {
             None => Err(RpcError {
                 data: Some(json!({ "uri": uri })),
-                ..RpcError::new(RESOURCE_NOT_FOUND, format!("resource not found: {uri}"))
+                ..RpcError::new(
+                    // Revision 2026-07-28 answers an unknown resource as invalid params (SEP-2164).
+                    if matches!(caller, Caller::Stateless(_)) { INVALID_PARAMS } else { RESOURCE_NOT_FOUND },
+                    format!("resource not found: {uri}"),
+                )
             }),
             Some(Ok(contents)) => {
                 let contents: Vec<Value> = contents.iter().map(|c| c.to_value()).collect();
@@ -219,11 +319,25 @@ impl McpProvider {
         }
     }
 
-    async fn get_prompt(&self, params: &Value) -> Result<Value, RpcError> {
+    async fn get_prompt(&self, params: &Value, call: CallContext) -> Result<Value, RpcError> {
         let name = string_param(params, "name")?;
         let arguments = string_map(params.get("arguments"));
-        match self.prompts.get(name, arguments).await {
-            PromptOutcome::Messages(result) => Ok(result),
+        self.with_input(&format!("prompt:{name}"), params, call, |call| {
+            let arguments = arguments.clone();
+            async move { self.prompt_round(name, arguments, call).await }
+        })
+        .await
+    }
+
+    async fn prompt_round(
+        &self,
+        name: &str,
+        arguments: HashMap<String, String>,
+        call: CallContext,
+    ) -> Result<Round, RpcError> {
+        match self.prompts.get(name, arguments, call.input).await {
+            PromptOutcome::Messages(result) => Ok(Round::Done(result)),
+            PromptOutcome::InputRequired(required) => Ok(Round::Needs(required)),
             PromptOutcome::Unknown => Err(RpcError::invalid_params(format!("unknown prompt: {name}"))),
             PromptOutcome::Missing(missing) => {
                 Err(RpcError::invalid_params(format!("prompt {name} needs the arguments: {}", missing.join(", "))))
@@ -263,6 +377,10 @@ impl McpProvider {
         values.truncate(100);
         Ok(json!({ "completion": { "values": values, "total": total, "hasMore": total > 100 } }))
     }
+}
+
+fn method_not_found(method: &str) -> RpcError {
+    RpcError::new(METHOD_NOT_FOUND, format!("method not found: {method}"))
 }
 
 fn string_param<'a>(params: &'a Value, name: &str) -> Result<&'a str, RpcError> {

@@ -150,6 +150,14 @@ impl JsonSchema {
         self.with("description", Value::String(text.into()))
     }
 
+    /// Mirrors this argument of a tool into the HTTP header `Mcp-Param-{name}` (`x-mcp-header`,
+    /// revision 2026-07-28), for a load balancer or gateway to route on; the server checks that the
+    /// header says what the body does. For a string, integer or boolean property reached from the
+    /// schema's root through `properties` only.
+    pub fn mcp_header(self, name: impl Into<String>) -> Self {
+        self.with("x-mcp-header", Value::String(name.into()))
+    }
+
     /// The fewest items of an array (Sisk's `minItems`).
     pub fn min_items(self, count: u64) -> Self {
         self.with("minItems", json!(count))

@@ -26,6 +26,7 @@ use crate::backplane::SharedRecords;
 use crate::http::streams::{Audience, Event, HttpEventSourceCollection, INTERNAL_MARK};
 use crate::http::HttpServer;
 use crate::mcp::json_rpc;
+use crate::mcp::listen::Listeners;
 use crate::sync::lock;
 
 /// How many finished request streams a session remembers, so that a resume after the end still replays.
@@ -237,6 +238,11 @@ impl Session {
 
     /// True when the client said, at `initialize`, that it can answer `capability` requests
     /// (`"sampling"`, `"elicitation"`, `"roots"`).
+    /// The revision the session speaks.
+    pub(crate) fn protocol_version(&self) -> &str {
+        &self.protocol_version
+    }
+
     pub(crate) fn client_can(&self, capability: &str) -> bool {
         self.client_capabilities.get(capability).is_some()
     }
@@ -494,6 +500,8 @@ pub(crate) enum Resumable {
 /// loaded from their records.
 pub(crate) struct Sessions {
     open: Mutex<HashMap<String, Arc<Session>>>,
+    /// The stateless clients' listen streams this node holds (revision 2026-07-28).
+    pub(crate) listeners: Arc<Listeners>,
     /// This node's part of the request streams' names.
     stream_tag: Arc<str>,
     /// Where this node reads what the other nodes tell it, once it does (on shared records).
@@ -509,7 +517,7 @@ struct Cluster {
 impl Default for Sessions {
     fn default() -> Self {
         let tag = new_session_id().map(|id| id[..8].to_owned()).unwrap_or_else(|_| format!("{:x}", std::process::id()));
-        Sessions { open: Mutex::default(), stream_tag: tag.into(), cluster: OnceLock::new() }
+        Sessions { open: Mutex::default(), listeners: Arc::default(), stream_tag: tag.into(), cluster: OnceLock::new() }
     }
 }
 
@@ -706,7 +714,8 @@ impl Sessions {
         told
     }
 
-    /// Tells the subscribed sessions this node streams to (all it knows, without other nodes).
+    /// Tells the subscribed sessions this node streams to (all it knows, without other nodes), and its
+    /// listen streams subscribed to `uri`.
     fn tell_updated(&self, uri: &str) -> usize {
         let streams_here = |session: &Session| match self.cluster.get() {
             Some(cluster) => cluster.events.holds_here(session.standalone().identifier()),
@@ -717,7 +726,7 @@ impl Sessions {
             session.notify("notifications/resources/updated", json!({ "uri": uri }));
             told += 1;
         }
-        told
+        told + self.listeners.updated(uri)
     }
 
     /// The sessions this node knows.
@@ -767,6 +776,7 @@ impl ListChanged {
         for session in sessions.all() {
             session.notify(method, Value::Object(Default::default()));
         }
+        sessions.listeners.list_changed(method);
     }
 }
 

@@ -10,7 +10,7 @@ use base64::Engine;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
-use crate::mcp::{JsonSchema, McpToolContext};
+use crate::mcp::{JsonSchema, McpInputRequired, McpToolContext};
 use crate::sync::{read, write};
 
 type ToolFuture = Pin<Box<dyn Future<Output = McpToolResult> + Send>>;
@@ -251,6 +251,7 @@ pub struct McpToolResult {
     content: Vec<Value>,
     structured: Option<Value>,
     is_error: bool,
+    input: Option<McpInputRequired>,
 }
 
 impl McpToolResult {
@@ -302,6 +303,7 @@ impl McpToolResult {
             combined.content.extend(result.content);
             combined.is_error |= result.is_error;
             combined.structured = result.structured.or(combined.structured);
+            combined.input = combined.input.or(result.input);
         }
         combined
     }
@@ -311,6 +313,19 @@ impl McpToolResult {
     pub fn with_structured_content(mut self, value: Value) -> Self {
         self.structured = Some(value);
         self
+    }
+
+    /// Not an answer yet: the call needs `required` from the client first (an elicitation, a sampling,
+    /// its roots). The handler runs again with the answers in
+    /// [`context.input()`](McpToolContext::input): on a stateless request the client sends them with
+    /// the call again; in a session the framework asks the client on the call's stream.
+    pub fn input_required(required: McpInputRequired) -> Self {
+        McpToolResult { input: Some(required), ..McpToolResult::default() }
+    }
+
+    /// What the call needs from the client before it can answer, if it does.
+    pub fn required_input(&self) -> Option<&McpInputRequired> {
+        self.input.as_ref()
     }
 
     /// True for a failed call.

@@ -1,4 +1,5 @@
-//! Streamable HTTP, the transport of revisions 2025-03-26 to 2025-11-25: `POST` carries one JSON-RPC
+//! Streamable HTTP, the transport of revisions 2025-03-26 to 2025-11-25 (a POST of revision
+//! 2026-07-28, which has no session, goes to `stateless`): `POST` carries one JSON-RPC
 //! message and is answered with JSON or with an event stream; `GET` opens the session's stream for what
 //! the server sends on its own, or resumes a stream from `Last-Event-ID`; `DELETE` ends the session.
 //!
@@ -12,10 +13,12 @@ use serde_json::{json, Value};
 
 use crate::http::streams::LocalEventSource;
 use crate::http::{HttpContent, HttpRequest, HttpResponse};
-use crate::mcp::context::CallContext;
+use crate::mcp::context::{CallContext, Caller};
+use crate::mcp::input::McpInput;
 use crate::mcp::json_rpc::{self, Incoming, RpcError, TRANSPORT_ERROR};
 use crate::mcp::provider::{DEFAULT_PROTOCOL_VERSION, PROTOCOL_VERSIONS};
 use crate::mcp::session::{RequestStream, Resumable, Session, SessionLookup};
+use crate::mcp::stateless;
 use crate::mcp::McpProvider;
 use crate::sync::lock;
 
@@ -198,6 +201,9 @@ impl McpProvider {
                 return refuse(status, json_rpc::INVALID_REQUEST, error.message().to_owned()).into();
             }
         };
+        if let Some(version) = request.header(VERSION_HEADER).map(str::trim).filter(|v| stateless::is_stateless(v)) {
+            return self.serve_stateless(request, version, &body).await;
+        }
         let message = match Incoming::parse(&body) {
             Ok(message) => message,
             Err((id, error)) => {
@@ -272,11 +278,13 @@ impl McpProvider {
         let streamed = method == "tools/call";
         let stream = streamed.then(|| session.new_request_stream());
         let call = CallContext {
-            session: session.clone(),
+            caller: Caller::Session(session.clone()),
             stream: stream.clone(),
+            channel: None,
             progress_token,
             cancelled: in_flight.cancelled.clone(),
             request: request.clone(),
+            input: McpInput::default(),
         };
         let Some(stream) = stream else {
             let outcome = self.answer(&method, params, call).await;

@@ -1,9 +1,12 @@
 //! The MCP server the official conformance suite (`@modelcontextprotocol/conformance`) runs its server
 //! scenarios against: the tools, resources and prompts those scenarios name, each answering what the
-//! scenario expects.
+//! scenario expects, for revisions 2025-06-18 and 2025-11-25 (sessions) and 2026-07-28 (stateless; its
+//! own fixtures are in `stateless.rs`).
 //!
 //! `cargo run --example mcp-conformance -- 3001` serves `http://127.0.0.1:3001/mcp`; `.ci/run` starts it
 //! and runs the suite (`server --url http://127.0.0.1:3001/mcp --suite all`).
+
+mod stateless;
 
 use std::time::Duration;
 
@@ -188,9 +191,23 @@ fn add_tools(mcp: &McpProvider) {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "type": "object",
         "$defs": {
-            "address": { "type": "object", "properties": { "street": { "type": "string" }, "city": { "type": "string" } } }
+            "address": {
+                "$anchor": "addressDef",
+                "type": "object",
+                "properties": { "street": { "type": "string" }, "city": { "type": "string" } },
+            }
         },
-        "properties": { "name": { "type": "string" }, "address": { "$ref": "#/$defs/address" } },
+        "properties": {
+            "name": { "type": "string" },
+            "address": { "$ref": "#/$defs/address" },
+            "contactMethod": { "type": "string", "enum": ["phone", "email"] },
+            "phone": { "type": "string" },
+            "email": { "type": "string" },
+        },
+        "allOf": [{ "anyOf": [{ "required": ["phone"] }, { "required": ["email"] }] }],
+        "if": { "properties": { "contactMethod": { "const": "phone" } }, "required": ["contactMethod"] },
+        "then": { "required": ["phone"] },
+        "else": { "required": ["email"] },
         "additionalProperties": false,
     }))
     .expect("the schema is a JSON object");
@@ -294,6 +311,7 @@ async fn main() -> Result<(), sisk::Error> {
             add_tools(mcp);
             add_resources(mcp);
             add_prompts(mcp);
+            stateless::add(mcp);
             mcp.set_completion_handler(|request| {
                 let candidates = ["paris", "park", "party", "pasta"];
                 candidates.iter().filter(|c| c.starts_with(&request.value)).map(|c| c.to_string()).collect()
