@@ -83,7 +83,9 @@ const RETRY_FULL_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl IntoResponse for Error {
     /// Client errors (4xx) carry their message; server errors are logged and answer with the bare status,
-    /// so internal details never reach the client.
+    /// so internal details never reach the client. A router with a callback error handler
+    /// ([`Router::set_callback_error_handler`](crate::routing::Router::set_callback_error_handler)) answers
+    /// a handler's error itself.
     fn into_response(self) -> HttpResponse {
         let status = self.status_code().unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if self.kind() == crate::ErrorKind::TooManyEventSources {
@@ -93,7 +95,7 @@ impl IntoResponse for Error {
             let reason = "the server has all the event streams it may hold open; retry later";
             return crate::http::streams::retry_later(RETRY_FULL_AFTER, reason, http::HeaderMap::new());
         }
-        if status.is_server_error() {
+        let response = if status.is_server_error() {
             match std::error::Error::source(&self) {
                 Some(cause) => tracing::error!(error = %self, cause = ?cause, "handler returned an error"),
                 None => tracing::error!(error = %self, "handler returned an error"),
@@ -101,6 +103,8 @@ impl IntoResponse for Error {
             HttpResponse::from_status(status)
         } else {
             HttpResponse::from_status(status).with_content(self.message().to_owned())
-        }
+        };
+        // The router's callback error handler, if it has one, answers instead.
+        response.answering(self)
     }
 }

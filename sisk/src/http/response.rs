@@ -101,6 +101,8 @@ pub struct HttpResponse {
     /// The headers. `Content-Type` comes from the content unless set here.
     pub headers: HeaderMap,
     pub(crate) body: ResponseBody,
+    /// The error this response answers, for the router's callback error handler (never sent).
+    pub(crate) failure: Option<Box<crate::Error>>,
 }
 
 impl Default for HttpResponse {
@@ -112,7 +114,7 @@ impl Default for HttpResponse {
 impl HttpResponse {
     /// An empty `200 OK` response.
     pub fn new() -> Self {
-        HttpResponse { status: StatusCode::OK, headers: HeaderMap::new(), body: ResponseBody::empty() }
+        HttpResponse { status: StatusCode::OK, headers: HeaderMap::new(), body: ResponseBody::empty(), failure: None }
     }
 
     /// A response with this status and no content (the builder that changes a response's status is
@@ -291,7 +293,24 @@ impl HttpResponse {
     }
 
     pub(crate) fn with_body(status: StatusCode, headers: HeaderMap, body: ResponseBody) -> Self {
-        HttpResponse { status, headers, body }
+        HttpResponse { status, headers, body, failure: None }
+    }
+
+    /// This response, as the answer to `error` (which the router's callback error handler may replace).
+    pub(crate) fn answering(mut self, error: crate::Error) -> Self {
+        self.failure = Some(Box::new(error));
+        self
+    }
+
+    /// This response, answering no error.
+    pub(crate) fn without_failure(mut self) -> Self {
+        self.failure = None;
+        self
+    }
+
+    /// The error this response answers, taken out of it.
+    pub(crate) fn take_failure(&mut self) -> Option<crate::Error> {
+        self.failure.take().map(|error| *error)
     }
 
     pub(crate) fn into_hyper(self) -> http::Response<ResponseBody> {

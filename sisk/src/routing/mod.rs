@@ -5,6 +5,7 @@ pub(crate) mod action;
 mod allowed_methods;
 mod attribute_routes;
 mod controller;
+mod error_handler;
 mod method;
 pub(crate) mod pipeline;
 pub(crate) mod request_handler;
@@ -12,6 +13,7 @@ mod route;
 pub(crate) mod router;
 
 pub use controller::{Controller, IntoController};
+pub use error_handler::HandlerFailure;
 pub use method::RouteMethod;
 pub use request_handler::{RequestHandler, RequestHandlerExecutionMode};
 pub use route::Route;

@@ -1,6 +1,7 @@
 //! The request pipeline, which the router owns from end to end ([`Router::dispatch`]): the CORS headers
 //! of the answer, the route's match, the stages of its answer (before handlers, the action, after
-//! handlers) or the router's own `404`, `405` and `OPTIONS` answers, a panic turned into a `500`, and the
+//! handlers) or the router's own `404`, `405` and `OPTIONS` answers, a panic turned into a `500` (or,
+//! like a handler's error, answered by the router's callback error handler), and the
 //! hand-off of an event stream whose handler keeps running.
 //!
 //! The stages run in place, in the request's own future; each stage's future is boxed already (handlers
@@ -25,8 +26,10 @@ use crate::http::request::{RequestHead, RequestParts};
 use crate::http::{HttpRequest, HttpResponse, HttpServer};
 use crate::routing::action::{Action, ResponseFuture};
 use crate::routing::allowed_methods::AllowedMethods;
+use crate::routing::error_handler::CallbackErrorHandler;
 use crate::routing::request_handler::{HandlerKind, RequestHandler};
 use crate::routing::router::Resolution;
+use crate::routing::HandlerFailure;
 use crate::routing::{Route, RouteMethod, Router};
 
 /// A request as the engine hands it to the router: hyper's parts and body, and where it came from.
@@ -106,7 +109,7 @@ impl Router {
                 .with_content("a route parameter holds a control character")),
         };
         let outcome = match started {
-            Ok(pipeline) => run_in_place(server, pipeline, span).await,
+            Ok(pipeline) => run_in_place(server, pipeline, span, self.callback_error_handler.as_ref()).await,
             Err(answer) => Outcome::Answered(answer),
         };
         match outcome {
@@ -123,8 +126,14 @@ impl Router {
 }
 
 /// Polls the stages in place, inside the request's span, until they answer, panic, or commit an event
-/// stream's head — then hands what is still running to a tracked task of `server`.
-async fn run_in_place(server: &HttpServer, mut pipeline: Pipeline<'_>, span: &tracing::Span) -> Outcome {
+/// stream's head — then hands what is still running to a tracked task of `server`. A handler's error or
+/// panic is answered by `on_failure`, the router's callback error handler, when it has one.
+async fn run_in_place(
+    server: &HttpServer,
+    mut pipeline: Pipeline<'_>,
+    span: &tracing::Span,
+    on_failure: Option<&CallbackErrorHandler>,
+) -> Outcome {
     let mut looking = LookingForHead(None);
     let polled = std::future::poll_fn(|cx| {
         match poll_caught(&mut pipeline, span, cx) {
@@ -148,7 +157,14 @@ async fn run_in_place(server: &HttpServer, mut pipeline: Pipeline<'_>, span: &tr
         // A stream whose head went out in the poll that ended its stages: it has nothing left to run,
         // and ends with the request (dropped here).
         (Polled::Answered(_), Some(stream_head)) => Outcome::Streaming(stream_head),
-        (Polled::Answered(response), None) => Outcome::Answered(response),
+        (Polled::Answered(mut response), None) => {
+            if let Some(handler) = on_failure {
+                if let Some(error) = response.take_failure() {
+                    response = handler.answer(HandlerFailure::Error(error), &pipeline.request, span);
+                }
+            }
+            Outcome::Answered(response)
+        }
         (Polled::Panicked(panic), committed) => {
             // The stages' own copies of the request went with the unwinding; this one says why.
             pipeline.request.fail_event_stream(&mut HttpResponse::from_status(StatusCode::INTERNAL_SERVER_ERROR));
@@ -157,7 +173,14 @@ async fn run_in_place(server: &HttpServer, mut pipeline: Pipeline<'_>, span: &tr
                     log_panic(span, &panic, " after its event stream began");
                     Outcome::Streaming(stream_head)
                 }
-                None => Outcome::Panicked(panic),
+                None => match on_failure {
+                    Some(handler) => {
+                        log_panic(span, &panic, "; answering with the callback error handler");
+                        let failure = HandlerFailure::Panic(panic_message(&panic));
+                        Outcome::Answered(handler.answer(failure, &pipeline.request, span))
+                    }
+                    None => Outcome::Panicked(panic),
+                },
             }
         }
     }

@@ -12,6 +12,8 @@ use crate::http::{HttpRequest, IntoResponse};
 use crate::routing::action::Action;
 use crate::routing::allowed_methods::AllowedMethods;
 use crate::routing::attribute_routes::RouteSource;
+use crate::routing::error_handler::CallbackErrorHandler;
+use crate::routing::HandlerFailure;
 use crate::routing::{RequestHandler, Route, RouteMethod};
 use crate::Error;
 use sisk_route_syntax::normalize_request_path;
@@ -50,6 +52,7 @@ pub struct Router {
     pub(crate) global_request_handlers: Vec<RequestHandler>,
     pub(crate) not_found: Option<Action>,
     pub(crate) method_not_allowed: Option<Action>,
+    pub(crate) callback_error_handler: Option<CallbackErrorHandler>,
     /// The server's CORS policy, given when the server is built.
     pub(crate) cors: Option<CorsPolicy>,
     /// See [`set_match_routes_ignore_case`](Router::set_match_routes_ignore_case).
@@ -120,6 +123,7 @@ impl Router {
             global_request_handlers: Vec::new(),
             not_found: None,
             method_not_allowed: None,
+            callback_error_handler: None,
             cors: None,
             match_routes_ignore_case: false,
             folded: false,
@@ -207,6 +211,30 @@ impl Router {
         R: IntoResponse,
     {
         self.method_not_allowed = Some(Action::new(action));
+        self
+    }
+
+    /// Answers what goes wrong in a route (Sisk's `CallbackErrorHandler`): `handler` gets the failure —
+    /// an [`Error`] a handler returned, with its kind, status and cause, or a panic's message — and the
+    /// request, and returns the answer. Without it a client error answers its message and a server
+    /// error or a panic its bare status; [`HandlerFailure::default_response`] is that answer. A handler
+    /// that panics itself is logged, and sisk's answer sent.
+    ///
+    /// ```
+    /// use sisk::prelude::*;
+    /// use sisk::routing::HandlerFailure;
+    ///
+    /// let mut router = Router::new();
+    /// router.set_callback_error_handler(|failure: HandlerFailure, _req: &HttpRequest| {
+    ///     HttpResponse::from_status(failure.status_code()).with_content(format!("Error: {}", failure.message()))
+    /// });
+    /// ```
+    pub fn set_callback_error_handler<F, R>(&mut self, handler: F) -> &mut Self
+    where
+        F: Fn(HandlerFailure, &HttpRequest) -> R + Send + Sync + 'static,
+        R: IntoResponse,
+    {
+        self.callback_error_handler = Some(CallbackErrorHandler::new(handler));
         self
     }
 
