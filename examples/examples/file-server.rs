@@ -1,5 +1,6 @@
 //! Serving a directory with the file server: files with their type, `ETag` and `Last-Modified`, `304`
-//! for a current copy, byte ranges, and a listing of directories without an index.
+//! for a current copy, byte ranges, and a listing of directories without an index; compressed for the
+//! clients that accept it (automatic response compression, feature `compression`).
 //!
 //! `cargo run --example file-server [DIRECTORY]`, then open http://localhost:5000/. Without a directory
 //! it serves this folder of examples.
@@ -28,6 +29,10 @@ async fn main() -> Result<(), sisk::Error> {
     r += HttpFileServer::create_serving_route("/sse-demo", examples.join("sse-demo").join("static"));
     r.map_file_system("/", file_handler);
 
-    let app = HttpServer::create_builder().use_listening_port("http://localhost:5000/").use_router(r).build()?;
+    let app = HttpServer::create_builder()
+        .use_listening_port("http://localhost:5000/")
+        .use_configuration(|config| config.enable_automatic_response_compression = true)
+        .use_router(r)
+        .build()?;
     app.start().await
 }

@@ -142,6 +142,12 @@ async fn file_server() {
     assert_eq!(part.text().await.unwrap(), "//!");
     let page = client().get(example.url("/sse-demo/index.html")).send().await.unwrap();
     assert!(page.text().await.unwrap().contains("<script src=\"app.js\">"));
+    let compressed = client().get(example.url("/hello.rs")).header("Accept-Encoding", "gzip").send().await.unwrap();
+    assert_eq!(compressed.headers()["content-encoding"], "gzip");
+    let part = client().get(example.url("/hello.rs")).header("Accept-Encoding", "gzip").header("Range", "bytes=0-2");
+    let part = part.send().await.unwrap();
+    assert!(part.headers().get("content-encoding").is_none(), "a range is sent as it is");
+    assert_eq!(part.text().await.unwrap(), "//!");
 }
 
 #[tokio::test]

@@ -42,6 +42,14 @@ impl App {
         let started = (!span.is_disabled() || tracing::enabled!(tracing::Level::INFO)).then(Instant::now);
         let is_head = request.method() == Method::HEAD;
         let (parts, body) = request.into_parts();
+        #[cfg(feature = "compression")]
+        let accepted = self.server.configuration().enable_automatic_response_compression.then(|| {
+            let mut accepted = http::HeaderMap::new();
+            for value in parts.headers.get_all(http::header::ACCEPT_ENCODING) {
+                accepted.append(http::header::ACCEPT_ENCODING, value.clone());
+            }
+            (parts.method.clone(), accepted)
+        });
         let limit = self.server.configuration().maximum_content_length;
         let declared =
             parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
@@ -55,6 +63,11 @@ impl App {
             let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
             tracing::info!(parent: &span, status = response.status.as_u16(), elapsed_ms, "answered");
         }
+        #[cfg(feature = "compression")]
+        let response = match &accepted {
+            Some((method, accepted)) => crate::http::compression::compress(method, accepted, response),
+            None => response,
+        };
         let mut response = response.into_hyper();
         if is_head {
             strip_body_for_head(&mut response);

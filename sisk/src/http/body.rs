@@ -69,6 +69,19 @@ impl ResponseBody {
         matches!(self.0, Kind::Stream(_))
     }
 
+    /// The body as a stream of chunks, for a layer that rewrites them (compression); an event stream's
+    /// body is given back untouched.
+    #[cfg(feature = "compression")]
+    pub(crate) fn into_chunks(self) -> Result<BoxStream<'static, Result<Bytes, BoxError>>, ResponseBody> {
+        match self.0 {
+            Kind::Full(bytes) => Ok(futures_util::stream::iter(bytes.map(Ok)).boxed()),
+            Kind::Streamed(streamed) => {
+                Ok(streamed.chunks.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner))
+            }
+            Kind::Stream(_) => Err(self),
+        }
+    }
+
     pub(crate) fn as_full(&self) -> Option<&[u8]> {
         match &self.0 {
             Kind::Full(bytes) => Some(bytes.as_deref().unwrap_or_default()),

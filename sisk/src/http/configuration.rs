@@ -131,6 +131,14 @@ pub struct HttpServerConfiguration {
     /// (default 64), the same policy as [`response_stream_queue_bytes`](Self::response_stream_queue_bytes)
     /// for many small writes.
     pub response_stream_queue_capacity: usize,
+    /// Compresses responses for the clients that accept it (Sisk's `EnableAutomaticResponseCompression`,
+    /// default `false`): brotli, zstd, gzip or deflate, as `Accept-Encoding` prefers them (brotli first
+    /// on a tie). Event streams are never compressed; a streamed body is flushed after every chunk, so
+    /// compression holds nothing back; a response that already has a `Content-Encoding`, says
+    /// `Cache-Control: no-transform`, is a byte range (`206`), or is shorter than 32 bytes is left as it
+    /// is. (Needs the `compression` feature.)
+    #[cfg(feature = "compression")]
+    pub enable_automatic_response_compression: bool,
 }
 
 impl Default for HttpServerConfiguration {
@@ -159,6 +167,8 @@ impl Default for HttpServerConfiguration {
             http2_keep_alive_timeout: Duration::from_secs(20),
             response_stream_queue_bytes: 256 * 1024,
             response_stream_queue_capacity: 64,
+            #[cfg(feature = "compression")]
+            enable_automatic_response_compression: false,
         }
     }
 }

@@ -5,6 +5,8 @@
 mod app_state;
 mod bag;
 pub(crate) mod body;
+#[cfg(feature = "compression")]
+pub(crate) mod compression;
 mod configuration;
 pub(crate) mod cors;
 #[cfg(feature = "tls")]
