@@ -484,6 +484,14 @@ impl Error {
     }
 
     #[cfg(feature = "mcp")]
+    pub(crate) fn mcp_weak_state_key(length: usize, minimum: usize) -> Self {
+        Self::new(
+            ErrorKind::McpMisuse,
+            format!("a requestState key of {length} bytes is too short: give at least {minimum} random bytes"),
+        )
+    }
+
+    #[cfg(feature = "mcp")]
     pub(crate) fn mcp_stateless_request(method: &str) -> Self {
         Self::new(
             ErrorKind::McpMisuse,

@@ -1,6 +1,7 @@
 //! MCP revision 2026-07-28, the stateless one, from outside, over sockets, on the same endpoint as the
 //! session revisions: input the server needs asked for in the result and its rounds carried in a sealed
-//! `requestState`; the same handler, in a session, asking the client on the call's stream; a request
+//! `requestState`; the same handlers (a tool, a prompt), in a session, asking the client on the request's
+//! own stream; a request
 //! answered with JSON unless it sends something first, and cancelled when its client closes its stream;
 //! `subscriptions/listen`; the headers checked against the body. (The official suite's 2026-07-28
 //! scenarios run in `examples/tests/mcp_clients.rs`.)
@@ -11,7 +12,8 @@ use std::sync::Arc;
 use base64::Engine;
 use serde_json::{json, Value};
 use sisk::mcp::{
-    JsonSchema, McpInputRequired, McpProvider, McpResource, McpResourceContents, McpTool, McpToolContext, McpToolResult,
+    JsonSchema, McpInputRequired, McpPrompt, McpPromptMessage, McpPromptReply, McpProvider, McpResource,
+    McpResourceContents, McpTool, McpToolContext, McpToolResult,
 };
 use sisk::prelude::*;
 use sisk_test_support::support::{client, eventually, Frames, TestServer};
@@ -82,6 +84,18 @@ fn server(gate: Arc<Semaphore>, seen: Arc<Seen>) -> (TestServer, McpProvider) {
             }));
             McpToolResult::create_text("grew")
         }
+    }));
+    provider.prompts.add(McpPrompt::interactive("briefing", "Asks its topic.", |_, input| async move {
+        Ok(match input.response("topic") {
+            Some(answer) => McpPromptReply::Messages(vec![McpPromptMessage::user_text(format!(
+                "Brief me on {}",
+                answer["content"]["topic"].as_str().unwrap_or_default()
+            ))]),
+            None => McpPromptReply::InputRequired(
+                McpInputRequired::new()
+                    .elicit("topic", json!({ "message": "Topic?", "requestedSchema": { "type": "object" } })),
+            ),
+        })
     }));
     provider.resources.add(McpResource::new("notes://board", "Board", |uri| async move {
         Ok(vec![McpResourceContents::text(uri, "text/plain", "notes")])
@@ -226,6 +240,21 @@ async fn in_a_session_the_same_tool_asks_the_client_on_the_call_stream_and_answe
     assert_eq!(answered, ["name", "color"], "each question once, in order");
     let result = result.expect("the call's answer ends its stream");
     assert_eq!(result["result"]["content"][0]["text"], r#""Grace" likes "amber" (round 2)"#);
+
+    // An interactive prompt asks on its own request's stream too.
+    let get = json!({ "jsonrpc": "2.0", "id": 10, "method": "prompts/get", "params": { "name": "briefing" } });
+    let mut frames = Frames::from(post(Some(&session), get).send().await.unwrap());
+    let mut messages = Vec::new();
+    while let Some(frame) = frames.next().await {
+        let Some(message) = message(&frame) else { continue };
+        if message["method"] == "elicitation/create" {
+            let reply = json!({ "jsonrpc": "2.0", "id": message["id"], "result": { "action": "accept", "content": { "topic": "tides" } } });
+            assert_eq!(post(Some(&session), reply).send().await.unwrap().status(), 202);
+        }
+        messages.push(message);
+    }
+    assert_eq!(messages.len(), 2, "the question, then the answer: {messages:?}");
+    assert_eq!(messages[1]["result"]["messages"][0]["content"]["text"], "Brief me on tides");
 }
 
 #[tokio::test]

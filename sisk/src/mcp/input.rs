@@ -87,10 +87,15 @@ impl McpInputRequired {
     }
 
     /// State of the handler's own to have back with the answers ([`McpInput::state`]): the client
-    /// carries it sealed, so it cannot change it.
+    /// carries it signed, so it cannot change it — but it can read it, so keep secrets out of it.
     pub fn with_state(mut self, state: Value) -> Self {
         self.state = Some(state);
         self
+    }
+
+    /// True when it asks for nothing yet (a handler returning it fails: ask for something, or answer).
+    pub fn requests_nothing(&self) -> bool {
+        self.requests.is_empty()
     }
 
     /// The requests, by key.
@@ -131,6 +136,8 @@ pub(crate) fn capability_of(method: &str) -> &'static str {
 pub struct McpInput {
     responses: Map<String, Value>,
     state: Option<Value>,
+    /// How many rounds asked for input before this one.
+    round: usize,
 }
 
 impl McpInput {
@@ -159,13 +166,15 @@ impl McpInput {
     pub(crate) fn answered(&mut self, responses: Map<String, Value>, state: Option<Value>) {
         self.responses.extend(responses);
         self.state = state;
+        self.round += 1;
     }
 }
 
-/// The key a provider seals `requestState` with.
+/// The key a provider seals `requestState` with (`None` when no random key could be had: the provider
+/// then refuses to ask for input until one is set).
 #[derive(Clone)]
 pub(crate) struct StateSeal {
-    key: Vec<u8>,
+    key: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for StateSeal {
@@ -174,15 +183,16 @@ impl std::fmt::Debug for StateSeal {
     }
 }
 
+/// The shortest key [`McpProvider::set_request_state_key`](crate::mcp::McpProvider::set_request_state_key)
+/// takes, in bytes.
+pub(crate) const MINIMUM_KEY_LENGTH: usize = 32;
+
 impl Default for StateSeal {
     /// A random key: good for one node; nodes behind one load balancer share one
     /// ([`McpProvider::set_request_state_key`](crate::mcp::McpProvider::set_request_state_key)).
     fn default() -> Self {
-        let mut key = vec![0u8; 32];
-        if getrandom::getrandom(&mut key).is_err() {
-            key = format!("{:?}{}", SystemTime::now(), std::process::id()).into_bytes();
-        }
-        StateSeal { key }
+        let mut key = vec![0u8; MINIMUM_KEY_LENGTH];
+        StateSeal { key: getrandom::getrandom(&mut key).is_ok().then_some(key) }
     }
 }
 
@@ -190,60 +200,119 @@ fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+/// `value` as text with every object's keys sorted, so that equal JSON has one form.
+fn canonical(value: &Value) -> String {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let fields: Vec<String> = keys
+                .into_iter()
+                .map(|key| format!("{}:{}", Value::String(key.clone()), canonical(&map[key])))
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        }
+        Value::Array(items) => format!("[{}]", items.iter().map(canonical).collect::<Vec<_>>().join(",")),
+        other => other.to_string(),
+    }
+}
+
+/// What a `requestState` is bound to: the provider, the request (`tool:<name>` or `prompt:<name>`) and
+/// its arguments, as a digest — state sealed for one call is refused for any other.
+pub(crate) fn binding(server_name: &str, request: &str, arguments: &Value) -> String {
+    use sha2::Digest;
+    let digest = Sha256::digest(format!("{server_name}\n{request}\n{}", canonical(arguments)).as_bytes());
+    URL_SAFE_NO_PAD.encode(digest)
+}
+
 impl StateSeal {
+    /// A seal with `key` (at least [`MINIMUM_KEY_LENGTH`] bytes, checked by the caller).
     pub(crate) fn with_key(key: &[u8]) -> Self {
-        StateSeal { key: key.to_vec() }
+        StateSeal { key: Some(key.to_vec()) }
     }
 
-    fn mac(&self) -> Hmac<Sha256> {
-        Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes a key of any length")
+    fn mac(&self) -> Result<Hmac<Sha256>, RpcError> {
+        let key = self.key.as_deref().ok_or_else(|| {
+            RpcError::new(
+                crate::mcp::json_rpc::INTERNAL_ERROR,
+                "the server has no key to seal requestState with: set one with McpProvider::set_request_state_key",
+            )
+        })?;
+        Ok(Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length"))
     }
 
-    /// The `requestState` for the next round of request `name`: the answers so far and the handler's
-    /// state, sealed.
-    pub(crate) fn seal(&self, name: &str, input: &McpInput, state: Option<&Value>) -> String {
-        let body = json!({ "n": name, "t": now_secs(), "r": input.responses, "s": state });
+    /// The `requestState` for the next round of the call `binding`: the answers so far, the keys asked
+    /// now (the only ones the next round may answer), the handler's state and the round, sealed. The
+    /// state is signed, not encrypted: the client can read it.
+    pub(crate) fn seal(
+        &self,
+        binding: &str,
+        input: &McpInput,
+        required: &McpInputRequired,
+    ) -> Result<String, RpcError> {
+        let round = input.round + 1;
+        if round >= MAX_ROUNDS {
+            return Err(RpcError::new(
+                crate::mcp::json_rpc::INTERNAL_ERROR,
+                format!("the request asked for input more than {MAX_ROUNDS} times"),
+            ));
+        }
+        let asked: Vec<&String> = required.requests.keys().collect();
+        let body = json!({
+            "b": binding, "t": now_secs(), "c": round, "k": asked, "r": input.responses, "s": required.state,
+        });
         let body = URL_SAFE_NO_PAD.encode(body.to_string());
-        let mut mac = self.mac();
+        let mut mac = self.mac()?;
         mac.update(body.as_bytes());
         let tag = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-        format!("{body}.{tag}")
+        Ok(format!("{body}.{tag}"))
     }
 
-    /// The input a retried request `name` carries: the answers sealed in its `requestState` (refused
-    /// when altered, expired or of another request) with its `inputResponses` added.
-    pub(crate) fn open(&self, name: &str, params: &Value) -> Result<McpInput, RpcError> {
-        let mut input = McpInput::default();
-        match params.get("requestState") {
-            None | Some(Value::Null) => {}
-            Some(Value::String(sealed)) => input = self.unseal(name, sealed)?,
+    /// The input a retried call `binding` carries. With a `requestState`: the answers sealed in it
+    /// (refused when altered, expired or sealed for another call), and from `inputResponses` only the
+    /// answers to what the last round asked — never one that replaces a sealed answer, and others
+    /// ignored. Without one (a first round): its `inputResponses` as they are.
+    pub(crate) fn open(&self, binding: &str, params: &Value) -> Result<McpInput, RpcError> {
+        let (mut input, asked) = match params.get("requestState") {
+            None | Some(Value::Null) => (McpInput::default(), None),
+            Some(Value::String(sealed)) => {
+                let (input, asked) = self.unseal(binding, sealed)?;
+                (input, Some(asked))
+            }
             Some(_) => return Err(RpcError::invalid_params("requestState is a string")),
-        }
+        };
         match params.get("inputResponses") {
             None => {}
             Some(Value::Object(responses)) => {
                 if let Some((key, _)) = responses.iter().find(|(_, answer)| !answer.is_object()) {
                     return Err(RpcError::invalid_params(format!("inputResponses.{key} is not an answer (an object)")));
                 }
-                input.responses.extend(responses.clone());
+                for (key, answer) in responses {
+                    let expected = asked.as_ref().is_none_or(|asked| asked.contains(key));
+                    if expected && !input.responses.contains_key(key) {
+                        input.responses.insert(key.clone(), answer.clone());
+                    }
+                }
             }
             Some(_) => return Err(RpcError::invalid_params("inputResponses is an object of answers by key")),
         }
         Ok(input)
     }
 
-    fn unseal(&self, name: &str, sealed: &str) -> Result<McpInput, RpcError> {
+    fn unseal(&self, binding: &str, sealed: &str) -> Result<(McpInput, Vec<String>), RpcError> {
         let refused =
             || RpcError::invalid_params("requestState failed its integrity check: send the one the server gave");
         let (body, tag) = sealed.split_once('.').ok_or_else(refused)?;
         let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| refused())?;
-        let mut mac = self.mac();
+        let mut mac = self.mac()?;
         mac.update(body.as_bytes());
         mac.verify_slice(&tag).map_err(|_| refused())?;
         let body = URL_SAFE_NO_PAD.decode(body).map_err(|_| refused())?;
         let body: Value = serde_json::from_slice(&body).map_err(|_| refused())?;
-        if body["n"] != name {
-            return Err(RpcError::invalid_params("requestState belongs to another request"));
+        if body["b"] != binding {
+            return Err(RpcError::invalid_params(
+                "requestState belongs to another call (its tool, prompt or arguments differ)",
+            ));
         }
         if now_secs().saturating_sub(body["t"].as_u64().unwrap_or(0)) > STATE_LIFETIME_SECS {
             return Err(RpcError::invalid_params("requestState expired: send the request again without it"));
@@ -252,8 +321,10 @@ impl StateSeal {
             Value::Object(responses) => responses.clone(),
             _ => Map::new(),
         };
+        let asked = body["k"].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect();
         let state = Some(body["s"].clone()).filter(|state| !state.is_null());
-        Ok(McpInput { responses, state })
+        let round = usize::try_from(body["c"].as_u64().unwrap_or(0)).unwrap_or(MAX_ROUNDS);
+        Ok((McpInput { responses, state, round }, asked))
     }
 }
 
@@ -262,22 +333,52 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_sealed_state_opens_with_its_answers_and_refuses_any_change() {
+    fn a_sealed_state_opens_with_its_answers_for_its_own_call_only() {
         let seal = StateSeal::default();
+        let call = binding("server", "tool:wizard", &json!({ "path": "/tmp/x", "force": true }));
+        let same_call = binding("server", "tool:wizard", &json!({ "force": true, "path": "/tmp/x" }));
+        assert_eq!(call, same_call, "the order of the arguments does not matter");
         let mut input = McpInput::default();
         input.answered(Map::from_iter([("step1".to_owned(), json!({ "action": "accept" }))]), None);
-        let sealed = seal.seal("tool:wizard", &input, Some(&json!({ "round": 2 })));
-        let params = json!({ "requestState": sealed, "inputResponses": { "step2": { "action": "decline" } } });
-        let opened = seal.open("tool:wizard", &params).unwrap();
-        assert_eq!(opened.response("step1").unwrap()["action"], "accept");
+        let asked = McpInputRequired::new().elicit("step2", json!({})).with_state(json!({ "round": 2 }));
+        let sealed = seal.seal(&call, &input, &asked).unwrap();
+        let params = json!({ "requestState": sealed, "inputResponses": {
+            "step2": { "action": "decline" },
+            "step1": { "action": "decline" },
+            "never_asked": { "action": "accept" },
+        } });
+        let opened = seal.open(&call, &params).unwrap();
+        assert_eq!(opened.response("step1").unwrap()["action"], "accept", "a sealed answer is never replaced");
         assert_eq!(opened.response("step2").unwrap()["action"], "decline");
+        assert!(opened.response("never_asked").is_none(), "what was not asked is ignored");
         assert_eq!(opened.state(), Some(&json!({ "round": 2 })));
 
-        let tampered = json!({ "requestState": format!("{sealed}-TAMPERED") });
-        assert_eq!(seal.open("tool:wizard", &tampered).unwrap_err().code, crate::mcp::json_rpc::INVALID_PARAMS);
-        assert!(seal.open("tool:other", &json!({ "requestState": sealed })).is_err());
-        assert!(StateSeal::default().open("tool:wizard", &json!({ "requestState": sealed })).is_err());
-        assert!(seal.open("tool:wizard", &json!({ "inputResponses": { "a": 1 } })).is_err());
-        assert!(seal.open("tool:wizard", &json!({ "inputResponses": null })).is_err());
+        let invalid = |params: Value, call: &str| seal.open(call, &params).unwrap_err().code;
+        assert_eq!(
+            invalid(json!({ "requestState": format!("{sealed}-TAMPERED") }), &call),
+            crate::mcp::json_rpc::INVALID_PARAMS
+        );
+        let other_arguments = binding("server", "tool:wizard", &json!({ "path": "/etc" }));
+        assert_eq!(
+            invalid(json!({ "requestState": sealed.clone() }), &other_arguments),
+            crate::mcp::json_rpc::INVALID_PARAMS
+        );
+        assert!(StateSeal::default().open(&call, &json!({ "requestState": sealed })).is_err());
+        assert!(seal.open(&call, &json!({ "inputResponses": { "a": 1 } })).is_err());
+        assert!(seal.open(&call, &json!({ "inputResponses": null })).is_err());
+    }
+
+    #[test]
+    fn a_call_may_ask_only_so_many_rounds() {
+        let seal = StateSeal::default();
+        let asked = McpInputRequired::new().elicit("again", json!({}));
+        let mut input = McpInput::default();
+        let mut rounds = 0;
+        while let Ok(sealed) = seal.seal("b", &input, &asked) {
+            input = seal.open("b", &json!({ "requestState": sealed })).unwrap();
+            rounds += 1;
+            assert!(rounds < 100);
+        }
+        assert_eq!(rounds, MAX_ROUNDS - 1);
     }
 }

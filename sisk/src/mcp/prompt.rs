@@ -20,6 +20,7 @@ type PromptHandler = Arc<dyn Fn(HashMap<String, String>, McpInput) -> PromptFutu
 /// What an [`interactive`](McpPrompt::interactive) prompt answers: its messages, or what it needs
 /// from the client before it can write them.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum McpPromptReply {
     /// The prompt's messages.
     Messages(Vec<McpPromptMessage>),

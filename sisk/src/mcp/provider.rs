@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::mcp::context::{CallContext, Caller, McpToolContext};
-use crate::mcp::input::{capability_of, McpInputRequired, StateSeal, MAX_ROUNDS};
+use crate::mcp::input::{binding, capability_of, McpInputRequired, StateSeal, MAX_ROUNDS, MINIMUM_KEY_LENGTH};
 use crate::mcp::json_rpc::{
     RpcError, INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, MISSING_CLIENT_CAPABILITY, RESOURCE_NOT_FOUND,
 };
@@ -155,8 +155,14 @@ impl McpProvider {
     /// The key that seals the `requestState` of stateless requests that need input from their client
     /// (revision 2026-07-28): random by default, which is right for one node; the nodes behind one load
     /// balancer must share one, since the client's next round may reach any of them.
-    pub fn set_request_state_key(&mut self, key: &[u8]) {
+    ///
+    /// The key must be at least 32 bytes (random ones, kept as a secret); a shorter one is refused.
+    pub fn set_request_state_key(&mut self, key: &[u8]) -> Result<(), crate::Error> {
+        if key.len() < MINIMUM_KEY_LENGTH {
+            return Err(crate::Error::mcp_weak_state_key(key.len(), MINIMUM_KEY_LENGTH));
+        }
         self.seal = Arc::new(StateSeal::with_key(key));
+        Ok(())
     }
 
     /// How many sessions this node knows: those it opened and those of other nodes it served (on a
@@ -241,14 +247,18 @@ impl McpProvider {
         F: Fn(CallContext) -> Fut,
         Fut: std::future::Future<Output = Result<Round, RpcError>>,
     {
+        let call_binding = binding(&self.server_name, name, params.get("arguments").unwrap_or(&Value::Null));
         if matches!(call.caller, Caller::Stateless(_)) {
-            call.input = self.seal.open(name, params)?;
+            call.input = self.seal.open(&call_binding, params)?;
         }
         for _ in 0..MAX_ROUNDS {
             let required = match run(call.clone()).await? {
                 Round::Done(result) => return Ok(result),
                 Round::Needs(required) => required,
             };
+            if required.requests().is_empty() {
+                return Err(RpcError::new(INTERNAL_ERROR, format!("{name} asked for input but named none")));
+            }
             if let Some(missing) = required.missing_capabilities(|capability| call.caller.client_can(capability)) {
                 return Err(RpcError {
                     data: Some(json!({ "requiredCapabilities": missing })),
@@ -259,7 +269,7 @@ impl McpProvider {
                 });
             }
             if matches!(call.caller, Caller::Stateless(_)) {
-                let state = self.seal.seal(name, &call.input, required.state());
+                let state = self.seal.seal(&call_binding, &call.input, &required)?;
                 return Ok(json!({
                     "resultType": "input_required",
                     "inputRequests": required.requests(),

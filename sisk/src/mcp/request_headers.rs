@@ -23,7 +23,12 @@ pub(crate) type Mismatch = String;
 /// A header's value: trimmed, Base64-decoded when in the sentinel form; `Err` when it is not text or
 /// its Base64 is not valid.
 fn decoded(request: &HttpRequest, name: &str) -> Option<Result<String, Mismatch>> {
-    let raw = request.headers().get(name)?;
+    let mut values = request.headers().get_all(name).iter();
+    let raw = values.next()?;
+    if values.next().is_some() {
+        // A gateway reading another copy than the server would route on what the server does not act on.
+        return Some(Err(format!("the {name} header is sent more than once")));
+    }
     let Ok(text) = raw.to_str() else {
         return Some(Err(format!("the {name} header is not visible ASCII: encode it as =?base64?…?=")));
     };
@@ -80,7 +85,10 @@ pub(crate) fn check_arguments(request: &HttpRequest, input_schema: &Value, argum
         let shown = format!("Mcp-Param-{}", argument.header);
         match (value.filter(|value| !value.is_null()), decoded(request, &header)) {
             (_, Some(Err(why))) => return Err(why),
-            (None, _) => {}
+            (None, None) => {}
+            (None, Some(Ok(_))) => {
+                return Err(format!("the {shown} header names a value the arguments do not carry"));
+            }
             (Some(_), None) => return Err(format!("the {shown} header is required: the arguments carry its value")),
             (Some(value), Some(Ok(text))) => {
                 if !same_value(value, &text, &argument.kind) {
@@ -116,7 +124,11 @@ fn same_value(value: &Value, text: &str, kind: &str) -> bool {
         (Value::String(body), _) => body == text,
         (Value::Bool(body), _) => text == if *body { "true" } else { "false" },
         (Value::Number(body), "integer") => {
-            text.parse::<f64>().ok().zip(body.as_f64()).is_some_and(|(header, body)| header == body)
+            // Within JavaScript's safe integers, as the revision bounds them, where `f64` is exact.
+            const SAFE: f64 = 9_007_199_254_740_991.0;
+            let safe = |n: f64| n.fract() == 0.0 && n.abs() <= SAFE;
+            let header = text.parse::<f64>().ok().filter(|n| safe(*n));
+            header.zip(body.as_f64().filter(|n| safe(*n))).is_some_and(|(header, body)| header == body)
         }
         // Only strings, integers and booleans are mirrored.
         _ => false,
@@ -131,6 +143,7 @@ mod tests {
     #[test]
     fn integers_compare_as_numbers_and_booleans_as_their_words() {
         assert!(same_value(&json!(42), "42.0", "integer"));
+        assert!(!same_value(&json!(9_007_199_254_740_993_u64), "9007199254740992", "integer"), "beyond the safe range");
         assert!(!same_value(&json!(42), "43", "integer"));
         assert!(same_value(&json!(true), "true", "boolean") && !same_value(&json!(true), "True", "boolean"));
         assert!(same_value(&json!("us-west1"), "us-west1", "string"));

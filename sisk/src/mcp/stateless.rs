@@ -95,6 +95,8 @@ impl McpProvider {
             }
             Ok(Incoming::Request { id, method, params }) => (id, method, params),
         };
+        // On shared records, hear what the other nodes tell (resource updates for the listen streams).
+        self.sessions.listen(request.server(), &self.server_name);
         let caller = match self.check_stateless(request, version, &method, &params) {
             Ok(caller) => caller,
             Err((status, error)) => return reply(status, &id, Err(error)),
@@ -208,6 +210,9 @@ impl McpProvider {
     ) -> HttpResponse {
         let (channel, mut messages) = unbounded_channel();
         let cancelled = request.server().stopping().child_token();
+        // However this ends — answered, its stream closed, or this future dropped with its connection —
+        // the handler is told (after an answer, it no longer looks).
+        let _cancel_on_exit = cancelled.clone().drop_guard();
         let call = CallContext {
             caller: Caller::Stateless(Arc::new(caller)),
             stream: None,
@@ -282,9 +287,10 @@ impl McpProvider {
             Err(error) => return stream_refused(&error),
         };
         let acknowledged = json!({ "notifications": filter.to_value(), "_meta": { SUBSCRIPTION_ID: id } });
+        // Listening before the acknowledgement: a change between the two is queued, not lost.
+        let (listening, mut changes) = self.sessions.listeners.add(id, filter);
         send(&source, &json_rpc::notification("notifications/subscriptions/acknowledged", acknowledged));
         source.with_ping(|ping| ping.start_with("keep-alive", LISTEN_KEEP_ALIVE));
-        let (listening, mut changes) = self.sessions.listeners.add(id, filter);
         let stopping = request.server().stopping();
         loop {
             tokio::select! {

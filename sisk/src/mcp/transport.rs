@@ -263,8 +263,9 @@ impl McpProvider {
         json_answer(&json_rpc::response(id, Ok(self.initialize_result(version))), Some(session.id()))
     }
 
-    /// A request of a session: `tools/call` is answered on an event stream (what the tool sends while
-    /// it runs goes there first), everything else with JSON.
+    /// A request of a session: `tools/call` and `prompts/get` are answered on an event stream (what the
+    /// handler sends while it runs, questions to the client included, goes there first), everything else
+    /// with JSON.
     async fn request(
         &self,
         request: &HttpRequest,
@@ -275,7 +276,9 @@ impl McpProvider {
     ) -> HttpResponse {
         let progress_token = params.get("_meta").and_then(|meta| meta.get("progressToken")).cloned();
         let in_flight = session.begin_request(&id);
-        let streamed = method == "tools/call";
+        // A tool, or a prompt that may ask the client something, is answered on a stream of its own,
+        // where its questions go.
+        let streamed = matches!(method.as_str(), "tools/call" | "prompts/get");
         let stream = streamed.then(|| session.new_request_stream());
         let call = CallContext {
             caller: Caller::Session(session.clone()),
