@@ -296,7 +296,8 @@ impl McpToolResult {
         McpToolResult { is_error: true, ..Self::create_text(text) }
     }
 
-    /// The contents of several results, in order, as one (Sisk's `Combine`); it failed if any did.
+    /// The contents of several results, in order, as one (Sisk's `Combine`); it failed if any did, and
+    /// needs input if any does (the first one's; the contents then wait for the round that answers).
     pub fn combine(results: impl IntoIterator<Item = McpToolResult>) -> Self {
         let mut combined = McpToolResult::default();
         for result in results {
