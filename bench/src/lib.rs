@@ -8,7 +8,8 @@
 //! - [`client`]: raw-socket HTTP/1.1 clients light enough that the server, not the client, is measured.
 //! - [`driver`]: the `compare` run: start each server, measure it, print the table.
 //! - [`redis`]: a `redis-server` started for a run, for the `cluster` binary's nodes to share.
-//! - [`mcp`]: sisk's MCP server against rmcp's on axum (`mcp-sisk`, `mcp-rmcp`).
+//! - [`mcp`]: the `mcp-compare` run: sisk's MCP server against rmcp's on axum (`mcp-sisk`, `mcp-rmcp`),
+//!   its client, measurements and report.
 //!
 //! The helpers below serve the single-purpose binaries (`disconnect`).
 

@@ -1,7 +1,17 @@
-//! The MCP benchmark: sisk's `McpProvider` against rmcp, the official Rust SDK, on axum, each a server
-//! process of its own (`mcp-sisk`, `mcp-rmcp`) serving the same [`fixtures`], started by [`McpServer`].
+//! The MCP benchmark (`mcp-compare`): sisk's `McpProvider` against rmcp, the official Rust SDK, on axum,
+//! each a server process of its own (`mcp-sisk`, `mcp-rmcp`) serving the same [`fixtures`].
+//!
+//! Split by measurement: [`client`] is the raw HTTP/1.1 and SSE client, [`protocol`] the MCP messages
+//! on it, [`calls`] measures `tools/call` round trips, [`sessions`] memory per idle session, [`resume`]
+//! the time to resume a call's stream, and [`report`] prints.
 
+pub mod calls;
+pub mod client;
 pub mod fixtures;
+pub mod protocol;
+pub mod report;
+pub mod resume;
+pub mod sessions;
 
 use std::io;
 use std::path::Path;
