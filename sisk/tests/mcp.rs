@@ -292,6 +292,16 @@ async fn the_programs_broadcasts_hooks_and_listings_leave_mcp_streams_alone() {
         JsonSchema::empty(),
         |_| async { McpToolResult::create_text("late") },
     ));
-    let changed = stream.next().await.unwrap();
-    assert_eq!(message(&changed).unwrap()["method"], "notifications/tools/list_changed", "{changed:?}");
+    // Comments keep the quiet stream alive (`stream_keep_alive`: one at once, then every 15 s), in
+    // whatever order they meet the change.
+    let (mut changed, mut comments) = (None, Vec::new());
+    while changed.is_none() || comments.is_empty() {
+        let frame = stream.next().await.expect("the change and a keep-alive comment");
+        match message(&frame) {
+            Some(message) => changed = Some(message),
+            None => comments.push(frame),
+        }
+    }
+    assert_eq!(changed.unwrap()["method"], "notifications/tools/list_changed");
+    assert_eq!(comments, [": keep-alive\n\n"], "the GET stream's keep-alive comment");
 }

@@ -92,6 +92,10 @@ pub struct McpProvider {
     pub session_idle_timeout: Duration,
     /// The `retry` a stream's first event tells its client to wait before reconnecting (default 1 s).
     pub stream_retry: Duration,
+    /// How often a long-lived stream (a session's GET stream, a `subscriptions/listen` stream) that
+    /// carries nothing sends a comment, so that proxies and clients do not close it as idle (default
+    /// 15 s; `None` sends none).
+    pub stream_keep_alive: Option<Duration>,
     /// The `Origin`s (as `scheme://host[:port]`) allowed besides those of the loopback host; a request
     /// from a loopback client must also name a loopback `Host`. See the transport's security rules
     /// (DNS rebinding).
@@ -131,6 +135,7 @@ impl McpProvider {
             session_idle_timeout: Duration::from_secs(30 * 60),
             stream_retry: Duration::from_secs(1),
             allowed_origins: Vec::new(),
+            stream_keep_alive: Some(Duration::from_secs(15)),
             cache_ttl: Duration::ZERO,
             cache_public: false,
             completion: None,
@@ -291,7 +296,7 @@ impl McpProvider {
 
     async fn call_tool(&self, params: Value, call: CallContext) -> Result<Value, RpcError> {
         let name = string_param(&params, "name")?;
-        let tool = self.tools.get(name).ok_or_else(|| RpcError::invalid_params(format!("unknown tool: {name}")))?;
+        let tool = self.tools.shared(name).ok_or_else(|| RpcError::invalid_params(format!("unknown tool: {name}")))?;
         let arguments = match params.get("arguments") {
             None | Some(Value::Null) => json!({}),
             Some(arguments @ Value::Object(_)) => arguments.clone(),

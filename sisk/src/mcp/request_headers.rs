@@ -6,7 +6,7 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::http::HttpRequest;
 
@@ -76,9 +76,13 @@ pub(crate) fn check_standard(request: &HttpRequest, method: &str, params: &Value
 /// Checks the `Mcp-Param-{Name}` headers of a `tools/call` against its `arguments`, for each argument
 /// the tool's `input_schema` marks with `x-mcp-header`: one with a value in the body must have its
 /// header, with the same value.
-pub(crate) fn check_arguments(request: &HttpRequest, input_schema: &Value, arguments: &Value) -> Result<(), Mismatch> {
+pub(crate) fn check_arguments(
+    request: &HttpRequest,
+    input_schema: &Map<String, Value>,
+    arguments: &Value,
+) -> Result<(), Mismatch> {
     let mut mirrored = Vec::new();
-    collect(input_schema, &mut Vec::new(), &mut mirrored);
+    collect(input_schema.get("properties"), &mut Vec::new(), &mut mirrored);
     for argument in mirrored {
         let value = argument.path.iter().try_fold(arguments, |value, key| value.get(key));
         let header = format!("mcp-param-{}", argument.header.to_ascii_lowercase());
@@ -102,9 +106,9 @@ pub(crate) fn check_arguments(request: &HttpRequest, input_schema: &Value, argum
     Ok(())
 }
 
-/// The arguments `schema` mirrors into headers, reached through `properties` only.
-fn collect(schema: &Value, path: &mut Vec<String>, found: &mut Vec<MirroredArgument>) {
-    let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+/// The arguments a schema's `properties` mirror into headers, reached through `properties` only.
+fn collect(properties: Option<&Value>, path: &mut Vec<String>, found: &mut Vec<MirroredArgument>) {
+    let Some(properties) = properties.and_then(Value::as_object) else {
         return;
     };
     for (name, property) in properties {
@@ -113,7 +117,7 @@ fn collect(schema: &Value, path: &mut Vec<String>, found: &mut Vec<MirroredArgum
             let kind = property.get("type").and_then(Value::as_str).unwrap_or("string").to_owned();
             found.push(MirroredArgument { header: header.to_owned(), path: path.clone(), kind });
         }
-        collect(property, path, found);
+        collect(property.get("properties"), path, found);
         path.pop();
     }
 }
@@ -160,7 +164,7 @@ mod tests {
             },
         });
         let mut found = Vec::new();
-        collect(&schema, &mut Vec::new(), &mut found);
+        collect(schema.get("properties"), &mut Vec::new(), &mut found);
         let mut named: Vec<(String, String)> = found.iter().map(|a| (a.header.clone(), a.path.join("."))).collect();
         named.sort();
         assert_eq!(named, [("Region".to_owned(), "region".to_owned()), ("Zone".to_owned(), "target.zone".to_owned())]);

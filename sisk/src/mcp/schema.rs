@@ -194,6 +194,11 @@ impl JsonSchema {
         Value::Object(self.value.clone())
     }
 
+    /// The schema's fields, borrowed.
+    pub(crate) fn fields(&self) -> &Map<String, Value> {
+        &self.value
+    }
+
     /// Checks `instance` against the schema; the error lists what does not fit, one line each.
     pub fn validate(&self, instance: &Value) -> Result<(), String> {
         let validator = self.validator.get_or_init(|| {

@@ -10,7 +10,6 @@
 //! the client cancels the request.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use http::StatusCode;
 use serde_json::{json, Value};
@@ -45,9 +44,6 @@ const REMOVED_METHODS: [&str; 5] =
 /// The results a client may cache (they carry `ttlMs` and `cacheScope`).
 const CACHEABLE: [&str; 6] =
     ["server/discover", "tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read"];
-
-/// How often a listen stream that carries nothing says it is alive.
-const LISTEN_KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// True when a request of this `MCP-Protocol-Version` is served statelessly: any version but those of
 /// the session revisions (an unknown one is refused by the stateless rules, with the versions served).
@@ -144,10 +140,10 @@ impl McpProvider {
             return Err((StatusCode::BAD_REQUEST, error));
         }
         if method == "tools/call" {
-            let tool = params.get("name").and_then(Value::as_str).and_then(|name| self.tools.get(name));
+            let tool = params.get("name").and_then(Value::as_str).and_then(|name| self.tools.shared(name));
             if let Some(tool) = tool {
                 let arguments = params.get("arguments").unwrap_or(&Value::Null);
-                request_headers::check_arguments(request, &tool.schema().to_value(), arguments).map_err(mismatch)?;
+                request_headers::check_arguments(request, tool.schema().fields(), arguments).map_err(mismatch)?;
             }
         }
         let log_level = match meta.and_then(|meta| meta.get(META_LOG_LEVEL)) {
@@ -290,7 +286,9 @@ impl McpProvider {
         // Listening before the acknowledgement: a change between the two is queued, not lost.
         let (listening, mut changes) = self.sessions.listeners.add(id, filter);
         send(&source, &json_rpc::notification("notifications/subscriptions/acknowledged", acknowledged));
-        source.with_ping(|ping| ping.start_with("keep-alive", LISTEN_KEEP_ALIVE));
+        if let Some(interval) = self.stream_keep_alive.filter(|interval| !interval.is_zero()) {
+            source.with_ping(|ping| ping.start_with("keep-alive", interval));
+        }
         let stopping = request.server().stopping();
         loop {
             tokio::select! {

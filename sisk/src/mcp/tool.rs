@@ -174,7 +174,8 @@ impl fmt::Debug for McpTool {
 /// tool added or removed while sessions are open is announced to them (`notifications/tools/list_changed`).
 #[derive(Clone, Default)]
 pub struct McpToolCollection {
-    tools: Arc<RwLock<Vec<McpTool>>>,
+    /// Shared, so that a call holds its tool without copying its schema.
+    tools: Arc<RwLock<Vec<Arc<McpTool>>>>,
     changed: Arc<crate::mcp::session::ListChanged>,
 }
 
@@ -184,7 +185,7 @@ impl McpToolCollection {
         {
             let mut tools = write(&self.tools);
             tools.retain(|existing| existing.name != tool.name);
-            tools.push(tool);
+            tools.push(Arc::new(tool));
         }
         self.changed.fire("notifications/tools/list_changed");
     }
@@ -205,6 +206,11 @@ impl McpToolCollection {
 
     /// The tool named `name`.
     pub fn get(&self, name: &str) -> Option<McpTool> {
+        self.shared(name).map(|tool| (*tool).clone())
+    }
+
+    /// The tool named `name`, shared (what a call holds while it runs).
+    pub(crate) fn shared(&self, name: &str) -> Option<Arc<McpTool>> {
         read(&self.tools).iter().find(|tool| tool.name == name).cloned()
     }
 
@@ -219,7 +225,7 @@ impl McpToolCollection {
     }
 
     pub(crate) fn describe(&self) -> Vec<Value> {
-        read(&self.tools).iter().map(McpTool::describe).collect()
+        read(&self.tools).iter().map(|tool| tool.describe()).collect()
     }
 
     pub(crate) fn changes(&self) -> &Arc<crate::mcp::session::ListChanged> {

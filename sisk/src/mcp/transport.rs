@@ -397,7 +397,7 @@ impl McpProvider {
                 return match self.open_stream(request, &session, &standalone.identifier().clone(), None) {
                     Ok(source) => {
                         standalone.prime(self.stream_retry);
-                        Self::hold(&source, &session).await
+                        self.hold(&source, &session).await
                     }
                     Err(refused) => refused.into(),
                 };
@@ -406,7 +406,7 @@ impl McpProvider {
         match resumable {
             Resumable::Standalone(outbound) => {
                 match self.open_stream(request, &session, &outbound.identifier().clone(), cursor) {
-                    Ok(source) => Self::hold(&source, &session).await,
+                    Ok(source) => self.hold(&source, &session).await,
                     Err(refused) => refused.into(),
                 }
             }
@@ -421,7 +421,7 @@ impl McpProvider {
             }
             Resumable::Elsewhere(outbound) => {
                 match self.open_stream(request, &session, &outbound.identifier().clone(), cursor) {
-                    Ok(source) => Self::hold(&source, &session).await,
+                    Ok(source) => self.hold(&source, &session).await,
                     Err(refused) => refused.into(),
                 }
             }
@@ -429,8 +429,12 @@ impl McpProvider {
     }
 
     /// Keeps a stream open until its client leaves, the session ends, or (a request stream of
-    /// another node's) its answer closes it.
-    async fn hold(source: &LocalEventSource, session: &Session) -> HttpResponse {
+    /// another node's) its answer closes it; a comment every `stream_keep_alive` keeps proxies from
+    /// closing it while nothing happens.
+    async fn hold(&self, source: &LocalEventSource, session: &Session) -> HttpResponse {
+        if let Some(interval) = self.stream_keep_alive.filter(|interval| !interval.is_zero()) {
+            source.with_ping(|ping| ping.start_with("keep-alive", interval));
+        }
         tokio::select! {
             () = source.keep_alive() => {}
             () = session.ended().cancelled() => {}
