@@ -38,9 +38,9 @@ async fn the_handler_answers_each_failure_with_the_request_and_what_went_wrong()
     routes(&mut r);
     let seen = Arc::new(AtomicUsize::new(0));
     let counted = seen.clone();
-    r.set_callback_error_handler(move |failure: HandlerFailure, req: &HttpRequest| {
+    r.set_callback_error_handler(move |failure: &HandlerFailure, req: &HttpRequest| {
         counted.fetch_add(1, Ordering::SeqCst);
-        let what = match &failure {
+        let what = match failure {
             HandlerFailure::Error(error) => {
                 let cause = std::error::Error::source(error).map(|c| c.to_string()).unwrap_or_default();
                 format!("{:?} {} [{cause}]", error.kind(), error.message())
@@ -70,7 +70,7 @@ async fn the_handler_answers_each_failure_with_the_request_and_what_went_wrong()
 async fn a_handler_that_panics_itself_leaves_sisks_answer_and_nothing_leaks_without_one() {
     let mut r = Router::new();
     routes(&mut r);
-    r.set_callback_error_handler(|_failure: HandlerFailure, _req: &HttpRequest| -> HttpResponse {
+    r.set_callback_error_handler(|_failure: &HandlerFailure, _req: &HttpRequest| -> HttpResponse {
         panic!("the error handler has a bug too")
     });
     let server = TestServer::start(r);

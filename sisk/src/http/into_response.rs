@@ -81,12 +81,11 @@ impl<T: IntoResponse> IntoResponse for Result<T, Error> {
 /// like the reconnection delay browsers give an `EventSource` by default.
 const RETRY_FULL_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
 
-impl IntoResponse for Error {
-    /// Client errors (4xx) carry their message; server errors are logged and answer with the bare status,
-    /// so internal details never reach the client. A router with a callback error handler
-    /// ([`Router::set_callback_error_handler`](crate::routing::Router::set_callback_error_handler)) answers
-    /// a handler's error itself.
-    fn into_response(self) -> HttpResponse {
+impl Error {
+    /// The answer to this error, as [`into_response`](IntoResponse::into_response) gives it, without
+    /// logging it: a client error's message, a server error's bare status, a full server's stream to
+    /// retry.
+    pub(crate) fn default_answer(&self) -> HttpResponse {
         let status = self.status_code().unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if self.kind() == crate::ErrorKind::TooManyEventSources {
             // A full server is not a fault of the handler's (the server logged it once). A `503` would end
@@ -95,15 +94,30 @@ impl IntoResponse for Error {
             let reason = "the server has all the event streams it may hold open; retry later";
             return crate::http::streams::retry_later(RETRY_FULL_AFTER, reason, http::HeaderMap::new());
         }
-        let response = if status.is_server_error() {
+        if status.is_server_error() {
+            HttpResponse::from_status(status)
+        } else {
+            HttpResponse::from_status(status).with_content(self.message().to_owned())
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    /// Client errors (4xx) carry their message; server errors are logged and answer with the bare status,
+    /// so internal details never reach the client. A router with a callback error handler
+    /// ([`Router::set_callback_error_handler`](crate::routing::Router::set_callback_error_handler)) answers
+    /// a handler's error itself.
+    fn into_response(self) -> HttpResponse {
+        let response = self.default_answer();
+        if self.kind() == crate::ErrorKind::TooManyEventSources {
+            return response;
+        }
+        if response.status.is_server_error() {
             match std::error::Error::source(&self) {
                 Some(cause) => tracing::error!(error = %self, cause = ?cause, "handler returned an error"),
                 None => tracing::error!(error = %self, "handler returned an error"),
             }
-            HttpResponse::from_status(status)
-        } else {
-            HttpResponse::from_status(status).with_content(self.message().to_owned())
-        };
+        }
         // The router's callback error handler, if it has one, answers instead.
         response.answering(self)
     }

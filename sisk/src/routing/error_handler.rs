@@ -49,7 +49,7 @@ impl HandlerFailure {
     /// error's bare status.
     pub fn default_response(&self) -> HttpResponse {
         match self {
-            HandlerFailure::Error(error) => error.clone().into_response().without_failure(),
+            HandlerFailure::Error(error) => error.default_answer(),
             HandlerFailure::Panic(_) => HttpResponse::from_status(StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
@@ -64,7 +64,7 @@ impl fmt::Display for HandlerFailure {
     }
 }
 
-type Callback = dyn Fn(HandlerFailure, &HttpRequest) -> HttpResponse + Send + Sync;
+type Callback = dyn Fn(&HandlerFailure, &HttpRequest) -> HttpResponse + Send + Sync;
 
 /// A router's callback error handler.
 #[derive(Clone)]
@@ -79,7 +79,7 @@ impl fmt::Debug for CallbackErrorHandler {
 impl CallbackErrorHandler {
     pub(crate) fn new<F, R>(handler: F) -> Self
     where
-        F: Fn(HandlerFailure, &HttpRequest) -> R + Send + Sync + 'static,
+        F: Fn(&HandlerFailure, &HttpRequest) -> R + Send + Sync + 'static,
         R: IntoResponse,
     {
         CallbackErrorHandler(Arc::new(move |failure, request| handler(failure, request).into_response()))
@@ -87,12 +87,11 @@ impl CallbackErrorHandler {
 
     /// The answer to `failure` of `request`; sisk's own when the handler itself panics (logged in `span`).
     pub(crate) fn answer(&self, failure: HandlerFailure, request: &HttpRequest, span: &tracing::Span) -> HttpResponse {
-        let fallback = failure.default_response();
-        match std::panic::catch_unwind(AssertUnwindSafe(|| (self.0)(failure, request))) {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| (self.0)(&failure, request))) {
             Ok(response) => response.without_failure(),
             Err(_) => {
                 tracing::error!(parent: span, "the callback error handler panicked; answering as sisk does");
-                fallback
+                failure.default_response()
             }
         }
     }

@@ -225,13 +225,13 @@ impl Router {
     /// use sisk::routing::HandlerFailure;
     ///
     /// let mut router = Router::new();
-    /// router.set_callback_error_handler(|failure: HandlerFailure, _req: &HttpRequest| {
+    /// router.set_callback_error_handler(|failure: &HandlerFailure, _req: &HttpRequest| {
     ///     HttpResponse::from_status(failure.status_code()).with_content(format!("Error: {}", failure.message()))
     /// });
     /// ```
     pub fn set_callback_error_handler<F, R>(&mut self, handler: F) -> &mut Self
     where
-        F: Fn(HandlerFailure, &HttpRequest) -> R + Send + Sync + 'static,
+        F: Fn(&HandlerFailure, &HttpRequest) -> R + Send + Sync + 'static,
         R: IntoResponse,
     {
         self.callback_error_handler = Some(CallbackErrorHandler::new(handler));
