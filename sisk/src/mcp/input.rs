@@ -268,15 +268,16 @@ impl StateSeal {
         Ok(format!("{body}.{tag}"))
     }
 
-    /// The input a retried call `binding` carries. With a `requestState`: the answers sealed in it
+    /// The input a retried call carries (`binding` says what it is bound to, asked only when it has a
+    /// `requestState`). With a `requestState`: the answers sealed in it
     /// (refused when altered, expired or sealed for another call), and from `inputResponses` only the
     /// answers to what the last round asked — never one that replaces a sealed answer, and others
     /// ignored. Without one (a first round): its `inputResponses` as they are.
-    pub(crate) fn open(&self, binding: &str, params: &Value) -> Result<McpInput, RpcError> {
+    pub(crate) fn open(&self, binding: impl FnOnce() -> String, params: &Value) -> Result<McpInput, RpcError> {
         let (mut input, asked) = match params.get("requestState") {
             None | Some(Value::Null) => (McpInput::default(), None),
             Some(Value::String(sealed)) => {
-                let (input, asked) = self.unseal(binding, sealed)?;
+                let (input, asked) = self.unseal(&binding(), sealed)?;
                 (input, Some(asked))
             }
             Some(_) => return Err(RpcError::invalid_params("requestState is a string")),
@@ -347,13 +348,13 @@ mod tests {
             "step1": { "action": "decline" },
             "never_asked": { "action": "accept" },
         } });
-        let opened = seal.open(&call, &params).unwrap();
+        let opened = seal.open(|| call.clone(), &params).unwrap();
         assert_eq!(opened.response("step1").unwrap()["action"], "accept", "a sealed answer is never replaced");
         assert_eq!(opened.response("step2").unwrap()["action"], "decline");
         assert!(opened.response("never_asked").is_none(), "what was not asked is ignored");
         assert_eq!(opened.state(), Some(&json!({ "round": 2 })));
 
-        let invalid = |params: Value, call: &str| seal.open(call, &params).unwrap_err().code;
+        let invalid = |params: Value, call: &str| seal.open(|| call.to_owned(), &params).unwrap_err().code;
         assert_eq!(
             invalid(json!({ "requestState": format!("{sealed}-TAMPERED") }), &call),
             crate::mcp::json_rpc::INVALID_PARAMS
@@ -363,9 +364,9 @@ mod tests {
             invalid(json!({ "requestState": sealed.clone() }), &other_arguments),
             crate::mcp::json_rpc::INVALID_PARAMS
         );
-        assert!(StateSeal::default().open(&call, &json!({ "requestState": sealed })).is_err());
-        assert!(seal.open(&call, &json!({ "inputResponses": { "a": 1 } })).is_err());
-        assert!(seal.open(&call, &json!({ "inputResponses": null })).is_err());
+        assert!(StateSeal::default().open(|| call.clone(), &json!({ "requestState": sealed })).is_err());
+        assert!(seal.open(|| call.clone(), &json!({ "inputResponses": { "a": 1 } })).is_err());
+        assert!(seal.open(|| call.clone(), &json!({ "inputResponses": null })).is_err());
     }
 
     #[test]
@@ -375,7 +376,7 @@ mod tests {
         let mut input = McpInput::default();
         let mut rounds = 0;
         while let Ok(sealed) = seal.seal("b", &input, &asked) {
-            input = seal.open("b", &json!({ "requestState": sealed })).unwrap();
+            input = seal.open(|| "b".to_owned(), &json!({ "requestState": sealed })).unwrap();
             rounds += 1;
             assert!(rounds < 100);
         }

@@ -252,16 +252,17 @@ impl McpProvider {
         F: Fn(CallContext) -> Fut,
         Fut: std::future::Future<Output = Result<Round, RpcError>>,
     {
-        let call_binding = binding(&self.server_name, name, params.get("arguments").unwrap_or(&Value::Null));
+        // What a requestState is bound to, computed only where one is opened or sealed.
+        let call_binding = || binding(&self.server_name, name, params.get("arguments").unwrap_or(&Value::Null));
         if matches!(call.caller, Caller::Stateless(_)) {
-            call.input = self.seal.open(&call_binding, params)?;
+            call.input = self.seal.open(call_binding, params)?;
         }
         for _ in 0..MAX_ROUNDS {
             let required = match run(call.clone()).await? {
                 Round::Done(result) => return Ok(result),
                 Round::Needs(required) => required,
             };
-            if required.requests().is_empty() {
+            if required.requests_nothing() {
                 return Err(RpcError::new(INTERNAL_ERROR, format!("{name} asked for input but named none")));
             }
             if let Some(missing) = required.missing_capabilities(|capability| call.caller.client_can(capability)) {
@@ -274,7 +275,7 @@ impl McpProvider {
                 });
             }
             if matches!(call.caller, Caller::Stateless(_)) {
-                let state = self.seal.seal(&call_binding, &call.input, &required)?;
+                let state = self.seal.seal(&call_binding(), &call.input, &required)?;
                 return Ok(json!({
                     "resultType": "input_required",
                     "inputRequests": required.requests(),
