@@ -8,6 +8,51 @@ pub fn raise_fd_limit() -> u64 {
     rlimit::increase_nofile_limit(u64::MAX).unwrap_or(0)
 }
 
+/// Raises the descriptor limit ([`raise_fd_limit`]) and checks that it leaves room for `count` of
+/// `what` (one descriptor each) and `spare` more; the error says to raise the hard limit or pass fewer
+/// with `option`. Returns the limit.
+pub fn descriptors_for(count: u64, spare: u64, what: &str, option: &str) -> std::io::Result<u64> {
+    let descriptors = raise_fd_limit();
+    if descriptors < count + spare {
+        return Err(std::io::Error::other(format!(
+            "{count} {what} need about {} open descriptors and the hard limit is {descriptors}: raise it \
+             (`ulimit -Hn`, as root) or pass fewer `{option}`",
+            count + spare
+        )));
+    }
+    Ok(descriptors)
+}
+
+/// The value of the first line of `path` that starts with `prefix` (`/proc/cpuinfo`'s `model name`, say).
+fn proc_field(path: &str, prefix: &str) -> String {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| {
+            text.lines().find(|l| l.starts_with(prefix)).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The machine's load average over 1, 5 and 15 minutes.
+pub fn load_average() -> String {
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+}
+
+/// The line a report opens with: cores, processor, kernel, memory, and the load average now.
+pub fn machine_line() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let memory_mb =
+        proc_field("/proc/meminfo", "MemTotal").trim_end_matches(" kB").parse::<u64>().map_or(0, |kb| kb / 1024);
+    format!(
+        "Machine: {cores} cores, {}, Linux {}, {memory_mb} MB memory; load average at the start: {}.",
+        proc_field("/proc/cpuinfo", "model name"),
+        kernel.trim(),
+        load_average()
+    )
+}
+
 /// CPU time (user and system) a process has used so far, summed over its live threads, to the nanosecond
 /// (`/proc/<pid>/task/*/schedstat`). Threads that already exited are not counted; the servers measured
 /// here keep their worker threads for their whole life.

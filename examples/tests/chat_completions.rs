@@ -8,11 +8,12 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use sisk_test_support::support::{installed, Frames, LIMIT};
+use support::command::run_to_end;
 use support::example::Example;
 
 /// The model thinks long enough for a few keep-alives, then answers quickly.
@@ -415,27 +416,12 @@ async fn a_resume_the_log_cannot_serve_is_told_so() {
     assert_eq!(stream("not-a-completion").header("Last-Event-ID", "42").send().await.unwrap().status(), 404);
 }
 
-/// Runs `command` to its end, at most `LIMIT` times six.
-fn run(command: &mut Command) -> std::process::Output {
-    let limit = LIMIT * 6;
-    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("the program starts");
-    let started = Instant::now();
-    while child.try_wait().expect("the program can be waited on").is_none() {
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            panic!("{command:?} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.wait_with_output().expect("the program's output")
-}
-
 #[test]
 fn openais_python_sdk_streams_a_completion_and_gets_a_whole_one() {
     let Some(python) = installed("SISK_MCP_PYTHON") else { return };
     let example = start();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/openai_python_client.py");
-    let output = run(Command::new(python).arg(script).arg(example.url("/v1")));
+    let output = run_to_end(Command::new(python).arg(script).arg(example.url("/v1")), LIMIT * 6);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "the client failed:\n{stderr}");
     let line = String::from_utf8_lossy(&output.stdout);

@@ -19,11 +19,12 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use serde_json::Value;
 use sisk_test_support::support::installed;
+use support::command::run_to_end;
 use support::example::Example;
 
 /// How long a client or the whole suite may take (each takes a few seconds).
@@ -35,16 +36,7 @@ fn npm_packages() -> Option<(PathBuf, PathBuf)> {
 
 /// Runs `command` to its end, at most [`RUN_LIMIT`].
 fn run(command: &mut Command) -> Output {
-    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("the program starts");
-    let started = Instant::now();
-    while child.try_wait().expect("the program can be waited on").is_none() {
-        if started.elapsed() > RUN_LIMIT {
-            let _ = child.kill();
-            panic!("{command:?} did not finish within {RUN_LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.wait_with_output().expect("the program's output")
+    run_to_end(command, RUN_LIMIT)
 }
 
 fn client_script(name: &str) -> PathBuf {
@@ -68,20 +60,30 @@ fn check_client(command: &mut Command) {
     assert_eq!(seen["error_is_error"], true);
 }
 
-#[test]
-fn the_official_suite_passes_every_server_scenario_with_no_warning() {
-    let Some((node, packages)) = npm_packages() else { return };
+/// Runs the suite installed as the npm package `package` against the `mcp-conformance` example, with
+/// `selection` (which scenarios) and the empty baseline, so that a failure or a warning fails it; returns
+/// its summary, or `None` without the packages.
+fn run_suite(package: &str, selection: [&str; 2]) -> Option<String> {
+    let (node, packages) = npm_packages()?;
     let example = Example::start("mcp-conformance");
-    let entry = packages.join("node_modules/@modelcontextprotocol/conformance/dist/index.js");
+    let entry = packages.join("node_modules").join(package).join("dist/index.js");
     let baseline = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp-conformance-baseline.yml");
     let output = run(Command::new(node)
         .arg(entry)
-        .args(["server", "--url", &example.url("/mcp"), "--suite", "all", "--expected-failures"])
+        .args(["server", "--url", &example.url("/mcp")])
+        .args(selection)
+        .arg("--expected-failures")
         .arg(&baseline));
     let report = String::from_utf8_lossy(&output.stdout);
-    let summary = report.split("=== SUMMARY ===").nth(1).unwrap_or(&report);
+    let summary = report.split("=== SUMMARY ===").nth(1).unwrap_or(&report).to_owned();
     println!("{summary}");
     assert!(output.status.success(), "the suite failed:\n{report}\n{}", String::from_utf8_lossy(&output.stderr));
+    Some(summary)
+}
+
+#[test]
+fn the_official_suite_passes_every_server_scenario_with_no_warning() {
+    let Some(summary) = run_suite("@modelcontextprotocol/conformance", ["--suite", "all"]) else { return };
     assert!(
         summary.contains("server-sse-polling") && summary.contains("dns-rebinding-protection"),
         "every scenario ran"
@@ -91,18 +93,7 @@ fn the_official_suite_passes_every_server_scenario_with_no_warning() {
 
 #[test]
 fn the_official_suite_passes_every_scenario_revision_2026_07_28_requires() {
-    let Some((node, packages)) = npm_packages() else { return };
-    let example = Example::start("mcp-conformance");
-    let entry = packages.join("node_modules/conformance-2026-07-28/dist/index.js");
-    let baseline = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp-conformance-baseline.yml");
-    let output = run(Command::new(node)
-        .arg(entry)
-        .args(["server", "--url", &example.url("/mcp"), "--requirements", "2026-07-28", "--expected-failures"])
-        .arg(&baseline));
-    let report = String::from_utf8_lossy(&output.stdout);
-    let summary = report.split("=== SUMMARY ===").nth(1).unwrap_or(&report);
-    println!("{summary}");
-    assert!(output.status.success(), "the suite failed:\n{report}\n{}", String::from_utf8_lossy(&output.stderr));
+    let Some(summary) = run_suite("conformance-2026-07-28", ["--requirements", "2026-07-28"]) else { return };
     for scenario in ["server-stateless", "caching", "input-required-result-tampered-state", "http-header-validation"] {
         assert!(summary.contains(&format!("✓ {scenario}:")), "{scenario} passed:\n{summary}");
     }

@@ -20,7 +20,7 @@ use sisk_bench::driver::floor::kernel_write_cost;
 use sisk_bench::driver::hello::{self, HelloResult};
 use sisk_bench::driver::report::Report;
 use sisk_bench::driver::servers::{ServerProcess, SERVERS};
-use sisk_bench::process::raise_fd_limit;
+use sisk_bench::process::{descriptors_for, load_average, machine_line};
 
 /// Descriptors kept free beyond one per stream (control connections, the runtime, standard streams).
 const SPARE_DESCRIPTORS: u64 = 200;
@@ -76,34 +76,17 @@ fn settings() -> Settings {
     s
 }
 
-fn first_line(path: &str, prefix: &str) -> String {
-    std::fs::read_to_string(path)
-        .ok()
-        .and_then(|text| {
-            text.lines().find(|l| l.starts_with(prefix)).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown".to_owned())
-}
-
-fn preamble(settings: &Settings) -> String {
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+fn preamble(settings: &Settings, descriptors: u64) -> String {
     format!(
-        "Machine: {cores} cores, {}, Linux {}, {} MB memory; load average at the start: {}.\n\
-         Settings: `--servers {} --streams {} --broadcasts {} --connections {} --hello-seconds {} --rounds {}`; \
-         descriptor limit {}.\n",
-        first_line("/proc/cpuinfo", "model name"),
-        kernel.trim(),
-        first_line("/proc/meminfo", "MemTotal").trim_end_matches(" kB").parse::<u64>().map_or(0, |kb| kb / 1024),
-        load.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+        "{}\nSettings: `--servers {} --streams {} --broadcasts {} --connections {} --hello-seconds {} --rounds {}`; \
+         descriptor limit {descriptors}.\n",
+        machine_line(),
         settings.servers.join(","),
         settings.streams.iter().map(usize::to_string).collect::<Vec<_>>().join(","),
         settings.broadcasts,
         settings.connections,
         settings.hello_seconds,
         settings.rounds,
-        raise_fd_limit(),
     )
 }
 
@@ -114,16 +97,9 @@ fn progress(message: &str) {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> io::Result<()> {
     let settings = settings();
-    let descriptors = raise_fd_limit();
     let most = settings.streams.iter().copied().max().unwrap_or(0);
-    if descriptors < most as u64 + SPARE_DESCRIPTORS {
-        return Err(io::Error::other(format!(
-            "{most} streams need about {} open descriptors and the hard limit is {descriptors}: raise it \
-             (`ulimit -Hn`, as root) or pass fewer `--streams`",
-            most as u64 + SPARE_DESCRIPTORS
-        )));
-    }
-    let mut report = Report { preamble: preamble(&settings), ..Report::default() };
+    let descriptors = descriptors_for(most as u64, SPARE_DESCRIPTORS, "streams", "--streams")?;
+    let mut report = Report { preamble: preamble(&settings, descriptors), ..Report::default() };
 
     let mut running = Vec::new();
     for name in &settings.servers {
@@ -167,11 +143,7 @@ async fn main() -> io::Result<()> {
         report.kernel_write.push(kernel_write_cost(streams.min(pairs), settings.broadcasts)?);
     }
     report.criterion = criterion_directory().filter(|d| d.join("get_by_identifier").exists());
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    report.preamble.push_str(&format!(
-        "Load average at the end: {}.\n",
-        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
-    ));
+    report.preamble.push_str(&format!("Load average at the end: {}.\n", load_average()));
     print!("{}", report.render());
     Ok(())
 }

@@ -22,7 +22,7 @@ use sisk_bench::mcp::protocol::Mode;
 use sisk_bench::mcp::report::McpReport;
 use sisk_bench::mcp::resume::{self, Scenario};
 use sisk_bench::mcp::{sessions, McpServer};
-use sisk_bench::process::raise_fd_limit;
+use sisk_bench::process::{descriptors_for, load_average, machine_line};
 
 /// Descriptors kept free beyond one per idle session (its `GET` stream's socket, in the driver and in the
 /// server alike): control connections, the runtime, standard streams.
@@ -80,31 +80,11 @@ fn settings() -> Settings {
     s
 }
 
-fn first_line(path: &str, prefix: &str) -> String {
-    std::fs::read_to_string(path)
-        .ok()
-        .and_then(|text| {
-            text.lines().find(|l| l.starts_with(prefix)).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown".to_owned())
-}
-
-fn load_average() -> String {
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
-}
-
 fn preamble(s: &Settings, descriptors: u64) -> String {
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     format!(
-        "Machine: {cores} cores, {}, Linux {}, {} MB memory; load average at the start: {}.\n\
-         Settings: `--connections {} --seconds {} --rounds {} --sessions {} --resume-events {} --resume-trials {}`; \
+        "{}\nSettings: `--connections {} --seconds {} --rounds {} --sessions {} --resume-events {} --resume-trials {}`; \
          descriptor limit {descriptors}.\n",
-        first_line("/proc/cpuinfo", "model name"),
-        kernel.trim(),
-        first_line("/proc/meminfo", "MemTotal").trim_end_matches(" kB").parse::<u64>().map_or(0, |kb| kb / 1024),
-        load_average(),
+        machine_line(),
         s.connections,
         s.seconds,
         s.rounds,
@@ -121,15 +101,8 @@ fn progress(message: &str) {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> io::Result<()> {
     let settings = settings();
-    let descriptors = raise_fd_limit();
     let most = settings.sessions.iter().copied().max().unwrap_or(0) as u64;
-    if descriptors < most + SPARE_DESCRIPTORS {
-        return Err(io::Error::other(format!(
-            "{most} sessions need about {} open descriptors and the hard limit is {descriptors}: raise it \
-             (`ulimit -Hn`, as root) or pass fewer `--sessions`",
-            most + SPARE_DESCRIPTORS
-        )));
-    }
+    let descriptors = descriptors_for(most, SPARE_DESCRIPTORS, "sessions", "--sessions")?;
     let mut report = McpReport {
         preamble: preamble(&settings, descriptors),
         resume_events: settings.resume_events,

@@ -37,16 +37,17 @@ fn per(total: Duration, count: usize) -> Duration {
     total.div_f64(count.max(1) as f64)
 }
 
-/// `sisk ÷ peer`, or `1` on sisk's own row.
-fn ratio(sisk: f64, peer: f64) -> String {
-    if peer == 0.0 {
+/// `sisk ÷ peer` to two places, or `–` when the peer (or sisk) has no number.
+pub(crate) fn ratio(sisk: f64, peer: f64) -> String {
+    if peer == 0.0 || !peer.is_finite() || !sisk.is_finite() {
         "–".to_owned()
     } else {
         format!("{:.2}", sisk / peer)
     }
 }
 
-fn check(met: bool) -> &'static str {
+/// How a goal's line ends: met, or not met in bold.
+pub(crate) fn check(met: bool) -> &'static str {
     if met {
         "met"
     } else {

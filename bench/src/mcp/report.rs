@@ -5,6 +5,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
+use crate::driver::report::{check, ratio};
 use crate::mcp::calls::CallResult;
 use crate::mcp::protocol::Mode;
 use crate::mcp::resume::{ResumeTrial, Scenario};
@@ -47,23 +48,6 @@ fn megabytes(bytes: u64) -> String {
 
 fn per(total: Duration, count: u64) -> Duration {
     total.div_f64(count.max(1) as f64)
-}
-
-/// `sisk ÷ server`, or `–` when the server has no number.
-fn ratio(sisk: f64, server: f64) -> String {
-    if server == 0.0 || !server.is_finite() || !sisk.is_finite() {
-        "–".to_owned()
-    } else {
-        format!("{:.2}", sisk / server)
-    }
-}
-
-fn check(met: bool) -> &'static str {
-    if met {
-        "met"
-    } else {
-        "**not met**"
-    }
 }
 
 /// The times of the trials that got their answer, sorted.
