@@ -1,11 +1,11 @@
-//! The service under every connection: a hyper request in, a hyper response out. It checks the declared
-//! length against the limit, traces the request, hands it to the router's pipeline
-//! ([`Router::dispatch`]) and leaves a `HEAD` answer's body out; everything a request is answered with
-//! is decided there.
+//! The service under every connection: a hyper request in, a hyper response out. It traces the request,
+//! hands it to the router's pipeline ([`Router::dispatch`]), compresses the answer where that is on,
+//! leaves a `HEAD` answer's body out, and, with server handlers, makes the body close the request when
+//! it ends; everything a request is answered with is decided in the pipeline.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use http::header::{HeaderValue, CONTENT_LENGTH};
 use http::Method;
@@ -14,10 +14,10 @@ use http_body::Body as _;
 use crate::engine::request_body::RequestBody;
 use crate::engine::transport::{Connection, Transport};
 use crate::http::body::ResponseBody;
-use crate::http::{HttpServer, IntoResponse};
-use crate::routing::pipeline::Incoming;
+use crate::http::handlers::RequestClose;
+use crate::http::HttpServer;
+use crate::routing::pipeline::{Dispatched, Incoming};
 use crate::routing::Router;
-use crate::Error;
 
 /// Everything a connection needs to answer requests.
 #[derive(Debug)]
@@ -37,9 +37,13 @@ impl App {
         // Until this returns, a client's half-close waits (see `transport`).
         let _handling = connection.handling_request();
         // Status and elapsed time go in the `answered` event, once; the clock is read only when someone
-        // listens (a disabled span and event cost a check of a static each).
+        // listens (a disabled span and event cost a check of a static each), or the server's handlers
+        // are to be told when the request closes.
         let span = tracing::info_span!("request", method = %request.method(), path = %request.uri().path());
-        let started = (!span.is_disabled() || tracing::enabled!(tracing::Level::INFO)).then(Instant::now);
+        let observing = self.server.handlers().any();
+        let traced = !span.is_disabled() || tracing::enabled!(tracing::Level::INFO);
+        let started = (traced || observing).then(Instant::now);
+        let received_at = observing.then(SystemTime::now);
         let is_head = request.method() == Method::HEAD;
         let (parts, body) = request.into_parts();
         #[cfg(feature = "compression")]
@@ -50,16 +54,9 @@ impl App {
             }
             (parts.method.clone(), accepted)
         });
-        let limit = self.server.configuration().maximum_content_length;
-        let declared =
-            parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-        let response = if limit > 0 && declared.is_some_and(|length| length > limit) {
-            Error::content_too_large(limit).into_response()
-        } else {
-            let incoming = Incoming { parts, body, remote, transport: Transport::current(connection) };
-            self.router.dispatch(&self.server, incoming, &span).await
-        };
-        if let Some(started) = started {
+        let incoming = Incoming { parts, body, remote, transport: Transport::current(connection) };
+        let Dispatched { response, observed } = self.router.dispatch(&self.server, incoming, &span).await;
+        if let Some(started) = started.filter(|_| traced) {
             let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
             tracing::info!(parent: &span, status = response.status.as_u16(), elapsed_ms, "answered");
         }
@@ -71,6 +68,11 @@ impl App {
         let mut response = response.into_hyper();
         if is_head {
             strip_body_for_head(&mut response);
+        }
+        if let (Some(observed), Some(received_at), Some(started)) = (observed, received_at, started) {
+            let close = RequestClose::new(self.server.clone(), observed, &response, received_at, started);
+            let body = std::mem::replace(response.body_mut(), ResponseBody::empty());
+            *response.body_mut() = body.closing_with(close);
         }
         response
     }

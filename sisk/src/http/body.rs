@@ -10,6 +10,7 @@ use bytes::Bytes;
 use futures_util::stream::{BoxStream, Stream, StreamExt};
 use http_body::{Body, Frame, SizeHint};
 
+use crate::http::handlers::RequestClose;
 use crate::http::streams::{EventStreamBody, StreamAborted};
 
 pub(crate) use crate::engine::request_body::BoxError;
@@ -23,6 +24,27 @@ enum Kind {
     Full(Option<Bytes>),
     Stream(EventStreamBody),
     Streamed(Streamed),
+    /// A body whose end (or drop) closes an observed request (only with server handlers).
+    Closing(Box<Closing>),
+}
+
+/// A body counted on its way out; when it is dropped, its request's close hooks run.
+#[derive(Debug)]
+struct Closing {
+    body: ResponseBody,
+    sent: u64,
+    ended: bool,
+    close: Option<RequestClose>,
+}
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        // A body hyper saw was at its end (an empty one, or fixed bytes once taken) is not polled again.
+        let ended = self.ended || self.body.is_end_stream();
+        if let Some(close) = self.close.take() {
+            close.close(self.sent, ended);
+        }
+    }
 }
 
 /// A body pulled from a stream of chunks, with the length it declared, if any.
@@ -64,9 +86,18 @@ impl ResponseBody {
         ResponseBody(Kind::Streamed(Streamed { chunks, remaining: length }))
     }
 
+    /// This body, closing `close` when it ends or is dropped (the close hooks then run).
+    pub(crate) fn closing_with(self, close: RequestClose) -> Self {
+        ResponseBody(Kind::Closing(Box::new(Closing { body: self, sent: 0, ended: false, close: Some(close) })))
+    }
+
     /// True for an event stream's body.
     pub(crate) fn is_event_stream(&self) -> bool {
-        matches!(self.0, Kind::Stream(_))
+        match &self.0 {
+            Kind::Stream(_) => true,
+            Kind::Closing(closing) => closing.body.is_event_stream(),
+            Kind::Full(_) | Kind::Streamed(_) => false,
+        }
     }
 
     /// The body as a stream of chunks, for a layer that rewrites them (compression); an event stream's
@@ -78,13 +109,15 @@ impl ResponseBody {
             Kind::Streamed(streamed) => {
                 Ok(streamed.chunks.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner))
             }
-            Kind::Stream(_) => Err(self),
+            // Compression comes before a body is made to close its request.
+            Kind::Stream(_) | Kind::Closing(_) => Err(self),
         }
     }
 
     pub(crate) fn as_full(&self) -> Option<&[u8]> {
         match &self.0 {
             Kind::Full(bytes) => Some(bytes.as_deref().unwrap_or_default()),
+            Kind::Closing(closing) => closing.body.as_full(),
             Kind::Stream(_) | Kind::Streamed(_) => None,
         }
     }
@@ -132,18 +165,32 @@ impl Body for ResponseBody {
             Kind::Full(bytes) => return Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
             Kind::Stream(stream) => stream.poll_next_chunk(cx),
             Kind::Streamed(streamed) => streamed.poll_next_chunk(cx),
+            Kind::Closing(closing) => {
+                let frame = std::task::ready!(Pin::new(&mut closing.body).poll_frame(cx));
+                match &frame {
+                    Some(Ok(frame)) => closing.sent += frame.data_ref().map_or(0, |data| data.len() as u64),
+                    Some(Err(_)) => {}
+                    None => closing.ended = true,
+                }
+                return Poll::Ready(frame);
+            }
         };
         chunk.map(|chunk| chunk.map(|b| b.map(Frame::data)))
     }
 
     fn is_end_stream(&self) -> bool {
-        matches!(self.0, Kind::Full(None) | Kind::Streamed(Streamed { remaining: Some(0), .. }))
+        match &self.0 {
+            Kind::Full(None) | Kind::Streamed(Streamed { remaining: Some(0), .. }) => true,
+            Kind::Closing(closing) => closing.body.is_end_stream(),
+            Kind::Full(Some(_)) | Kind::Stream(_) | Kind::Streamed(_) => false,
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
         match &self.0 {
             Kind::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
             Kind::Streamed(Streamed { remaining: Some(length), .. }) => SizeHint::with_exact(*length),
+            Kind::Closing(closing) => closing.body.size_hint(),
             Kind::Stream(_) | Kind::Streamed(_) => SizeHint::default(),
         }
     }

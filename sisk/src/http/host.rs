@@ -10,6 +10,7 @@ use crate::backplane::Backplane;
 use crate::engine::serve::{serve, shutdown_signal, Protocols, Security};
 use crate::engine::service::App;
 use crate::http::app_state::AppState;
+use crate::http::handlers::{HandlerList, HttpServerHandler};
 use crate::http::http_service::NO_ADDRESS;
 use crate::http::streams::LocalEventSource;
 use crate::http::{
@@ -47,6 +48,7 @@ pub struct HttpServerHostContextBuilder {
     cors: Option<CrossOriginResourceSharingHeaders>,
     backplane: Option<Arc<dyn Backplane>>,
     state: AppState,
+    handlers: HandlerList,
     registered_hooks: Vec<EventSourceHook>,
     unregistered_hooks: Vec<EventSourceHook>,
 }
@@ -64,6 +66,7 @@ impl std::fmt::Debug for HttpServerHostContextBuilder {
             .field("cors", &self.cors)
             .field("backplane", &self.backplane)
             .field("state", &self.state)
+            .field("handlers", &self.handlers)
             .field("registered_hooks", &self.registered_hooks.len())
             .field("unregistered_hooks", &self.unregistered_hooks.len())
             .finish()
@@ -84,6 +87,7 @@ impl HttpServerHostContextBuilder {
             cors: None,
             backplane: None,
             state: AppState::default(),
+            handlers: HandlerList::default(),
             registered_hooks: Vec::new(),
             unregistered_hooks: Vec::new(),
         }
@@ -184,6 +188,17 @@ impl HttpServerHostContextBuilder {
     /// ```
     pub fn use_state<T: Send + Sync + 'static>(mut self, state: T) -> Self {
         self.state.insert(state);
+        self
+    }
+
+    /// Adds a server handler (Sisk's `UseHandler`): its hooks are called when the server starts and
+    /// stops, when its router is set up, when each request opens and closes, and when a handler fails
+    /// (see [`HttpServerHandler`]). Several may be given; each hook calls them in the order given.
+    ///
+    /// A server made into a service ([`into_service`](Self::into_service)) is started and stopped by
+    /// the server that runs it: its handlers' start and stop hooks are not called.
+    pub fn use_handler(mut self, handler: impl HttpServerHandler) -> Self {
+        self.handlers.push(handler);
         self
     }
 
@@ -291,8 +306,11 @@ impl HttpServerHostContextBuilder {
                 ),
             );
         }
-        let router = self.router.freeze(self.cors)?;
-        let server = HttpServer::new(self.configuration, local_addr, self.backplane, self.state);
+        let handlers = self.handlers.freeze();
+        let mut router = self.router;
+        handlers.each("on_setup_router", |handler| handler.on_setup_router(&mut router));
+        let router = router.freeze(self.cors)?;
+        let server = HttpServer::new(self.configuration, local_addr, self.backplane, self.state, handlers);
         for hook in self.registered_hooks {
             server.event_sources().on_event_source_registered(hook);
         }
@@ -350,10 +368,14 @@ impl HttpServerHostContext {
         let server = self.app.server.clone();
         let listener =
             TcpListener::from_std(self.listener).map_err(|e| Error::io("cannot register the listener", e))?;
+        let handlers = server.handlers().clone();
+        handlers.each("on_server_starting", |handler| handler.on_server_starting(&server));
         server.start_backplane().await;
         notice(Notice::Info, format_args!("listening on {}://{}/", self.security.scheme(), server.local_addr()));
         let protocols = Protocols::new(server.configuration(), self.security);
+        handlers.each("on_server_started", |handler| handler.on_server_started(&server));
         serve(self.app, listener, protocols, signal).await;
+        handlers.each("on_server_stopped", |handler| handler.on_server_stopped(&server));
         Ok(())
     }
 }

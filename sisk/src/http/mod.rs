@@ -14,6 +14,7 @@ mod development_certificate;
 pub mod file_system;
 mod form;
 mod forwarding;
+pub mod handlers;
 pub(crate) mod head_slot;
 mod host;
 mod http_service;

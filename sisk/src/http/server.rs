@@ -10,6 +10,7 @@ use tokio_util::task::TaskTracker;
 use crate::backplane::Backplane;
 use crate::engine::limits::{OpenCount, OpenSlot};
 use crate::http::app_state::AppState;
+use crate::http::handlers::ServerHandlers;
 use crate::http::streams::HttpEventSourceCollection;
 use crate::http::{HttpServerConfiguration, HttpServerHostContextBuilder};
 use crate::Error;
@@ -57,6 +58,8 @@ struct ServerShared {
     configuration: HttpServerConfiguration,
     /// What the program gave the builder's `use_state`.
     state: AppState,
+    /// What the program gave the builder's `use_handler`, in order.
+    handlers: ServerHandlers,
     event_sources: HttpEventSourceCollection,
     local_addr: SocketAddr,
     stopping: CancellationToken,
@@ -78,9 +81,11 @@ impl HttpServer {
         local_addr: SocketAddr,
         backplane: Option<Arc<dyn Backplane>>,
         state: AppState,
+        handlers: ServerHandlers,
     ) -> Self {
         let shared = ServerShared {
             state,
+            handlers,
             event_sources: HttpEventSourceCollection::new(
                 configuration.event_log.clone(),
                 configuration.identifier_policy,
@@ -104,6 +109,11 @@ impl HttpServer {
     /// ([`ErrorKind::StateMissing`](crate::ErrorKind::StateMissing), a `500`) that says how to give one.
     pub fn state<T: Send + Sync + 'static>(&self) -> Result<&T, Error> {
         self.shared.state.get()
+    }
+
+    /// The server's handlers, in order.
+    pub(crate) fn handlers(&self) -> &ServerHandlers {
+        &self.shared.handlers
     }
 
     /// The open, identified Server-Sent Events connections.

@@ -86,8 +86,8 @@ impl CallbackErrorHandler {
     }
 
     /// The answer to `failure` of `request`; sisk's own when the handler itself panics (logged in `span`).
-    pub(crate) fn answer(&self, failure: HandlerFailure, request: &HttpRequest, span: &tracing::Span) -> HttpResponse {
-        match std::panic::catch_unwind(AssertUnwindSafe(|| (self.0)(&failure, request))) {
+    pub(crate) fn answer(&self, failure: &HandlerFailure, request: &HttpRequest, span: &tracing::Span) -> HttpResponse {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| (self.0)(failure, request))) {
             Ok(response) => response.without_failure(),
             Err(_) => {
                 tracing::error!(parent: span, "the callback error handler panicked; answering as sisk does");

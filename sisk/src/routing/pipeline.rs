@@ -18,10 +18,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
+use http::header::CONTENT_LENGTH;
 use http::{Method, StatusCode};
 
 use crate::engine::request_body::RequestBody;
 use crate::engine::transport::Transport;
+use crate::http::handlers::ServerHandlers;
 use crate::http::request::{RequestHead, RequestParts};
 use crate::http::{HttpRequest, HttpResponse, HttpServer};
 use crate::routing::action::{Action, ResponseFuture};
@@ -31,6 +33,7 @@ use crate::routing::request_handler::{HandlerKind, RequestHandler};
 use crate::routing::router::Resolution;
 use crate::routing::HandlerFailure;
 use crate::routing::{Route, RouteMethod, Router};
+use crate::Error;
 
 /// A request as the engine hands it to the router: hyper's parts and body, and where it came from.
 #[derive(Debug)]
@@ -59,12 +62,45 @@ enum Polled {
     Panicked(Box<dyn Any + Send>),
 }
 
+/// A request's answer, as the pipeline gives it to the engine.
+pub(crate) struct Dispatched {
+    pub(crate) response: HttpResponse,
+    /// With server handlers: what their close hooks are told of the request (none without).
+    pub(crate) observed: Option<Box<Observed>>,
+}
+
+/// What the server's handlers are told of a request when it closes, beside its response.
+#[derive(Debug)]
+pub(crate) struct Observed {
+    pub(crate) request: HttpRequest,
+    /// The size its `Content-Length` declared.
+    pub(crate) request_size: u64,
+    /// Refused for the size it declared, before any stage ran.
+    pub(crate) too_large: bool,
+    pub(crate) failure: Option<HandlerFailure>,
+    /// The failure was answered by the router's callback error handler.
+    pub(crate) answered_by_callback: bool,
+}
+
+/// The failure a request met in its stages, and who answered it.
+#[derive(Default)]
+struct FailureSeen {
+    failure: Option<HandlerFailure>,
+    answered_by_callback: bool,
+}
+
 impl Router {
     /// Answers one request of `server`, traced in `span`. The stages run in place; if one turns the
     /// request into an event stream, the stream's head is returned as soon as it is committed and what
     /// is still running goes on in a tracked task (see the module docs).
-    pub(crate) async fn dispatch(&self, server: &HttpServer, incoming: Incoming, span: &tracing::Span) -> HttpResponse {
+    pub(crate) async fn dispatch(&self, server: &HttpServer, incoming: Incoming, span: &tracing::Span) -> Dispatched {
         let Incoming { parts, body, remote, transport } = incoming;
+        let handlers = server.handlers();
+        let observing = handlers.any();
+        let limit = server.configuration().maximum_content_length;
+        let declared =
+            parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+        let too_large = limit > 0 && declared.is_some_and(|length| length > limit);
         let resolution = self.resolve(&parts.method, parts.uri.path());
         let uses_cors = match &resolution {
             Resolution::Found(route, _) => route.uses_cors,
@@ -75,8 +111,9 @@ impl Router {
         // and the response's headers alone.
         let cors = self.cors.as_ref().filter(|_| uses_cors);
         let cors_headers = cors.and_then(|cors| cors.headers_for(&parts.method, &parts.headers));
-        let make_request = |parts, route_parameters| {
-            HttpRequest::new(RequestParts {
+        // The request object, made only for stages to run or handlers to be told of it.
+        let open = |parts, route_parameters| {
+            let request = HttpRequest::new(RequestParts {
                 parts,
                 body: Some(body),
                 remote_address: remote,
@@ -85,34 +122,54 @@ impl Router {
                 response_headers: cors_headers.clone().unwrap_or_default(),
                 transport,
                 may_stream: true,
-            })
+            });
+            if observing {
+                handlers.each("on_http_request_open", |handler| handler.on_http_request_open(&request));
+            }
+            request
         };
         let started = match resolution {
+            _ if too_large => {
+                Err((Error::content_too_large(limit).default_answer(), observing.then(|| open(parts, Vec::new()))))
+            }
             Resolution::Found(route, parameters) => {
-                Ok(Pipeline::route(&self.global_request_handlers, route, make_request(parts, parameters)))
+                Ok(Pipeline::route(&self.global_request_handlers, route, open(parts, parameters)))
             }
             // As in Sisk: `OPTIONS` on a path without an `OPTIONS` route (a CORS preflight, say) is `200`.
-            Resolution::MethodNotAllowed { allowed, .. } if parts.method == Method::OPTIONS => {
-                Err(HttpResponse::new()
-                    .with_header(http::header::ALLOW, allowed.with(RouteMethod::Options).header_value()))
-            }
+            Resolution::MethodNotAllowed { allowed, .. } if parts.method == Method::OPTIONS => Err((
+                HttpResponse::new().with_header(http::header::ALLOW, allowed.with(RouteMethod::Options).header_value()),
+                observing.then(|| open(parts, Vec::new())),
+            )),
             Resolution::MethodNotAllowed { allowed, .. } => match &self.method_not_allowed {
-                Some(action) => Ok(Pipeline::fallback(action, make_request(parts, Vec::new()), Some(allowed))),
-                None => Err(HttpResponse::from_status(StatusCode::METHOD_NOT_ALLOWED)
-                    .with_header(http::header::ALLOW, allowed.header_value())),
+                Some(action) => Ok(Pipeline::fallback(action, open(parts, Vec::new()), Some(allowed))),
+                None => Err((
+                    HttpResponse::from_status(StatusCode::METHOD_NOT_ALLOWED)
+                        .with_header(http::header::ALLOW, allowed.header_value()),
+                    observing.then(|| open(parts, Vec::new())),
+                )),
             },
             Resolution::NotFound => match &self.not_found {
-                Some(action) => Ok(Pipeline::fallback(action, make_request(parts, Vec::new()), None)),
-                None => Err(HttpResponse::from_status(StatusCode::NOT_FOUND)),
+                Some(action) => Ok(Pipeline::fallback(action, open(parts, Vec::new()), None)),
+                None => {
+                    Err((HttpResponse::from_status(StatusCode::NOT_FOUND), observing.then(|| open(parts, Vec::new()))))
+                }
             },
-            Resolution::InvalidParameter => Err(HttpResponse::from_status(StatusCode::BAD_REQUEST)
-                .with_content("a route parameter holds a control character")),
+            Resolution::InvalidParameter => Err((
+                HttpResponse::from_status(StatusCode::BAD_REQUEST)
+                    .with_content("a route parameter holds a control character"),
+                observing.then(|| open(parts, Vec::new())),
+            )),
         };
-        let outcome = match started {
-            Ok(pipeline) => run_in_place(server, pipeline, span, self.callback_error_handler.as_ref()).await,
-            Err(answer) => Outcome::Answered(answer),
+        let mut seen = FailureSeen::default();
+        let (outcome, request) = match started {
+            Ok(pipeline) => {
+                let request = observing.then(|| pipeline.request.clone());
+                let on_failure = self.callback_error_handler.as_ref();
+                (run_in_place(server, pipeline, span, on_failure, &mut seen).await, request)
+            }
+            Err((answer, request)) => (Outcome::Answered(answer), request),
         };
-        match outcome {
+        let response = match outcome {
             Outcome::Answered(mut response) => {
                 for (name, value) in cors_headers.iter().flatten() {
                     response.headers.entry(name).or_insert_with(|| value.clone());
@@ -121,18 +178,26 @@ impl Router {
             }
             Outcome::Streaming(stream_head) => stream_head,
             Outcome::Panicked(panic) => panic_response(span, panic),
-        }
+        };
+        let observed = request.map(|request| {
+            let FailureSeen { failure, answered_by_callback } = seen;
+            let request_size = declared.unwrap_or(0);
+            Box::new(Observed { request, request_size, too_large, failure, answered_by_callback })
+        });
+        Dispatched { response, observed }
     }
 }
 
 /// Polls the stages in place, inside the request's span, until they answer, panic, or commit an event
 /// stream's head — then hands what is still running to a tracked task of `server`. A handler's error or
-/// panic is answered by `on_failure`, the router's callback error handler, when it has one.
+/// panic is told to the server's handlers, answered by `on_failure` (the router's callback error
+/// handler) when there is one, and kept in `seen`.
 async fn run_in_place(
     server: &HttpServer,
     mut pipeline: Pipeline<'_>,
     span: &tracing::Span,
     on_failure: Option<&CallbackErrorHandler>,
+    seen: &mut FailureSeen,
 ) -> Outcome {
     let mut looking = LookingForHead(None);
     let polled = std::future::poll_fn(|cx| {
@@ -149,6 +214,8 @@ async fn run_in_place(
     })
     .await;
     let committed = pipeline.request.head.head_slot.close();
+    // Only someone who listens is told of a failure (a handler's error is otherwise left in its answer).
+    let told = server.handlers().any() || on_failure.is_some();
     match (polled, committed) {
         (Polled::Head(stream_head), _) => {
             hand_off(server, pipeline.into_owned(), span.clone());
@@ -158,32 +225,45 @@ async fn run_in_place(
         // and ends with the request (dropped here).
         (Polled::Answered(_), Some(stream_head)) => Outcome::Streaming(stream_head),
         (Polled::Answered(mut response), None) => {
-            if let Some(handler) = on_failure {
-                if let Some(error) = response.take_failure() {
-                    response = handler.answer(HandlerFailure::Error(error), &pipeline.request, span);
+            if let Some(error) = response.take_failure().filter(|_| told) {
+                let failure = HandlerFailure::Error(error);
+                report_failure(server.handlers(), &failure);
+                if let Some(handler) = on_failure {
+                    response = handler.answer(&failure, &pipeline.request, span);
+                    seen.answered_by_callback = true;
                 }
+                seen.failure = Some(failure);
             }
             Outcome::Answered(response)
         }
         (Polled::Panicked(panic), committed) => {
             // The stages' own copies of the request went with the unwinding; this one says why.
             pipeline.request.fail_event_stream(&mut HttpResponse::from_status(StatusCode::INTERNAL_SERVER_ERROR));
-            match committed {
-                Some(stream_head) => {
+            let failure = told.then(|| HandlerFailure::Panic(panic_message(&panic)));
+            if let Some(failure) = &failure {
+                report_failure(server.handlers(), failure);
+            }
+            let outcome = match (committed, on_failure.zip(failure.as_ref())) {
+                (Some(stream_head), _) => {
                     log_panic(span, &panic, " after its event stream began");
                     Outcome::Streaming(stream_head)
                 }
-                None => match on_failure {
-                    Some(handler) => {
-                        log_panic(span, &panic, "; answering with the callback error handler");
-                        let failure = HandlerFailure::Panic(panic_message(&panic));
-                        Outcome::Answered(handler.answer(failure, &pipeline.request, span))
-                    }
-                    None => Outcome::Panicked(panic),
-                },
-            }
+                (None, Some((handler, failure))) => {
+                    log_panic(span, &panic, "; answering with the callback error handler");
+                    seen.answered_by_callback = true;
+                    Outcome::Answered(handler.answer(failure, &pipeline.request, span))
+                }
+                (None, None) => Outcome::Panicked(panic),
+            };
+            seen.failure = failure;
+            outcome
         }
     }
+}
+
+/// Tells the server's handlers of a handler's failure.
+fn report_failure(handlers: &ServerHandlers, failure: &HandlerFailure) {
+    handlers.each("on_exception", |handler| handler.on_exception(failure));
 }
 
 /// The request head whose slot holds the pipeline's waker, once a stage waited: dropped with the
@@ -203,6 +283,7 @@ impl Drop for LookingForHead {
 /// graceful shutdown waits for (and drops at its timeout).
 fn hand_off(server: &HttpServer, mut pipeline: Pipeline<'static>, span: tracing::Span) {
     let abandoned = server.abandoned().clone();
+    let handlers = server.handlers().clone();
     server.streaming_tasks().spawn(async move {
         let stages = std::future::poll_fn(|cx| poll_caught(&mut pipeline, &span, cx));
         let ran = tokio::select! {
@@ -214,6 +295,9 @@ fn hand_off(server: &HttpServer, mut pipeline: Pipeline<'static>, span: tracing:
             Some(Err(panic)) => {
                 pipeline.request.fail_event_stream(&mut HttpResponse::from_status(StatusCode::INTERNAL_SERVER_ERROR));
                 log_panic(&span, &panic, " after its event stream began");
+                if handlers.any() {
+                    report_failure(&handlers, &HandlerFailure::Panic(panic_message(&panic)));
+                }
             }
             None => tracing::warn!(parent: &span, "handler dropped at the shutdown timeout"),
         }
@@ -414,7 +498,7 @@ fn log_panic(span: &tracing::Span, panic: &Box<dyn Any + Send>, then: &str) {
 }
 
 /// The text a panic carries, or what it is when it carries none.
-fn panic_message(panic: &Box<dyn Any + Send>) -> String {
+pub(crate) fn panic_message(panic: &Box<dyn Any + Send>) -> String {
     panic
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
@@ -445,6 +529,7 @@ mod tests {
             ([127, 0, 0, 1], 5000).into(),
             None,
             Default::default(),
+            Default::default(),
         );
         let (parts, ()) = http::Request::builder().method(method).uri(path).body(()).unwrap().into_parts();
         let connection = Connection::new(&CancellationToken::new(), Carrier::Plain);
@@ -455,7 +540,7 @@ mod tests {
             transport: Transport::current(&connection),
         };
         let span = tracing::Span::none();
-        let answered = router.dispatch(&server, incoming, &span);
+        let answered = async { router.dispatch(&server, incoming, &span).await.response };
         // The bound first (a timeout would poll the pipeline once more at its deadline, and so hide a
         // pipeline that was never woken).
         tokio::select! {

@@ -56,5 +56,6 @@ pub(crate) async fn serve(
         tokio::spawn(serve_connection(app.clone(), protocols.clone(), connections.clone(), accepted));
     }
     drop(listener);
+    server.handlers().each("on_server_stopping", |handler| handler.on_server_stopping(&server));
     shutdown::shut_down(&server, &connections).await;
 }
