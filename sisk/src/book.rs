@@ -57,6 +57,10 @@ pub struct RequestHandlers;
 #[doc = include_str!("../../book/src/attribute-routes.md")]
 pub struct AttributeRoutes;
 
+/// The chapter "Server handlers and logs" (its log sections need the `logging` feature).
+#[doc = include_str!("../../book/src/server-handlers.md")]
+pub struct ServerHandlersAndLogs;
+
 /// The chapter "Resuming and scaling out".
 #[doc = include_str!("../../book/src/resuming-and-scaling-out.md")]
 pub struct ResumingAndScalingOut;

@@ -123,6 +123,9 @@ pub enum ErrorKind {
     /// an error, did not answer in time, or the call or the session ended.
     #[cfg(feature = "mcp")]
     McpClientRequest,
+    /// A log setting cannot be used: an access-log format with an unknown variable, a file rotated at
+    /// 0 bytes.
+    InvalidLogConfiguration,
     /// An operating-system call failed (for example binding the listening port).
     Io,
     /// A failure of something a handler called, made with [`Error::internal`] (`500`).
@@ -142,6 +145,7 @@ impl ErrorKind {
                 | ErrorKind::InvalidListeningPort
                 | ErrorKind::InvalidCertificate
                 | ErrorKind::InvalidTrustedProxy
+                | ErrorKind::InvalidLogConfiguration
         )
     }
 }
@@ -274,6 +278,12 @@ impl Error {
                 methods.join(", ")
             ),
         )
+    }
+
+    /// A log setting that cannot be used, and why.
+    #[cfg(feature = "logging")]
+    pub(crate) fn invalid_log_configuration(what: impl fmt::Display) -> Self {
+        Self::new(ErrorKind::InvalidLogConfiguration, format!("invalid log configuration: {what}"))
     }
 
     pub(crate) fn invalid_listening_port(what: impl fmt::Display) -> Self {

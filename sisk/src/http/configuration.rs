@@ -139,6 +139,31 @@ pub struct HttpServerConfiguration {
     /// is. (Needs the `compression` feature.)
     #[cfg(feature = "compression")]
     pub enable_automatic_response_compression: bool,
+    /// Where the access log goes (Sisk's `AccessLogsStream`, default `None`: no access log). One line
+    /// per request, in [`access_logs_format`](Self::access_logs_format), written when the request
+    /// closes: an event stream's line is written once, when it ends, with its lifetime. (Needs the
+    /// `logging` feature.)
+    #[cfg(feature = "logging")]
+    pub access_logs_stream: Option<crate::http::LogStream>,
+    /// The format of the access log's lines (Sisk's `AccessLogsFormat`); the default is Sisk's:
+    /// `%ri - [%dd/%dmm/%dy %tH:%ti:%ts %tz] "%rm %rz%rq" %sc %lou`, which reads
+    /// `127.0.0.1 - [05/Jul/2026 15:21:47 +00:00] "GET /items?page=2" 200 1.2 KB`. An unknown
+    /// variable fails `build`. The variables are those of Sisk's logging page: `%dd` `%dmmm` `%dmm` `%dm`
+    /// `%dy` (date), `%th` `%tH` `%ti` `%ts` `%tm` `%tz` (time the request arrived, local), `%ri` (the
+    /// client's address, as the [forwarding resolver](Self::forwarding_resolver) sees it), `%rm` `%rs`
+    /// `%ra` `%rh` `%rp` `%rz` `%rq` (method, scheme, authority, host, port, path, `?query`), `%sc` `%sd`
+    /// (status code and text), `%lin` `%linr` `%lou` `%lour` (request and response sizes, readable or in
+    /// bytes), `%lms` (milliseconds to the request's close), `%ls` (how it ended, an
+    /// [`HttpServerExecutionStatus`](crate::http::handlers::HttpServerExecutionStatus)), `%{name}` (a
+    /// request header), `%{:name}` (a response header), and `%%`.
+    #[cfg(feature = "logging")]
+    pub access_logs_format: String,
+    /// Where the error log goes (Sisk's `ErrorsLogsStream`, default `None`): each failure of a handler
+    /// that no [callback error handler](crate::routing::Router::set_callback_error_handler) answered,
+    /// with the time, the request line and headers (not the body), and the error with its causes (or the
+    /// panic's message). (Needs the `logging` feature.)
+    #[cfg(feature = "logging")]
+    pub errors_logs_stream: Option<crate::http::LogStream>,
 }
 
 impl Default for HttpServerConfiguration {
@@ -169,6 +194,12 @@ impl Default for HttpServerConfiguration {
             response_stream_queue_capacity: 64,
             #[cfg(feature = "compression")]
             enable_automatic_response_compression: false,
+            #[cfg(feature = "logging")]
+            access_logs_stream: None,
+            #[cfg(feature = "logging")]
+            access_logs_format: crate::http::logging::access_log_format::DEFAULT_ACCESS_LOG_FORMAT.to_owned(),
+            #[cfg(feature = "logging")]
+            errors_logs_stream: None,
         }
     }
 }

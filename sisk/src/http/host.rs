@@ -306,7 +306,10 @@ impl HttpServerHostContextBuilder {
                 ),
             );
         }
-        let handlers = self.handlers.freeze();
+        let handlers = self.handlers;
+        #[cfg(feature = "logging")]
+        let handlers = crate::http::logging::with_logs(handlers, &self.configuration)?;
+        let handlers = handlers.freeze();
         let mut router = self.router;
         handlers.each("on_setup_router", |handler| handler.on_setup_router(&mut router));
         let router = router.freeze(self.cors)?;

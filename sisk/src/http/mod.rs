@@ -22,6 +22,8 @@ mod into_response;
 #[cfg(feature = "json")]
 mod json;
 mod listening_port;
+#[cfg(feature = "logging")]
+pub(crate) mod logging;
 #[cfg(feature = "multipart")]
 mod multipart;
 mod query;
@@ -48,6 +50,8 @@ pub use into_response::IntoResponse;
 #[cfg(feature = "json")]
 pub use json::Json;
 pub use listening_port::{IntoListeningPort, ListeningPort};
+#[cfg(feature = "logging")]
+pub use logging::{LogStream, RotatingPolicy};
 #[cfg(feature = "multipart")]
 pub use multipart::{MultipartForm, MultipartObject};
 pub use query::QueryString;
