@@ -10,7 +10,9 @@
 //! curl -d 'hello from node 2' 'localhost:5002/broadcast?prefix=a'
 //! ```
 //!
-//! Without `REDIS_URL` it is one node on the built-in in-memory log; nothing else changes.
+//! Without `REDIS_URL` it is one node on the built-in in-memory log; nothing else changes. A Redis over TLS
+//! with an ACL user is `REDIS_URL=rediss://user:password@host:6380/`, with `REDIS_CA_FILE` naming the PEM
+//! file of the CA that signed its certificate when the system does not trust it.
 //! `IDENTIFIER_POLICY=replace` makes a new connection replace an open one with its identifier, on any node,
 //! as Sisk does (`reject` refuses it; the default keeps both).
 //!
@@ -101,7 +103,14 @@ async fn main() -> Result<(), sisk::Error> {
         .use_router(r)
         .use_configuration(|config| config.identifier_policy = policy);
     if let Ok(url) = std::env::var("REDIS_URL") {
-        builder = builder.use_backplane(RedisBackplane::new(url).key_prefix("cluster-node"));
+        let mut backplane = RedisBackplane::new(url).key_prefix("cluster-node");
+        if let Ok(path) = std::env::var("REDIS_CA_FILE") {
+            let pem = std::fs::read(&path).map_err(|e| {
+                sisk::Error::internal(std::io::Error::new(e.kind(), format!("REDIS_CA_FILE={path}: {e}")))
+            })?;
+            backplane = backplane.tls_root_certificate(pem);
+        }
+        builder = builder.use_backplane(backplane);
     }
     builder.build()?.start().await
 }

@@ -16,8 +16,12 @@ const START_LIMIT: Duration = Duration::from_secs(10);
 pub struct RedisServer {
     /// Its port on 127.0.0.1.
     pub port: u16,
+    /// Its TLS port on 127.0.0.1, when it has one.
+    pub tls_port: Option<u16>,
     /// Where it keeps its append-only file, when it has one.
     data: Option<PathBuf>,
+    /// Arguments beyond the port and persistence (TLS files, ACL users).
+    extra: Vec<String>,
     child: Option<Child>,
 }
 
@@ -25,7 +29,34 @@ impl RedisServer {
     /// Starts one without persistence on a free port. `None` when `redis-server` is not installed (the
     /// test should then return, having passed), except under CI, where that panics.
     pub fn start() -> Option<RedisServer> {
-        Self::start_in(None)
+        Self::start_in(None, Vec::new(), false)
+    }
+
+    /// Starts one that also listens for TLS with the certificates of `tls` (asking clients for one of
+    /// theirs when `client_certificates`), and has the ACL user `user` with `password` beside the default
+    /// user, allowed only what the book says a backplane's user needs, on the keys of the prefixes
+    /// `sisk`, `tls` and `mtls`. The plain port stays, for the readiness check.
+    pub fn start_tls(
+        tls: &crate::tls_files::TlsFiles,
+        client_certificates: bool,
+        user: &str,
+        password: &str,
+    ) -> Option<RedisServer> {
+        let mut extra: Vec<String> = vec![
+            "--tls-cert-file".into(),
+            tls.path("server.crt"),
+            "--tls-key-file".into(),
+            tls.path("server.key"),
+            "--tls-ca-cert-file".into(),
+            tls.path("ca.crt"),
+            "--tls-auth-clients".into(),
+            (if client_certificates { "yes" } else { "no" }).into(),
+        ];
+        let password = format!(">{password}");
+        let acl = ["--user", user, "on", &password, "~{sisk}*", "~{tls}*", "~{mtls}*", "&*"];
+        let commands = ["+@read", "+@write", "+@stream", "+@scripting", "+ping", "+client"];
+        extra.extend(acl.iter().chain(&commands).map(|arg| arg.to_string()));
+        Self::start_in(None, extra, true)
     }
 
     /// Starts one that writes every command to an append-only file (`appendfsync always`), so a restart
@@ -33,10 +64,10 @@ impl RedisServer {
     pub fn start_persistent() -> Option<RedisServer> {
         let dir = std::env::temp_dir().join(format!("sisk-redis-{}-{}", std::process::id(), crate::unique()));
         std::fs::create_dir_all(&dir).expect("a directory for the append-only file");
-        Self::start_in(Some(dir))
+        Self::start_in(Some(dir), Vec::new(), false)
     }
 
-    fn start_in(data: Option<PathBuf>) -> Option<RedisServer> {
+    fn start_in(data: Option<PathBuf>, extra: Vec<String>, tls: bool) -> Option<RedisServer> {
         if Command::new("redis-server").arg("--version").stdout(Stdio::null()).status().is_err() {
             let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
             assert!(!ci, "redis-server is not installed (apt-get install -y redis-server); under CI it must be");
@@ -49,9 +80,11 @@ impl RedisServer {
         // A port found free may be taken before the server binds it (by a test running beside this
         // one): then this server exits at once, and another port is tried.
         for _ in 0..10 {
-            let port =
-                TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).and_then(|l| l.local_addr()).expect("a free port").port();
-            let mut server = RedisServer { port, data: data.clone(), child: None };
+            let free = || {
+                TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).and_then(|l| l.local_addr()).expect("a free port").port()
+            };
+            let (port, tls_port) = (free(), tls.then(free));
+            let mut server = RedisServer { port, tls_port, data: data.clone(), extra: extra.clone(), child: None };
             if server.try_restart() {
                 return Some(server);
             }
@@ -62,6 +95,13 @@ impl RedisServer {
     /// `redis://127.0.0.1:<port>/`.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// `rediss://<user_info>@127.0.0.1:<tls port>/` (or without user info when it is empty).
+    pub fn tls_url(&self, user_info: &str) -> String {
+        let port = self.tls_port.expect("a server started with start_tls");
+        let user_info = if user_info.is_empty() { String::new() } else { format!("{user_info}@") };
+        format!("rediss://{user_info}127.0.0.1:{port}/")
     }
 
     /// Kills it (SIGKILL, by pid), as a crash or a lost machine would.
@@ -83,6 +123,10 @@ impl RedisServer {
         self.kill();
         let mut command = Command::new("redis-server");
         command.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""]);
+        if let Some(tls_port) = self.tls_port {
+            command.args(["--tls-port", &tls_port.to_string()]);
+        }
+        command.args(&self.extra);
         match &self.data {
             Some(dir) => command.args(["--appendonly", "yes", "--appendfsync", "always", "--dir"]).arg(dir),
             None => command.args(["--appendonly", "no"]),

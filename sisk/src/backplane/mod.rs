@@ -17,6 +17,8 @@ mod presence;
 mod records;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "redis")]
+mod redis_access;
 
 use std::fmt;
 use std::future::Future;

@@ -19,11 +19,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Client};
+use redis::AsyncConnectionConfig;
 use tokio::sync::mpsc;
 
+use crate::backplane::redis_access::{failure_cause, RedisAccess};
 use crate::backplane::{AppendReply, Backplane, BoxFuture, LogEntry, PresenceEntry, SharedLog, SharedRecords};
 use crate::http::streams::{new_epoch, now_millis, EventId, Position};
+use crate::notice::{notice, Notice};
 use crate::Error;
 
 /// Reads the epoch, creating it if the key is missing (a Redis that came back empty gets a new one), then
@@ -88,11 +90,13 @@ const START_WAIT: Duration = Duration::from_secs(3);
 /// ```
 #[derive(Debug)]
 pub struct RedisBackplane {
-    url: String,
+    access: RedisAccess,
     prefix: String,
     outbox: usize,
     node: String,
     reachable: AtomicBool,
+    /// Why Redis could not be reached, last time it could not (logged when it changes).
+    failure: std::sync::Mutex<Option<String>>,
     /// The connection for queries, once opened.
     queries: tokio::sync::Mutex<Option<MultiplexedConnection>>,
     /// Entries waiting for the appending task (taken by `start`).
@@ -121,20 +125,26 @@ struct Keys {
 }
 
 impl RedisBackplane {
-    /// A backplane on the Redis at `url` (`redis://host:port/db`), with the key prefix `sisk`.
+    /// A backplane on the Redis at `url`, with the key prefix `sisk`: `redis://host:port/db`, or
+    /// `rediss://host:port/db` for TLS (on rustls, trusting the system's CAs unless
+    /// [`tls_root_certificate`](Self::tls_root_certificate) gives one); an ACL user and password may be
+    /// in the URL (`rediss://user:password@host:port/db`) or given with
+    /// [`credentials`](Self::credentials). Logs and errors never show the password.
     pub fn new(url: impl Into<String>) -> Self {
-        Self::with_queue(url.into(), "sisk".to_owned(), 0)
+        let access = RedisAccess { url: url.into(), ..RedisAccess::default() };
+        Self::with_queue(access, "sisk".to_owned(), 0)
     }
 
-    fn with_queue(url: String, prefix: String, outbox: usize) -> Self {
+    fn with_queue(access: RedisAccess, prefix: String, outbox: usize) -> Self {
         // What waits for the appending task: the outbox, or a batch's worth of entries in flight.
         let (sender, receiver) = mpsc::channel(outbox.max(4 * BATCH));
         RedisBackplane {
-            url,
+            access,
             prefix,
             outbox,
             node: new_epoch().to_string(),
             reachable: AtomicBool::new(false),
+            failure: std::sync::Mutex::new(None),
             queries: tokio::sync::Mutex::new(None),
             sender,
             receiver: std::sync::Mutex::new(Some(receiver)),
@@ -143,13 +153,48 @@ impl RedisBackplane {
 
     /// The prefix of every key (default `sisk`): one per app sharing a Redis.
     pub fn key_prefix(self, prefix: impl Into<String>) -> Self {
-        Self::with_queue(self.url, prefix.into(), self.outbox)
+        Self::with_queue(self.access, prefix.into(), self.outbox)
+    }
+
+    /// Logs in as the ACL user `username` with `password` (Redis 6's `AUTH username password`), in
+    /// place of any user and password in the URL. For the default user, give `"default"`.
+    pub fn credentials(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
+        self.access.username = Some(username.into());
+        self.access.password = Some(password.into());
+        self
+    }
+
+    /// Trusts the CA whose certificate `pem` holds (PEM) for Redis's certificate, in place of the
+    /// system's CAs: a Redis with a certificate of its own CA, as managed offerings and most private
+    /// setups have. Needs a `rediss://` URL.
+    ///
+    /// ```no_run
+    /// use sisk::backplane::RedisBackplane;
+    ///
+    /// # fn run() -> std::io::Result<()> {
+    /// let backplane = RedisBackplane::new("rediss://redis.internal:6380/0")
+    ///     .credentials("sisk-app", std::env::var("REDIS_PASSWORD").unwrap_or_default())
+    ///     .tls_root_certificate(std::fs::read("/etc/redis/ca.crt")?);
+    /// # let _ = backplane;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tls_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.access.root_certificate = Some(pem.into());
+        self
+    }
+
+    /// Shows the certificate `certificate_pem`, with its private key `key_pem` (both PEM), to a Redis
+    /// that asks clients for one (`tls-auth-clients yes`). Needs a `rediss://` URL.
+    pub fn tls_client_certificate(mut self, certificate_pem: impl Into<Vec<u8>>, key_pem: impl Into<Vec<u8>>) -> Self {
+        self.access.client_certificate = Some((certificate_pem.into(), key_pem.into()));
+        self
     }
 
     /// Lets up to `entries` events wait while Redis is unreachable, appended in order once it is back
     /// (default 0: publishing fails at once while Redis is unreachable). A full outbox fails at once too.
     pub fn outbox(self, entries: usize) -> Self {
-        Self::with_queue(self.url, self.prefix, entries)
+        Self::with_queue(self.access, self.prefix, entries)
     }
 
     fn keys(&self) -> Keys {
@@ -167,7 +212,7 @@ impl RedisBackplane {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(response_timeout);
-        Client::open(self.url.as_str())?.get_multiplexed_async_connection_with_config(&config).await
+        self.access.client()?.get_multiplexed_async_connection_with_config(&config).await
     }
 
     /// A connection with the append script loaded; returns it and the script's hash.
@@ -204,14 +249,28 @@ impl RedisBackplane {
         answered.map_err(records_unreachable)
     }
 
-    fn set_reachable(&self, reachable: bool) {
-        if self.reachable.swap(reachable, Ordering::Relaxed) != reachable {
-            if reachable {
-                tracing::info!(url = %self.url, "the Redis backplane is reachable");
-            } else {
-                tracing::warn!(url = %self.url, "the Redis backplane is unreachable; publishing fails until it is back");
-            }
+    /// Redis answered.
+    fn set_reachable(&self) {
+        crate::sync::lock(&self.failure).take();
+        if !self.reachable.swap(true, Ordering::Relaxed) {
+            tracing::info!(url = %self.access.shown(), "the Redis backplane is reachable");
         }
+    }
+
+    /// Redis could not be reached, because of `err`: said when it was reachable before, or when the
+    /// cause changed (a wrong password fixed, then the network down), not at every retry.
+    fn set_unreachable(&self, err: &redis::RedisError) {
+        let cause = failure_cause(err);
+        let was_reachable = self.reachable.swap(false, Ordering::Relaxed);
+        let changed = crate::sync::lock(&self.failure).replace(cause.clone()).as_ref() != Some(&cause);
+        if was_reachable || changed {
+            tracing::warn!(url = %self.access.shown(), %cause, "the Redis backplane cannot reach Redis; publishing fails until it is back");
+        }
+    }
+
+    /// Why Redis cannot be reached, as last seen.
+    fn failure(&self) -> String {
+        crate::sync::lock(&self.failure).clone().unwrap_or_else(|| "it has not answered yet".to_owned())
     }
 
     /// Appends what arrives, in order, in pipelined batches. The connection is kept open (and reopened
@@ -231,7 +290,7 @@ impl RedisBackplane {
                 match self.connect_with_script(Some(Duration::from_secs(5))).await {
                     Ok(loaded) => {
                         connection = Some(loaded);
-                        self.set_reachable(true);
+                        self.set_reachable();
                         backoff.reset();
                     }
                     Err(err) => {
@@ -299,11 +358,12 @@ impl RedisBackplane {
 
     /// Redis did not take a batch: those whose caller waits are told; the others wait for a retry.
     fn fail_batch(&self, waiting: &mut VecDeque<Pending>, err: &redis::RedisError) {
-        self.set_reachable(false);
+        self.set_unreachable(err);
         tracing::debug!(error = %err, "appending to the Redis stream failed");
         waiting.retain_mut(|pending| match pending.reply.take() {
             Some(reply) => {
-                let _ = reply.send(Err(Error::broker_unavailable(format!("Redis: {err}")).caused_by(err.clone())));
+                let why = failure_cause(err);
+                let _ = reply.send(Err(Error::broker_unavailable(format!("Redis: {why}")).caused_by(err.clone())));
                 false
             }
             None => true,
@@ -338,7 +398,7 @@ impl RedisBackplane {
                 if last.is_none() {
                     last = Some(self.load_window(&mut conn, &keys, &log, &epoch).await?);
                 }
-                self.set_reachable(true);
+                self.set_reachable();
                 backoff.reset();
                 if let Some(ready) = ready.take() {
                     let _ = ready.send(());
@@ -376,7 +436,7 @@ impl RedisBackplane {
             .await;
             if let Err(err) = result {
                 tracing::debug!(error = %err, "reading the Redis stream failed; reconnecting");
-                self.set_reachable(false);
+                self.set_unreachable(&err);
                 if backoff.wait(&log).await {
                     return;
                 }
@@ -494,9 +554,13 @@ impl Backplane for RedisBackplane {
             let (ready, is_ready) = tokio::sync::oneshot::channel();
             tokio::spawn(self.clone().read_loop(log, ready));
             if tokio::time::timeout(START_WAIT, is_ready).await.is_err() {
-                tracing::warn!(
-                    url = %self.url,
-                    "Redis is unreachable; serving from this node's own window until it is back"
+                notice(
+                    Notice::Warn,
+                    format_args!(
+                        "the Redis backplane cannot reach {} ({}); serving from this node's own window until it is back",
+                        self.access.shown(),
+                        self.failure()
+                    ),
                 );
             }
         })
@@ -505,7 +569,11 @@ impl Backplane for RedisBackplane {
     fn append(&self, entry: LogEntry, reply: Option<AppendReply>) -> Result<(), Error> {
         let fields = entry.to_fields()?;
         if self.outbox == 0 && !self.reachable.load(Ordering::Relaxed) {
-            return Err(Error::broker_unavailable(format!("Redis at {} is unreachable", self.url)));
+            return Err(Error::broker_unavailable(format!(
+                "Redis at {} cannot be reached: {}",
+                self.access.shown(),
+                self.failure()
+            )));
         }
         self.sender.try_send(Pending { fields, reply }).map_err(|err| match err {
             mpsc::error::TrySendError::Full(_) => Error::broker_unavailable("the backplane's outbox is full"),
