@@ -38,6 +38,8 @@ pub struct EventReader {
     buffer: Vec<u8>,
     /// The id of the last frame that had one: what a browser would send back as `Last-Event-ID`.
     pub last_event_id: Option<String>,
+    /// How many comments (pings) were read and skipped.
+    pub comments: usize,
 }
 
 impl EventReader {
@@ -49,12 +51,12 @@ impl EventReader {
         }
         let response = tokio::time::timeout(LIMIT, request.send()).await.expect("opens in time").expect("opens");
         assert_eq!(response.status(), 200, "{url}");
-        EventReader { response, buffer: Vec::new(), last_event_id: last_event_id.map(str::to_owned) }
+        EventReader { response, buffer: Vec::new(), last_event_id: last_event_id.map(str::to_owned), comments: 0 }
     }
 
     /// Reads `response`, already open, as an event stream.
     pub fn from_response(response: reqwest::Response) -> EventReader {
-        EventReader { response, buffer: Vec::new(), last_event_id: None }
+        EventReader { response, buffer: Vec::new(), last_event_id: None, comments: 0 }
     }
 
     /// The next frame (comments skipped), or `None` when the stream ends or fails; bounded by `within`.
@@ -80,7 +82,8 @@ impl EventReader {
                     }
                 }
                 if frame == Frame::default() {
-                    continue; // a comment (a ping)
+                    self.comments += 1; // a comment (a ping)
+                    continue;
                 }
                 if frame.id.is_some() {
                     self.last_event_id.clone_from(&frame.id);

@@ -10,7 +10,8 @@
 //! the epoch and appends in one step, so no entry lands under an epoch it does not belong to.
 //!
 //! Two connections per node: appends go in pipelined batches on one; the blocking read has its own,
-//! with no response timeout (the `redis` crate's default would cut a long `XREAD BLOCK`), and is never
+//! whose response timeout is the longest block and two seconds more (the `redis` crate's
+//! default would cut an `XREAD BLOCK`; none at all would never notice a partition), and is never
 //! cancelled mid-command (it blocks for at most a second, and the loop checks for shutdown between reads).
 
 use std::collections::{HashMap, VecDeque};
@@ -64,6 +65,10 @@ const BATCH: usize = 256;
 const READ_COUNT: usize = 1024;
 /// How long one `XREAD` blocks.
 const READ_BLOCK: Duration = Duration::from_secs(1);
+/// How long the reading connection waits for an answer: a blocking read's longest block and two seconds
+/// more. A Redis cut off by a partition (nothing answers, nothing closes) is noticed in that time, and
+/// a healthy blocking read is never cut short.
+const READ_RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a node counts as live after it last reported: a node killed without a word is counted for
 /// up to this long.
 const NODE_TTL: Duration = Duration::from_secs(3);
@@ -379,7 +384,7 @@ impl RedisBackplane {
         let mut backoff = Backoff::default();
         while !log.is_stopping() {
             let result = async {
-                let mut conn = self.connect(None).await?;
+                let mut conn = self.connect(Some(READ_RESPONSE_TIMEOUT)).await?;
                 // The epoch there is, created if missing; `SET NX` never replaces another node's.
                 let (epoch,): (String,) = redis::pipe()
                     .cmd("SET")
