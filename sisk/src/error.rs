@@ -123,6 +123,9 @@ pub enum ErrorKind {
     /// an error, did not answer in time, or the call or the session ended.
     #[cfg(feature = "mcp")]
     McpClientRequest,
+    /// An append waited for replicas (`RedisBackplane::wait_for_replicas`) and fewer had it in time:
+    /// the event is in the log and may be delivered, but a failover could lose it (`503`).
+    NotReplicated,
     /// A log setting cannot be used: an access-log format with an unknown variable, a file rotated at
     /// 0 bytes.
     InvalidLogConfiguration,
@@ -276,6 +279,23 @@ impl Error {
                 "controller `{controller}` has routes on `&self` ({}): hand the router an instance with \
                  `r.set_object({controller} {{ … }})` instead of `set_object_type::<{controller}>()`",
                 methods.join(", ")
+            ),
+        )
+    }
+
+    /// An append that fewer replicas than asked acknowledged in time.
+    #[cfg(feature = "redis")]
+    pub(crate) fn not_replicated(
+        id: &crate::http::streams::EventId,
+        acknowledged: usize,
+        asked: usize,
+        within: std::time::Duration,
+    ) -> Self {
+        Self::new(
+            ErrorKind::NotReplicated,
+            format!(
+                "the event {id} is in the log, but only {acknowledged} of the {asked} replicas asked for had it within \
+                 {within:?}: it may reach every client, and a failover now could lose it"
             ),
         )
     }
@@ -582,7 +602,9 @@ impl Error {
             ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorKind::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorKind::IdentifierInUse => StatusCode::CONFLICT,
-            ErrorKind::BrokerUnavailable | ErrorKind::TooManyEventSources => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::BrokerUnavailable | ErrorKind::TooManyEventSources | ErrorKind::NotReplicated => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         })
     }

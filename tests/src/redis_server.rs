@@ -20,8 +20,10 @@ pub struct RedisServer {
     pub tls_port: Option<u16>,
     /// Where it keeps its append-only file, when it has one.
     data: Option<PathBuf>,
-    /// Arguments beyond the port and persistence (TLS files, ACL users).
+    /// Arguments beyond the port and persistence (TLS files, ACL users, the master it replicates).
     extra: Vec<String>,
+    /// For a Sentinel: its configuration file (Sentinel rewrites it as it learns).
+    sentinel_config: Option<PathBuf>,
     child: Option<Child>,
 }
 
@@ -84,12 +86,77 @@ impl RedisServer {
                 TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).and_then(|l| l.local_addr()).expect("a free port").port()
             };
             let (port, tls_port) = (free(), tls.then(free));
-            let mut server = RedisServer { port, tls_port, data: data.clone(), extra: extra.clone(), child: None };
+            let mut server = RedisServer {
+                port,
+                tls_port,
+                data: data.clone(),
+                extra: extra.clone(),
+                sentinel_config: None,
+                child: None,
+            };
             if server.try_restart() {
                 return Some(server);
             }
         }
         panic!("redis-server could not start on a free port in ten tries");
+    }
+
+    /// Starts a replica of the master at 127.0.0.1:`master_port` (`--replicaof`; the port of a proxy in
+    /// front of the master, for a link the test can partition), without persistence.
+    pub fn start_replica_of(master_port: u16) -> Option<RedisServer> {
+        let extra = vec!["--replicaof".into(), "127.0.0.1".into(), master_port.to_string()];
+        Self::start_in(None, extra, false)
+    }
+
+    /// Starts a Sentinel (`redis-server --sentinel`) that watches `master` under the name `name`, with a
+    /// quorum of one and a master counted down after `down_after` without an answer.
+    pub fn start_sentinel(master: &RedisServer, name: &str, down_after: Duration) -> Option<RedisServer> {
+        let dir = std::env::temp_dir().join(format!("sisk-sentinel-{}-{}", std::process::id(), crate::unique()));
+        std::fs::create_dir_all(&dir).expect("a directory for the Sentinel's configuration");
+        let config = dir.join("sentinel.conf");
+        let text = format!(
+            "bind 127.0.0.1\nsentinel monitor {name} 127.0.0.1 {port} 1\nsentinel down-after-milliseconds {name} {ms}\n\
+             sentinel failover-timeout {name} 10000\nsentinel parallel-syncs {name} 1\n",
+            port = master.port,
+            ms = down_after.as_millis(),
+        );
+        std::fs::write(&config, text).expect("the Sentinel's configuration is written");
+        if Command::new("redis-server").arg("--version").stdout(Stdio::null()).status().is_err() {
+            return Self::start_in(None, Vec::new(), false); // says it is missing (and fails under CI)
+        }
+        for _ in 0..10 {
+            let port =
+                TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).and_then(|l| l.local_addr()).expect("a free port").port();
+            let mut sentinel = RedisServer {
+                port,
+                tls_port: None,
+                data: Some(dir.clone()),
+                extra: Vec::new(),
+                sentinel_config: Some(config.clone()),
+                child: None,
+            };
+            if sentinel.try_restart() {
+                return Some(sentinel);
+            }
+        }
+        panic!("redis-server --sentinel could not start on a free port in ten tries");
+    }
+
+    /// Stops it (SIGSTOP) without closing anything: it neither answers nor replicates until
+    /// [`resume`](Self::resume).
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused server run again (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("a running server");
+        let sent = Command::new("kill").arg(signal).arg(child.id().to_string()).status().expect("kill runs");
+        assert!(sent.success(), "kill {signal} {}", child.id());
     }
 
     /// `redis://127.0.0.1:<port>/`.
@@ -122,14 +189,18 @@ impl RedisServer {
     fn try_restart(&mut self) -> bool {
         self.kill();
         let mut command = Command::new("redis-server");
+        if let Some(config) = &self.sentinel_config {
+            command.arg(config).arg("--sentinel");
+        }
         command.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""]);
         if let Some(tls_port) = self.tls_port {
             command.args(["--tls-port", &tls_port.to_string()]);
         }
         command.args(&self.extra);
-        match &self.data {
-            Some(dir) => command.args(["--appendonly", "yes", "--appendfsync", "always", "--dir"]).arg(dir),
-            None => command.args(["--appendonly", "no"]),
+        match (&self.data, &self.sentinel_config) {
+            (_, Some(_)) => &mut command,
+            (Some(dir), None) => command.args(["--appendonly", "yes", "--appendfsync", "always", "--dir"]).arg(dir),
+            (None, None) => command.args(["--appendonly", "no"]),
         };
         let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("redis-server starts");
         self.child = Some(child);

@@ -19,6 +19,8 @@ mod records;
 mod redis;
 #[cfg(feature = "redis")]
 mod redis_access;
+#[cfg(feature = "redis")]
+mod redis_connection;
 
 use std::fmt;
 use std::future::Future;

@@ -19,11 +19,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
-use redis::AsyncConnectionConfig;
 use tokio::sync::mpsc;
 
-use crate::backplane::redis_access::{failure_cause, RedisAccess};
+use crate::backplane::redis_access::{failure_cause, RedisAccess, Topology};
+use crate::backplane::redis_connection::RedisConnection;
 use crate::backplane::{AppendReply, Backplane, BoxFuture, LogEntry, PresenceEntry, SharedLog, SharedRecords};
 use crate::http::streams::{new_epoch, now_millis, EventId, Position};
 use crate::notice::{notice, Notice};
@@ -40,6 +39,18 @@ if not epoch then
 end
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'ep', epoch, unpack(ARGV, 3))
 return {epoch, id}
+";
+
+/// Starts a new epoch in place of `ARGV[1]` (unless another node did already, or the key is gone and
+/// this one sets it): what a node does when the stream lost entries it had delivered. Returns the epoch
+/// there is. KEYS: epoch. ARGV: the epoch that lost entries, a candidate new one.
+const REPLACE_EPOCH: &str = r"
+local epoch = redis.call('GET', KEYS[1])
+if (not epoch) or epoch == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2])
+  return ARGV[2]
+end
+return epoch
 ";
 
 /// Restarts a record's expiry and reads it, in one step. KEYS: the record. ARGV: its time to live in ms.
@@ -98,12 +109,14 @@ pub struct RedisBackplane {
     access: RedisAccess,
     prefix: String,
     outbox: usize,
+    /// Replicas an append waits for (`WAIT`), and for how long.
+    replicas: Option<(usize, Duration)>,
     node: String,
     reachable: AtomicBool,
     /// Why Redis could not be reached, last time it could not (logged when it changes).
     failure: std::sync::Mutex<Option<String>>,
     /// The connection for queries, once opened.
-    queries: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+    queries: tokio::sync::Mutex<Option<RedisConnection>>,
     /// Entries waiting for the appending task (taken by `start`).
     sender: mpsc::Sender<Pending>,
     receiver: std::sync::Mutex<Option<mpsc::Receiver<Pending>>>,
@@ -140,6 +153,45 @@ impl RedisBackplane {
         Self::with_queue(access, "sisk".to_owned(), 0)
     }
 
+    /// A backplane on the Redis master that the Sentinels at `sentinels` (`redis://host:26379`, one or
+    /// more) know as `master`: each connection asks them where the master is, so after a failover the
+    /// node reconnects to the promoted replica and reads on from its last id. The master is reached with
+    /// the user, password and TLS of [`credentials`](Self::credentials) and the certificates given (for
+    /// TLS to the master, see [`master_url`](Self::master_url)).
+    ///
+    /// Replication is asynchronous: a failover can lose entries the old master had acknowledged. A node
+    /// that already delivered one of them finds, when it reconnects, that its last entry is gone from the
+    /// promoted master's stream; it then starts a new epoch of the log, so every node's clients get the
+    /// stale signal, as for any gap — never a silent gap, never an id used twice.
+    /// [`wait_for_replicas`](Self::wait_for_replicas) makes an append wait until replicas have it.
+    pub fn sentinel(sentinels: impl IntoIterator<Item = impl Into<String>>, master: impl Into<String>) -> Self {
+        let sentinels: Vec<String> = sentinels.into_iter().map(Into::into).collect();
+        let topology = Topology::Sentinel { sentinels, master: master.into() };
+        let access = RedisAccess { topology, url: "redis://sentinel-master/".to_owned(), ..RedisAccess::default() };
+        Self::with_queue(access, "sisk".to_owned(), 0)
+    }
+
+    /// For a backplane found through [Sentinel](Self::sentinel): the user, password, database and
+    /// scheme of `url` (`rediss://user:password@any/0`) are those the master is reached with; its host
+    /// and port are not used (the Sentinels say where the master is).
+    pub fn master_url(mut self, url: impl Into<String>) -> Self {
+        self.access.url = url.into();
+        self
+    }
+
+    /// A backplane on the Redis Cluster reached through `nodes` (`redis://host:port`, one or more; it
+    /// finds the others). Every key of the backplane has one hash tag, the key prefix, so one app's log
+    /// lives on one shard (and one core) of the cluster; the connection follows `MOVED` and `ASK`
+    /// redirections, a slot migrating to another master, and a failover to a replica. For more than one
+    /// shard's worth of events, give each log its own prefix (a tenant, a room family) and so its own
+    /// shard.
+    pub fn cluster(nodes: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        let nodes: Vec<String> = nodes.into_iter().map(Into::into).collect();
+        let url = nodes.first().cloned().unwrap_or_default();
+        let access = RedisAccess { topology: Topology::Cluster { nodes }, url, ..RedisAccess::default() };
+        Self::with_queue(access, "sisk".to_owned(), 0)
+    }
+
     fn with_queue(access: RedisAccess, prefix: String, outbox: usize) -> Self {
         // What waits for the appending task: the outbox, or a batch's worth of entries in flight.
         let (sender, receiver) = mpsc::channel(outbox.max(4 * BATCH));
@@ -147,6 +199,7 @@ impl RedisBackplane {
             access,
             prefix,
             outbox,
+            replicas: None,
             node: new_epoch().to_string(),
             reachable: AtomicBool::new(false),
             failure: std::sync::Mutex::new(None),
@@ -158,7 +211,8 @@ impl RedisBackplane {
 
     /// The prefix of every key (default `sisk`): one per app sharing a Redis.
     pub fn key_prefix(self, prefix: impl Into<String>) -> Self {
-        Self::with_queue(self.access, prefix.into(), self.outbox)
+        let replicas = self.replicas;
+        Self { replicas, ..Self::with_queue(self.access, prefix.into(), self.outbox) }
     }
 
     /// Logs in as the ACL user `username` with `password` (Redis 6's `AUTH username password`), in
@@ -199,7 +253,19 @@ impl RedisBackplane {
     /// Lets up to `entries` events wait while Redis is unreachable, appended in order once it is back
     /// (default 0: publishing fails at once while Redis is unreachable). A full outbox fails at once too.
     pub fn outbox(self, entries: usize) -> Self {
-        Self::with_queue(self.access, self.prefix, entries)
+        let replicas = self.replicas;
+        Self { replicas, ..Self::with_queue(self.access, self.prefix, entries) }
+    }
+
+    /// Makes each append wait, before its publisher is answered, until `replicas` replicas have it, for
+    /// at most `timeout` (Redis's `WAIT`): a publish that waits (`publish_async` and the like) returns
+    /// only then. When fewer replicas have it in time, it fails with
+    /// [`ErrorKind::NotReplicated`](crate::ErrorKind::NotReplicated): the event *is* in the log and may
+    /// reach every client, but a failover now could lose it. Without it (the default), an append is
+    /// answered as soon as the master has it. What it costs is measured in `BENCHMARKS.md`.
+    pub fn wait_for_replicas(mut self, replicas: usize, timeout: Duration) -> Self {
+        self.replicas = (replicas > 0).then_some((replicas, timeout));
+        self
     }
 
     fn keys(&self) -> Keys {
@@ -213,25 +279,22 @@ impl RedisBackplane {
         }
     }
 
-    async fn connect(&self, response_timeout: Option<Duration>) -> Result<MultiplexedConnection, redis::RedisError> {
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(response_timeout);
-        self.access.client()?.get_multiplexed_async_connection_with_config(&config).await
+    async fn connect(&self, response_timeout: Option<Duration>) -> Result<RedisConnection, redis::RedisError> {
+        self.access.connect(response_timeout).await
     }
 
     /// A connection with the append script loaded; returns it and the script's hash.
     async fn connect_with_script(
         &self,
         response_timeout: Option<Duration>,
-    ) -> Result<(MultiplexedConnection, String), redis::RedisError> {
+    ) -> Result<(RedisConnection, String), redis::RedisError> {
         let mut conn = self.connect(response_timeout).await?;
         let append: String = redis::cmd("SCRIPT").arg("LOAD").arg(APPEND).query_async(&mut conn).await?;
         Ok((conn, append))
     }
 
     /// The connection for queries (the cluster count), opened once and shared.
-    async fn query_connection(&self) -> Result<MultiplexedConnection, redis::RedisError> {
+    async fn query_connection(&self) -> Result<RedisConnection, redis::RedisError> {
         let mut queries = self.queries.lock().await;
         if let Some(conn) = &*queries {
             return Ok(conn.clone());
@@ -241,7 +304,7 @@ impl RedisBackplane {
     }
 
     /// The query connection, for a shared record.
-    async fn records_connection(&self) -> Result<MultiplexedConnection, Error> {
+    async fn records_connection(&self) -> Result<RedisConnection, Error> {
         self.query_connection().await.map_err(records_unreachable)
     }
 
@@ -287,7 +350,7 @@ impl RedisBackplane {
         let mut waiting: VecDeque<Pending> = VecDeque::new();
         // The connection, and the SHA1 of the append script loaded on it (sent by hash, not whole: the
         // script's text was most of Redis's work per event).
-        let mut connection: Option<(MultiplexedConnection, String)> = None;
+        let mut connection: Option<(RedisConnection, String)> = None;
         let mut backoff = Backoff::default();
         let mut retried = false;
         loop {
@@ -329,12 +392,22 @@ impl RedisBackplane {
                     command.arg(*field).arg(value);
                 }
             }
-            match pipeline.query_async::<Vec<(String, String)>>(conn).await {
-                Ok(appended) => {
+            if let Some((replicas, timeout)) = self.replicas {
+                pipeline.cmd("WAIT").arg(replicas).arg(millis(timeout));
+            }
+            match pipeline.query_async::<Vec<redis::Value>>(conn).await.and_then(|answers| appended(answers, batch)) {
+                Ok((appended, replicated)) => {
                     retried = false;
+                    let short = self.replicas.filter(|(replicas, _)| replicated.is_some_and(|acked| acked < *replicas));
                     for (pending, (epoch, id)) in waiting.drain(..batch).zip(appended) {
                         if let Some(reply) = pending.reply {
-                            let _ = reply.send(event_id(&epoch, &id));
+                            let answer = match (event_id(&epoch, &id), short) {
+                                (Ok(id), Some((replicas, timeout))) => {
+                                    Err(Error::not_replicated(&id, replicated.unwrap_or(0), replicas, timeout))
+                                }
+                                (answer, _) => answer,
+                            };
+                            let _ = reply.send(answer);
                         }
                     }
                 }
@@ -386,7 +459,7 @@ impl RedisBackplane {
             let result = async {
                 let mut conn = self.connect(Some(READ_RESPONSE_TIMEOUT)).await?;
                 // The epoch there is, created if missing; `SET NX` never replaces another node's.
-                let (epoch,): (String,) = redis::pipe()
+                let (mut epoch,): (String,) = redis::pipe()
                     .cmd("SET")
                     .arg(&keys.epoch)
                     .arg(new_epoch().to_string())
@@ -399,6 +472,13 @@ impl RedisBackplane {
                 if epoch != log.epoch() {
                     log.set_epoch(&epoch);
                     last = None;
+                }
+                if let Some(position) = last.filter(|position| *position != Position::default()) {
+                    if let Some(replaced) = self.check_still_there(&mut conn, &keys, &epoch, position).await? {
+                        log.set_epoch(&replaced);
+                        epoch = replaced;
+                        last = None;
+                    }
                 }
                 if last.is_none() {
                     last = Some(self.load_window(&mut conn, &keys, &log, &epoch).await?);
@@ -449,10 +529,64 @@ impl RedisBackplane {
         }
     }
 
+    /// Checks, on a new connection, that the last entry this node delivered is still in the stream. When
+    /// it is gone but the stream does not begin after it, the Redis now answering lost entries it had
+    /// acknowledged (a replica promoted before it had them): a new epoch is started, and returned, so
+    /// that every node tells its clients what they saw is gone and no id is given twice. When the
+    /// stream begins after it, this node fell further behind than the stream keeps (`MAXLEN`); that is
+    /// logged.
+    async fn check_still_there(
+        &self,
+        conn: &mut RedisConnection,
+        keys: &Keys,
+        epoch: &str,
+        last: Position,
+    ) -> Result<Option<String>, redis::RedisError> {
+        let id = last.to_string();
+        let (at_last, first): (Vec<StreamEntry>, Vec<StreamEntry>) = redis::pipe()
+            .cmd("XRANGE")
+            .arg(&keys.stream)
+            .arg(&id)
+            .arg(&id)
+            .cmd("XRANGE")
+            .arg(&keys.stream)
+            .arg("-")
+            .arg("+")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(conn)
+            .await?;
+        if !at_last.is_empty() {
+            return Ok(None);
+        }
+        let first: Option<Position> = first.first().and_then(|(id, _)| id.parse().ok());
+        if first.is_some_and(|first| first > last) {
+            tracing::warn!(
+                last = %id,
+                "this node fell further behind than the Redis stream keeps; the events between are gone for its clients"
+            );
+            return Ok(None);
+        }
+        let replaced: String = redis::Script::new(REPLACE_EPOCH)
+            .key(&keys.epoch)
+            .arg(epoch)
+            .arg(new_epoch().to_string())
+            .invoke_async(conn)
+            .await?;
+        notice(
+            Notice::Warn,
+            format_args!(
+                "the Redis stream lost entries this node had delivered (up to {id}; a failover to a replica that \
+                 did not have them?): the log starts a new epoch and clients are told they are stale"
+            ),
+        );
+        Ok(Some(replaced))
+    }
+
     /// Loads the newest entries of the stream into the window; returns the position to read on from.
     async fn load_window(
         &self,
-        conn: &mut MultiplexedConnection,
+        conn: &mut RedisConnection,
         keys: &Keys,
         log: &SharedLog,
         epoch: &str,
@@ -513,12 +647,7 @@ impl RedisBackplane {
 
     /// Says this node is live, with its count of open identified connections, and learns which nodes
     /// are live: the connections of the others are forgotten.
-    async fn report(
-        &self,
-        conn: &mut MultiplexedConnection,
-        keys: &Keys,
-        log: &SharedLog,
-    ) -> Result<(), redis::RedisError> {
+    async fn report(&self, conn: &mut RedisConnection, keys: &Keys, log: &SharedLog) -> Result<(), redis::RedisError> {
         let now = now_millis();
         let (live,): (Vec<String>,) = redis::pipe()
             .cmd("ZADD")
@@ -681,6 +810,19 @@ impl SharedRecords for RedisBackplane {
             Ok(self.settle(answered).await? == 1)
         })
     }
+}
+
+/// What an append pipeline answered: each entry's epoch and id, and `WAIT`'s count of replicas when it
+/// was asked.
+type Appended = (Vec<(String, String)>, Option<usize>);
+
+/// The answers of an append pipeline of `batch` entries, read.
+fn appended(answers: Vec<redis::Value>, batch: usize) -> redis::RedisResult<Appended> {
+    let mut answers = answers.into_iter();
+    let parse = |answer| redis::from_redis_value(answer).map_err(redis::RedisError::from);
+    let appended = answers.by_ref().take(batch).map(parse).collect::<redis::RedisResult<Vec<(String, String)>>>()?;
+    let replicated = answers.next().map(redis::from_redis_value::<usize>).transpose()?;
+    Ok((appended, replicated))
 }
 
 fn records_unreachable(err: redis::RedisError) -> Error {

@@ -1,13 +1,37 @@
-//! [`RedisAccess`]: how a node reaches Redis — the URL (`redis://`, or `rediss://` for TLS on rustls),
-//! the ACL user and password (from the URL, or given apart), the CA to trust and the client certificate
-//! to show — the client made from it, the URL as logs may show it (never its password), and what went
-//! wrong when Redis cannot be reached, in words that say what to fix.
+//! [`RedisAccess`]: how a node reaches Redis — which kind of Redis it is (one server at a URL, the master
+//! Sentinel names, or a Redis Cluster), the ACL user and password (from the URL, or given apart), the CA
+//! to trust and the client certificate to show — the connections made from it, the address as logs may
+//! show it (never a password), and what went wrong when Redis cannot be reached, in words that say what
+//! to fix.
 
-use redis::{Client, ErrorKind, IntoConnectionInfo, RedisError, RedisResult};
+use std::time::Duration;
+
+use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
+use redis::{AsyncConnectionConfig, Client, ConnectionInfo, ErrorKind, IntoConnectionInfo, RedisError, RedisResult};
+
+use crate::backplane::redis_connection::RedisConnection;
+
+/// Which kind of Redis a node uses.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Topology {
+    /// One server, at the URL.
+    #[default]
+    Server,
+    /// The master the Sentinels at these URLs name `master`, found again after each failover.
+    Sentinel { sentinels: Vec<String>, master: String },
+    /// A Redis Cluster reached through these nodes (any of them; it finds the rest).
+    Cluster { nodes: Vec<String> },
+}
+
+/// How long a connection may take to open.
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Where Redis is and how to be let in.
 #[derive(Clone, Default)]
 pub(crate) struct RedisAccess {
+    pub(crate) topology: Topology,
+    /// The server's URL; for Sentinel, the URL whose user, password, database and scheme the master is
+    /// reached with (its host is not used); for a cluster, its first node.
     pub(crate) url: String,
     pub(crate) username: Option<String>,
     pub(crate) password: Option<String>,
@@ -30,9 +54,50 @@ impl std::fmt::Debug for RedisAccess {
 }
 
 impl RedisAccess {
-    /// A client for this Redis (nothing is connected yet).
-    pub(crate) fn client(&self) -> RedisResult<Client> {
-        let mut info = self.url.as_str().into_connection_info()?;
+    /// A new connection, whose commands wait at most `response_timeout` for their answer (`None`: for
+    /// ever). Through Sentinel, the master is asked for each time, so a connection made after a
+    /// failover is to the new master.
+    pub(crate) async fn connect(&self, response_timeout: Option<Duration>) -> RedisResult<RedisConnection> {
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(CONNECTION_TIMEOUT))
+            .set_response_timeout(response_timeout);
+        match &self.topology {
+            Topology::Server => {
+                Ok(RedisConnection::Server(self.client()?.get_multiplexed_async_connection_with_config(&config).await?))
+            }
+            Topology::Sentinel { sentinels, master } => {
+                let info = self.connection_info(&self.url)?;
+                let node =
+                    SentinelNodeConnectionInfo::default().set_redis_connection_info(info.redis_settings().clone());
+                let node = match info.addr() {
+                    redis::ConnectionAddr::TcpTls { insecure, .. } => {
+                        node.set_tls_mode(if *insecure { redis::TlsMode::Insecure } else { redis::TlsMode::Secure })
+                    }
+                    _ => node,
+                };
+                let mut sentinel =
+                    SentinelClient::build(sentinels.clone(), master.as_str(), Some(node), SentinelServerType::Master)?;
+                Ok(RedisConnection::Server(sentinel.get_async_connection_with_config(&config).await?))
+            }
+            Topology::Cluster { nodes } => {
+                let mut builder = redis::cluster::ClusterClientBuilder::new(
+                    nodes.iter().map(|node| self.connection_info(node)).collect::<RedisResult<Vec<_>>>()?,
+                )
+                .connection_timeout(CONNECTION_TIMEOUT);
+                if let Some(timeout) = response_timeout {
+                    builder = builder.response_timeout(timeout);
+                }
+                if let Some(certificates) = self.certificates() {
+                    builder = builder.certs(certificates);
+                }
+                Ok(RedisConnection::Cluster(builder.build()?.get_async_connection().await?))
+            }
+        }
+    }
+
+    /// `url`'s connection info, with the user and password given apart, if any.
+    fn connection_info(&self, url: &str) -> RedisResult<ConnectionInfo> {
+        let info = url.into_connection_info()?;
         let mut settings = info.redis_settings().clone();
         if let Some(username) = &self.username {
             settings = settings.set_username(username);
@@ -40,10 +105,31 @@ impl RedisAccess {
         if let Some(password) = &self.password {
             settings = settings.set_password(password);
         }
-        info = info.set_redis_settings(settings);
+        Ok(info.set_redis_settings(settings))
+    }
+
+    /// The CA and client certificate given, if any.
+    fn certificates(&self) -> Option<redis::TlsCertificates> {
         if self.root_certificate.is_none() && self.client_certificate.is_none() {
-            return Client::open(info);
+            return None;
         }
+        // rustls needs its cryptography chosen; ring is sisk's. (A program that chose one already keeps it.)
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Some(redis::TlsCertificates {
+            client_tls: self
+                .client_certificate
+                .as_ref()
+                .map(|(cert, key)| redis::ClientTlsConfig { client_cert: cert.clone(), client_key: key.clone() }),
+            root_cert: self.root_certificate.clone(),
+        })
+    }
+
+    /// A client for one server (nothing is connected yet).
+    fn client(&self) -> RedisResult<Client> {
+        let info = self.connection_info(&self.url)?;
+        let Some(certificates) = self.certificates() else {
+            return Client::open(info);
+        };
         if !matches!(info.addr(), redis::ConnectionAddr::TcpTls { .. }) {
             return Err(RedisError::from((
                 ErrorKind::InvalidClientConfig,
@@ -51,32 +137,38 @@ impl RedisAccess {
                 "write rediss:// to connect over TLS".to_owned(),
             )));
         }
-        // rustls needs its cryptography chosen; ring is sisk's. (A program that chose one already keeps it.)
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let certificates = redis::TlsCertificates {
-            client_tls: self
-                .client_certificate
-                .as_ref()
-                .map(|(cert, key)| redis::ClientTlsConfig { client_cert: cert.clone(), client_key: key.clone() }),
-            root_cert: self.root_certificate.clone(),
-        };
         Client::build_with_tls(info, certificates)
     }
 
-    /// The URL with its password, if any, left out: what logs and errors show.
+    /// Where Redis is, without any password: what logs and errors show.
     pub(crate) fn shown(&self) -> String {
-        let Some((scheme, rest)) = self.url.split_once("://") else {
-            return self.url.clone();
-        };
-        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        match authority.rsplit_once('@') {
-            Some((user_info, host)) => {
-                let user = user_info.split_once(':').map_or(user_info, |(user, _)| user);
-                let user = if user.is_empty() { String::new() } else { format!("{user}:") };
-                format!("{scheme}://{user}***@{host}{path}")
+        match &self.topology {
+            Topology::Server => without_password(&self.url),
+            Topology::Sentinel { sentinels, master } => {
+                let sentinels: Vec<String> = sentinels.iter().map(|url| without_password(url)).collect();
+                format!("the master {master:?} of the Sentinels {}", sentinels.join(", "))
             }
-            None => self.url.clone(),
+            Topology::Cluster { nodes } => {
+                let nodes: Vec<String> = nodes.iter().map(|url| without_password(url)).collect();
+                format!("the Redis Cluster of {}", nodes.join(", "))
+            }
         }
+    }
+}
+
+/// `url` with its password, if any, left out.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => {
+            let user = user_info.split_once(':').map_or(user_info, |(user, _)| user);
+            let user = if user.is_empty() { String::new() } else { format!("{user}:") };
+            format!("{scheme}://{user}***@{host}{path}")
+        }
+        None => url.to_owned(),
     }
 }
 
@@ -128,6 +220,23 @@ mod tests {
         assert_eq!(at("redis://127.0.0.1:6379/").shown(), "redis://127.0.0.1:6379/");
         let debug = format!("{:?}", RedisAccess { password: Some("hunter2".into()), ..at("redis://u:p@h/") });
         assert!(!debug.contains("hunter2") && !debug.contains(":p@"), "{debug}");
+    }
+
+    #[test]
+    fn sentinels_and_cluster_nodes_show_without_passwords() {
+        let sentinel = RedisAccess {
+            topology: Topology::Sentinel {
+                sentinels: vec!["redis://:pw@10.0.0.1:26379".into()],
+                master: "main".into(),
+            },
+            ..at("redis://app:secret@ignored/0")
+        };
+        assert_eq!(sentinel.shown(), "the master \"main\" of the Sentinels redis://***@10.0.0.1:26379");
+        let cluster = RedisAccess {
+            topology: Topology::Cluster { nodes: vec!["redis://a:1".into(), "redis://b:2".into()] },
+            ..at("redis://a:1")
+        };
+        assert_eq!(cluster.shown(), "the Redis Cluster of redis://a:1, redis://b:2");
     }
 
     #[test]

@@ -1,0 +1,162 @@
+//! The Redis backplane through Sentinel, with real `redis-server` processes — a master, a replica and a
+//! Sentinel (`redis-server --sentinel`) — on loopback ports: the node finds the master through the
+//! Sentinel and follows a failover, the log going on; and when a failover loses entries the old master had
+//! acknowledged (the replica was paused while they were written, then the master was killed), the node that
+//! delivered them finds its last entry gone, starts a new epoch, and its clients get the stale signal —
+//! never a silent gap or an id given twice. `wait_for_replicas` makes a publisher wait for a replica, and
+//! says so when none has the event in time.
+//!
+//! Without `redis-server` these tests say so and pass, except under CI (`CI=true`).
+
+use std::time::{Duration, Instant};
+
+use sisk::backplane::RedisBackplane;
+use sisk::http::streams::Audience;
+use sisk::prelude::*;
+use sisk_tests::events::EventReader;
+use sisk_tests::proxy::Proxy;
+use sisk_tests::redis_server::RedisServer;
+use sisk_tests::{hello_and_streams, TestServer, LIMIT};
+
+const MASTER: &str = "sisk-main";
+
+/// A master, its replica (in sync), and a Sentinel watching them.
+fn replicated() -> Option<(RedisServer, RedisServer, RedisServer)> {
+    let master = RedisServer::start()?;
+    let replica = RedisServer::start_replica_of(master.port)?;
+    let sentinel = RedisServer::start_sentinel(&master, MASTER, Duration::from_millis(1000))?;
+    Some((master, replica, sentinel))
+}
+
+/// Asks `server` (on 127.0.0.1) `command` with redis-cli, for the test's own checks.
+fn cli(port: u16, command: &[&str]) -> String {
+    let output = std::process::Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(command)
+        .output()
+        .expect("redis-cli runs");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Waits until `condition` holds, checking every 50 ms, for at most `within`.
+async fn until(what: &str, within: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn node(backplane: RedisBackplane) -> TestServer {
+    TestServer::start_with(HttpServer::create_builder().use_router(hello_and_streams()).use_backplane(backplane))
+}
+
+/// Publishes `data` and waits until Redis took it.
+async fn published(server: &HttpServer, data: &str) {
+    let deadline = tokio::time::Instant::now() + LIMIT * 3;
+    while server.event_sources().publish_async(Audience::All, &Event::new().data(data)).await.is_err() {
+        assert!(tokio::time::Instant::now() < deadline, "the backplane never took {data:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn sentinel_backplane(sentinel: &RedisServer, prefix: &str) -> RedisBackplane {
+    RedisBackplane::sentinel([sentinel.url()], MASTER).key_prefix(prefix)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_finds_the_master_through_sentinel_and_follows_a_failover() {
+    let Some((master, replica, sentinel)) = replicated() else { return };
+    until("the replica is in sync", LIMIT, || {
+        cli(replica.port, &["INFO", "replication"]).contains("master_link_status:up")
+    })
+    .await;
+    let a = node(sentinel_backplane(&sentinel, "sentinel"));
+    let mut reader = EventReader::open(&a.url("/sse/ivo"), None).await;
+    assert_eq!(reader.data(1).await, ["open"]);
+    published(&a.server, "before").await;
+    assert_eq!(reader.data(1).await, ["before"]);
+
+    // A Sentinel learns of a replica, and whether it can be promoted, from INFO every few seconds: until
+    // then it answers NOGOODSLAVE.
+    let mut asked = Instant::now();
+    until("the Sentinel starts a failover", LIMIT * 4, || {
+        asked = Instant::now();
+        cli(sentinel.port, &["SENTINEL", "FAILOVER", MASTER]).starts_with("OK")
+    })
+    .await;
+    until("the replica is the master", LIMIT * 2, || cli(replica.port, &["ROLE"]).starts_with("master")).await;
+    // Until the old master is told to follow the new one, both take writes: a write to it then is lost
+    // when it resyncs (and a node that delivered it tells its clients they are stale, as the next test
+    // shows). Here the publish waits for the end of the failover.
+    until("the old master follows the new one", LIMIT * 2, || cli(master.port, &["ROLE"]).starts_with("slave")).await;
+    published(&a.server, "after").await;
+    assert_eq!(reader.data(1).await, ["after"], "the log goes on after the failover, on the new master");
+    eprintln!("failover asked → first event delivered after it: {:?}", asked.elapsed());
+    let stream = cli(replica.port, &["XRANGE", "{sentinel}:log", "-", "+"]);
+    assert!(stream.contains("before") && stream.contains("after"), "both are in the new master's stream:\n{stream}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_a_failover_lost_are_a_stale_signal_not_a_silent_gap() {
+    // The replica replicates through a link the test can partition, so that what the master writes
+    // meanwhile never reaches it.
+    let Some(mut master) = RedisServer::start() else { return };
+    let link = Proxy::start(([127, 0, 0, 1], master.port).into()).await;
+    let Some(replica) = RedisServer::start_replica_of(link.address().port()) else { return };
+    let Some(sentinel) = RedisServer::start_sentinel(&master, MASTER, Duration::from_millis(1000)) else { return };
+    until("the replica is in sync", LIMIT, || {
+        cli(replica.port, &["INFO", "replication"]).contains("master_link_status:up")
+    })
+    .await;
+    let a = node(sentinel_backplane(&sentinel, "lossy"));
+    let mut reader = EventReader::open(&a.url("/sse/ivo"), None).await;
+    assert_eq!(reader.data(1).await, ["open"]);
+    published(&a.server, "kept").await;
+    until("the replica has it", LIMIT, || cli(replica.port, &["XLEN", "{lossy}:log"]).trim() != "0").await;
+    assert_eq!(reader.data(1).await, ["kept"]);
+
+    // The replica falls behind; the master acknowledges two more, which the client receives.
+    link.partition();
+    published(&a.server, "lost 1").await;
+    published(&a.server, "lost 2").await;
+    assert_eq!(reader.data(2).await, ["lost 1", "lost 2"]);
+    // The master dies before the replica has them (what the link held goes with it); the Sentinel
+    // promotes the replica.
+    master.kill();
+    drop(link);
+    until("the Sentinel promotes the replica", LIMIT * 4, || cli(replica.port, &["ROLE"]).starts_with("master")).await;
+
+    let signal = reader.next_data().await;
+    assert_eq!(
+        (signal.event.as_deref(), signal.data.as_deref()),
+        (Some("stale"), Some("other-epoch")),
+        "what the client saw is gone: it is told so"
+    );
+    // The log goes on under the new epoch, with ids after the lost ones (none given twice).
+    published(&a.server, "new").await;
+    let next = reader.next_data().await;
+    assert_eq!(next.data.as_deref(), Some("new"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_for_a_replica_answers_once_it_has_the_event_and_says_when_none_does() {
+    let Some((_master, replica, sentinel)) = replicated() else { return };
+    until("the replica is in sync", LIMIT, || {
+        cli(replica.port, &["INFO", "replication"]).contains("master_link_status:up")
+    })
+    .await;
+    let backplane = sentinel_backplane(&sentinel, "wait").wait_for_replicas(1, Duration::from_millis(500));
+    let a = node(backplane);
+    published(&a.server, "replicated").await;
+    assert!(
+        cli(replica.port, &["XRANGE", "{wait}:log", "-", "+"]).contains("replicated"),
+        "on the replica when answered"
+    );
+
+    replica.pause();
+    let refused = a.server.event_sources().publish_async(Audience::All, &Event::new().data("alone")).await.unwrap_err();
+    replica.resume();
+    assert_eq!(refused.kind(), sisk::ErrorKind::NotReplicated, "{refused}");
+    assert!(refused.to_string().contains("only 0 of the 1 replicas"), "{refused}");
+}
