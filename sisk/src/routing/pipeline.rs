@@ -66,14 +66,9 @@ impl Router {
     pub(crate) async fn dispatch(&self, server: &HttpServer, incoming: Incoming, span: &tracing::Span) -> HttpResponse {
         let Incoming { parts, body, remote, transport } = incoming;
         let resolution = self.resolve(&parts.method, parts.uri.path());
-        let uses_cors = match &resolution {
-            Resolution::Found(route, _) => route.uses_cors,
-            Resolution::MethodNotAllowed { uses_cors, .. } => *uses_cors,
-            Resolution::NotFound | Resolution::InvalidParameter => true,
-        };
         // `None` (no policy, a route left out of it, no `Origin`, or one not allowed) leaves the request's
         // and the response's headers alone.
-        let cors = self.cors.as_ref().filter(|_| uses_cors);
+        let cors = resolution.cors(self.cors.as_ref(), &parts.headers);
         let cors_headers = cors.and_then(|cors| cors.headers_for(&parts.method, &parts.headers));
         let make_request = |parts, route_parameters| {
             HttpRequest::new(RequestParts {
