@@ -1,6 +1,6 @@
 //! The service under every connection: a hyper request in, a hyper response out. It checks the declared
-//! length against the limit, traces the request, hands it to the router's pipeline
-//! ([`Router::dispatch`]) and leaves a `HEAD` answer's body out; everything a request is answered with
+//! length against the limit, traces the request, hands it to its host's router's pipeline
+//! ([`Router::dispatch`](crate::routing::Router::dispatch)) and leaves a `HEAD` answer's body out; everything a request is answered with
 //! is decided there.
 
 use std::net::SocketAddr;
@@ -11,19 +11,20 @@ use http::header::{HeaderValue, CONTENT_LENGTH};
 use http::Method;
 use http_body::Body as _;
 
+use crate::engine::host_routing::HostRouting;
 use crate::engine::request_body::RequestBody;
 use crate::engine::transport::{Connection, Transport};
 use crate::http::body::ResponseBody;
 use crate::http::{HttpServer, IntoResponse};
 use crate::routing::pipeline::Incoming;
-use crate::routing::Router;
 use crate::Error;
 
-/// Everything a connection needs to answer requests.
+/// Everything a connection of one listener needs to answer requests: the server, shared by all its
+/// listeners, and the routers of the listener's hosts.
 #[derive(Debug)]
 pub(crate) struct App {
     pub(crate) server: HttpServer,
-    pub(crate) router: Router,
+    pub(crate) routing: HostRouting,
 }
 
 impl App {
@@ -56,8 +57,13 @@ impl App {
         let response = if limit > 0 && declared.is_some_and(|length| length > limit) {
             Error::content_too_large(limit).into_response()
         } else {
-            let incoming = Incoming { parts, body, remote, transport: Transport::current(connection) };
-            self.router.dispatch(&self.server, incoming, &span).await
+            match self.routing.pick(&parts) {
+                Ok(router) => {
+                    let incoming = Incoming { parts, body, remote, transport: Transport::current(connection) };
+                    router.dispatch(&self.server, incoming, &span).await
+                }
+                Err(unknown) => unknown.answer(),
+            }
         };
         if let Some(started) = started {
             let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;

@@ -437,7 +437,8 @@ mod tests {
         let router = router.freeze(None).expect("a valid router");
         let server = HttpServer::new(
             HttpServerConfiguration::default(),
-            ([127, 0, 0, 1], 5000).into(),
+            vec![([127, 0, 0, 1], 5000).into()],
+            Vec::new(),
             None,
             Default::default(),
         );
