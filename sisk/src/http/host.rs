@@ -12,7 +12,7 @@ use crate::engine::host_routing::HostRouting;
 use crate::engine::serve::{serve, shutdown_signal, Listening, Protocols, Security};
 use crate::engine::service::App;
 use crate::http::app_state::AppState;
-use crate::http::binding::{Binding, Bound};
+use crate::http::binding::{Binding, Bound, Wanted};
 use crate::http::streams::LocalEventSource;
 use crate::http::{
     CrossOriginResourceSharingHeaders, ForwardingResolver, HttpServer, HttpServerConfiguration, HttpService,
@@ -282,27 +282,30 @@ impl HttpServerHostContextBuilder {
         #[cfg(not(feature = "tls"))]
         let acceptor: Option<Acceptor> = None;
         let mut binding = Binding::default();
+        let mut wanted = Vec::new();
         match self.listener.take() {
             Some(listener) => binding.listener(listener?, acceptor.is_some())?,
             None => {
                 let port = self.listening_port()?;
                 check_scheme(&port, acceptor.is_some(), self.hosts.is_empty())?;
-                binding.port(&port, 0, "the server")?;
+                wanted.push(Wanted { port, host: 0, who: "the server".to_owned() });
             }
         }
         for (index, host) in self.hosts.iter().enumerate() {
             for port in &host.ports {
                 let port = port.clone()?;
                 check_scheme(&port, acceptor.is_some(), false)?;
-                binding.port(&port, index + 1, &host.describe())?;
+                wanted.push(Wanted { port, host: index + 1, who: host.describe() });
             }
         }
+        binding.ports(wanted)?;
         if acceptor.is_some() && !binding.bound.iter().any(|bound| bound.secure) {
             return Err(Error::invalid_listening_port(
                 "a certificate was given with use_ssl(…) but no port is https://; listen on one",
             ));
         }
-        let Binding { bound, prefixes } = binding;
+        let prefixes = binding.prefixes();
+        let bound = binding.bound;
         let local_addrs = bound.iter().map(|bound| bound.local_addr).collect();
         let (server, routers) = self.into_server(local_addrs, prefixes)?;
         let listeners = bound

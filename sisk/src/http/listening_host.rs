@@ -11,12 +11,15 @@ use crate::Error;
 /// [`event_sources()`](crate::http::HttpServer::event_sources) collection and one backplane for all, so
 /// a route of one host can reach the event streams opened on another.
 ///
-/// Every port is bound when the server is built. Ports of different hosts that are the same address
+/// Every port is bound when the server is built. Ports that are the same address
 /// (`http://localhost:8080/` and `http://127.0.0.1:8080/` both are 127.0.0.1:8080) share one listener,
-/// and a request on it goes to the host whose port names the request's `Host` (ASCII case ignored; a
-/// port on `*`, `+`, `0.0.0.0` or `::` takes the names no other host there has); a name no host has is
-/// answered `400 Bad Request`, as in Sisk. A listener with one host never looks at `Host`. Port `0`
-/// is always a port of its own, chosen by the system (read it back with
+/// and so do a port on every interface (`*`, `+`, `0.0.0.0`, `::`) and the other ports of its port
+/// number, whose host names are then not looked up (`http://*:80/`, `http://api.example.com:80/` and
+/// `http://www.example.com:80/` are one listener on 0.0.0.0:80). A request on a shared listener goes
+/// to the host whose port names the request's `Host` (ASCII case ignored, the port in `Host` not
+/// compared), else to the host on every interface, if one is there; a name no host has is answered
+/// `400 Bad Request`, as in Sisk. A listener with one host never looks at `Host`. Port `0` is always
+/// a port of its own, chosen by the system (read it back with
 /// [`HttpServer::local_addrs`](crate::http::HttpServer::local_addrs)).
 ///
 /// ```
