@@ -13,9 +13,19 @@ pub struct RouteArgs {
     pub method: Ident,
     /// The path literal, if one was given (none means `/`, or the prefix alone in a controller).
     pub path: Option<LitStr>,
+    /// The CORS options after the path.
+    pub cors: CorsOptions,
+}
+
+/// A route attribute's CORS options, each at most once.
+#[derive(Default)]
+pub struct CorsOptions {
     /// `use_cors = false` (Sisk's `UseCors = false`): the server's CORS policy is not applied to this
     /// route.
     pub use_cors: Option<syn::LitBool>,
+    /// `cors = path::to::function`: the route's own policy, returned by that function
+    /// (`Route::with_cors`).
+    pub policy: Option<syn::Path>,
 }
 
 /// The attributes that go with a route attribute on the same function: Sisk's `[RequestHandler<T>]`
@@ -101,13 +111,13 @@ impl Parse for MethodAndPath {
                 format!("unknown route method; use one of RouteMethod::{{{}}}", known.join(", ")),
             ));
         }
-        let (path, use_cors) = if input.is_empty() {
-            (None, None)
+        let (path, cors) = if input.is_empty() {
+            (None, CorsOptions::default())
         } else {
             input.parse::<Token![,]>()?;
             path_and_options(input)?
         };
-        Ok(MethodAndPath(RouteArgs { method: ident, path, use_cors }))
+        Ok(MethodAndPath(RouteArgs { method: ident, path, cors }))
     }
 }
 
@@ -125,10 +135,12 @@ fn optional_path(input: ParseStream) -> syn::Result<Option<LitStr>> {
     Ok(Some(path))
 }
 
-/// Nothing, or one path string, then optionally `use_cors = <bool>` (also alone, without a path).
-fn path_and_options(input: ParseStream) -> syn::Result<(Option<LitStr>, Option<syn::LitBool>)> {
+/// Nothing, or one path string, then optionally `use_cors = <bool>` and `cors = <path>`, comma-separated
+/// (also alone, without a path).
+fn path_and_options(input: ParseStream) -> syn::Result<(Option<LitStr>, CorsOptions)> {
+    let mut options = CorsOptions::default();
     if input.is_empty() {
-        return Ok((None, None));
+        return Ok((None, options));
     }
     let path = if input.peek(Ident) {
         None
@@ -137,29 +149,46 @@ fn path_and_options(input: ParseStream) -> syn::Result<(Option<LitStr>, Option<s
             .parse::<LitStr>()
             .map_err(|e| syn::Error::new(e.span(), "expected the route path as a string, like \"/users/<id>\""))?;
         if input.is_empty() {
-            return Ok((Some(path), None));
+            return Ok((Some(path), options));
         }
         input.parse::<Token![,]>()?;
         Some(path)
     };
-    let option: Ident = input.parse()?;
-    if option != "use_cors" {
-        return Err(syn::Error::new_spanned(&option, "unknown route option; the one option is `use_cors = false`"));
+    loop {
+        let option: Ident = input.parse()?;
+        input.parse::<Token![=]>()?;
+        let twice = || syn::Error::new_spanned(&option, format!("`{option}` is given twice"));
+        if option == "use_cors" {
+            if options.use_cors.replace(input.parse()?).is_some() {
+                return Err(twice());
+            }
+        } else if option == "cors" {
+            let policy = input.parse().map_err(|e| {
+                syn::Error::new(e.span(), "expected a function returning the route's policy, like `cors = public_cors`")
+            })?;
+            if options.policy.replace(policy).is_some() {
+                return Err(twice());
+            }
+        } else {
+            return Err(syn::Error::new_spanned(
+                &option,
+                "unknown route option; the options are `use_cors = false` and `cors = <function returning a \
+                 CrossOriginResourceSharingHeaders>`",
+            ));
+        }
+        if input.is_empty() {
+            return Ok((path, options));
+        }
+        input.parse::<Token![,]>()?;
     }
-    input.parse::<Token![=]>()?;
-    let use_cors: syn::LitBool = input.parse()?;
-    if !input.is_empty() {
-        return Err(input.error("unexpected tokens after `use_cors = …`"));
-    }
-    Ok((path, Some(use_cors)))
 }
 
 /// Parses a route attribute's arguments; `method` is `None` for `#[route(...)]`.
 pub fn route_args(method: Option<&str>, attr: TokenStream) -> syn::Result<RouteArgs> {
     match method {
         Some(method) => {
-            let (path, use_cors) = path_and_options.parse2(attr)?;
-            Ok(RouteArgs { method: Ident::new(method, Span::call_site()), path, use_cors })
+            let (path, cors) = path_and_options.parse2(attr)?;
+            Ok(RouteArgs { method: Ident::new(method, Span::call_site()), path, cors })
         }
         None => syn::parse2::<MethodAndPath>(attr).map(|parsed| parsed.0),
     }

@@ -104,13 +104,15 @@ fn build_route(
     let method: &Ident = &args.method;
     let handlers = &companions.request_handlers;
     let bypassed = &companions.bypassed;
-    let without_cors = args.use_cors.as_ref().filter(|use_cors| !use_cors.value).map(|_| quote!(.without_cors()));
+    let without_cors = args.cors.use_cors.as_ref().filter(|use_cors| !use_cors.value).map(|_| quote!(.without_cors()));
+    let with_cors = args.cors.policy.as_ref().map(|policy| quote!(.with_cors(#policy())));
     quote! {
         ::sisk::routing::Route::new(::sisk::routing::RouteMethod::#method, #path, #call)
             .with_name(::core::concat!(::core::module_path!(), "::", #label))
             #(.with_request_handler(#handlers))*
             #(.bypass_global_request_handler(&#bypassed))*
             #without_cors
+            #with_cors
     }
 }
 

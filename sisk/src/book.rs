@@ -78,6 +78,10 @@ pub struct RunningBehindAProxy;
 #[doc = include_str!("../../book/src/https.md")]
 pub struct WorkingWithSsl;
 
+/// The chapter "Several hosts and ports".
+#[doc = include_str!("../../book/src/several-hosts.md")]
+pub struct SeveralHosts;
+
 /// The chapter "A small live app, end to end" (it needs the `tls` and `json` features).
 #[cfg(all(feature = "tls", feature = "json"))]
 #[doc = include_str!("../../book/src/live-app.md")]

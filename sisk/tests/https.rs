@@ -125,3 +125,34 @@ fn the_listening_port_and_the_certificate_must_agree() {
     let plain = HttpServer::create_builder().use_listening_port("http://127.0.0.1:0/").use_ssl(certificate).build();
     assert!(plain.unwrap_err().message().contains("listen on https://"));
 }
+
+#[tokio::test]
+async fn listening_hosts_mix_https_and_http_ports_with_the_one_certificate() {
+    use sisk::http::ListeningHost;
+    let certificate = DevelopmentCertificate::generate().unwrap();
+    let builder = HttpServer::create_builder()
+        .use_router(router())
+        .use_ssl(certificate.clone())
+        .add_listening_host(ListeningHost::new("http://127.0.0.1:0/", router()).with_port("https://127.0.0.1:0/"));
+    let server = TestServer::start_with(builder);
+    let addrs = server.server.local_addrs().to_vec();
+    assert_eq!(addrs.len(), 3);
+    let https = https_client(&certificate, &[b"http/1.1"]);
+    for addr in [addrs[0], addrs[2]] {
+        let answer = https.get(format!("https://{addr}/version")).send().await.unwrap().text().await.unwrap();
+        assert!(answer.ends_with(&format!("https://{addr}/version")), "{answer}");
+    }
+    let plain = client().get(format!("http://{}/version", addrs[1])).send().await.unwrap().text().await.unwrap();
+    assert!(plain.starts_with("HTTP/1.1 http://"), "{plain}");
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let refused = HttpServer::create_builder()
+        .use_listening_port(format!("https://127.0.0.1:{port}/"))
+        .ignore_listening_port_variable()
+        .use_ssl(certificate)
+        .add_listening_host(ListeningHost::new(format!("http://localhost:{port}/"), Router::new()))
+        .build()
+        .unwrap_err();
+    assert_eq!(refused.kind(), sisk::ErrorKind::InvalidListeningPort);
+    assert!(refused.to_string().contains("one address but not one scheme"), "{refused}");
+}

@@ -205,3 +205,69 @@ async fn a_route_left_out_of_the_cors_policy_gets_none_of_its_headers() {
         assert!(preflight.headers().get("access-control-allow-methods").is_none(), "{path}: no preflight grant");
     }
 }
+
+// A route's own policy (`Route::with_cors`, `cors = f` on an attribute route) replaces the server's.
+fn embeddable() -> sisk::http::CrossOriginResourceSharingHeaders {
+    use sisk::http::CrossOriginResourceSharingHeaders as Cors;
+    Cors::new().allow_origin(Cors::AUTO_ALLOW_ORIGIN).allow_credentials(true).max_age(Duration::from_secs(5))
+}
+
+#[route_get("/widgets/attribute", cors = embeddable)]
+async fn attribute_widget(_req: HttpRequest) -> &'static str {
+    "widget"
+}
+
+#[tokio::test]
+async fn a_route_with_its_own_cors_policy_answers_with_it_and_its_preflight_too() {
+    use sisk::http::CrossOriginResourceSharingHeaders as Cors;
+    let mut r = Router::new();
+    r += Route::get("/public", |_req| async { "public" });
+    r += Route::get("/widgets/code", |_req| async { "widget" }).with_cors(embeddable());
+    r += Route::post("/widgets/code", |_req| async { "posted" });
+    r.auto_scan();
+    let server_policy = Cors::new().allow_origin("https://app.example").allow_methods(["GET", "POST"]);
+    let server = TestServer::start_with(HttpServer::create_builder().use_router(r).use_cors(server_policy));
+    let get = |path: &str, origin: &'static str| client().get(server.url(path)).header("Origin", origin).send();
+    let preflight = |path: &str, method: &'static str| {
+        client()
+            .request(reqwest::Method::OPTIONS, server.url(path))
+            .header("Origin", "https://blog.example")
+            .header("Access-Control-Request-Method", method)
+            .send()
+    };
+
+    let public = get("/public", "https://blog.example").await.unwrap();
+    assert!(public.headers().get("access-control-allow-origin").is_none(), "the server's policy refuses it");
+    for path in ["/widgets/code", "/widgets/attribute"] {
+        let own = get(path, "https://blog.example").await.unwrap();
+        let h = own.headers();
+        assert_eq!(h["access-control-allow-origin"], "https://blog.example", "{path}: the request's origin, echoed");
+        assert_eq!(h["access-control-allow-credentials"], "true", "{path}");
+        assert_eq!(h["vary"], "Origin", "{path}");
+        let asked = preflight(path, "GET").await.unwrap();
+        assert_eq!(asked.status(), 200, "{path}");
+        let h = asked.headers();
+        assert_eq!(h["access-control-allow-origin"], "https://blog.example", "{path}: the preflight too");
+        assert_eq!(h["access-control-allow-methods"], "GET", "{path}: what it asked, as the route's policy lists none");
+        assert_eq!(h["access-control-max-age"], "5", "{path}: the route's max age, not the server's none");
+    }
+    // The same path's other route keeps the server's policy, and so does a preflight asking for it.
+    let other = preflight("/widgets/code", "POST").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none(), "{:?}", other.headers());
+    let listed =
+        client().post(server.url("/widgets/code")).header("Origin", "https://app.example").send().await.unwrap();
+    assert_eq!(listed.headers()["access-control-allow-origin"], "https://app.example");
+    assert!(listed.headers().get("access-control-allow-credentials").is_none(), "the server's policy has none");
+}
+
+#[tokio::test]
+async fn a_route_policy_applies_on_a_server_without_one() {
+    let mut r = Router::new();
+    r += Route::get("/widgets/code", |_req| async { "widget" }).with_cors(embeddable());
+    r += Route::get("/plain", |_req| async { "plain" });
+    let server = TestServer::start(r);
+    let get = |path: &str| client().get(server.url(path)).header("Origin", "https://blog.example").send();
+    let own = get("/widgets/code").await.unwrap();
+    assert_eq!(own.headers()["access-control-allow-origin"], "https://blog.example");
+    assert!(get("/plain").await.unwrap().headers().get("access-control-allow-origin").is_none());
+}

@@ -10,9 +10,14 @@ async fn number(_req: HttpRequest) -> &'static str {
     "number"
 }
 
-#[route_get("/", cors = false)]
+#[route_get("/", usecors = false)]
 async fn misspelt(_req: HttpRequest) -> &'static str {
     "misspelt"
+}
+
+#[route_get("/policy", cors = false)]
+async fn not_a_policy(_req: HttpRequest) -> &'static str {
+    "not a policy"
 }
 
 fn main() {}

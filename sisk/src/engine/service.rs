@@ -1,7 +1,8 @@
 //! The service under every connection: a hyper request in, a hyper response out. It traces the request,
-//! hands it to the router's pipeline ([`Router::dispatch`]), compresses the answer where that is on,
-//! leaves a `HEAD` answer's body out, and, with server handlers, makes the body close the request when
-//! it ends; everything a request is answered with is decided in the pipeline.
+//! hands it to the pipeline of its host's router ([`Router::dispatch`](crate::routing::Router::dispatch)),
+//! compresses the answer where that is on, leaves a `HEAD` answer's body out, and, with server handlers,
+//! makes the body close the request when it ends; everything a request is answered with is decided in the
+//! pipeline.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,19 +12,20 @@ use http::header::{HeaderValue, CONTENT_LENGTH};
 use http::Method;
 use http_body::Body as _;
 
+use crate::engine::host_routing::HostRouting;
 use crate::engine::request_body::RequestBody;
 use crate::engine::transport::{Connection, Transport};
 use crate::http::body::ResponseBody;
 use crate::http::handlers::RequestClose;
 use crate::http::HttpServer;
 use crate::routing::pipeline::{Dispatched, Incoming};
-use crate::routing::Router;
 
-/// Everything a connection needs to answer requests.
+/// Everything a connection of one listener needs to answer requests: the server, shared by all its
+/// listeners, and the routers of the listener's hosts.
 #[derive(Debug)]
 pub(crate) struct App {
     pub(crate) server: HttpServer,
-    pub(crate) router: Router,
+    pub(crate) routing: HostRouting,
 }
 
 impl App {
@@ -54,8 +56,14 @@ impl App {
             }
             (parts.method.clone(), accepted)
         });
-        let incoming = Incoming { parts, body, remote, transport: Transport::current(connection) };
-        let Dispatched { response, observed } = self.router.dispatch(&self.server, incoming, &span).await;
+        let dispatched = match self.routing.pick(&parts) {
+            Ok(router) => {
+                let incoming = Incoming { parts, body, remote, transport: Transport::current(connection) };
+                router.dispatch(&self.server, incoming, &span).await
+            }
+            Err(unknown) => Dispatched { response: unknown.answer(), observed: None },
+        };
+        let Dispatched { response, observed } = dispatched;
         if let Some(started) = started.filter(|_| traced) {
             let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
             tracing::info!(parent: &span, status = response.status.as_u16(), elapsed_ms, "answered");

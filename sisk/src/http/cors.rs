@@ -1,13 +1,16 @@
-//! [`CrossOriginResourceSharingHeaders`]: the server's CORS policy, applied to every response (event
-//! streams included) and answering preflight requests. The builder turns it into a `CorsPolicy`, its
-//! header values made once, which is what requests are answered with.
+//! [`CrossOriginResourceSharingHeaders`]: a CORS policy — the server's, a listening host's or one
+//! route's — applied to every response (event streams included) and answering preflight requests. It is
+//! turned into a `CorsPolicy`, its header values made once, which is what requests are answered with.
 
 use std::time::Duration;
 
 use http::header::{self, HeaderMap, HeaderValue};
 use http::Method;
 
-/// A CORS policy, set with [`use_cors`](crate::http::HttpServerHostContextBuilder::use_cors).
+/// A CORS policy, set for the server with
+/// [`use_cors`](crate::http::HttpServerHostContextBuilder::use_cors), for one
+/// [`ListeningHost`](crate::http::ListeningHost) with its own `use_cors`, or for one route with
+/// [`Route::with_cors`](crate::routing::Route::with_cors).
 ///
 /// For a request with an allowed `Origin`, every response carries `Access-Control-Allow-Origin` (and
 /// the credentials and exposed-headers fields you set). A preflight (`OPTIONS` with `Origin` and
@@ -15,6 +18,16 @@ use http::Method;
 /// an `OPTIONS` request is answered by the path's `OPTIONS` (or `Any`) route when it has one, and
 /// otherwise `200` with an `Allow` header when the path exists (`404` when it does not). An origin that
 /// is not allowed gets no CORS headers, so the browser refuses.
+///
+/// Origins are compared without regard to ASCII case, as Sisk compares them. Sisk's two properties,
+/// `AllowOrigin` (one value) and `AllowOrigins` (a list the request's origin is looked up in), are one
+/// list here, [`allow_origins`](Self::allow_origins): an origin in it is echoed to a request from that
+/// origin, with `Vary: Origin`. Two values are special: `"*"` allows any origin (answered `*`, or the
+/// request's origin when credentials are allowed, since browsers refuse `*` with credentials), and
+/// [`AUTO_ALLOW_ORIGIN`](Self::AUTO_ALLOW_ORIGIN) echoes whatever origin the request names, as Sisk's
+/// constant does. [`AUTO_FROM_REQUEST_METHOD`](Self::AUTO_FROM_REQUEST_METHOD) and
+/// [`AUTO_FROM_REQUEST_HEADERS`](Self::AUTO_FROM_REQUEST_HEADERS) answer a preflight with what it asks
+/// for, which is also what an empty list of methods or headers does.
 ///
 /// ```
 /// use std::time::Duration;
@@ -45,6 +58,31 @@ pub struct CrossOriginResourceSharingHeaders {
 }
 
 impl CrossOriginResourceSharingHeaders {
+    /// Sisk's `AutoAllowOrigin`: in [`allow_origins`](Self::allow_origins), `Access-Control-Allow-Origin`
+    /// is the request's own `Origin`, whatever it is (with `Vary: Origin`). Unlike `"*"`, it works with
+    /// [`allow_credentials`](Self::allow_credentials), and it allows every origin: list the origins
+    /// instead where only some may read the answers.
+    ///
+    /// ```
+    /// use sisk::http::CrossOriginResourceSharingHeaders;
+    ///
+    /// let cors = CrossOriginResourceSharingHeaders::new()
+    ///     .allow_origin(CrossOriginResourceSharingHeaders::AUTO_ALLOW_ORIGIN)
+    ///     .allow_methods([CrossOriginResourceSharingHeaders::AUTO_FROM_REQUEST_METHOD])
+    ///     .allow_headers([CrossOriginResourceSharingHeaders::AUTO_FROM_REQUEST_HEADERS])
+    ///     .allow_credentials(true);
+    /// ```
+    pub const AUTO_ALLOW_ORIGIN: &'static str = "<the request's origin>";
+
+    /// Sisk's `AutoFromRequestMethod`: in [`allow_methods`](Self::allow_methods), a preflight is answered
+    /// with the method it asks for (`Access-Control-Request-Method`), the other entries left out.
+    pub const AUTO_FROM_REQUEST_METHOD: &'static str = "<the requested method>";
+
+    /// Sisk's `AutoFromRequestHeaders`: in [`allow_headers`](Self::allow_headers), a preflight is
+    /// answered with the headers it asks for (`Access-Control-Request-Headers`), the other entries left
+    /// out.
+    pub const AUTO_FROM_REQUEST_HEADERS: &'static str = "<the requested headers>";
+
     /// A policy that allows nothing until origins are added.
     pub fn new() -> Self {
         Self::default()
@@ -55,7 +93,8 @@ impl CrossOriginResourceSharingHeaders {
         Self::new().allow_origin("*")
     }
 
-    /// Adds an allowed origin (`"*"` for any).
+    /// Adds an allowed origin (`"*"` for any, [`AUTO_ALLOW_ORIGIN`](Self::AUTO_ALLOW_ORIGIN) to echo the
+    /// request's).
     pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
         self.allow_origins.push(origin.into());
         self
@@ -99,6 +138,8 @@ impl CrossOriginResourceSharingHeaders {
 pub(crate) struct CorsPolicy {
     allow_origins: Vec<String>,
     any_origin: bool,
+    /// [`AUTO_ALLOW_ORIGIN`](CrossOriginResourceSharingHeaders::AUTO_ALLOW_ORIGIN) is listed.
+    echo_origin: bool,
     allow_credentials: bool,
     allow_methods: Allowed,
     allow_headers: Allowed,
@@ -116,8 +157,9 @@ enum Allowed {
 }
 
 impl Allowed {
-    fn new(list: &[String]) -> Self {
-        if list.is_empty() {
+    /// What `list` allows; `auto` is the entry that stands for "what the preflight asks for".
+    fn new(list: &[String], auto: &str) -> Self {
+        if list.is_empty() || list.iter().any(|entry| entry == auto) {
             Allowed::Asked
         } else {
             Allowed::Listed(joined(list))
@@ -143,11 +185,13 @@ fn joined(list: &[String]) -> Option<HeaderValue> {
 
 impl From<CrossOriginResourceSharingHeaders> for CorsPolicy {
     fn from(policy: CrossOriginResourceSharingHeaders) -> Self {
+        type Headers = CrossOriginResourceSharingHeaders;
         CorsPolicy {
             any_origin: policy.allow_origins.iter().any(|o| o == "*"),
+            echo_origin: policy.allow_origins.iter().any(|o| o == Headers::AUTO_ALLOW_ORIGIN),
             allow_credentials: policy.allow_credentials,
-            allow_methods: Allowed::new(&policy.allow_methods),
-            allow_headers: Allowed::new(&policy.allow_headers),
+            allow_methods: Allowed::new(&policy.allow_methods, Headers::AUTO_FROM_REQUEST_METHOD),
+            allow_headers: Allowed::new(&policy.allow_headers, Headers::AUTO_FROM_REQUEST_HEADERS),
             expose_headers: joined(&policy.expose_headers),
             max_age: policy.max_age.map(|max_age| HeaderValue::from(max_age.as_secs())),
             allow_origins: policy.allow_origins,
@@ -159,11 +203,14 @@ impl CorsPolicy {
     /// The `Access-Control-Allow-Origin` value for a request's `Origin`, if it is allowed.
     fn allowed_origin(&self, request_headers: &HeaderMap) -> Option<HeaderValue> {
         let origin = request_headers.get(header::ORIGIN)?;
-        if self.any_origin && !self.allow_credentials {
+        if self.any_origin && !self.allow_credentials && !self.echo_origin {
             return Some(HeaderValue::from_static("*"));
         }
-        let listed = origin.to_str().is_ok_and(|o| self.allow_origins.iter().any(|allowed| allowed == o));
-        (self.any_origin || listed).then(|| origin.clone())
+        let listed = || {
+            let origin = origin.to_str().unwrap_or_default();
+            self.allow_origins.iter().any(|allowed| allowed.eq_ignore_ascii_case(origin))
+        };
+        (self.any_origin || self.echo_origin || listed()).then(|| origin.clone())
     }
 
     /// The CORS headers of a request, `None` when it has no `Origin` or one not allowed: for every
@@ -225,6 +272,41 @@ mod tests {
         assert_eq!(out[header::ACCESS_CONTROL_ALLOW_CREDENTIALS], "true");
         assert_eq!(out[header::VARY], "Origin");
         assert!(cors.headers_for(&Method::GET, &headers(&[("origin", "https://evil.example")])).is_none());
+    }
+
+    #[test]
+    fn auto_allow_origin_echoes_any_origin_and_listed_origins_ignore_case() {
+        type Headers = CrossOriginResourceSharingHeaders;
+        let auto = CorsPolicy::from(Headers::new().allow_origin(Headers::AUTO_ALLOW_ORIGIN));
+        let out = auto.headers_for(&Method::GET, &headers(&[("origin", "https://any.example")])).unwrap();
+        assert_eq!(out[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://any.example", "echoed, without credentials too");
+        assert_eq!(out[header::VARY], "Origin");
+        assert!(auto.headers_for(&Method::GET, &HeaderMap::new()).is_none(), "no Origin, nothing to echo");
+        let both = CorsPolicy::from(Headers::allow_all().allow_origin(Headers::AUTO_ALLOW_ORIGIN));
+        let out = both.headers_for(&Method::GET, &headers(&[("origin", "https://any.example")])).unwrap();
+        assert_eq!(out[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://any.example", "the echo wins over `*`");
+
+        let listed = CorsPolicy::from(Headers::new().allow_origin("https://App.Example"));
+        let out = listed.headers_for(&Method::GET, &headers(&[("origin", "https://app.example")])).unwrap();
+        assert_eq!(out[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://app.example", "the request's spelling");
+    }
+
+    #[test]
+    fn auto_from_request_answers_what_the_preflight_asks_for() {
+        type Headers = CrossOriginResourceSharingHeaders;
+        let cors = CorsPolicy::from(
+            Headers::allow_all()
+                .allow_methods(["GET", Headers::AUTO_FROM_REQUEST_METHOD])
+                .allow_headers([Headers::AUTO_FROM_REQUEST_HEADERS]),
+        );
+        let req = headers(&[
+            ("origin", "https://a.example"),
+            ("access-control-request-method", "PATCH"),
+            ("access-control-request-headers", "x-token, content-type"),
+        ]);
+        let preflight = cors.headers_for(&Method::OPTIONS, &req).unwrap();
+        assert_eq!(preflight[header::ACCESS_CONTROL_ALLOW_METHODS], "PATCH");
+        assert_eq!(preflight[header::ACCESS_CONTROL_ALLOW_HEADERS], "x-token, content-type");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! [`HttpServerHostContextBuilder`] and [`HttpServerHostContext`]: describe a server, bind it (or take
-//! a listener already bound), and run it until a shutdown signal (the serving itself is in `serve`).
+//! [`HttpServerHostContextBuilder`] and [`HttpServerHostContext`]: describe a server — its own port and
+//! router, and any [`ListeningHost`]s besides — bind it (or take a listener already bound), and run it
+//! until a shutdown signal (the binding is in `binding`, the serving itself in `serve`).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -7,15 +8,16 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 use crate::backplane::Backplane;
-use crate::engine::serve::{serve, shutdown_signal, Protocols, Security};
+use crate::engine::host_routing::HostRouting;
+use crate::engine::serve::{serve, shutdown_signal, Listening, Protocols, Security};
 use crate::engine::service::App;
 use crate::http::app_state::AppState;
+use crate::http::binding::{Binding, Bound, Wanted};
 use crate::http::handlers::{HandlerList, HttpServerHandler};
-use crate::http::http_service::NO_ADDRESS;
 use crate::http::streams::LocalEventSource;
 use crate::http::{
     CrossOriginResourceSharingHeaders, ForwardingResolver, HttpServer, HttpServerConfiguration, HttpService,
-    IntoListeningPort, ListeningPort,
+    IntoListeningPort, ListeningHost, ListeningPort,
 };
 use crate::notice::{notice, Notice};
 use crate::routing::Router;
@@ -33,7 +35,8 @@ pub const LISTENING_PORT_VARIABLE: &str = "SISK_LISTENING_PORT";
 /// then [`use_listening_port`](Self::use_listening_port), then `http://localhost:5000/`. `build` logs
 /// which one it used, and an override of a port set in code; a program that must listen where its code
 /// says (a second server in the same process, say) calls
-/// [`ignore_listening_port_variable`](Self::ignore_listening_port_variable).
+/// [`ignore_listening_port_variable`](Self::ignore_listening_port_variable). The variable moves the
+/// builder's own port only, never the ports of a [`ListeningHost`].
 pub struct HttpServerHostContextBuilder {
     port: Result<ListeningPort, Error>,
     /// Whether `use_listening_port` was called (for the log line when the variable overrides it).
@@ -44,6 +47,8 @@ pub struct HttpServerHostContextBuilder {
     #[cfg(feature = "tls")]
     ssl: Option<crate::http::SslCertificate>,
     router: Router,
+    /// The listening hosts besides the builder's own port and router.
+    hosts: Vec<ListeningHost>,
     configuration: HttpServerConfiguration,
     cors: Option<CrossOriginResourceSharingHeaders>,
     backplane: Option<Arc<dyn Backplane>>,
@@ -62,6 +67,7 @@ impl std::fmt::Debug for HttpServerHostContextBuilder {
             .field("port", &self.port)
             .field("listener", &self.listener)
             .field("router", &self.router)
+            .field("hosts", &self.hosts)
             .field("configuration", &self.configuration)
             .field("cors", &self.cors)
             .field("backplane", &self.backplane)
@@ -83,6 +89,7 @@ impl HttpServerHostContextBuilder {
             #[cfg(feature = "tls")]
             ssl: None,
             router: Router::new(),
+            hosts: Vec::new(),
             configuration: HttpServerConfiguration::default(),
             cors: None,
             backplane: None,
@@ -145,6 +152,41 @@ impl HttpServerHostContextBuilder {
         self
     }
 
+    /// Serves `host` too: its ports, with its router and CORS policy, in the same server (Sisk's
+    /// `ListeningHosts.Add`) — one configuration, one
+    /// [`event_sources()`](HttpServer::event_sources) collection, one backplane, one shutdown. See
+    /// [`ListeningHost`] for how hosts sharing a port are told apart; `build` refuses hosts that cannot
+    /// be (one address, one name) and an address shared over `http://` and `https://`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), sisk::Error> {
+    /// use sisk::http::ListeningHost;
+    /// use sisk::prelude::*;
+    ///
+    /// let mut public = Router::new();
+    /// public += Route::get("/", |_req| async { "Hello from the host A!" });
+    /// let mut private = Router::new();
+    /// private += Route::get("/", |_req| async { "Hello from the host B!" });
+    /// let app = HttpServer::create_builder()
+    ///     .use_listening_port("http://127.0.0.1:0/")
+    ///     # .ignore_listening_port_variable()
+    ///     .use_router(public)
+    ///     .add_listening_host(ListeningHost::new("http://127.0.0.1:0/", private))
+    ///     .build()?;
+    /// let server = app.server();
+    /// assert_eq!(server.local_addrs().len(), 2);
+    /// println!("Try to reach host A in {}", server.listening_prefixes()[0]);
+    /// println!("Try to reach host B in {}", server.listening_prefixes()[1]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[doc(alias = "ListeningHosts")]
+    pub fn add_listening_host(mut self, host: ListeningHost) -> Self {
+        self.hosts.push(host);
+        self
+    }
+
     /// Changes the configuration in place.
     pub fn use_configuration(mut self, configure: impl FnOnce(&mut HttpServerConfiguration)) -> Self {
         configure(&mut self.configuration);
@@ -159,7 +201,8 @@ impl HttpServerHostContextBuilder {
         self
     }
 
-    /// Applies a CORS policy to every response and answers preflight requests.
+    /// Applies a CORS policy to every response of the builder's own router and answers preflight
+    /// requests (a [`ListeningHost`] has a policy of its own).
     pub fn use_cors(mut self, cors: CrossOriginResourceSharingHeaders) -> Self {
         self.cors = Some(cors);
         self
@@ -244,28 +287,54 @@ impl HttpServerHostContextBuilder {
         self
     }
 
-    /// Checks the router and binds the port (or takes the listener given to
+    /// Checks the routers and binds the ports (or takes the listener given to
     /// [`use_listener`](Self::use_listener)). Fails on an invalid port, a port already in use, an
-    /// unusable certificate, or a router error kept by `+=` (an invalid path, two colliding routes).
+    /// unusable certificate, listening hosts that cannot share a port, or a router error kept by `+=`
+    /// (an invalid path, two colliding routes).
     pub fn build(mut self) -> Result<HttpServerHostContext, Error> {
         #[cfg(feature = "tls")]
-        let security = match self.ssl.take() {
-            Some(certificate) => Security::Tls(crate::engine::serve::tls::acceptor(certificate)?),
-            None => Security::Plain,
-        };
+        let acceptor = self.ssl.take().map(crate::engine::serve::tls::acceptor).transpose()?;
         #[cfg(not(feature = "tls"))]
-        let security = Security::Plain;
-        let listener = match self.listener.take() {
-            Some(listener) => listener?,
+        let acceptor: Option<Acceptor> = None;
+        let mut binding = Binding::default();
+        let mut wanted = Vec::new();
+        match self.listener.take() {
+            Some(listener) => binding.listener(listener?, acceptor.is_some())?,
             None => {
                 let port = self.listening_port()?;
-                check_scheme(&port, &security)?;
-                listen(port.socket_addr()?).map_err(|e| Error::io(&format!("cannot listen on {port}"), e))?
+                check_scheme(&port, acceptor.is_some(), self.hosts.is_empty())?;
+                wanted.push(Wanted { port, host: 0, who: "the server".to_owned() });
             }
-        };
-        let local_addr = listener.local_addr().map_err(|e| Error::io("cannot read the bound address", e))?;
-        let app = self.into_app(local_addr)?;
-        Ok(HttpServerHostContext { app, listener, security })
+        }
+        for (index, host) in self.hosts.iter().enumerate() {
+            for port in &host.ports {
+                let port = port.clone()?;
+                check_scheme(&port, acceptor.is_some(), false)?;
+                wanted.push(Wanted { port, host: index + 1, who: host.describe() });
+            }
+        }
+        binding.ports(wanted)?;
+        if acceptor.is_some() && !binding.bound.iter().any(|bound| bound.secure) {
+            return Err(Error::invalid_listening_port(
+                "a certificate was given with use_ssl(…) but no port is https://; listen on one",
+            ));
+        }
+        let prefixes = binding.prefixes();
+        let bound = binding.bound;
+        let local_addrs = bound.iter().map(|bound| bound.local_addr).collect();
+        let (server, routers) = self.into_server(local_addrs, prefixes)?;
+        let listeners = bound
+            .into_iter()
+            .map(|Bound { listener, secure, hosts, .. }| {
+                let routing = match hosts.as_slice() {
+                    [(_, only)] => HostRouting::Only(routers[*only].clone()),
+                    _ => HostRouting::ByName(hosts.into_iter().map(|(name, i)| (name, routers[i].clone())).collect()),
+                };
+                let app = Arc::new(App { server: server.clone(), routing });
+                (app, listener, security(secure, acceptor.as_ref()))
+            })
+            .collect();
+        Ok(HttpServerHostContext { server, listeners })
     }
 
     /// Where to listen, in the order of precedence the type's documentation gives.
@@ -288,14 +357,33 @@ impl HttpServerHostContextBuilder {
 
     /// Checks the router and makes the server into a [`tower_service::Service`], for another server to
     /// run (nested in an axum app, say): nothing is bound, and the listening port, listener and
-    /// certificate are not used. See [`HttpService`].
+    /// certificate are not used. See [`HttpService`]. A server with [`ListeningHost`]s is refused: a
+    /// service has no ports to tell its hosts apart by.
     pub fn into_service(self) -> Result<HttpService, Error> {
-        Ok(HttpService::new(self.into_app(NO_ADDRESS)?))
+        if let Some(host) = self.hosts.first() {
+            return Err(Error::invalid_listening_port(format!(
+                "{} cannot be served by into_service(), which serves the builder's own router only; serve each \
+                 router as a service of its own, or build() the server",
+                host.describe()
+            )));
+        }
+        let (server, mut routers) = self.into_server(Vec::new(), Vec::new())?;
+        let routing = HostRouting::Only(routers.swap_remove(0));
+        Ok(HttpService::new(Arc::new(App { server, routing })))
     }
 
-    /// The pipeline every request goes through, with the server it belongs to.
-    fn into_app(self, local_addr: std::net::SocketAddr) -> Result<Arc<App>, Error> {
-        let unclaimed = self.router.unclaimed_attribute_routes();
+    /// The server, bound to `local_addrs`, and the routers ready for serving: the builder's own first,
+    /// then each listening host's.
+    fn into_server(
+        self,
+        local_addrs: Vec<std::net::SocketAddr>,
+        listening_prefixes: Vec<String>,
+    ) -> Result<(HttpServer, Vec<Arc<Router>>), Error> {
+        let mut unclaimed = self.router.unclaimed_attribute_routes();
+        for host in &self.hosts {
+            let theirs = host.router.unclaimed_attribute_routes();
+            unclaimed.retain(|route| theirs.contains(route));
+        }
         if !unclaimed.is_empty() {
             notice(
                 Notice::Warn,
@@ -310,24 +398,60 @@ impl HttpServerHostContextBuilder {
         #[cfg(feature = "logging")]
         let handlers = crate::http::logging::with_logs(handlers, &self.configuration)?;
         let handlers = handlers.freeze();
-        let mut router = self.router;
-        handlers.each("on_setup_router", |handler| handler.on_setup_router(&mut router));
-        let router = router.freeze(self.cors)?;
-        let server = HttpServer::new(self.configuration, local_addr, self.backplane, self.state, handlers);
+        let mut routers = Vec::with_capacity(1 + self.hosts.len());
+        let mut mistakes = Vec::new();
+        let hosts = self.hosts.into_iter().map(|host| (host.router, host.cors));
+        for (mut router, cors) in std::iter::once((self.router, self.cors)).chain(hosts) {
+            handlers.each("on_setup_router", |handler| handler.on_setup_router(&mut router));
+            match router.freeze(cors) {
+                Ok(router) => routers.push(Arc::new(router)),
+                Err(mistake) => mistakes.push(mistake),
+            }
+        }
+        if let Some(mistakes) = Error::gather(mistakes) {
+            return Err(mistakes);
+        }
+        let server =
+            HttpServer::new(self.configuration, local_addrs, listening_prefixes, self.backplane, self.state, handlers);
         for hook in self.registered_hooks {
             server.event_sources().on_event_source_registered(hook);
         }
         for hook in self.unregistered_hooks {
             server.event_sources().on_event_source_unregistered(hook);
         }
-        Ok(Arc::new(App { server, router }))
+        Ok((server, routers))
     }
 }
 
-/// Refuses a listening port whose scheme says otherwise than the certificate given (or not given).
-fn check_scheme(port: &ListeningPort, security: &Security) -> Result<(), Error> {
-    let tls = security.is_tls();
-    if port.is_secure() == tls {
+/// The TLS acceptor made of the builder's certificate.
+#[cfg(feature = "tls")]
+type Acceptor = tokio_rustls::TlsAcceptor;
+/// Without the `tls` feature there is no certificate, so no acceptor.
+#[cfg(not(feature = "tls"))]
+type Acceptor = std::convert::Infallible;
+
+/// How a listener's connections are served: TLS for an `https://` one (with the server's certificate).
+#[cfg(feature = "tls")]
+fn security(secure: bool, acceptor: Option<&Acceptor>) -> Security {
+    match acceptor {
+        Some(acceptor) if secure => Security::Tls(acceptor.clone()),
+        _ => Security::Plain,
+    }
+}
+
+/// Without the `tls` feature, every listener is plain text (`build` refuses `https://` ports).
+#[cfg(not(feature = "tls"))]
+fn security(_secure: bool, acceptor: Option<&Acceptor>) -> Security {
+    match acceptor.copied() {
+        Some(never) => match never {},
+        None => Security::Plain,
+    }
+}
+
+/// Refuses an `https://` port without a certificate, and, when the port is the server's only one
+/// (`only`), an `http://` port with one; a certificate no port of several uses is refused by `build`.
+fn check_scheme(port: &ListeningPort, tls: bool, only: bool) -> Result<(), Error> {
+    if port.is_secure() == tls || (tls && !only) {
         return Ok(());
     }
     let why = if tls {
@@ -343,20 +467,21 @@ fn check_scheme(port: &ListeningPort, security: &Security) -> Result<(), Error> 
 /// A bound server, ready to start.
 #[derive(Debug)]
 pub struct HttpServerHostContext {
-    app: Arc<App>,
-    listener: std::net::TcpListener,
-    security: Security,
+    server: HttpServer,
+    /// Every listener, with the routers of its hosts and how its connections are served.
+    listeners: Vec<(Arc<App>, std::net::TcpListener, Security)>,
 }
 
 impl HttpServerHostContext {
     /// The server's handle (clone it before `start` to reach the server from elsewhere).
     pub fn server(&self) -> HttpServer {
-        self.app.server.clone()
+        self.server.clone()
     }
 
-    /// The bound address.
+    /// The bound address of the builder's own port or listener (every listener's:
+    /// [`HttpServer::local_addrs`]).
     pub fn local_addr(&self) -> std::net::SocketAddr {
-        self.app.server.local_addr()
+        self.server.local_addr()
     }
 
     /// Serves until Ctrl-C, SIGTERM or [`HttpServer::stop`], then shuts down gracefully.
@@ -365,37 +490,24 @@ impl HttpServerHostContext {
     }
 
     /// Serves until `signal` resolves or [`HttpServer::stop`] is called, then shuts down gracefully:
-    /// stops accepting, closes every event stream cleanly, and waits up to
+    /// stops accepting on every listener, closes every event stream cleanly, and waits up to
     /// [`shutdown_timeout`](HttpServerConfiguration::shutdown_timeout) for requests and handlers to finish.
     pub async fn start_with_shutdown(self, signal: impl Future<Output = ()> + Send) -> Result<(), Error> {
-        let server = self.app.server.clone();
-        let listener =
-            TcpListener::from_std(self.listener).map_err(|e| Error::io("cannot register the listener", e))?;
+        let server = self.server;
         let handlers = server.handlers().clone();
         handlers.each("on_server_starting", |handler| handler.on_server_starting(&server));
+        let mut listeners = Vec::with_capacity(self.listeners.len());
+        for (app, listener, security) in self.listeners {
+            let listener = TcpListener::from_std(listener).map_err(|e| Error::io("cannot register the listener", e))?;
+            let addr = listener.local_addr().map_err(|e| Error::io("cannot read the bound address", e))?;
+            notice(Notice::Info, format_args!("listening on {}://{addr}/", security.scheme()));
+            let protocols = Protocols::new(server.configuration(), security);
+            listeners.push(Listening { app, listener, protocols });
+        }
         server.start_backplane().await;
-        notice(Notice::Info, format_args!("listening on {}://{}/", self.security.scheme(), server.local_addr()));
-        let protocols = Protocols::new(server.configuration(), self.security);
         handlers.each("on_server_started", |handler| handler.on_server_started(&server));
-        serve(self.app, listener, protocols, signal).await;
+        serve(&server, listeners, signal).await;
         handlers.each("on_server_stopped", |handler| handler.on_server_stopped(&server));
         Ok(())
     }
-}
-
-/// How many connections may wait to be accepted. The standard library's 128 overflows when many
-/// `EventSource`s reconnect at once (after a deploy, say): the kernel then drops or resets some of them.
-/// The kernel caps it at `net.core.somaxconn`.
-const LISTEN_BACKLOG: i32 = 4096;
-
-/// A non-blocking listener on `addr`, with address reuse (as the standard library sets it) and a backlog
-/// of [`LISTEN_BACKLOG`].
-fn listen(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListener> {
-    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)?;
-    #[cfg(unix)]
-    socket.set_reuse_address(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(LISTEN_BACKLOG)?;
-    socket.set_nonblocking(true)?;
-    Ok(socket.into())
 }

@@ -4,6 +4,7 @@
 
 mod app_state;
 mod bag;
+mod binding;
 pub(crate) mod body;
 #[cfg(feature = "compression")]
 pub(crate) mod compression;
@@ -21,6 +22,7 @@ mod http_service;
 mod into_response;
 #[cfg(feature = "json")]
 mod json;
+mod listening_host;
 mod listening_port;
 #[cfg(feature = "logging")]
 pub(crate) mod logging;
@@ -49,6 +51,7 @@ pub use http_service::HttpService;
 pub use into_response::IntoResponse;
 #[cfg(feature = "json")]
 pub use json::Json;
+pub use listening_host::ListeningHost;
 pub use listening_port::{IntoListeningPort, ListeningPort};
 #[cfg(feature = "logging")]
 pub use logging::{LogStream, RotatingPolicy};

@@ -720,7 +720,8 @@ mod properties {
         }
         let (parts, ()) = builder.body(()).unwrap().into_parts();
         let addr: SocketAddr = ([127, 0, 0, 1], 5000).into();
-        let server = HttpServer::new(configuration, addr, None, Default::default(), Default::default());
+        let server =
+            HttpServer::new(configuration, vec![addr], Vec::new(), None, Default::default(), Default::default());
         let carrier = if is_secure { Carrier::Tls } else { Carrier::Plain };
         let connection = Connection::new(&tokio_util::sync::CancellationToken::new(), carrier);
         HttpRequest::new(RequestParts {

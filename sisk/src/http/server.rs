@@ -61,7 +61,10 @@ struct ServerShared {
     /// What the program gave the builder's `use_handler`, in order.
     handlers: ServerHandlers,
     event_sources: HttpEventSourceCollection,
-    local_addr: SocketAddr,
+    /// The bound address of each listener, the builder's own first.
+    local_addrs: Vec<SocketAddr>,
+    /// Each listening port as a URL, with the port really bound.
+    listening_prefixes: Vec<String>,
     stopping: CancellationToken,
     /// Cancelled when the shutdown timeout passes: every connection and handler still running is dropped.
     abandoned: CancellationToken,
@@ -78,7 +81,8 @@ impl HttpServer {
 
     pub(crate) fn new(
         configuration: HttpServerConfiguration,
-        local_addr: SocketAddr,
+        local_addrs: Vec<SocketAddr>,
+        listening_prefixes: Vec<String>,
         backplane: Option<Arc<dyn Backplane>>,
         state: AppState,
         handlers: ServerHandlers,
@@ -94,7 +98,8 @@ impl HttpServer {
             connections: OpenCount::new(configuration.maximum_connections),
             event_streams: OpenCount::new(configuration.maximum_event_sources),
             configuration,
-            local_addr,
+            local_addrs,
+            listening_prefixes,
             stopping: CancellationToken::new(),
             abandoned: CancellationToken::new(),
             streaming_tasks: TaskTracker::new(),
@@ -126,10 +131,26 @@ impl HttpServer {
         &self.shared.configuration
     }
 
-    /// The address the server is bound to (with the real port when port 0 was asked for); `0.0.0.0:0`
-    /// for a server made into a service, which another server runs.
+    /// The address the server is bound to (with the real port when port 0 was asked for): of its own
+    /// listening port or listener when it has [listening hosts](crate::http::ListeningHost) too (see
+    /// [`local_addrs`](Self::local_addrs)); `0.0.0.0:0` for a server made into a service, which another
+    /// server runs.
     pub fn local_addr(&self) -> SocketAddr {
-        self.shared.local_addr
+        self.shared.local_addrs.first().copied().unwrap_or(crate::http::http_service::NO_ADDRESS)
+    }
+
+    /// Every address the server is bound to, one per listener: the builder's own port (or listener)
+    /// first, then the ports of the [listening hosts](crate::http::ListeningHost) in the order they were
+    /// added, a port shared by several hosts once. Empty for a server made into a service.
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.shared.local_addrs
+    }
+
+    /// Every listening port as a URL, with the port really bound (`http://localhost:5000/`), in the
+    /// order of [`local_addrs`](Self::local_addrs) but one per host of a shared port (Sisk's
+    /// `ListeningPrefixes`).
+    pub fn listening_prefixes(&self) -> &[String] {
+        &self.shared.listening_prefixes
     }
 
     /// How many connections are open now (see

@@ -102,14 +102,9 @@ impl Router {
             parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
         let too_large = limit > 0 && declared.is_some_and(|length| length > limit);
         let resolution = self.resolve(&parts.method, parts.uri.path());
-        let uses_cors = match &resolution {
-            Resolution::Found(route, _) => route.uses_cors,
-            Resolution::MethodNotAllowed { uses_cors, .. } => *uses_cors,
-            Resolution::NotFound | Resolution::InvalidParameter => true,
-        };
         // `None` (no policy, a route left out of it, no `Origin`, or one not allowed) leaves the request's
         // and the response's headers alone.
-        let cors = self.cors.as_ref().filter(|_| uses_cors);
+        let cors = resolution.cors(self.cors.as_ref(), &parts.headers);
         let cors_headers = cors.and_then(|cors| cors.headers_for(&parts.method, &parts.headers));
         // The request object, made only for stages to run or handlers to be told of it.
         let open = |parts, route_parameters| {
@@ -526,7 +521,8 @@ mod tests {
         let router = router.freeze(None).expect("a valid router");
         let server = HttpServer::new(
             HttpServerConfiguration::default(),
-            ([127, 0, 0, 1], 5000).into(),
+            vec![([127, 0, 0, 1], 5000).into()],
+            Vec::new(),
             None,
             Default::default(),
             Default::default(),

@@ -3,7 +3,8 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::http::{HttpRequest, IntoResponse};
+use crate::http::cors::CorsPolicy;
+use crate::http::{CrossOriginResourceSharingHeaders, HttpRequest, IntoResponse};
 use crate::routing::action::Action;
 use crate::routing::{RequestHandler, RouteMethod};
 use crate::Error;
@@ -34,8 +35,30 @@ pub struct Route {
     pub(crate) request_handlers: Vec<RequestHandler>,
     /// The global request handlers this route skips (compared by instance).
     pub(crate) bypassed_global_request_handlers: Vec<RequestHandler>,
-    /// False once [`without_cors`](Route::without_cors) was called.
-    pub(crate) uses_cors: bool,
+    /// Which CORS policy answers this route: the router's, none, or its own.
+    pub(crate) cors: RouteCors,
+}
+
+/// The CORS policy a route is answered with.
+#[derive(Debug, Clone)]
+pub(crate) enum RouteCors {
+    /// The policy of the route's listening host (the server's, for the main one), if it has one.
+    Host,
+    /// None: [`Route::without_cors`].
+    Off,
+    /// The route's own, in place of the host's: [`Route::with_cors`].
+    Own(Arc<CorsPolicy>),
+}
+
+impl RouteCors {
+    /// The policy to answer with, given the host's.
+    pub(crate) fn policy<'p>(&'p self, host: Option<&'p CorsPolicy>) -> Option<&'p CorsPolicy> {
+        match self {
+            RouteCors::Host => host,
+            RouteCors::Off => None,
+            RouteCors::Own(own) => Some(own),
+        }
+    }
 }
 
 /// `Route::get`, `Route::post`, …: one constructor per line of the table of route methods.
@@ -77,7 +100,7 @@ impl Route {
             action: Action::new(action),
             request_handlers: Vec::new(),
             bypassed_global_request_handlers: Vec::new(),
-            uses_cors: true,
+            cors: RouteCors::Host,
         }
     }
 
@@ -128,7 +151,33 @@ impl Route {
     /// ```
     #[doc(alias = "UseCors", alias = "use_cors")]
     pub fn without_cors(mut self) -> Self {
-        self.uses_cors = false;
+        self.cors = RouteCors::Off;
+        self
+    }
+
+    /// Answers this route with its own CORS policy instead of the server's (or its listening host's):
+    /// its answers, and an `OPTIONS` preflight asking for its method, carry the headers of `cors` and
+    /// none of the server's policy — also on a server without one. The last of `with_cors` and
+    /// [`without_cors`](Self::without_cors) called wins. On an attribute route:
+    /// `#[route_get("/widgets", cors = widgets_cors)]`, naming a function that returns the policy.
+    ///
+    /// Sisk has one policy per listening host and lets an action change the headers of its own answer
+    /// (`HttpContext.OverrideHeaders`); a route-level policy keeps that choice where the route is
+    /// declared, and holds for its preflight too, which the action never sees.
+    ///
+    /// ```
+    /// use sisk::http::CrossOriginResourceSharingHeaders;
+    /// use sisk::prelude::*;
+    ///
+    /// let mut r = Router::new();
+    /// let embeddable = CrossOriginResourceSharingHeaders::new()
+    ///     .allow_origin(CrossOriginResourceSharingHeaders::AUTO_ALLOW_ORIGIN)
+    ///     .allow_credentials(true);
+    /// r += Route::get("/widgets/embed", |_req| async { "<widget>" }).with_cors(embeddable);
+    /// ```
+    #[doc(alias = "OverrideHeaders")]
+    pub fn with_cors(mut self, cors: CrossOriginResourceSharingHeaders) -> Self {
+        self.cors = RouteCors::Own(Arc::new(CorsPolicy::from(cors)));
         self
     }
 

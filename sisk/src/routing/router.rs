@@ -6,6 +6,8 @@ use std::future::Future;
 use std::ops::AddAssign;
 use std::sync::Arc;
 
+use http::HeaderMap;
+
 use crate::http::cors::CorsPolicy;
 use crate::http::CrossOriginResourceSharingHeaders;
 use crate::http::{HttpRequest, IntoResponse};
@@ -13,6 +15,7 @@ use crate::routing::action::Action;
 use crate::routing::allowed_methods::AllowedMethods;
 use crate::routing::attribute_routes::RouteSource;
 use crate::routing::error_handler::CallbackErrorHandler;
+use crate::routing::route::RouteCors;
 use crate::routing::HandlerFailure;
 use crate::routing::{RequestHandler, Route, RouteMethod};
 use crate::Error;
@@ -74,9 +77,9 @@ pub(crate) enum Resolution<'r> {
     /// A route answers; its parameters, percent-decoded, each named by the route's own shared name (a
     /// route without parameters allocates nothing here).
     Found(&'r Route, Vec<(Arc<str>, String)>),
-    /// The path exists with other methods, listed for the `Allow` header; `uses_cors` unless every
-    /// route of the path was left out of the CORS policy.
-    MethodNotAllowed { allowed: AllowedMethods, uses_cors: bool },
+    /// The path exists with other methods, listed for the `Allow` header; `routes` are the path's
+    /// (a preflight takes the CORS policy of the one it asks for).
+    MethodNotAllowed { allowed: AllowedMethods, routes: &'r [Route] },
     /// No route has this path.
     NotFound,
     /// A route matches, but a parameter decodes to a control character (`/sse/%0d%0a`): such a value must
@@ -296,7 +299,7 @@ impl Router {
         let routes = &self.paths[*found.value].routes;
         let Some(route) = pick_route(routes, method) else {
             let allowed = AllowedMethods::of(routes.iter().map(Route::method));
-            return Resolution::MethodNotAllowed { allowed, uses_cors: routes.iter().any(|route| route.uses_cors) };
+            return Resolution::MethodNotAllowed { allowed, routes };
         };
         let mut params = Vec::with_capacity(found.params.len());
         for ((_, value), name) in found.params.iter().zip(route.parameter_names()) {
@@ -310,6 +313,26 @@ impl Router {
             params.push((Arc::clone(name), decoded.into_owned()));
         }
         Resolution::Found(route, params)
+    }
+}
+
+impl Resolution<'_> {
+    /// The CORS policy the answer to this resolution carries, `host` being the router's: a route's own
+    /// choice; for a path without the request's method, the choice of the route a preflight asks for
+    /// (`Access-Control-Request-Method`), else `host` unless every route of the path was left out of it.
+    pub(crate) fn cors<'p>(&'p self, host: Option<&'p CorsPolicy>, request: &HeaderMap) -> Option<&'p CorsPolicy> {
+        match self {
+            Resolution::Found(route, _) => route.cors.policy(host),
+            Resolution::MethodNotAllowed { routes, .. } => {
+                let asked = request.get(http::header::ACCESS_CONTROL_REQUEST_METHOD);
+                let asked = asked.and_then(|method| http::Method::from_bytes(method.as_bytes()).ok());
+                match asked.and_then(|method| pick_route(routes, &method)) {
+                    Some(route) => route.cors.policy(host),
+                    None => host.filter(|_| routes.iter().any(|route| matches!(route.cors, RouteCors::Host))),
+                }
+            }
+            Resolution::NotFound | Resolution::InvalidParameter => host,
+        }
     }
 }
 

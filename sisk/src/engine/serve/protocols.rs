@@ -20,11 +20,6 @@ pub(crate) enum Security {
 }
 
 impl Security {
-    /// True for TLS connections.
-    pub(crate) fn is_tls(&self) -> bool {
-        !matches!(self, Security::Plain)
-    }
-
     /// `https` or `http`.
     pub(crate) fn scheme(&self) -> &'static str {
         match self {
