@@ -24,6 +24,8 @@ pub struct RedisServer {
     extra: Vec<String>,
     /// For a Sentinel: its configuration file (Sentinel rewrites it as it learns).
     sentinel_config: Option<PathBuf>,
+    /// A folder of its own to remove when it stops (a cluster node's configuration).
+    scratch: Option<PathBuf>,
     child: Option<Child>,
 }
 
@@ -92,6 +94,7 @@ impl RedisServer {
                 data: data.clone(),
                 extra: extra.clone(),
                 sentinel_config: None,
+                scratch: None,
                 child: None,
             };
             if server.try_restart() {
@@ -99,6 +102,24 @@ impl RedisServer {
             }
         }
         panic!("redis-server could not start on a free port in ten tries");
+    }
+
+    /// Starts an empty node of a Redis Cluster (`--cluster-enabled yes`, a node timeout of one second), its
+    /// cluster configuration in a folder of its own; `redis-cli --cluster create` makes nodes a cluster.
+    pub fn start_cluster_node() -> Option<RedisServer> {
+        let dir = std::env::temp_dir().join(format!("sisk-cluster-{}-{}", std::process::id(), crate::unique()));
+        std::fs::create_dir_all(&dir).expect("a directory for the cluster configuration");
+        let extra = vec![
+            "--cluster-enabled".into(),
+            "yes".into(),
+            "--cluster-node-timeout".into(),
+            "1000".into(),
+            "--dir".into(),
+            dir.to_string_lossy().into_owned(),
+        ];
+        let mut node = Self::start_in(None, extra, false)?;
+        node.scratch = Some(dir);
+        Some(node)
     }
 
     /// Starts a replica of the master at 127.0.0.1:`master_port` (`--replicaof`; the port of a proxy in
@@ -133,6 +154,7 @@ impl RedisServer {
                 data: Some(dir.clone()),
                 extra: Vec::new(),
                 sentinel_config: Some(config.clone()),
+                scratch: None,
                 child: None,
             };
             if sentinel.try_restart() {
@@ -236,7 +258,7 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
-        if let Some(dir) = &self.data {
+        for dir in [&self.data, &self.scratch].into_iter().flatten() {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
