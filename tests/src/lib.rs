@@ -1,7 +1,7 @@
 //! Support for the end-to-end suites of this crate: a sisk server on 127.0.0.1 that stops when dropped,
 //! raw-socket clients that misbehave in the ways an HTTP library never would, and, for the cluster
 //! suite, processes of their own: a `redis-server` ([`redis_server`], over TLS with the certificates of
-//! [`tls_files`]), sisk nodes ([`node`]), a
+//! [`tls_files`]; six of them a Redis Cluster, [`redis_cluster`]), sisk nodes ([`node`]), a
 //! reader of their event streams ([`events`]), and a load balancer in front of them ([`proxy`]). Every
 //! wait is bounded by [`LIMIT`].
 
@@ -9,6 +9,7 @@ pub mod events;
 pub mod node;
 pub mod process;
 pub mod proxy;
+pub mod redis_cluster;
 pub mod redis_server;
 pub mod tls_files;
 

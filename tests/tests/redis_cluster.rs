@@ -6,88 +6,14 @@
 //!
 //! Without `redis-server` these tests say so and pass, except under CI (`CI=true`).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sisk::backplane::RedisBackplane;
 use sisk::http::streams::Audience;
 use sisk::prelude::*;
 use sisk_tests::events::EventReader;
-use sisk_tests::redis_server::RedisServer;
+use sisk_tests::redis_cluster::{cli, cluster_nodes, start_cluster, until};
 use sisk_tests::{hello_and_streams, TestServer, LIMIT};
-
-/// Asks the node on `port` `command` with redis-cli.
-fn cli(port: u16, command: &[&str]) -> String {
-    let output = std::process::Command::new("redis-cli")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
-        .args(command)
-        .output()
-        .expect("redis-cli runs");
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
-
-/// Waits until `condition` holds, checking every 50 ms, for at most `within`.
-async fn until(what: &str, within: Duration, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// One line of `CLUSTER NODES`: id, port, whether it is a master, and its master's id for a replica.
-#[derive(Debug, Clone)]
-struct Node {
-    id: String,
-    port: u16,
-    master: bool,
-    replica_of: Option<String>,
-    slots: String,
-}
-
-fn nodes(port: u16) -> Vec<Node> {
-    cli(port, &["CLUSTER", "NODES"])
-        .lines()
-        .map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let port = fields[1].split(['@', ':']).nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
-            Node {
-                id: fields[0].to_owned(),
-                port,
-                master: fields[2].contains("master"),
-                replica_of: (fields[3] != "-").then(|| fields[3].to_owned()),
-                slots: fields[8..].join(" "),
-            }
-        })
-        .collect()
-}
-
-/// Six nodes made a cluster of three masters with a replica each, once every node says it is ok.
-async fn cluster() -> Option<Vec<RedisServer>> {
-    let mut servers = Vec::new();
-    for _ in 0..6 {
-        servers.push(RedisServer::start_cluster_node()?);
-    }
-    let addresses: Vec<String> = servers.iter().map(|s| format!("127.0.0.1:{}", s.port)).collect();
-    let created = std::process::Command::new("redis-cli")
-        .args(["--cluster", "create"])
-        .args(&addresses)
-        .args(["--cluster-replicas", "1", "--cluster-yes"])
-        .output()
-        .expect("redis-cli --cluster create runs");
-    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stdout));
-    until("the cluster is ok on every node", LIMIT * 2, || {
-        servers.iter().all(|s| cli(s.port, &["CLUSTER", "INFO"]).contains("cluster_state:ok"))
-    })
-    .await;
-    until("every replica is in sync", LIMIT * 2, || {
-        servers.iter().all(|s| {
-            let info = cli(s.port, &["INFO", "replication"]);
-            info.contains("role:master") || info.contains("master_link_status:up")
-        })
-    })
-    .await;
-    Some(servers)
-}
 
 /// Publishes `data` and waits until Redis took it.
 async fn published(server: &HttpServer, data: &str) {
@@ -105,7 +31,7 @@ async fn published(server: &HttpServer, data: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_goes_on_through_a_slot_migration_and_a_failover() {
-    let Some(servers) = cluster().await else { return };
+    let Some(servers) = start_cluster().await else { return };
     let entry = servers[0].port;
     let backplane = || RedisBackplane::cluster([format!("redis://127.0.0.1:{entry}/")]).key_prefix("app");
     let a =
@@ -126,17 +52,9 @@ async fn the_log_goes_on_through_a_slot_migration_and_a_failover() {
     // The slot of the hash tag `{app}` moves to another master, its keys with it.
     let slot = cli(entry, &["CLUSTER", "KEYSLOT", "{app}"]);
     let slot_number: u16 = slot.parse().unwrap();
-    let owner = nodes(entry)
-        .into_iter()
-        .find(|n| {
-            n.master
-                && n.slots.split(' ').any(|range| {
-                    let (from, to) = range.split_once('-').unwrap_or((range, range));
-                    matches!((from.parse::<u16>(), to.parse::<u16>()), (Ok(f), Ok(t)) if f <= slot_number && slot_number <= t)
-                })
-        })
-        .expect("a master holds the slot");
-    let target = nodes(entry).into_iter().find(|n| n.master && n.id != owner.id).expect("another master");
+    let owner =
+        cluster_nodes(entry).into_iter().find(|n| n.master && n.serves(slot_number)).expect("a master holds the slot");
+    let target = cluster_nodes(entry).into_iter().find(|n| n.master && n.id != owner.id).expect("another master");
     assert_eq!(cli(target.port, &["CLUSTER", "SETSLOT", &slot, "IMPORTING", &owner.id]), "OK");
     assert_eq!(cli(owner.port, &["CLUSTER", "SETSLOT", &slot, "MIGRATING", &target.id]), "OK");
     published(&a.server, &publish("migrating")).await;
@@ -149,15 +67,17 @@ async fn the_log_goes_on_through_a_slot_migration_and_a_failover() {
     assert_eq!(cli(owner.port, &migrate), "OK");
     // Keys moved, slot not yet: the old owner answers ASK.
     published(&a.server, &publish("asked")).await;
-    for master in nodes(entry).iter().filter(|n| n.master) {
+    for master in cluster_nodes(entry).iter().filter(|n| n.master) {
         assert_eq!(cli(master.port, &["CLUSTER", "SETSLOT", &slot, "NODE", &target.id]), "OK");
     }
     // The slot moved: the old owner answers MOVED.
     published(&a.server, &publish("moved")).await;
 
     // The new owner fails over to its replica.
-    let replica =
-        nodes(entry).into_iter().find(|n| n.replica_of.as_deref() == Some(target.id.as_str())).expect("a replica");
+    let replica = cluster_nodes(entry)
+        .into_iter()
+        .find(|n| n.replica_of.as_deref() == Some(target.id.as_str()))
+        .expect("a replica");
     until("the replica is in sync", LIMIT, || {
         cli(replica.port, &["INFO", "replication"]).contains("master_link_status:up")
     })

@@ -10,6 +10,8 @@
 
 use std::time::{Duration, Instant};
 
+use sisk_tests::redis_cluster::{cli, until};
+
 use sisk::backplane::RedisBackplane;
 use sisk::http::streams::Audience;
 use sisk::prelude::*;
@@ -26,25 +28,6 @@ fn replicated() -> Option<(RedisServer, RedisServer, RedisServer)> {
     let replica = RedisServer::start_replica_of(master.port)?;
     let sentinel = RedisServer::start_sentinel(&master, MASTER, Duration::from_millis(1000))?;
     Some((master, replica, sentinel))
-}
-
-/// Asks `server` (on 127.0.0.1) `command` with redis-cli, for the test's own checks.
-fn cli(port: u16, command: &[&str]) -> String {
-    let output = std::process::Command::new("redis-cli")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
-        .args(command)
-        .output()
-        .expect("redis-cli runs");
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// Waits until `condition` holds, checking every 50 ms, for at most `within`.
-async fn until(what: &str, within: Duration, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 fn node(backplane: RedisBackplane) -> TestServer {
