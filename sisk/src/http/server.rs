@@ -58,6 +58,8 @@ struct ServerShared {
     /// What the program gave the builder's `use_state`.
     state: AppState,
     event_sources: HttpEventSourceCollection,
+    #[cfg(feature = "websockets")]
+    web_sockets: crate::http::websockets::HttpWebSocketCollection,
     local_addr: SocketAddr,
     stopping: CancellationToken,
     /// Cancelled when the shutdown timeout passes: every connection and handler still running is dropped.
@@ -86,6 +88,8 @@ impl HttpServer {
                 configuration.identifier_policy,
                 backplane,
             ),
+            #[cfg(feature = "websockets")]
+            web_sockets: crate::http::websockets::HttpWebSocketCollection::new(configuration.identifier_policy),
             connections: OpenCount::new(configuration.maximum_connections),
             event_streams: OpenCount::new(configuration.maximum_event_sources),
             configuration,
@@ -109,6 +113,12 @@ impl HttpServer {
     /// The open, identified Server-Sent Events connections.
     pub fn event_sources(&self) -> &HttpEventSourceCollection {
         &self.shared.event_sources
+    }
+
+    /// The open, identified WebSockets.
+    #[cfg(feature = "websockets")]
+    pub fn web_sockets(&self) -> &crate::http::websockets::HttpWebSocketCollection {
+        &self.shared.web_sockets
     }
 
     /// The configuration the server was built with.

@@ -65,6 +65,12 @@ impl Router {
     /// is still running goes on in a tracked task (see the module docs).
     pub(crate) async fn dispatch(&self, server: &HttpServer, incoming: Incoming, span: &tracing::Span) -> HttpResponse {
         let Incoming { parts, body, remote, transport } = incoming;
+        #[cfg(feature = "websockets")]
+        let parts = {
+            let mut parts = parts;
+            crate::http::websockets::handshake::route_extended_connect_as_get(&mut parts);
+            parts
+        };
         let resolution = self.resolve(&parts.method, parts.uri.path());
         let uses_cors = match &resolution {
             Resolution::Found(route, _) => route.uses_cors,

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulConnection;
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -146,7 +145,8 @@ impl Served {
         });
         if is_http2 {
             // Boxed: the HTTP/2 state is large, and would otherwise size every HTTP/1.1 task too.
-            let served = Box::pin(gracefully(protocols.http2.serve_connection(io, service), stopping));
+            let connection = protocols.http2.serve_connection(io, service);
+            let served = Box::pin(gracefully(connection, stopping, |c| c.graceful_shutdown()));
             drive(served, cutoff, remote).await;
         } else {
             // The first head gets what is left of the deadline. (hyper applies the same value to the heads
@@ -155,7 +155,9 @@ impl Served {
             http1
                 .timer(HeadTimer::default())
                 .header_read_timeout(head_deadline.saturating_duration_since(tokio::time::Instant::now()));
-            drive(gracefully(http1.serve_connection(io, service), stopping), cutoff, remote).await;
+            // With upgrades: a WebSocket's handshake hands the connection over once its head is sent.
+            let connection = http1.serve_connection(io, service).with_upgrades();
+            drive(gracefully(connection, stopping, |c| c.graceful_shutdown()), cutoff, remote).await;
         }
     }
 }
@@ -163,7 +165,11 @@ impl Served {
 /// Runs `connection` to its end, asking it to finish gracefully (answer what is in flight, then close)
 /// once the server stops. The stop signal is one token shared by every connection: it is polled only when
 /// it fires, not each time the connection makes progress (see `when_woken`).
-async fn gracefully<C: GracefulConnection>(connection: C, stopping: CancellationToken) -> Result<(), C::Error> {
+async fn gracefully<C: Future>(
+    connection: C,
+    stopping: CancellationToken,
+    graceful_shutdown: impl FnOnce(std::pin::Pin<&mut C>),
+) -> C::Output {
     tokio::pin!(connection);
     let stopped = stopping.cancelled();
     tokio::pin!(stopped);
@@ -171,7 +177,7 @@ async fn gracefully<C: GracefulConnection>(connection: C, stopping: Cancellation
         result = connection.as_mut() => return result,
         () = WhenWoken::new(stopped) => {}
     }
-    connection.as_mut().graceful_shutdown();
+    graceful_shutdown(connection.as_mut());
     connection.await
 }
 

@@ -17,6 +17,7 @@ use crate::http::body::ResponseBody;
 use crate::http::request::RequestHead;
 use crate::http::response::header_pair;
 use crate::http::streams::channel::{Channel, Closing, Ended, PendingHead, Pushed, QueueLimits};
+use crate::http::streams::ping_policy::Pinged;
 use crate::http::streams::{Event, EventStreamBody, HttpStreamPingPolicy, Position, RequestOutcome, ResumeState};
 use crate::http::{HttpResponse, HttpServer, IntoResponse};
 use crate::sync::lock;
@@ -71,7 +72,7 @@ pub(crate) enum Traffic {
 }
 
 /// A handle that does not keep its connection's state alive (the ping schedule holds these).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct WeakEventSource(Weak<Shared>);
 
 impl WeakEventSource {
@@ -376,7 +377,8 @@ impl LocalEventSource {
             return;
         }
         let kept = lock(&self.shared.ping_settings).clone();
-        let mut policy = HttpStreamPingPolicy::new(self.clone(), kept);
+        let target = Pinged::EventSource(self.downgrade());
+        let mut policy = HttpStreamPingPolicy::new(target, self.server().clone(), kept);
         configure(&mut policy);
         *lock(&self.shared.ping_settings) = Some(policy.into_settings());
     }

@@ -59,6 +59,8 @@ pub use audience::Audience;
 #[cfg(feature = "mcp")]
 pub(crate) use audience::INTERNAL_MARK;
 pub(crate) use channel::RequestOutcome;
+#[cfg(feature = "websockets")]
+pub(crate) use channel::{Channel, Closing, Pushed, QueueLimits, Queued};
 pub use collection::HttpEventSourceCollection;
 pub use event::Event;
 #[cfg(feature = "redis")]
@@ -69,8 +71,12 @@ pub use http_request_event_source::HttpRequestEventSource;
 pub use identifier_policy::IdentifierPolicy;
 pub use log::EventLogOptions;
 pub use ping_policy::HttpStreamPingPolicy;
+#[cfg(feature = "websockets")]
+pub(crate) use ping_policy::Pinged;
 pub use publishing::Published;
 pub(crate) use refusal::{retry_after, retry_later};
+#[cfg(feature = "websockets")]
+pub(crate) use registry::{shard_of, SHARDS};
 pub use remote_event_source::RemoteEventSource;
 pub use response_stream::HttpResponseStream;
 pub use resume::{ResumeState, StaleReason};

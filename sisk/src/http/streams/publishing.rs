@@ -164,7 +164,7 @@ impl Publisher {
         let mut log = lock(&self.log);
         let mut shard = registry.lock(shard_of(&identifier));
         if policy == IdentifierPolicy::RejectNew && shard.contains_key(&identifier) {
-            return Err(Error::identifier_in_use(&identifier));
+            return Err(Error::identifier_in_use("an event stream", &identifier));
         }
         let resumption = log.resume(cursor, &identifier);
         source.enqueue_before_head(resumption.frames);

@@ -1,0 +1,179 @@
+//! [`HttpWebSocketCollection`]: a server's identified WebSockets — find them by identifier or predicate,
+//! send to one identifier or to many, close them. Sixteen shards keyed by identifier, as the event
+//! sources' registry: opening or closing a socket locks one shard, and nothing sends while a lock is
+//! held (the sockets are taken, the lock released, then they are sent to).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+use crate::http::streams::{shard_of, IdentifierPolicy, Pushed, SHARDS};
+use crate::http::websockets::{HttpWebSocket, WebSocketMessage};
+use crate::sync::lock;
+use crate::Error;
+
+type Shard = BTreeMap<Arc<str>, Vec<HttpWebSocket>>;
+
+/// The open WebSockets that have an identifier; reach it with
+/// [`server.web_sockets()`](crate::http::HttpServer::web_sockets) (Sisk's
+/// `HttpWebSocketConnectionCollection`).
+///
+/// A socket enters when `get_web_socket("id")` accepts it and leaves the moment it closes. A new socket
+/// with an identifier already present follows the server's
+/// [`IdentifierPolicy`](crate::http::streams::IdentifierPolicy), as event sources do: both stay (the
+/// default), the new one replaces the old (closed with 1000), or the new one is refused with `409`.
+///
+/// ```
+/// # use sisk::prelude::*;
+/// # fn demo(server: &HttpServer) {
+/// if let Some(ws) = server.web_sockets().get_by_identifier("room-1-ana") {
+///     ws.send("Olá novamente!");
+/// }
+/// let reached = server.web_sockets().broadcast_where(|id| id.starts_with("room-1-"), "to the room");
+/// let everyone = server.web_sockets().broadcast("to everyone");
+/// # let _ = (reached, everyone);
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct HttpWebSocketCollection {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shards: [Mutex<Shard>; SHARDS],
+    policy: IdentifierPolicy,
+}
+
+impl HttpWebSocketCollection {
+    pub(crate) fn new(policy: IdentifierPolicy) -> Self {
+        HttpWebSocketCollection { inner: Arc::new(Inner { shards: std::array::from_fn(|_| Mutex::default()), policy }) }
+    }
+
+    fn shard(&self, identifier: &str) -> std::sync::MutexGuard<'_, Shard> {
+        lock(&self.inner.shards[shard_of(identifier)])
+    }
+
+    /// Puts an identified socket in the collection, as the identifier policy says; the refusal of
+    /// [`IdentifierPolicy::RejectNew`].
+    pub(crate) fn register(&self, socket: &HttpWebSocket) -> Result<(), Error> {
+        let Some(identifier) = socket.identifier() else {
+            return Ok(());
+        };
+        let replaced = {
+            let mut shard = self.shard(identifier);
+            let holders = shard.entry(Arc::from(identifier)).or_default();
+            let replaced = match self.inner.policy {
+                IdentifierPolicy::RejectNew if !holders.is_empty() => {
+                    return Err(Error::identifier_in_use("a WebSocket", identifier));
+                }
+                IdentifierPolicy::Replace => std::mem::take(holders),
+                _ => Vec::new(),
+            };
+            holders.push(socket.clone());
+            socket.mark_registered();
+            replaced
+        };
+        for old in replaced {
+            tracing::debug!(identifier, "a new WebSocket replaces an open one");
+            old.close_with(CloseCode::Normal, "replaced by a newer connection");
+        }
+        Ok(())
+    }
+
+    pub(crate) fn unregister(&self, socket: &HttpWebSocket) {
+        let Some(identifier) = socket.identifier() else {
+            return;
+        };
+        let mut shard = self.shard(identifier);
+        if let Some(holders) = shard.get_mut(identifier) {
+            holders.retain(|holder| !holder.ptr_eq(socket));
+            if holders.is_empty() {
+                shard.remove(identifier);
+            }
+        }
+    }
+
+    /// The open socket with this identifier (the newest, if several).
+    pub fn get_by_identifier(&self, identifier: &str) -> Option<HttpWebSocket> {
+        self.shard(identifier).get(identifier).and_then(|holders| holders.last().cloned())
+    }
+
+    /// The open sockets whose identifier satisfies `predicate`, which runs with no lock held.
+    pub fn find(&self, predicate: impl Fn(&str) -> bool) -> Vec<HttpWebSocket> {
+        let mut found = Vec::new();
+        for shard in &self.inner.shards {
+            let snapshot: Vec<(Arc<str>, Vec<HttpWebSocket>)> =
+                lock(shard).iter().map(|(id, holders)| (id.clone(), holders.clone())).collect();
+            for (identifier, holders) in snapshot {
+                if predicate(&identifier) {
+                    found.extend(holders);
+                }
+            }
+        }
+        found
+    }
+
+    /// Every open identified socket.
+    pub fn all(&self) -> Vec<HttpWebSocket> {
+        self.find(|_| true)
+    }
+
+    /// How many identified sockets are open.
+    pub fn active_connections(&self) -> usize {
+        self.inner.shards.iter().map(|shard| lock(shard).values().map(Vec::len).sum::<usize>()).sum()
+    }
+
+    /// Sends `message` to every open identified socket, sharing its payload; returns how many took it.
+    /// A socket whose queue is full is disconnected (its client is not reading), after the others got
+    /// the message.
+    pub fn broadcast(&self, message: impl Into<WebSocketMessage>) -> usize {
+        send_all(self.all(), message.into())
+    }
+
+    /// Sends `message` to the open sockets whose identifier satisfies `predicate` (run with no lock
+    /// held); returns how many took it.
+    pub fn broadcast_where(&self, predicate: impl Fn(&str) -> bool, message: impl Into<WebSocketMessage>) -> usize {
+        send_all(self.find(predicate), message.into())
+    }
+
+    /// Sends `message` to every open socket with `identifier` (a user's tabs); returns how many took it
+    /// (`0`: none is open).
+    pub fn send_to(&self, identifier: &str, message: impl Into<WebSocketMessage>) -> usize {
+        let holders = self.shard(identifier).get(identifier).cloned().unwrap_or_default();
+        send_all(holders, message.into())
+    }
+
+    /// Closes every identified socket (each sends what it has queued, then its close frame).
+    pub fn drop_all(&self) {
+        for socket in self.all() {
+            socket.close_with(CloseCode::Normal, "");
+        }
+    }
+}
+
+/// Queues one message for `sockets`: the frame is made once, and each queue holds the same payload. A
+/// socket too slow to take it is disconnected once all the others have it.
+fn send_all(sockets: Vec<HttpWebSocket>, message: WebSocketMessage) -> usize {
+    let frame = message.into_frame();
+    let mut reached = 0;
+    let mut slow = Vec::new();
+    for socket in sockets {
+        match socket.offer(frame.clone()) {
+            Pushed::Queued => reached += 1,
+            Pushed::Full => slow.push(socket),
+            Pushed::Closed => {}
+        }
+    }
+    for socket in slow {
+        socket.disconnect_slow_client();
+    }
+    reached
+}
+
+impl fmt::Debug for HttpWebSocketCollection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpWebSocketCollection").field("active_connections", &self.active_connections()).finish()
+    }
+}
