@@ -207,3 +207,52 @@ async fn a_frame_that_claims_a_huge_length_is_refused_before_its_payload() {
     stream.write_all(&header).await.unwrap();
     assert_eq!(close_code(&mut stream).await, 1009);
 }
+
+/// A WebSocket over an HTTP/2 stream (RFC 8441): the server announces extended `CONNECT`, accepts
+/// `:protocol = websocket` on the same route with `200`, and the frames flow on the stream's data.
+#[tokio::test]
+async fn a_websocket_over_http2_extended_connect_echoes_and_closes() {
+    let server = server();
+    let tcp = TcpStream::connect(server.addr).await.unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+    let driver = tokio::spawn(connection);
+    let mut client = tokio::time::timeout(LIMIT, client.ready()).await.unwrap().unwrap();
+    // The server's SETTINGS may come after the handshake returns.
+    for _ in 0..500 {
+        if client.is_extended_connect_protocol_enabled() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(client.is_extended_connect_protocol_enabled(), "SETTINGS_ENABLE_CONNECT_PROTOCOL is sent");
+    let request = http::Request::builder()
+        .method(http::Method::CONNECT)
+        .uri(format!("http://{}/echo", server.addr))
+        .extension(h2::ext::Protocol::from("websocket"))
+        .header("sec-websocket-version", "13")
+        .body(())
+        .unwrap();
+    let (response, mut send) = client.send_request(request, false).unwrap();
+    let response = tokio::time::timeout(LIMIT, response).await.unwrap().unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    send.send_data(bytes::Bytes::from(frame(true, TEXT, b"over h2", true)), false).unwrap();
+    let mut received = Vec::new();
+    let expected = [&[0x80 | TEXT, 7][..], b"over h2"].concat();
+    while received.len() < expected.len() {
+        let chunk = tokio::time::timeout(LIMIT, body.data()).await.unwrap().expect("data").unwrap();
+        let _ = body.flow_control().release_capacity(chunk.len());
+        received.extend_from_slice(&chunk);
+    }
+    assert_eq!(received, expected, "the echo, in one unmasked text frame");
+    send.send_data(bytes::Bytes::from(frame(true, CLOSE, &1000u16.to_be_bytes(), true)), false).unwrap();
+    let mut closing = Vec::new();
+    while closing.len() < 4 {
+        match tokio::time::timeout(LIMIT, body.data()).await.unwrap() {
+            Some(Ok(chunk)) => closing.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    assert_eq!(closing, [0x80 | CLOSE, 2, 0x03, 0xe8], "the close answered with 1000");
+    driver.abort();
+}
