@@ -348,3 +348,17 @@ async fn an_upgrade_to_a_route_that_does_not_accept_one_gets_its_ordinary_answer
         other => panic!("expected the route's 200, got {other}"),
     }
 }
+
+#[tokio::test]
+async fn an_open_websocket_keeps_its_place_among_the_open_connections() {
+    let server = TestServer::start(holding_router());
+    let counted = server.server.clone();
+    let mut client = connect(&server, "/hold/counted").await;
+    let sockets = server.server.web_sockets().clone();
+    eventually("registered", || sockets.active_connections() == 1).await;
+    // hyper's connection task ended with the handshake; the socket still counts, as its connection.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(counted.open_connections(), 1);
+    client.close(None).await.unwrap();
+    eventually("the place is given back once the socket closes", || counted.open_connections() == 0).await;
+}

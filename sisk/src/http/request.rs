@@ -815,7 +815,7 @@ mod properties {
         let addr: SocketAddr = ([127, 0, 0, 1], 5000).into();
         let server = HttpServer::new(configuration, addr, None, Default::default());
         let carrier = if is_secure { Carrier::Tls } else { Carrier::Plain };
-        let connection = Connection::new(&tokio_util::sync::CancellationToken::new(), carrier);
+        let connection = Connection::detached(carrier);
         HttpRequest::new(RequestParts {
             parts,
             body: None,

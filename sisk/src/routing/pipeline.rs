@@ -434,7 +434,6 @@ mod tests {
     use std::time::Duration;
 
     use bytes::Bytes;
-    use tokio_util::sync::CancellationToken;
 
     use super::*;
     use crate::engine::transport::{Carrier, Connection};
@@ -453,7 +452,7 @@ mod tests {
             Default::default(),
         );
         let (parts, ()) = http::Request::builder().method(method).uri(path).body(()).unwrap().into_parts();
-        let connection = Connection::new(&CancellationToken::new(), Carrier::Plain);
+        let connection = Connection::detached(Carrier::Plain);
         let incoming = Incoming {
             parts,
             body: RequestBody::foreign(http_body_util::Empty::<Bytes>::new()),

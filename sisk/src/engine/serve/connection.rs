@@ -18,7 +18,7 @@ use crate::engine::head_timer::HeadTimer;
 use crate::engine::limits::OpenSlot;
 use crate::engine::request_body::RequestBody;
 use crate::engine::service::App;
-use crate::engine::transport::{Carrier, Connection, OverTcp};
+use crate::engine::transport::{Carrier, Connection, HeldPlace, OverTcp};
 use crate::engine::when_woken::WhenWoken;
 use crate::http::body::ResponseBody;
 
@@ -42,7 +42,9 @@ pub(super) async fn serve_connection(
     connections: TaskTracker,
     accepted: Accepted,
 ) {
-    let Accepted { stream, remote, accepted_at, place: _place } = accepted;
+    let Accepted { stream, remote, accepted_at, place } = accepted;
+    // Given back when this task ends, unless a WebSocket takes it over.
+    let place = HeldPlace::new(place);
     let _ = stream.set_nodelay(true);
     let head_deadline = (accepted_at + protocols.header_read_timeout).into();
     let served = Served { app, protocols: protocols.clone(), connections, remote, head_deadline };
@@ -52,7 +54,7 @@ pub(super) async fn serve_connection(
                 tracing::debug!(%remote, "connection closed or silent before its first request");
                 return;
             };
-            let connection = Connection::new(served.app.server.abandoned(), Carrier::Plain);
+            let connection = Connection::new(served.app.server.abandoned(), Carrier::Plain, &place);
             if !is_http2 {
                 // A head still partial at the deadline goes to hyper, whose own deadline then answers it.
                 // Boxed: its peek buffer is needed only until the head is seen, not for the stream's life.
@@ -78,7 +80,7 @@ pub(super) async fn serve_connection(
                 return;
             };
             let is_http2 = stream.get_ref().1.alpn_protocol() == Some(super::tls::ALPN_HTTP2);
-            let connection = Connection::new(served.app.server.abandoned(), Carrier::Tls);
+            let connection = Connection::new(served.app.server.abandoned(), Carrier::Tls, &place);
             Box::pin(served.run(stream, is_http2, connection, None)).await;
         }
     }

@@ -125,6 +125,10 @@ pub(crate) async fn complete(
     }
     let configuration = request.server.configuration();
     request.transport.bound_send_buffer(configuration.event_source_send_buffer);
+    // The connection's task ends when hyper hands the connection over: from now on the socket holds its
+    // place among the server's open connections (taken before the head goes, so the task cannot give
+    // it back first).
+    let place = request.transport.take_connection_place();
     if !request.head_slot.commit(HttpResponse::with_body(status, headers, ResponseBody::empty())) {
         return Err(Error::web_socket_unavailable("the request was over before its handshake was sent"));
     }
@@ -142,7 +146,7 @@ pub(crate) async fn complete(
     let Some(inbox) = socket.take_inbox_sender() else {
         return Err(Error::web_socket_unavailable("its socket was started already"));
     };
-    request.server.streaming_tasks().spawn(super::pump::drive(stream, socket.clone(), inbox));
+    request.server.streaming_tasks().spawn(super::pump::drive(stream, socket.clone(), inbox, place));
     Ok(())
 }
 

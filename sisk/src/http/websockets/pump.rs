@@ -21,6 +21,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
+use crate::engine::limits::OpenSlot;
 use crate::engine::when_woken::WhenWoken;
 use crate::http::streams::Channel;
 use crate::http::websockets::{HttpWebSocket, WebSocketMessage};
@@ -61,7 +62,13 @@ enum Ended {
 }
 
 /// Drives `stream` for `socket` until the connection ends; received messages go to `inbox`.
-pub(super) async fn drive(stream: Stream, socket: HttpWebSocket, inbox: mpsc::Sender<WebSocketMessage>) {
+/// `place` is the connection's among the server's open ones, given back when the socket is closed.
+pub(super) async fn drive(
+    stream: Stream,
+    socket: HttpWebSocket,
+    inbox: mpsc::Sender<WebSocketMessage>,
+    _place: Option<OpenSlot>,
+) {
     let (mut sink, mut incoming) = stream.split();
     let channel = &socket.shared().channel;
     let ended = {
@@ -107,6 +114,8 @@ pub(super) async fn drive(stream: Stream, socket: HttpWebSocket, inbox: mpsc::Se
         Ended::Read(ReadEnd::Gone) | Ended::Written(_) | Ended::Cut => {}
     }
     socket.finished();
+    // `_place`, a parameter, is dropped after the connection (a local): the place is given back once
+    // the socket is closed.
 }
 
 /// Reads data messages into `inbox` until the client closes, fails or leaves. A full inbox stops the
