@@ -23,7 +23,6 @@ use tokio_tungstenite::WebSocketStream;
 
 use crate::engine::limits::OpenSlot;
 use crate::engine::when_woken::WhenWoken;
-use crate::http::streams::Channel;
 use crate::http::websockets::{HttpWebSocket, WebSocketMessage};
 
 /// The connection under a WebSocket: hyper's, handed over after the handshake.
@@ -70,9 +69,8 @@ pub(super) async fn drive(
     _place: Option<OpenSlot>,
 ) {
     let (mut sink, mut incoming) = stream.split();
-    let channel = &socket.shared().channel;
     let ended = {
-        let reading = read(&mut incoming, &inbox, channel);
+        let reading = read(&mut incoming, &inbox, &socket);
         let writing = write(&mut sink, &socket);
         // Both rare signals are polled only when they fire, not at every frame (see `when_woken`).
         let stopping = socket.server().stopping().cancelled();
@@ -123,16 +121,21 @@ pub(super) async fn drive(
 async fn read(
     incoming: &mut SplitStream<Stream>,
     inbox: &mpsc::Sender<WebSocketMessage>,
-    channel: &Channel<Message>,
+    socket: &HttpWebSocket,
 ) -> ReadEnd {
+    let channel = &socket.shared().channel;
     loop {
         let frame = match incoming.next().await {
             None => return ReadEnd::Gone,
             Some(Ok(Message::Close(_))) => return ReadEnd::ClientClosed,
+            Some(Ok(Message::Pong(_))) => {
+                socket.pong_received();
+                continue;
+            }
             Some(Ok(frame)) => frame,
             Some(Err(error)) => return close_for(&error).map_or(ReadEnd::Gone, ReadEnd::Failed),
         };
-        // Pings and pongs: tungstenite answers pings by itself.
+        // Pings: tungstenite answers them by itself.
         let Some(message) = WebSocketMessage::from_frame(frame) else {
             continue;
         };

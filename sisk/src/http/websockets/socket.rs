@@ -75,6 +75,8 @@ pub(super) struct Shared {
     /// Cancelled when the task that drives the socket has ended (or never started).
     pub(super) finished: CancellationToken,
     registered: AtomicBool,
+    /// How many pongs the client sent (its answers to pings).
+    pongs: AtomicU64,
     /// Which `start` of the ping policy is current (0: never started).
     ping_generation: AtomicU64,
     ping_settings: Mutex<Option<(String, Duration)>>,
@@ -98,6 +100,7 @@ impl HttpWebSocket {
             cutoff: request.server.abandoned().child_token(),
             finished: CancellationToken::new(),
             registered: AtomicBool::new(false),
+            pongs: AtomicU64::new(0),
             ping_generation: AtomicU64::new(0),
             ping_settings: Mutex::new(None),
             request,
@@ -127,6 +130,18 @@ impl HttpWebSocket {
     /// Bytes of messages handed to the connection so far (payloads, pings included; not frame headers).
     pub fn sent_content_length(&self) -> u64 {
         self.shared.channel.sent_bytes()
+    }
+
+    /// How many pongs the client has sent — browsers answer each ping of the
+    /// [ping policy](Self::with_ping) with one, so a count that grows says the client is there and
+    /// reading.
+    pub fn pongs_received(&self) -> u64 {
+        self.shared.pongs.load(Ordering::Relaxed)
+    }
+
+    /// A pong came from the client.
+    pub(super) fn pong_received(&self) {
+        self.shared.pongs.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Messages waiting for a slow client.
