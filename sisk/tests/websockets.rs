@@ -178,9 +178,10 @@ async fn the_collection_finds_sockets_and_broadcasts_reach_each_once() {
     eventually("three sockets", || sockets.active_connections() == 3).await;
     assert_eq!(sockets.find(|id| id.starts_with("room-1-")).len(), 2);
     assert_eq!(sockets.broadcast_where(|id| id.starts_with("room-1-"), "room 1"), 2);
-    assert_eq!(sockets.send_to("room-2-caio", "only caio"), 1);
-    assert_eq!(sockets.send_to("nobody", "lost"), 0);
-    assert_eq!(sockets.broadcast(b"everyone".to_vec()), 3);
+    assert_eq!(sockets.send_to("room-2-caio", "only caio").unwrap().reached, Some(1));
+    assert_eq!(sockets.send_to("nobody", "lost").unwrap().reached, Some(0), "nobody there, and known");
+    assert_eq!(sockets.broadcast(b"everyone".to_vec()).unwrap().reached, Some(3));
+    assert_eq!(sockets.broadcast_prefix("room-2-", "prefix").unwrap().reached, Some(1));
     assert!(sockets.get_by_identifier("room-1-bia").unwrap().send("direct"));
     assert_eq!(text(&mut a).await, "room 1");
     assert_eq!(next(&mut a).await, Some(Message::binary(b"everyone".to_vec())));
@@ -189,6 +190,7 @@ async fn the_collection_finds_sockets_and_broadcasts_reach_each_once() {
     assert_eq!(text(&mut b).await, "direct");
     assert_eq!(text(&mut c).await, "only caio");
     assert_eq!(next(&mut c).await, Some(Message::binary(b"everyone".to_vec())));
+    assert_eq!(text(&mut c).await, "prefix");
     sockets.drop_all();
     for client in [&mut a, &mut b, &mut c] {
         assert_eq!(close_code(client).await, Some(CloseCode::Normal));
@@ -238,7 +240,7 @@ async fn the_identifier_policy_applies_to_websockets_as_to_event_sources() {
     let _b = connect(&several, "/hold/tabs").await;
     let sockets = several.server.web_sockets().clone();
     eventually("both tabs stay", || sockets.active_connections() == 2).await;
-    assert_eq!(sockets.send_to("tabs", "both"), 2);
+    assert_eq!(sockets.send_to("tabs", "both").unwrap().reached, Some(2));
 }
 
 #[tokio::test]
@@ -287,12 +289,12 @@ async fn a_client_that_never_reads_is_cut_off_alone() {
     while sockets.get_by_identifier("stuck").is_some() {
         rounds += 1;
         assert!(rounds < 10_000, "the stuck client was never cut off");
-        sockets.broadcast(chunk.clone());
+        sockets.broadcast(chunk.clone()).unwrap();
         // The reader keeps up.
         assert_eq!(next(&mut reader).await.map(|m| m.len()), Some(chunk.len()));
     }
     assert!(sockets.get_by_identifier("reader").is_some_and(|ws| ws.is_active()), "the reader is untouched");
-    assert_eq!(sockets.send_to("reader", "still here"), 1);
+    assert_eq!(sockets.send_to("reader", "still here").unwrap().reached, Some(1));
     loop {
         match next(&mut reader).await {
             Some(Message::Text(text)) => break assert_eq!(text, "still here"),

@@ -29,7 +29,8 @@ async fn chat(req: HttpRequest) -> Result<HttpResponse, sisk::Error> {
         let text = text.trim();
         if !text.is_empty() {
             let line = format!("{client}: {}", text.chars().take(500).collect::<String>());
-            ws.server().web_sockets().broadcast_where(|id| id.starts_with("chat-"), line);
+            // To every chat socket: on a backplane, of every node.
+            ws.server().web_sockets().broadcast_prefix("chat-", line)?;
         }
     }
     Ok(ws.close().await)

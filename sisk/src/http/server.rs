@@ -81,15 +81,16 @@ impl HttpServer {
         backplane: Option<Arc<dyn Backplane>>,
         state: AppState,
     ) -> Self {
+        let event_sources =
+            HttpEventSourceCollection::new(configuration.event_log.clone(), configuration.identifier_policy, backplane);
         let shared = ServerShared {
             state,
-            event_sources: HttpEventSourceCollection::new(
-                configuration.event_log.clone(),
-                configuration.identifier_policy,
-                backplane,
-            ),
             #[cfg(feature = "websockets")]
-            web_sockets: crate::http::websockets::HttpWebSocketCollection::new(configuration.identifier_policy),
+            web_sockets: crate::http::websockets::HttpWebSocketCollection::new(
+                configuration.identifier_policy,
+                event_sources.clone(),
+            ),
+            event_sources,
             connections: OpenCount::new(configuration.maximum_connections),
             event_streams: OpenCount::new(configuration.maximum_event_sources),
             configuration,
@@ -192,6 +193,8 @@ impl HttpServer {
     /// `start`, or by the tower service's first request).
     pub(crate) async fn start_backplane(&self) {
         if let Some(backplane) = self.event_sources().backplane() {
+            #[cfg(feature = "websockets")]
+            self.web_sockets().listen_to_backplane();
             backplane.clone().start(crate::backplane::SharedLog::new(self.clone())).await;
         }
     }

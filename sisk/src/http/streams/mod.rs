@@ -56,7 +56,7 @@ mod stream_body;
 
 pub(crate) use audience::is_internal;
 pub use audience::Audience;
-#[cfg(feature = "mcp")]
+#[cfg(any(feature = "mcp", feature = "websockets"))]
 pub(crate) use audience::INTERNAL_MARK;
 pub(crate) use channel::RequestOutcome;
 #[cfg(feature = "websockets")]

@@ -1,7 +1,8 @@
 //! [`HttpWebSocketCollection`]: a server's identified WebSockets — find them by identifier or predicate,
 //! send to one identifier or to many, close them. Sixteen shards keyed by identifier, as the event
 //! sources' registry: opening or closing a socket locks one shard, and nothing sends while a lock is
-//! held (the sockets are taken, the lock released, then they are sent to).
+//! held (the sockets are taken, the lock released, then they are sent to). On a backplane, what is sent
+//! to an identifier, a prefix or everyone goes through the shared log to every node ([`relay`](super::relay)).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -9,7 +10,10 @@ use std::sync::{Arc, Mutex};
 
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use crate::http::streams::{shard_of, IdentifierPolicy, Pushed, SHARDS};
+use crate::http::streams::{
+    shard_of, Audience, Event, HttpEventSourceCollection, IdentifierPolicy, Published, Pushed, SHARDS,
+};
+use crate::http::websockets::relay::{self, Target};
 use crate::http::websockets::{HttpWebSocket, WebSocketMessage};
 use crate::sync::lock;
 use crate::Error;
@@ -25,15 +29,23 @@ type Shard = BTreeMap<Arc<str>, Vec<HttpWebSocket>>;
 /// [`IdentifierPolicy`](crate::http::streams::IdentifierPolicy), as event sources do: both stay (the
 /// default), the new one replaces the old (closed with 1000), or the new one is refused with `409`.
 ///
+/// Sending to an identifier, a prefix or everyone ([`send_to`](Self::send_to),
+/// [`broadcast_prefix`](Self::broadcast_prefix), [`broadcast`](Self::broadcast)) answers what is known
+/// when it returns, as the event sources' publishing does ([`Published`]): on one node how many sockets
+/// took the message; on a [backplane](crate::backplane), where the message reaches the sockets of every
+/// node through the shared log, `reached: None`, or an error when the broker cannot take it. (A
+/// WebSocket message has no id: a socket cannot resume, so `id` is always `None`.)
+///
 /// ```
 /// # use sisk::prelude::*;
-/// # fn demo(server: &HttpServer) {
+/// # fn demo(server: &HttpServer) -> Result<(), sisk::Error> {
 /// if let Some(ws) = server.web_sockets().get_by_identifier("room-1-ana") {
 ///     ws.send("Olá novamente!");
 /// }
-/// let reached = server.web_sockets().broadcast_where(|id| id.starts_with("room-1-"), "to the room");
-/// let everyone = server.web_sockets().broadcast("to everyone");
-/// # let _ = (reached, everyone);
+/// let room = server.web_sockets().broadcast_prefix("room-1-", "to the room")?;
+/// let everyone = server.web_sockets().broadcast("to everyone")?;
+/// # let _ = (room.reached, everyone);
+/// # Ok(())
 /// # }
 /// ```
 #[derive(Clone)]
@@ -44,11 +56,37 @@ pub struct HttpWebSocketCollection {
 struct Inner {
     shards: [Mutex<Shard>; SHARDS],
     policy: IdentifierPolicy,
+    /// The event sources' collection, whose log carries messages to the other nodes of a backplane.
+    events: HttpEventSourceCollection,
 }
 
 impl HttpWebSocketCollection {
-    pub(crate) fn new(policy: IdentifierPolicy) -> Self {
-        HttpWebSocketCollection { inner: Arc::new(Inner { shards: std::array::from_fn(|_| Mutex::default()), policy }) }
+    pub(crate) fn new(policy: IdentifierPolicy, events: HttpEventSourceCollection) -> Self {
+        let shards = std::array::from_fn(|_| Mutex::default());
+        HttpWebSocketCollection { inner: Arc::new(Inner { shards, policy, events }) }
+    }
+
+    /// On a backplane, delivers to this node's sockets what any node sends through the shared log,
+    /// from now on (called once, as the backplane starts). The task ends with the server.
+    pub(crate) fn listen_to_backplane(&self) {
+        if self.inner.events.backplane().is_none() {
+            return;
+        }
+        let mut entries = self.inner.events.listen(relay::channel());
+        let collection = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            while let Some(text) = entries.recv().await {
+                let Some(inner) = collection.upgrade() else {
+                    return;
+                };
+                match relay::decode(&text) {
+                    Some((target, message)) => {
+                        HttpWebSocketCollection { inner }.deliver(&target, message);
+                    }
+                    None => tracing::warn!("a WebSocket message from the shared log could not be read; dropped"),
+                }
+            }
+        });
     }
 
     fn shard(&self, identifier: &str) -> std::sync::MutexGuard<'_, Shard> {
@@ -125,24 +163,55 @@ impl HttpWebSocketCollection {
         self.inner.shards.iter().map(|shard| lock(shard).values().map(Vec::len).sum::<usize>()).sum()
     }
 
-    /// Sends `message` to every open identified socket, sharing its payload; returns how many took it.
-    /// A socket whose queue is full is disconnected (its client is not reading), after the others got
-    /// the message.
-    pub fn broadcast(&self, message: impl Into<WebSocketMessage>) -> usize {
-        send_all(self.all(), message.into())
+    /// Sends `message` to every open identified socket — on a backplane, of every node — sharing its
+    /// payload. A socket whose queue is full is disconnected (its client is not reading), after the
+    /// others got the message. Answers as the [collection](Self) says.
+    pub fn broadcast(&self, message: impl Into<WebSocketMessage>) -> Result<Published, Error> {
+        self.relay(Target::All, message.into())
     }
 
-    /// Sends `message` to the open sockets whose identifier satisfies `predicate` (run with no lock
-    /// held); returns how many took it.
+    /// Sends `message` to the open sockets whose identifier starts with `prefix` — on a backplane, of
+    /// every node, each judging its own sockets. Answers as the [collection](Self) says.
+    pub fn broadcast_prefix(&self, prefix: &str, message: impl Into<WebSocketMessage>) -> Result<Published, Error> {
+        self.relay(Target::Prefix(prefix.to_owned()), message.into())
+    }
+
+    /// Sends `message` to every open socket with `identifier` (a user's tabs) — on a backplane, on
+    /// every node. Answers as the [collection](Self) says: on one node `reached: Some(0)` when none is
+    /// open.
+    pub fn send_to(&self, identifier: &str, message: impl Into<WebSocketMessage>) -> Result<Published, Error> {
+        self.relay(Target::Identifier(identifier.to_owned()), message.into())
+    }
+
+    /// Sends `message` to this node's open sockets whose identifier satisfies `predicate` (run with no
+    /// lock held), and returns how many took it. A predicate cannot travel to other nodes: on a
+    /// backplane, reach them with [`broadcast_prefix`](Self::broadcast_prefix) or
+    /// [`send_to`](Self::send_to).
     pub fn broadcast_where(&self, predicate: impl Fn(&str) -> bool, message: impl Into<WebSocketMessage>) -> usize {
         send_all(self.find(predicate), message.into())
     }
 
-    /// Sends `message` to every open socket with `identifier` (a user's tabs); returns how many took it
-    /// (`0`: none is open).
-    pub fn send_to(&self, identifier: &str, message: impl Into<WebSocketMessage>) -> usize {
-        let holders = self.shard(identifier).get(identifier).cloned().unwrap_or_default();
-        send_all(holders, message.into())
+    /// Sends `message` to `target`: through the shared log on a backplane, here otherwise.
+    fn relay(&self, target: Target, message: WebSocketMessage) -> Result<Published, Error> {
+        if self.inner.events.backplane().is_none() {
+            let reached = self.deliver(&target, message);
+            return Ok(Published { id: None, reached: Some(reached) });
+        }
+        let entry = Event::new().data(relay::encode(&target, &message));
+        self.inner.events.publish(Audience::Identifier(relay::channel()), &entry)?;
+        Ok(Published { id: None, reached: None })
+    }
+
+    /// Sends `message` to this node's sockets of `target`; how many took it.
+    fn deliver(&self, target: &Target, message: WebSocketMessage) -> usize {
+        let sockets = match target {
+            Target::All => self.all(),
+            Target::Prefix(prefix) => self.find(|id| id.starts_with(prefix.as_str())),
+            Target::Identifier(identifier) => {
+                self.shard(identifier).get(identifier.as_str()).cloned().unwrap_or_default()
+            }
+        };
+        send_all(sockets, message)
     }
 
     /// Closes every identified socket (each sends what it has queued, then its close frame).

@@ -11,12 +11,14 @@
 //! The module is split by what each part may touch: `handshake` reads the request and sends the head,
 //! `socket` is the handle (its queue is the event streams' bounded channel, with the same slow-consumer
 //! policy), `pump` the one task per socket that reads and writes the frames and chooses close codes,
-//! `message` what goes in and out, `collection` the identified sockets.
+//! `message` what goes in and out, `collection` the identified sockets, `relay` how a message to them
+//! travels a backplane's shared log to the other nodes.
 
 mod collection;
 pub(crate) mod handshake;
 mod message;
 mod pump;
+mod relay;
 mod socket;
 
 pub use collection::HttpWebSocketCollection;
