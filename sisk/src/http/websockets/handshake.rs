@@ -18,6 +18,9 @@ use crate::http::websockets::HttpWebSocket;
 use crate::http::HttpResponse;
 use crate::Error;
 
+/// The read buffer of each socket (see `complete`).
+const READ_BUFFER: usize = 8 * 1024;
+
 /// The one version of the protocol there is.
 const VERSION: &str = "13";
 
@@ -139,7 +142,11 @@ pub(crate) async fn complete(
     };
     let upgraded = upgraded
         .map_err(|err| Error::web_socket_unavailable("the client left before the handshake was done").caused_by(err))?;
+    // tungstenite's read buffer is allocated whole for each socket, 128 KiB by default: an open socket
+    // would cost that much memory idle. 8 KiB, as hyper's, reads a larger frame in more calls, and
+    // grows for a message that needs it.
     let config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
         .max_message_size(Some(configuration.web_socket_max_message_size))
         .max_frame_size(Some(configuration.web_socket_max_frame_size));
     let stream = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
