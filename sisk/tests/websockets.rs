@@ -364,3 +364,30 @@ async fn an_open_websocket_keeps_its_place_among_the_open_connections() {
     client.close(None).await.unwrap();
     eventually("the place is given back once the socket closes", || counted.open_connections() == 0).await;
 }
+
+#[tokio::test]
+async fn closing_a_socket_whose_client_never_reads_ends_within_bounds() {
+    let (closed, mut closes) = tokio::sync::mpsc::unbounded_channel();
+    let mut router = Router::new();
+    router.map_get("/stuck", move |req: HttpRequest| {
+        let closed = closed.clone();
+        async move {
+            let ws = req.get_web_socket(None).await?;
+            // More than the kernel's buffers hold: the rest waits in the queue, which is large enough.
+            let chunk = vec![b'x'; 64 * 1024];
+            for _ in 0..256 {
+                assert!(ws.send(chunk.clone()), "the queue holds it all");
+            }
+            let response = ws.close().await;
+            let _ = closed.send(ws.is_active());
+            Ok::<_, sisk::Error>(response)
+        }
+    });
+    let server = TestServer::with(router, |c| {
+        c.web_socket_queue_capacity = 1024;
+        c.web_socket_queue_bytes = 64 * 1024 * 1024;
+    });
+    let _stuck = connect(&server, "/stuck").await; // never read again
+    let active = tokio::time::timeout(LIMIT, closes.recv()).await.expect("close() returns in time");
+    assert_eq!(active, Some(false));
+}

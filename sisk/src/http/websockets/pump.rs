@@ -72,13 +72,17 @@ pub(super) async fn drive(
     let ended = {
         let reading = read(&mut incoming, &inbox, &socket);
         let writing = write(&mut sink, &socket);
-        // Both rare signals are polled only when they fire, not at every frame (see `when_woken`).
+        // The rare signals are polled only when they fire, not at every frame (see `when_woken`).
         let stopping = socket.server().stopping().cancelled();
         let cut = socket.shared().cutoff.cancelled();
-        tokio::pin!(stopping, cut);
-        let (stopping, cut) = (WhenWoken::new(stopping), WhenWoken::new(cut));
-        tokio::pin!(reading, writing, stopping, cut);
-        let mut stop_seen = false;
+        let closing = socket.shared().channel.closed();
+        tokio::pin!(stopping, cut, closing);
+        let (stopping, cut, closing) = (WhenWoken::new(stopping), WhenWoken::new(cut), WhenWoken::new(closing));
+        // Once closing, the rest of the queue and the close frame have this long to go out: a client
+        // that stopped reading cannot hold the socket (and a `close().await`) forever.
+        let drained_by = tokio::time::sleep(CLOSE_HANDSHAKE);
+        tokio::pin!(reading, writing, stopping, cut, closing, drained_by);
+        let (mut stop_seen, mut closing_seen) = (false, false);
         let ended = loop {
             tokio::select! {
                 biased;
@@ -88,6 +92,14 @@ pub(super) async fn drive(
                 () = &mut stopping, if !stop_seen => {
                     stop_seen = true;
                     socket.close_with(CloseCode::Away, "the server is shutting down");
+                }
+                () = &mut closing, if !closing_seen => {
+                    closing_seen = true;
+                    drained_by.as_mut().reset(tokio::time::Instant::now() + CLOSE_HANDSHAKE);
+                }
+                () = &mut drained_by, if closing_seen => {
+                    tracing::debug!(remote = %socket.remote_address(), "WebSocket client did not take its last messages in time; cut");
+                    break Ended::Cut;
                 }
             }
         };
