@@ -72,7 +72,7 @@ pub use identifier_policy::IdentifierPolicy;
 pub use log::EventLogOptions;
 pub use ping_policy::HttpStreamPingPolicy;
 #[cfg(feature = "websockets")]
-pub(crate) use ping_policy::Pinged;
+pub(crate) use ping_policy::{PingState, Pinged};
 pub use publishing::Published;
 pub(crate) use refusal::{retry_after, retry_later};
 #[cfg(feature = "websockets")]

@@ -10,6 +10,7 @@
 //! disconnected.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -56,9 +57,9 @@ impl Pinged {
     /// Makes a new `start` the current one of the connection's; `None` once the connection is gone.
     fn restart(&self) -> Option<u64> {
         match self {
-            Pinged::EventSource(source) => source.upgrade().map(|source| source.restart_pings()),
+            Pinged::EventSource(source) => source.upgrade().map(|source| source.pings().restart()),
             #[cfg(feature = "websockets")]
-            Pinged::WebSocket(socket) => socket.upgrade().map(|socket| socket.restart_pings()),
+            Pinged::WebSocket(socket) => socket.upgrade().map(|socket| socket.pings().restart()),
         }
     }
 
@@ -81,13 +82,13 @@ impl Pinged {
 
 impl HttpStreamPingPolicy {
     /// The policy of `source`, with the settings an earlier `with_ping` kept, or Sisk's defaults.
-    pub(crate) fn new(target: Pinged, server: HttpServer, kept: Option<(String, Duration)>) -> Self {
+    fn new(target: Pinged, server: HttpServer, kept: Option<(String, Duration)>) -> Self {
         let (data_message, interval) = kept.unwrap_or_else(|| ("%ping%".to_owned(), Duration::from_secs(5)));
         HttpStreamPingPolicy { data_message, interval, target, server }
     }
 
     /// The settings, for the connection to keep.
-    pub(crate) fn into_settings(self) -> (String, Duration) {
+    fn into_settings(self) -> (String, Duration) {
         (self.data_message, self.interval)
     }
 
@@ -117,6 +118,41 @@ impl HttpStreamPingPolicy {
         self.data_message = data_message.into();
         self.interval = interval;
         self.start();
+    }
+}
+
+/// What a connection keeps of its ping policy, an event stream's or a WebSocket's alike: the settings
+/// of its last `with_ping` (Sisk keeps them on the policy), and which `start` is current (0: never
+/// started), so that the pings of an earlier one stop.
+#[derive(Debug, Default)]
+pub(crate) struct PingState {
+    settings: Mutex<Option<(String, Duration)>>,
+    generation: AtomicU64,
+}
+
+impl PingState {
+    /// Hands `configure` the policy of `target`, with the kept settings or Sisk's defaults, and keeps
+    /// the settings it leaves.
+    pub(crate) fn configure(
+        &self,
+        target: Pinged,
+        server: HttpServer,
+        configure: impl FnOnce(&mut HttpStreamPingPolicy),
+    ) {
+        let kept = lock(&self.settings).clone();
+        let mut policy = HttpStreamPingPolicy::new(target, server, kept);
+        configure(&mut policy);
+        *lock(&self.settings) = Some(policy.into_settings());
+    }
+
+    /// Makes a new `start` the current one, and returns it.
+    fn restart(&self) -> u64 {
+        self.generation.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// True while `generation` is the current `start`.
+    fn is_current(&self, generation: u64) -> bool {
+        self.generation.load(Ordering::Acquire) == generation
     }
 }
 
@@ -218,14 +254,14 @@ impl Ping {
         let sent = match &self.target {
             Pinged::EventSource(source) => {
                 let source = source.upgrade()?;
-                source.pings_current(self.generation)
+                source.pings().is_current(self.generation)
                     && !source.channel().is_closed()
                     && source.push(self.frame.clone(), Traffic::Ping)
             }
             #[cfg(feature = "websockets")]
             Pinged::WebSocket(socket) => {
                 let socket = socket.upgrade()?;
-                socket.pings_current(self.generation) && socket.ping(self.frame.clone())
+                socket.pings().is_current(self.generation) && socket.ping(self.frame.clone())
             }
         };
         if !sent {

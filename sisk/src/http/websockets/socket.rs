@@ -16,7 +16,9 @@ use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tokio_util::sync::CancellationToken;
 
 use crate::http::request::RequestHead;
-use crate::http::streams::{Channel, Closing, HttpStreamPingPolicy, Pinged, Pushed, QueueLimits, RequestOutcome};
+use crate::http::streams::{
+    Channel, Closing, HttpStreamPingPolicy, PingState, Pinged, Pushed, QueueLimits, RequestOutcome,
+};
 use crate::http::websockets::WebSocketMessage;
 use crate::http::{HttpResponse, HttpServer};
 use crate::sync::lock;
@@ -77,9 +79,8 @@ pub(super) struct Shared {
     registered: AtomicBool,
     /// How many pongs the client sent (its answers to pings).
     pongs: AtomicU64,
-    /// Which `start` of the ping policy is current (0: never started).
-    ping_generation: AtomicU64,
-    ping_settings: Mutex<Option<(String, Duration)>>,
+    /// The ping policy's kept settings and current `start`.
+    pings: PingState,
 }
 
 impl HttpWebSocket {
@@ -101,8 +102,7 @@ impl HttpWebSocket {
             finished: CancellationToken::new(),
             registered: AtomicBool::new(false),
             pongs: AtomicU64::new(0),
-            ping_generation: AtomicU64::new(0),
-            ping_settings: Mutex::new(None),
+            pings: PingState::default(),
             request,
         };
         HttpWebSocket { shared: Arc::new(shared) }
@@ -190,9 +190,15 @@ impl HttpWebSocket {
         }
     }
 
-    /// Queues a frame, disconnecting a client whose queue is full; false when it was not queued.
-    pub(crate) fn push(&self, frame: Message) -> bool {
-        match self.shared.channel.push(frame, Some(Instant::now())) {
+    /// Queues a data frame, disconnecting a client whose queue is full; false when it was not queued.
+    fn push(&self, frame: Message) -> bool {
+        self.queue(frame, Some(Instant::now()))
+    }
+
+    /// Queues `frame` (`sent_at` for a data frame, `None` for a ping), disconnecting a client whose
+    /// queue is full; false when it was not queued.
+    fn queue(&self, frame: Message, sent_at: Option<Instant>) -> bool {
+        match self.shared.channel.push(frame, sent_at) {
             Pushed::Queued => true,
             Pushed::Closed => false,
             Pushed::Full => {
@@ -210,14 +216,7 @@ impl HttpWebSocket {
 
     /// Queues a ping frame carrying `payload`; false when the connection is closed or was disconnected.
     pub(crate) fn ping(&self, payload: Bytes) -> bool {
-        match self.shared.channel.push(Message::Ping(payload), None) {
-            Pushed::Queued => true,
-            Pushed::Closed => false,
-            Pushed::Full => {
-                self.disconnect_slow_client();
-                false
-            }
-        }
+        self.queue(Message::Ping(payload), None)
     }
 
     /// Waits for the next message from the client, for at most `timeout` (`None`: no limit), as Sisk's
@@ -246,20 +245,12 @@ impl HttpWebSocket {
     /// # }
     /// ```
     pub fn with_ping(&self, configure: impl FnOnce(&mut HttpStreamPingPolicy)) {
-        let kept = lock(&self.shared.ping_settings).clone();
-        let mut policy = HttpStreamPingPolicy::new(Pinged::WebSocket(self.downgrade()), self.server().clone(), kept);
-        configure(&mut policy);
-        *lock(&self.shared.ping_settings) = Some(policy.into_settings());
+        self.shared.pings.configure(Pinged::WebSocket(self.downgrade()), self.server().clone(), configure);
     }
 
-    /// Makes a new `start` of the ping policy the current one, and returns it.
-    pub(crate) fn restart_pings(&self) -> u64 {
-        self.shared.ping_generation.fetch_add(1, Ordering::AcqRel) + 1
-    }
-
-    /// True while `generation` is the current `start` of the ping policy.
-    pub(crate) fn pings_current(&self, generation: u64) -> bool {
-        self.shared.ping_generation.load(Ordering::Acquire) == generation
+    /// The ping policy's kept settings and current `start`.
+    pub(crate) fn pings(&self) -> &PingState {
+        &self.shared.pings
     }
 
     /// Closes the connection cleanly, as Sisk's `CloseAsync`: what is queued is still sent, then the
