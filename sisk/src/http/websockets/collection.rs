@@ -1,24 +1,18 @@
 //! [`HttpWebSocketCollection`]: a server's identified WebSockets — find them by identifier or predicate,
-//! send to one identifier or to many, close them. Sixteen shards keyed by identifier, as the event
-//! sources' registry: opening or closing a socket locks one shard, and nothing sends while a lock is
-//! held (the sockets are taken, the lock released, then they are sent to). On a backplane, what is sent
+//! send to one identifier or to many, close them. The sockets are in [`Shards`], as the event sources'
+//! registry keeps its connections: opening or closing a socket locks one shard, and nothing sends while
+//! a lock is held (the sockets are taken, the lock released, then they are sent to). On a backplane, what is sent
 //! to an identifier, a prefix or everyone goes through the shared log to every node ([`relay`](super::relay)).
 
-use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use crate::http::streams::{
-    shard_of, Audience, Event, HttpEventSourceCollection, IdentifierPolicy, Published, Pushed, SHARDS,
-};
+use crate::http::streams::{Audience, Event, HttpEventSourceCollection, IdentifierPolicy, Published, Pushed, Shards};
 use crate::http::websockets::relay::{self, Target};
 use crate::http::websockets::{HttpWebSocket, WebSocketMessage};
-use crate::sync::lock;
 use crate::Error;
-
-type Shard = BTreeMap<Arc<str>, Vec<HttpWebSocket>>;
 
 /// The open WebSockets that have an identifier; reach it with
 /// [`server.web_sockets()`](crate::http::HttpServer::web_sockets) (Sisk's
@@ -54,7 +48,7 @@ pub struct HttpWebSocketCollection {
 }
 
 struct Inner {
-    shards: [Mutex<Shard>; SHARDS],
+    shards: Shards<HttpWebSocket>,
     policy: IdentifierPolicy,
     /// The event sources' collection, whose log carries messages to the other nodes of a backplane.
     events: HttpEventSourceCollection,
@@ -62,8 +56,7 @@ struct Inner {
 
 impl HttpWebSocketCollection {
     pub(crate) fn new(policy: IdentifierPolicy, events: HttpEventSourceCollection) -> Self {
-        let shards = std::array::from_fn(|_| Mutex::default());
-        HttpWebSocketCollection { inner: Arc::new(Inner { shards, policy, events }) }
+        HttpWebSocketCollection { inner: Arc::new(Inner { shards: Shards::default(), policy, events }) }
     }
 
     /// On a backplane, delivers to this node's sockets what any node sends through the shared log,
@@ -89,10 +82,6 @@ impl HttpWebSocketCollection {
         });
     }
 
-    fn shard(&self, identifier: &str) -> std::sync::MutexGuard<'_, Shard> {
-        lock(&self.inner.shards[shard_of(identifier)])
-    }
-
     /// Puts an identified socket in the collection, as the identifier policy says; the refusal of
     /// [`IdentifierPolicy::RejectNew`].
     pub(crate) fn register(&self, socket: &HttpWebSocket) -> Result<(), Error> {
@@ -100,7 +89,7 @@ impl HttpWebSocketCollection {
             return Ok(());
         };
         let replaced = {
-            let mut shard = self.shard(identifier);
+            let mut shard = self.inner.shards.of(identifier);
             let holders = shard.entry(Arc::from(identifier)).or_default();
             let replaced = match self.inner.policy {
                 IdentifierPolicy::RejectNew if !holders.is_empty() => {
@@ -121,36 +110,19 @@ impl HttpWebSocketCollection {
     }
 
     pub(crate) fn unregister(&self, socket: &HttpWebSocket) {
-        let Some(identifier) = socket.identifier() else {
-            return;
-        };
-        let mut shard = self.shard(identifier);
-        if let Some(holders) = shard.get_mut(identifier) {
-            holders.retain(|holder| !holder.ptr_eq(socket));
-            if holders.is_empty() {
-                shard.remove(identifier);
-            }
+        if let Some(identifier) = socket.identifier() {
+            self.inner.shards.remove(identifier, |holder| holder.ptr_eq(socket));
         }
     }
 
     /// The open socket with this identifier (the newest, if several).
     pub fn get_by_identifier(&self, identifier: &str) -> Option<HttpWebSocket> {
-        self.shard(identifier).get(identifier).and_then(|holders| holders.last().cloned())
+        self.inner.shards.get(identifier, HttpWebSocket::clone).pop()
     }
 
     /// The open sockets whose identifier satisfies `predicate`, which runs with no lock held.
     pub fn find(&self, predicate: impl Fn(&str) -> bool) -> Vec<HttpWebSocket> {
-        let mut found = Vec::new();
-        for shard in &self.inner.shards {
-            let snapshot: Vec<(Arc<str>, Vec<HttpWebSocket>)> =
-                lock(shard).iter().map(|(id, holders)| (id.clone(), holders.clone())).collect();
-            for (identifier, holders) in snapshot {
-                if predicate(&identifier) {
-                    found.extend(holders);
-                }
-            }
-        }
-        found
+        self.inner.shards.find(predicate, HttpWebSocket::clone)
     }
 
     /// Every open identified socket.
@@ -160,7 +132,7 @@ impl HttpWebSocketCollection {
 
     /// How many identified sockets are open.
     pub fn active_connections(&self) -> usize {
-        self.inner.shards.iter().map(|shard| lock(shard).values().map(Vec::len).sum::<usize>()).sum()
+        self.inner.shards.len()
     }
 
     /// Sends `message` to every open identified socket — on a backplane, of every node — sharing its
@@ -207,9 +179,7 @@ impl HttpWebSocketCollection {
         let sockets = match target {
             Target::All => self.all(),
             Target::Prefix(prefix) => self.find(|id| id.starts_with(prefix.as_str())),
-            Target::Identifier(identifier) => {
-                self.shard(identifier).get(identifier.as_str()).cloned().unwrap_or_default()
-            }
+            Target::Identifier(identifier) => self.inner.shards.get(identifier, HttpWebSocket::clone),
         };
         send_all(sockets, message)
     }
