@@ -222,3 +222,70 @@ mod tests {
         assert!(head.is_empty());
     }
 }
+
+/// Property tests: any headers a client can send get an answer, never a panic, and a request that
+/// passes always gets the `Sec-WebSocket-Accept` its key calls for.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Any bytes a header value may hold (no CR, LF or NUL), biased toward the handshake's own words.
+    fn header_value() -> impl Strategy<Value = HeaderValue> {
+        let word = prop_oneof![
+            Just(b"websocket".to_vec()),
+            Just(b"Upgrade".to_vec()),
+            Just(b"13".to_vec()),
+            Just(b"dGhlIHNhbXBsZSBub25jZQ==".to_vec()),
+            prop::collection::vec(prop_oneof![b'\t'..=b'\t', 0x20u8..=0x7e, 0x80u8..=0xff], 0..40),
+        ];
+        prop::collection::vec(word, 1..3)
+            .prop_map(|words| HeaderValue::from_bytes(&words.join(&b',')).expect("no CR, LF or NUL"))
+    }
+
+    fn headers() -> impl Strategy<Value = HeaderMap> {
+        let name = prop_oneof![
+            Just(UPGRADE),
+            Just(CONNECTION),
+            Just(SEC_WEBSOCKET_VERSION),
+            Just(SEC_WEBSOCKET_KEY),
+            Just(http::header::HOST)
+        ];
+        prop::collection::vec((name, header_value()), 0..8).prop_map(|pairs| {
+            let mut headers = HeaderMap::new();
+            for (name, value) in pairs {
+                headers.append(name, value);
+            }
+            headers
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_headers_are_accepted_or_refused_with_an_answer(
+            headers in headers(),
+            extended_connect in any::<bool>(),
+            post in any::<bool>(),
+        ) {
+            let method = if post { Method::POST } else { Method::GET };
+            let version = if extended_connect { Version::HTTP_2 } else { Version::HTTP_11 };
+            match accept(&method, version, &headers, extended_connect) {
+                Ok((status, head)) if extended_connect => {
+                    prop_assert_eq!(status, StatusCode::OK);
+                    prop_assert!(head.is_empty());
+                }
+                Ok((status, head)) => {
+                    prop_assert_eq!(status, StatusCode::SWITCHING_PROTOCOLS);
+                    let key = headers.get(SEC_WEBSOCKET_KEY).expect("accepted with a key");
+                    let expected = derive_accept_key(key.as_bytes());
+                    prop_assert_eq!(&head[SEC_WEBSOCKET_ACCEPT], expected.as_str());
+                }
+                Err(refused) => {
+                    let status = refused.status_code();
+                    prop_assert!(status == Some(StatusCode::BAD_REQUEST) || status == Some(StatusCode::UPGRADE_REQUIRED));
+                }
+            }
+        }
+    }
+}

@@ -85,3 +85,36 @@ mod tests {
         }
     }
 }
+
+/// Property tests: any text is read or refused without a panic; what is written comes back.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn target() -> impl Strategy<Value = Target> {
+        // Identifiers hold no control character (get_web_socket refuses them).
+        let identifier = "[^\\p{Cc}]{0,20}";
+        prop_oneof![Just(Target::All), identifier.prop_map(Target::Identifier), identifier.prop_map(Target::Prefix),]
+    }
+
+    fn message() -> impl Strategy<Value = WebSocketMessage> {
+        prop_oneof![
+            any::<String>().prop_map(WebSocketMessage::from),
+            prop::collection::vec(any::<u8>(), 0..64).prop_map(WebSocketMessage::from),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_is_read_or_refused_without_a_panic(text in any::<String>()) {
+            let _ = decode(&text);
+        }
+
+        #[test]
+        fn what_is_written_comes_back(target in target(), message in message()) {
+            prop_assert_eq!(decode(&encode(&target, &message)), Some((target, message)));
+        }
+    }
+}
