@@ -8,6 +8,14 @@
 //!   identifier starts with `P`, and answers the number of streams it reached as decimal text.
 //! - `GET /stats` answers the number of open streams as decimal text.
 //!
+//! The servers that speak WebSockets (sisk and axum, measured by `ws-compare`) also serve:
+//!
+//! - `GET /ws/{id}` accepts a WebSocket registered under `id`, which answers each text message with the
+//!   same text (an echo).
+//! - `POST /ws-broadcast?prefix=P` sends the request body, as one text message, to every open socket
+//!   whose identifier starts with `P`, and answers the number it reached as decimal text.
+//! - `GET /ws-stats` answers the number of open sockets as decimal text.
+//!
 //! Each server takes the address to bind as its only argument (`127.0.0.1:0` for any free port), raises
 //! its descriptor limit, and prints `listening on <address>` as the first line of its standard output.
 

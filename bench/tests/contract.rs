@@ -71,3 +71,58 @@ async fn axum_speaks_the_contract() {
 async fn tokio_speaks_the_contract() {
     check("tokio", env!("CARGO_BIN_EXE_server-tokio")).await;
 }
+
+async fn ws_stats_reach(control: &mut HttpConnection, expected: usize) {
+    let deadline = Instant::now() + STEP;
+    loop {
+        let (status, body) = control.request("GET", "/ws-stats", b"").await.expect("GET /ws-stats");
+        assert_eq!(status, 200);
+        if body.trim().parse::<usize>().expect("a count") == expected {
+            return;
+        }
+        assert!(Instant::now() < deadline, "/ws-stats did not reach {expected}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn next_text(socket: &mut sisk_bench::driver::websockets::Socket) -> String {
+    use futures_util::StreamExt;
+    loop {
+        match tokio::time::timeout(STEP, socket.next()).await.expect("a message in time") {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) => return text.to_string(),
+            Some(Ok(_)) => continue,
+            other => panic!("the socket ended: {other:?}"),
+        }
+    }
+}
+
+/// The WebSocket routes of the contract, which `ws-compare` measures on sisk and axum.
+async fn check_websockets(name: &'static str, binary: &str) {
+    use futures_util::SinkExt;
+    use sisk_bench::driver::websockets::connect;
+    let server = ServerProcess::start_binary(name, Path::new(binary)).expect("the server starts");
+    let mut control = HttpConnection::connect(server.addr).await.expect("connects");
+    let mut a1 = connect(server.addr, "/ws/a1").await.expect("opens a1");
+    let mut b1 = connect(server.addr, "/ws/b1").await.expect("opens b1");
+    ws_stats_reach(&mut control, 2).await;
+    a1.send(tokio_tungstenite::tungstenite::Message::text("echo me")).await.unwrap();
+    assert_eq!(next_text(&mut a1).await, "echo me", "{name}");
+    let reached = control.request("POST", "/ws-broadcast?prefix=a", b"to a").await.unwrap();
+    assert_eq!(reached, (200, "1".to_owned()), "{name}");
+    assert_eq!(next_text(&mut a1).await, "to a", "{name}");
+    let reached = control.request("POST", "/ws-broadcast?prefix=", b"to all").await.unwrap();
+    assert_eq!(reached, (200, "2".to_owned()), "{name}");
+    assert_eq!(next_text(&mut b1).await, "to all", "{name}: b1 got no `a` message");
+    drop((a1, b1));
+    ws_stats_reach(&mut control, 0).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn sisk_speaks_the_websocket_contract() {
+    check_websockets("sisk", env!("CARGO_BIN_EXE_server-sisk")).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn axum_speaks_the_websocket_contract() {
+    check_websockets("axum", env!("CARGO_BIN_EXE_server-axum")).await;
+}

@@ -11,6 +11,9 @@
 //!
 //! `json-broadcast`: the page's form POSTs JSON with `fetch` and its `EventSource` gets the broadcast back.
 //!
+//! `websocket-chat`: two tabs' WebSockets; what one types appears in both, and Chromium's pongs answer the
+//! server's pings.
+//!
 //! A full server, in a real browser: an `EventSource` refused because the server has all the streams it
 //! may hold open keeps trying (`readyState` stays `CONNECTING`, where a `503` would make it `CLOSED`) and
 //! gets in once a slot frees (a small server the test starts, with `maximum_event_sources = 1`).
@@ -134,6 +137,54 @@ async fn json_broadcast_in_chromium() {
     assert!(received.contains(&("Bo".into(), "from curl".into())), "{chat}");
     assert_eq!(received.len(), 2, "the empty message was not broadcast: {chat}");
     assert_eq!(chat["refused"], serde_json::json!([422]), "{chat}");
+}
+
+/// `websocket-chat` in two tabs of one browser: what is typed in one tab appears in both (the server
+/// broadcasts it to every chat socket), and Chromium answers the server's pings — which no page script
+/// can see — with pongs that the server counts (`/stats`), so the pings are on the wire.
+#[tokio::test]
+async fn websocket_chat_in_chromium() {
+    let Some(installation) = Installation::find() else {
+        return browser_missing();
+    };
+    let example = Example::start("websocket-chat");
+    let browser = Browser::launch(&installation, &[]).await;
+    let client = &browser.client;
+    let opened = |chat: &Value| chat["open"] == Value::Bool(true);
+    bounded(client.goto(&example.url("/")), "loading the first tab").await;
+    wait_for_page(client, "the first tab's WebSocket opened", opened).await;
+    let first = bounded(client.window(), "naming the first tab").await;
+    let second = bounded(client.new_window(true), "opening a second tab").await.handle;
+    bounded(client.switch_to_window(second), "switching to the second tab").await;
+    bounded(client.goto(&example.url("/")), "loading the second tab").await;
+    wait_for_page(client, "the second tab's WebSocket opened", opened).await;
+
+    let typed = "olá da segunda aba, <b>não</b> markup";
+    let type_in = "const form = document.getElementById('send'); form.text.value = arguments[0]; form.requestSubmit();";
+    bounded(client.execute(type_in, vec![Value::from(typed)]), "typing in the second tab").await;
+    let arrived = |chat: &Value| {
+        chat["received"].as_array().is_some_and(|received| {
+            received.iter().any(|line| line.as_str().is_some_and(|line| line.ends_with(&format!(": {typed}"))))
+        })
+    };
+    wait_for_page(client, "the second tab got its own message back", arrived).await;
+    bounded(client.switch_to_window(first), "switching to the first tab").await;
+    let chat = wait_for_page(client, "the first tab got the message typed in the second", arrived).await;
+    assert_eq!(chat["closed"], Value::Null, "the first tab's socket is still open: {chat}");
+
+    let stats = || async {
+        let response = bounded(reqwest::get(example.url("/stats")), "asking for the stats").await;
+        let body = bounded(response.text(), "reading the stats").await;
+        serde_json::from_str::<Value>(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
+    };
+    let stats = wait_for(stats, "both tabs answered pings with pongs", |stats| {
+        stats["pongs"]
+            .as_object()
+            .is_some_and(|pongs| pongs.len() == 2 && pongs.values().all(|count| count.as_u64().is_some_and(|n| n >= 1)))
+    })
+    .await;
+    browser.quit().await;
+    assert_eq!(stats["pongs"].as_object().map(|pongs| pongs.len()), Some(2), "{stats}");
 }
 
 /// The page of [`a_refused_event_source_reconnects_once_a_slot_frees`]: its `EventSource` records every

@@ -220,6 +220,19 @@ async fn json_broadcast() {
 }
 
 #[tokio::test]
+async fn websocket_chat() {
+    let example = Example::start("websocket-chat");
+    let page = client().get(example.url("/")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("new WebSocket("), "{page}");
+    // A plain GET to the socket's route is told to upgrade.
+    let plain = client().get(example.url("/chat")).send().await.unwrap();
+    assert_eq!(plain.status(), 426);
+    assert_eq!(plain.headers()["upgrade"], "websocket");
+    let stats = client().get(example.url("/stats")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(stats, r#"{"pongs":{}}"#);
+}
+
+#[tokio::test]
 async fn forms() {
     let example = Example::start("forms");
     let post = |path: &str, content_type: String, body: Vec<u8>| {

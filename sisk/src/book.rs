@@ -11,6 +11,11 @@
 #[doc = include_str!("../../book/src/server-sent-events.md")]
 pub struct ServerSentEvents;
 
+/// The chapter "WebSockets".
+#[cfg(feature = "websockets")]
+#[doc = include_str!("../../book/src/websockets.md")]
+pub struct WebSockets;
+
 /// The chapter "Introduction".
 #[doc = include_str!("../../book/src/introduction.md")]
 pub struct Introduction;

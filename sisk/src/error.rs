@@ -129,6 +129,16 @@ pub enum ErrorKind {
     /// A log setting cannot be used: an access-log format with an unknown variable, a file rotated at
     /// 0 bytes.
     InvalidLogConfiguration,
+    /// A request: a WebSocket was asked of a request that does not ask to upgrade to one, or asks for a
+    /// version other than 13 (`426 Upgrade Required`, with `Upgrade: websocket` and
+    /// `Sec-WebSocket-Version: 13`).
+    UpgradeRequired,
+    /// A request: its WebSocket handshake is malformed — no or a bad `Sec-WebSocket-Key`, no
+    /// `Connection: upgrade`, a method other than `GET` (`400`).
+    InvalidHandshake,
+    /// Using the API: `get_web_socket` was called on a request that already streams (a second call, or
+    /// after `get_event_source`), or that no server of sisk's can upgrade (`500`).
+    WebSocketUnavailable,
     /// An operating-system call failed (for example binding the listening port).
     Io,
     /// A failure of something a handler called, made with [`Error::internal`] (`500`).
@@ -200,20 +210,39 @@ impl Error {
         Self::new(
             ErrorKind::InvalidIdentifier,
             format!(
-                "the event-source identifier {identifier:?} holds a control character; \
+                "the identifier {identifier:?} (of an event source or WebSocket) holds a control character; \
                  identifiers must be printable text (check or escape the input it is built from)"
             ),
         )
     }
 
-    pub(crate) fn identifier_in_use(identifier: &str) -> Self {
+    /// `what` is opening: "an event stream", "a WebSocket".
+    pub(crate) fn identifier_in_use(what: &str, identifier: &str) -> Self {
         Self::new(
             ErrorKind::IdentifierInUse,
             format!(
-                "an event stream with the identifier {identifier:?} is already open, and the identifier policy \
+                "{what} with the identifier {identifier:?} is already open, and the identifier policy \
                  rejects a second one; close the first, or choose IdentifierPolicy::AllowSeveral or Replace"
             ),
         )
+    }
+
+    #[cfg(feature = "websockets")]
+    pub(crate) fn upgrade_required(why: &str) -> Self {
+        Self::new(
+            ErrorKind::UpgradeRequired,
+            format!("this route answers WebSockets, and the request cannot become one: {why}"),
+        )
+    }
+
+    #[cfg(feature = "websockets")]
+    pub(crate) fn invalid_handshake(why: &str) -> Self {
+        Self::new(ErrorKind::InvalidHandshake, format!("malformed WebSocket handshake: {why}"))
+    }
+
+    #[cfg(feature = "websockets")]
+    pub(crate) fn web_socket_unavailable(why: &str) -> Self {
+        Self::new(ErrorKind::WebSocketUnavailable, format!("get_web_socket cannot upgrade this request: {why}"))
     }
 
     pub(crate) fn content_too_large(limit: u64) -> Self {
@@ -598,7 +627,9 @@ impl Error {
             ErrorKind::BodyRead
             | ErrorKind::InvalidIdentifier
             | ErrorKind::InvalidParameter
-            | ErrorKind::InvalidContent => StatusCode::BAD_REQUEST,
+            | ErrorKind::InvalidContent
+            | ErrorKind::InvalidHandshake => StatusCode::BAD_REQUEST,
+            ErrorKind::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
             ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorKind::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorKind::IdentifierInUse => StatusCode::CONFLICT,

@@ -9,6 +9,8 @@ pub use crate::http::streams::{
     Event, HttpEventSourceCollection, HttpRequestEventSource, HttpResponseStream, HttpStreamPingPolicy,
     LocalEventSource, RemoteEventSource,
 };
+#[cfg(feature = "websockets")]
+pub use crate::http::websockets::{HttpWebSocket, HttpWebSocketCollection, WebSocketMessage};
 #[cfg(feature = "json")]
 pub use crate::http::Json;
 pub use crate::http::{

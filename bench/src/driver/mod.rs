@@ -6,6 +6,7 @@
 //! memory per stream, connect rate), [`floor`] measures what the kernel alone charges for one event's
 //! write, [`instructions`] counts instructions under callgrind (repeatable on a shared machine),
 //! [`collection`] reads the criterion results of `benches/collection.rs`, and [`report`] prints.
+//! [`websockets`] is the `ws-compare` run's: WebSocket echo and fan-out, sisk beside axum.
 
 pub mod collection;
 pub mod fanout;
@@ -14,3 +15,4 @@ pub mod hello;
 pub mod instructions;
 pub mod report;
 pub mod servers;
+pub mod websockets;

@@ -28,6 +28,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
+use crate::engine::limits::OpenSlot;
 use crate::engine::request_line_watch::RequestLineWatch;
 
 tokio::task_local! {
@@ -46,6 +47,53 @@ pub(crate) struct Transport {
     send_buffer: Option<Arc<AtomicUsize>>,
     /// True when the connection is TLS (an `https://` listening port).
     secure: bool,
+    /// The HTTP/1.1 connection's place among the server's open connections, for a WebSocket to take
+    /// over (`None` over HTTP/2, whose connection's task outlives its streams' sockets).
+    #[cfg(feature = "websockets")]
+    place: Option<ConnectionPlace>,
+}
+
+/// A connection's place among the server's open connections (see
+/// [`maximum_connections`](crate::http::HttpServerConfiguration::maximum_connections)): given back
+/// when the connection's task ends ([`HeldPlace`]), unless a WebSocket took it first — the socket then
+/// outlives that task, which ends when hyper hands the connection over, and holds the place until it
+/// closes.
+#[cfg(feature = "websockets")]
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ConnectionPlace(Arc<std::sync::Mutex<Option<OpenSlot>>>);
+
+#[cfg(feature = "websockets")]
+impl ConnectionPlace {
+    /// The place, for whoever holds the connection now; `None` once taken or given back.
+    pub(crate) fn take(&self) -> Option<OpenSlot> {
+        crate::sync::lock(&self.0).take()
+    }
+}
+
+/// The connection task's hold on its place: dropped when the task ends, it gives the place back unless
+/// a WebSocket took it over.
+#[derive(Debug)]
+pub(crate) struct HeldPlace {
+    #[cfg(feature = "websockets")]
+    shared: ConnectionPlace,
+    #[cfg(not(feature = "websockets"))]
+    _slot: OpenSlot,
+}
+
+impl HeldPlace {
+    pub(crate) fn new(slot: OpenSlot) -> Self {
+        #[cfg(feature = "websockets")]
+        return HeldPlace { shared: ConnectionPlace(Arc::new(std::sync::Mutex::new(Some(slot)))) };
+        #[cfg(not(feature = "websockets"))]
+        HeldPlace { _slot: slot }
+    }
+}
+
+#[cfg(feature = "websockets")]
+impl Drop for HeldPlace {
+    fn drop(&mut self) {
+        drop(self.shared.take());
+    }
 }
 
 impl Transport {
@@ -53,11 +101,19 @@ impl Transport {
     /// stream; otherwise the connection itself.
     pub(crate) fn current(connection: &Connection) -> Self {
         match STREAM_CUTOFF.try_with(Arc::clone) {
-            Ok(stream) => Transport { cutoff: stream, send_buffer: None, secure: connection.secure },
+            Ok(stream) => Transport {
+                cutoff: stream,
+                send_buffer: None,
+                secure: connection.secure,
+                #[cfg(feature = "websockets")]
+                place: None,
+            },
             Err(_) => Transport {
                 cutoff: connection.cutoff.clone(),
                 send_buffer: Some(connection.send_buffer.clone()),
                 secure: connection.secure,
+                #[cfg(feature = "websockets")]
+                place: Some(connection.place.clone()),
             },
         }
     }
@@ -66,6 +122,13 @@ impl Transport {
     /// front may have taken TLS off before.)
     pub(crate) fn is_secure(&self) -> bool {
         self.secure
+    }
+
+    /// Takes over the connection's place among the server's open connections (an upgraded HTTP/1.1
+    /// connection's: its task is over, its socket is not).
+    #[cfg(feature = "websockets")]
+    pub(crate) fn take_connection_place(&self) -> Option<OpenSlot> {
+        self.place.as_ref().and_then(ConnectionPlace::take)
     }
 
     /// Ends what carries the request, at once.
@@ -97,6 +160,8 @@ pub(crate) struct Connection {
     send_buffer: Arc<AtomicUsize>,
     handling: Arc<Handling>,
     secure: bool,
+    #[cfg(feature = "websockets")]
+    place: ConnectionPlace,
 }
 
 /// How many requests of an HTTP/1.1 connection are being handled, and the read that waits for them to
@@ -122,13 +187,15 @@ impl Drop for HandlingRequest {
 
 impl Connection {
     /// A connection whose cut-off is a child of `parent` (the server's "abandon everything" switch);
-    /// `carrier` says whether it is TLS.
-    pub(crate) fn new(parent: &CancellationToken, carrier: Carrier) -> Self {
+    /// `carrier` says whether it is TLS; `place` is its task's hold on its place among the server's.
+    pub(crate) fn new(parent: &CancellationToken, carrier: Carrier, #[allow(unused)] place: &HeldPlace) -> Self {
         Connection {
             cutoff: Arc::new(parent.child_token()),
             send_buffer: Arc::new(AtomicUsize::new(0)),
             handling: Arc::default(),
             secure: carrier == Carrier::Tls,
+            #[cfg(feature = "websockets")]
+            place: place.shared.clone(),
         }
     }
 
@@ -141,6 +208,8 @@ impl Connection {
             send_buffer: Arc::new(AtomicUsize::new(0)),
             handling: Arc::default(),
             secure: carrier == Carrier::Tls,
+            #[cfg(feature = "websockets")]
+            place: ConnectionPlace::default(),
         }
     }
 

@@ -164,6 +164,24 @@ pub struct HttpServerConfiguration {
     /// panic's message). (Needs the `logging` feature.)
     #[cfg(feature = "logging")]
     pub errors_logs_stream: Option<crate::http::LogStream>,
+    /// How many messages a WebSocket may have waiting for a slow client (default 1024), the event
+    /// sources' policy: a `send` that finds the queue full disconnects that client alone (with a warning
+    /// in the log); `send_async` waits for room instead.
+    #[cfg(feature = "websockets")]
+    pub web_socket_queue_capacity: usize,
+    /// How many bytes of messages a WebSocket may have waiting for a slow client (default 4 MiB), the
+    /// same policy as [`web_socket_queue_capacity`](Self::web_socket_queue_capacity). A broadcast's
+    /// payload is shared by every queue it is in.
+    #[cfg(feature = "websockets")]
+    pub web_socket_queue_bytes: usize,
+    /// The largest message a WebSocket client may send, its fragments joined (default 1 MiB): a larger
+    /// one closes the connection with code 1009.
+    #[cfg(feature = "websockets")]
+    pub web_socket_max_message_size: usize,
+    /// The largest frame a WebSocket client may send (default 1 MiB): a larger one closes the
+    /// connection with code 1009.
+    #[cfg(feature = "websockets")]
+    pub web_socket_max_frame_size: usize,
 }
 
 impl Default for HttpServerConfiguration {
@@ -200,6 +218,14 @@ impl Default for HttpServerConfiguration {
             access_logs_format: crate::http::logging::access_log_format::DEFAULT_ACCESS_LOG_FORMAT.to_owned(),
             #[cfg(feature = "logging")]
             errors_logs_stream: None,
+            #[cfg(feature = "websockets")]
+            web_socket_queue_capacity: 1024,
+            #[cfg(feature = "websockets")]
+            web_socket_queue_bytes: 4 * 1024 * 1024,
+            #[cfg(feature = "websockets")]
+            web_socket_max_message_size: 1024 * 1024,
+            #[cfg(feature = "websockets")]
+            web_socket_max_frame_size: 1024 * 1024,
         }
     }
 }

@@ -94,6 +94,14 @@ impl Error {
             let reason = "the server has all the event streams it may hold open; retry later";
             return crate::http::streams::retry_later(RETRY_FULL_AFTER, reason, http::HeaderMap::new());
         }
+        if self.kind() == crate::ErrorKind::UpgradeRequired {
+            // RFC 9110 §15.5.22: a 426 says what to upgrade to; RFC 6455 §4.4: and which version.
+            return HttpResponse::from_status(status)
+                .with_header(http::header::UPGRADE, "websocket")
+                .with_header(http::header::CONNECTION, "Upgrade")
+                .with_header(http::header::SEC_WEBSOCKET_VERSION, "13")
+                .with_content(self.message().to_owned());
+        }
         if status.is_server_error() {
             HttpResponse::from_status(status)
         } else {

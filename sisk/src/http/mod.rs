@@ -1,6 +1,7 @@
 //! The HTTP side of sisk, mirroring Sisk's `Sisk.Core.Http` namespace: the server and its builder,
 //! requests, responses, configuration, CORS, (in [`streams`]) Server-Sent Events and response streams,
-//! and (in [`file_system`]) serving files from a directory.
+//! (in `websockets`, with the feature of that name) WebSockets, and (in [`file_system`]) serving files
+//! from a directory.
 
 mod app_state;
 mod bag;
@@ -35,6 +36,8 @@ pub(crate) mod server;
 #[cfg(feature = "tls")]
 mod ssl_certificate;
 pub mod streams;
+#[cfg(feature = "websockets")]
+pub mod websockets;
 
 pub use bag::RequestBag;
 pub use body::ResponseBody;

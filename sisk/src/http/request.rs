@@ -63,6 +63,9 @@ struct RequestState {
     stream: Mutex<StreamKind>,
     /// The stream's place among the server's open event streams, held until the request is over.
     event_stream_place: OnceLock<OpenSlot>,
+    /// What upgrading the request to a WebSocket needs, when it asked for one on sisk's server.
+    #[cfg(feature = "websockets")]
+    upgradable: Mutex<Option<crate::http::websockets::handshake::Upgradable>>,
 }
 
 #[derive(Debug)]
@@ -82,6 +85,9 @@ enum StreamKind {
     EventStream(LocalEventSource),
     /// A response stream.
     ResponseStream(HttpResponseStream),
+    /// A WebSocket.
+    #[cfg(feature = "websockets")]
+    WebSocket(crate::http::websockets::HttpWebSocket),
     /// It cannot be one (the request was built without a server connection).
     Unavailable,
 }
@@ -144,7 +150,9 @@ fn detach_from_read_buffer(uri: Uri, mut headers: HeaderMap) -> (Uri, HeaderMap)
 }
 
 impl HttpRequest {
-    pub(crate) fn new(p: RequestParts) -> Self {
+    pub(crate) fn new(#[allow(unused_mut)] mut p: RequestParts) -> Self {
+        #[cfg(feature = "websockets")]
+        let upgradable = crate::http::websockets::handshake::take_upgradable(&mut p.parts.extensions);
         let (uri, headers) = if asks_for_event_stream(&p.parts.headers) {
             detach_from_read_buffer(p.parts.uri, p.parts.headers)
         } else {
@@ -178,6 +186,8 @@ impl HttpRequest {
             bag: RequestBag::default(),
             stream: Mutex::new(slot),
             event_stream_place: OnceLock::new(),
+            #[cfg(feature = "websockets")]
+            upgradable: Mutex::new(upgradable),
         };
         HttpRequest { head: Arc::new(head), state: Arc::new(state) }
     }
@@ -598,6 +608,85 @@ impl HttpRequest {
     }
 }
 
+#[cfg(feature = "websockets")]
+impl HttpRequest {
+    /// Accepts the request as a WebSocket, as Sisk's `GetWebSocketAsync`: sends the handshake's head
+    /// (`101 Switching Protocols`, or `200` to HTTP/2's extended `CONNECT`) and returns the socket once
+    /// the connection is handed over. With an identifier the socket is in
+    /// [`server.web_sockets()`](HttpServer::web_sockets) while it is open, under the server's
+    /// [`identifier_policy`](crate::http::HttpServerConfiguration::identifier_policy) (by default a
+    /// second socket with the identifier stands beside the first).
+    ///
+    /// The handler keeps running after the head is sent, as for an event stream; when it returns (with
+    /// [`close`](crate::http::websockets::HttpWebSocket::close)'s response, say) the socket closes with
+    /// code 1000, or 1011 if it failed.
+    ///
+    /// # Errors
+    /// Each is an answer the handler can return with `?`: `426 Upgrade Required` (with
+    /// `Upgrade: websocket`) for a request that does not ask for a WebSocket — a plain `GET` — or asks
+    /// for a version other than 13; `400` for a malformed handshake (no or a bad `Sec-WebSocket-Key`, no
+    /// `Connection: upgrade`, not a `GET`) or an identifier with a control character; `409` for an
+    /// identifier in use under
+    /// [`IdentifierPolicy::RejectNew`](crate::http::streams::IdentifierPolicy::RejectNew); `500` for a
+    /// second call, a request that already streams, or one no server of sisk's can upgrade.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use sisk::prelude::*;
+    /// let mut router = Router::new();
+    /// router.map_get("/connect", |req: HttpRequest| async move {
+    ///     let ws = req.get_web_socket(None).await?;
+    ///     while let Some(received_message) = ws.receive_message(Duration::from_secs(30)).await {
+    ///         let msg_text = received_message.get_string();
+    ///         println!("Received message: {msg_text}");
+    ///         ws.send_async("Hello!").await;
+    ///     }
+    ///     Ok::<_, sisk::Error>(ws.close().await)
+    /// });
+    /// ```
+    pub async fn get_web_socket<'a>(
+        &self,
+        identifier: impl Into<Option<&'a str>>,
+    ) -> Result<crate::http::websockets::HttpWebSocket, Error> {
+        use crate::http::websockets::{handshake, HttpWebSocket};
+        let identifier = identifier.into();
+        if let Some(identifier) = identifier.filter(|id| id.chars().any(char::is_control)) {
+            return Err(Error::invalid_identifier(identifier));
+        }
+        let head = &self.head;
+        let (socket, on_upgrade, accepted) = {
+            let mut slot = lock(&self.state.stream);
+            if !matches!(*slot, StreamKind::NotYet) {
+                return Err(Error::web_socket_unavailable(
+                    "the request already streams its response (a second call, or after get_event_source or \
+                     get_response_stream); keep the first handle, which is cheap to clone",
+                ));
+            }
+            let upgradable = lock(&self.state.upgradable).take();
+            let extended_connect = upgradable.as_ref().is_some_and(|u| u.extended_connect);
+            let accepted = handshake::accept(&head.method, head.version, &head.headers, extended_connect)?;
+            let Some(upgradable) = upgradable else {
+                return Err(Error::web_socket_unavailable(
+                    "it did not come on a connection sisk's server serves (a tower service's, say), which \
+                     alone can hand its socket over",
+                ));
+            };
+            let socket = HttpWebSocket::open(head.clone(), identifier, accepted.0);
+            *slot = StreamKind::WebSocket(socket.clone());
+            (socket, upgradable.on_upgrade, accepted)
+        };
+        let opened = match head.server.web_sockets().register(&socket) {
+            Ok(()) => handshake::complete(head, &socket, on_upgrade, accepted).await,
+            Err(refused) => Err(refused),
+        };
+        if let Err(refused) = opened {
+            socket.finished();
+            return Err(refused);
+        }
+        Ok(socket)
+    }
+}
+
 impl HttpRequest {
     /// The pipeline answered `response`, a server error: a stream that already began breaks instead of
     /// ending. A `503` to a request for an event stream whose stream had not begun (no head sent) becomes
@@ -608,6 +697,8 @@ impl HttpRequest {
         let head_sent = match &*slot {
             StreamKind::EventStream(source) => !source.head_pending(),
             StreamKind::ResponseStream(_) => true,
+            #[cfg(feature = "websockets")]
+            StreamKind::WebSocket(_) => true,
             StreamKind::NotYet | StreamKind::Unavailable => false,
         };
         slot.end_of_request(RequestOutcome::Failed);
@@ -628,6 +719,8 @@ impl StreamKind {
         match self {
             StreamKind::EventStream(source) => source.end_of_request(outcome),
             StreamKind::ResponseStream(stream) => stream.end_of_request(outcome),
+            #[cfg(feature = "websockets")]
+            StreamKind::WebSocket(socket) => socket.end_of_request(outcome),
             StreamKind::NotYet | StreamKind::Unavailable => {}
         }
     }
@@ -723,7 +816,7 @@ mod properties {
         let server =
             HttpServer::new(configuration, vec![addr], Vec::new(), None, Default::default(), Default::default());
         let carrier = if is_secure { Carrier::Tls } else { Carrier::Plain };
-        let connection = Connection::new(&tokio_util::sync::CancellationToken::new(), carrier);
+        let connection = Connection::detached(carrier);
         HttpRequest::new(RequestParts {
             parts,
             body: None,

@@ -61,6 +61,8 @@ struct ServerShared {
     /// What the program gave the builder's `use_handler`, in order.
     handlers: ServerHandlers,
     event_sources: HttpEventSourceCollection,
+    #[cfg(feature = "websockets")]
+    web_sockets: crate::http::websockets::HttpWebSocketCollection,
     /// The bound address of each listener, the builder's own first.
     local_addrs: Vec<SocketAddr>,
     /// Each listening port as a URL, with the port really bound.
@@ -87,14 +89,17 @@ impl HttpServer {
         state: AppState,
         handlers: ServerHandlers,
     ) -> Self {
+        let event_sources =
+            HttpEventSourceCollection::new(configuration.event_log.clone(), configuration.identifier_policy, backplane);
         let shared = ServerShared {
             state,
             handlers,
-            event_sources: HttpEventSourceCollection::new(
-                configuration.event_log.clone(),
+            #[cfg(feature = "websockets")]
+            web_sockets: crate::http::websockets::HttpWebSocketCollection::new(
                 configuration.identifier_policy,
-                backplane,
+                event_sources.clone(),
             ),
+            event_sources,
             connections: OpenCount::new(configuration.maximum_connections),
             event_streams: OpenCount::new(configuration.maximum_event_sources),
             configuration,
@@ -124,6 +129,12 @@ impl HttpServer {
     /// The open, identified Server-Sent Events connections.
     pub fn event_sources(&self) -> &HttpEventSourceCollection {
         &self.shared.event_sources
+    }
+
+    /// The open, identified WebSockets.
+    #[cfg(feature = "websockets")]
+    pub fn web_sockets(&self) -> &crate::http::websockets::HttpWebSocketCollection {
+        &self.shared.web_sockets
     }
 
     /// The configuration the server was built with.
@@ -213,6 +224,8 @@ impl HttpServer {
     /// `start`, or by the tower service's first request).
     pub(crate) async fn start_backplane(&self) {
         if let Some(backplane) = self.event_sources().backplane() {
+            #[cfg(feature = "websockets")]
+            self.web_sockets().listen_to_backplane();
             backplane.clone().start(crate::backplane::SharedLog::new(self.clone())).await;
         }
     }

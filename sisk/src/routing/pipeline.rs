@@ -95,6 +95,12 @@ impl Router {
     /// is still running goes on in a tracked task (see the module docs).
     pub(crate) async fn dispatch(&self, server: &HttpServer, incoming: Incoming, span: &tracing::Span) -> Dispatched {
         let Incoming { parts, body, remote, transport } = incoming;
+        #[cfg(feature = "websockets")]
+        let parts = {
+            let mut parts = parts;
+            crate::http::websockets::handshake::route_extended_connect_as_get(&mut parts);
+            parts
+        };
         let handlers = server.handlers();
         let observing = handlers.any();
         let limit = server.configuration().maximum_content_length;
@@ -507,7 +513,6 @@ mod tests {
     use std::time::Duration;
 
     use bytes::Bytes;
-    use tokio_util::sync::CancellationToken;
 
     use super::*;
     use crate::engine::transport::{Carrier, Connection};
@@ -528,7 +533,7 @@ mod tests {
             Default::default(),
         );
         let (parts, ()) = http::Request::builder().method(method).uri(path).body(()).unwrap().into_parts();
-        let connection = Connection::new(&CancellationToken::new(), Carrier::Plain);
+        let connection = Connection::detached(Carrier::Plain);
         let incoming = Incoming {
             parts,
             body: RequestBody::foreign(http_body_util::Empty::<Bytes>::new()),

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulConnection;
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -19,7 +18,7 @@ use crate::engine::head_timer::HeadTimer;
 use crate::engine::limits::OpenSlot;
 use crate::engine::request_body::RequestBody;
 use crate::engine::service::App;
-use crate::engine::transport::{Carrier, Connection, OverTcp};
+use crate::engine::transport::{Carrier, Connection, HeldPlace, OverTcp};
 use crate::engine::when_woken::WhenWoken;
 use crate::http::body::ResponseBody;
 
@@ -43,7 +42,9 @@ pub(super) async fn serve_connection(
     connections: TaskTracker,
     accepted: Accepted,
 ) {
-    let Accepted { stream, remote, accepted_at, place: _place } = accepted;
+    let Accepted { stream, remote, accepted_at, place } = accepted;
+    // Given back when this task ends, unless a WebSocket takes it over.
+    let place = HeldPlace::new(place);
     let _ = stream.set_nodelay(true);
     let head_deadline = (accepted_at + protocols.header_read_timeout).into();
     let served = Served { app, protocols: protocols.clone(), connections, remote, head_deadline };
@@ -53,7 +54,7 @@ pub(super) async fn serve_connection(
                 tracing::debug!(%remote, "connection closed or silent before its first request");
                 return;
             };
-            let connection = Connection::new(served.app.server.abandoned(), Carrier::Plain);
+            let connection = Connection::new(served.app.server.abandoned(), Carrier::Plain, &place);
             if !is_http2 {
                 // A head still partial at the deadline goes to hyper, whose own deadline then answers it.
                 // Boxed: its peek buffer is needed only until the head is seen, not for the stream's life.
@@ -79,7 +80,7 @@ pub(super) async fn serve_connection(
                 return;
             };
             let is_http2 = stream.get_ref().1.alpn_protocol() == Some(super::tls::ALPN_HTTP2);
-            let connection = Connection::new(served.app.server.abandoned(), Carrier::Tls);
+            let connection = Connection::new(served.app.server.abandoned(), Carrier::Tls, &place);
             Box::pin(served.run(stream, is_http2, connection, None)).await;
         }
     }
@@ -146,7 +147,8 @@ impl Served {
         });
         if is_http2 {
             // Boxed: the HTTP/2 state is large, and would otherwise size every HTTP/1.1 task too.
-            let served = Box::pin(gracefully(protocols.http2.serve_connection(io, service), stopping));
+            let connection = protocols.http2.serve_connection(io, service);
+            let served = Box::pin(gracefully(connection, stopping, |c| c.graceful_shutdown()));
             drive(served, cutoff, remote).await;
         } else {
             // The first head gets what is left of the deadline. (hyper applies the same value to the heads
@@ -155,7 +157,9 @@ impl Served {
             http1
                 .timer(HeadTimer::default())
                 .header_read_timeout(head_deadline.saturating_duration_since(tokio::time::Instant::now()));
-            drive(gracefully(http1.serve_connection(io, service), stopping), cutoff, remote).await;
+            // With upgrades: a WebSocket's handshake hands the connection over once its head is sent.
+            let connection = http1.serve_connection(io, service).with_upgrades();
+            drive(gracefully(connection, stopping, |c| c.graceful_shutdown()), cutoff, remote).await;
         }
     }
 }
@@ -163,7 +167,11 @@ impl Served {
 /// Runs `connection` to its end, asking it to finish gracefully (answer what is in flight, then close)
 /// once the server stops. The stop signal is one token shared by every connection: it is polled only when
 /// it fires, not each time the connection makes progress (see `when_woken`).
-async fn gracefully<C: GracefulConnection>(connection: C, stopping: CancellationToken) -> Result<(), C::Error> {
+async fn gracefully<C: Future>(
+    connection: C,
+    stopping: CancellationToken,
+    graceful_shutdown: impl FnOnce(std::pin::Pin<&mut C>),
+) -> C::Output {
     tokio::pin!(connection);
     let stopped = stopping.cancelled();
     tokio::pin!(stopped);
@@ -171,7 +179,7 @@ async fn gracefully<C: GracefulConnection>(connection: C, stopping: Cancellation
         result = connection.as_mut() => return result,
         () = WhenWoken::new(stopped) => {}
     }
-    connection.as_mut().graceful_shutdown();
+    graceful_shutdown(connection.as_mut());
     connection.await
 }
 

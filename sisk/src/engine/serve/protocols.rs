@@ -61,6 +61,9 @@ impl Protocols {
             .max_concurrent_streams(config.http2_max_concurrent_streams)
             .keep_alive_interval(config.http2_keep_alive_interval)
             .keep_alive_timeout(config.http2_keep_alive_timeout);
+        // RFC 8441: WebSockets over HTTP/2 streams.
+        #[cfg(feature = "websockets")]
+        http2.enable_connect_protocol();
         Protocols { security, http1, http2, header_read_timeout: config.header_read_timeout }
     }
 }

@@ -10,6 +10,8 @@ pub(super) async fn shut_down(server: &HttpServer, connections: &TaskTracker) {
     tracing::info!("shutting down");
     server.stop();
     server.event_sources().drop_all();
+    // Every WebSocket, identified or not, sends what it has queued, then closes with 1001 (its own task
+    // sees the server stopping).
     let tasks = server.streaming_tasks();
     tasks.close();
     connections.close();

@@ -3,6 +3,9 @@
 //!
 //! Everything that changes together sits under one mutex, held only for pointer-sized work (a push, a
 //! pop, a flag); no `await` ever happens while it is held.
+//!
+//! What it queues is bytes for an event stream or a response stream, and whole messages for a
+//! WebSocket ([`Queued`]): the bounds, the slow-consumer policy and the way a stream ends are the same.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -15,6 +18,18 @@ use http::HeaderMap;
 use tokio::sync::Notify;
 
 use crate::http::streams::StreamAborted;
+
+/// What a channel can queue: anything whose size in bytes the byte bound can count.
+pub(crate) trait Queued {
+    /// The bytes it will put on the wire (near enough: a WebSocket frame's header is not counted).
+    fn size(&self) -> usize;
+}
+
+impl Queued for Bytes {
+    fn size(&self) -> usize {
+        self.len()
+    }
+}
 
 /// The head of the stream's response, waiting for the first message, wait or close.
 #[derive(Debug)]
@@ -78,9 +93,9 @@ enum Phase {
 }
 
 #[derive(Debug)]
-struct State {
+struct State<T> {
     head: Option<PendingHead>,
-    queue: VecDeque<Bytes>,
+    queue: VecDeque<T>,
     /// The bytes of the messages in `queue`.
     queued_bytes: usize,
     phase: Phase,
@@ -90,8 +105,8 @@ struct State {
 }
 
 #[derive(Debug)]
-pub(crate) struct Channel {
-    state: Mutex<State>,
+pub(crate) struct Channel<T = Bytes> {
+    state: Mutex<State<T>>,
     /// Set once the head was taken, so a send after the first one does not lock to find it gone.
     head_taken: AtomicBool,
     limits: QueueLimits,
@@ -112,7 +127,7 @@ pub(crate) struct QueueLimits {
     pub(crate) bytes: usize,
 }
 
-impl State {
+impl<T> State<T> {
     /// True when `incoming` more bytes do not fit. A queue always takes one message when it is empty, so
     /// a message larger than the byte bound can still be sent.
     fn is_full(&self, limits: QueueLimits, incoming: usize) -> bool {
@@ -121,7 +136,7 @@ impl State {
     }
 }
 
-impl Channel {
+impl<T: Queued> Channel<T> {
     pub(crate) fn new(head: PendingHead, limits: QueueLimits) -> Self {
         Channel::with_head(Some(head), Phase::Open, limits)
     }
@@ -129,6 +144,14 @@ impl Channel {
     /// A channel that never opens: no head, no message, closed from the start (a refused stream's).
     pub(crate) fn refused() -> Self {
         let channel = Channel::with_head(None, Phase::Ended, QueueLimits { messages: 1, bytes: 0 });
+        channel.head_taken.store(true, Ordering::Release);
+        channel
+    }
+
+    /// A channel whose head is not its to send (a WebSocket's, which goes out with the handshake).
+    #[cfg(feature = "websockets")]
+    pub(crate) fn headless(limits: QueueLimits) -> Self {
+        let channel = Channel::with_head(None, Phase::Open, limits);
         channel.head_taken.store(true, Ordering::Release);
         channel
     }
@@ -148,13 +171,13 @@ impl Channel {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
         // Every critical section leaves the state consistent, so a poisoned lock is still usable.
         crate::sync::lock(&self.state)
     }
 
     /// Runs `f` on the pending head's headers; `None` once the head was committed.
-    pub(crate) fn with_pending_headers<T>(&self, f: impl FnOnce(&mut HeaderMap) -> T) -> Option<T> {
+    pub(crate) fn with_pending_headers<R>(&self, f: impl FnOnce(&mut HeaderMap) -> R) -> Option<R> {
         self.lock().head.as_mut().map(|head| f(&mut head.headers))
     }
 
@@ -170,17 +193,18 @@ impl Channel {
 
     /// Queues a message unless the channel is closed or full. An application message (not a ping, not a
     /// replay) passes the time it is sent at, read once per broadcast, not once per connection.
-    pub(crate) fn push(&self, bytes: Bytes, application: Option<Instant>) -> Pushed {
+    pub(crate) fn push(&self, item: T, application: Option<Instant>) -> Pushed {
         let waker = {
             let mut state = self.lock();
             if state.phase != Phase::Open {
                 return Pushed::Closed;
             }
-            if state.is_full(self.limits, bytes.len()) {
+            let size = item.size();
+            if state.is_full(self.limits, size) {
                 return Pushed::Full;
             }
-            state.queued_bytes += bytes.len();
-            state.queue.push_back(bytes);
+            state.queued_bytes += size;
+            state.queue.push_back(item);
             state.body_waker.take()
         };
         if let Some(sent_at) = application {
@@ -211,20 +235,21 @@ impl Channel {
 
     /// The body's side: the next message, `None` at the end of the stream, an error at the end of a
     /// stream whose handler failed.
-    pub(crate) fn poll_pop(&self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, StreamAborted>>> {
+    pub(crate) fn poll_pop(&self, cx: &mut Context<'_>) -> Poll<Option<Result<T, StreamAborted>>> {
         let mut state = self.lock();
         if state.phase == Phase::Ended {
             return Poll::Ready(None);
         }
-        if let Some(bytes) = state.queue.pop_front() {
-            state.queued_bytes -= bytes.len();
+        if let Some(item) = state.queue.pop_front() {
+            let size = item.size();
+            state.queued_bytes -= size;
             let room_wanted = std::mem::take(&mut state.room_wanted);
             drop(state);
-            self.sent_bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            self.sent_bytes.fetch_add(size as u64, Ordering::Relaxed);
             if room_wanted {
                 self.room.notify_waiters();
             }
-            return Poll::Ready(Some(Ok(bytes)));
+            return Poll::Ready(Some(Ok(item)));
         }
         match state.phase {
             Phase::Closing => return Poll::Ready(None),
@@ -293,7 +318,7 @@ impl Channel {
     /// what waits, and the body breaks once it is all sent ([`Ended::Broken`]). Anything else was already
     /// stopped ([`Ended::AlreadyClosed`]); a failure still turns a clean close that is still flushing into
     /// a break.
-    pub(crate) fn end_of_request(&self, outcome: RequestOutcome, last_frame: Option<Bytes>) -> Ended {
+    pub(crate) fn end_of_request(&self, outcome: RequestOutcome, last_frame: Option<T>) -> Ended {
         if self.take_head().is_some() {
             self.close(Closing::Discard);
             return Ended::HeadDropped;
@@ -316,7 +341,7 @@ impl Channel {
 
     /// Applies `end` to the state, wakes the body, and, when the channel was open, whoever waits for it
     /// to close or for room. Returns whether it was open.
-    fn stop(&self, end: impl FnOnce(&mut State)) -> bool {
+    fn stop(&self, end: impl FnOnce(&mut State<T>)) -> bool {
         let (was_open, waker) = {
             let mut state = self.lock();
             let was_open = state.phase == Phase::Open;

@@ -107,7 +107,7 @@ impl HttpEventSourceCollection {
 
     /// The data of every entry for `identifier`, one of the framework's own that no connection reads,
     /// that the backplane hands this node from now on: how nodes send one another messages.
-    #[cfg(feature = "mcp")]
+    #[cfg(any(feature = "mcp", feature = "websockets"))]
     pub(crate) fn listen(&self, identifier: Arc<str>) -> tokio::sync::mpsc::UnboundedReceiver<String> {
         self.inner.publisher.listen(identifier)
     }

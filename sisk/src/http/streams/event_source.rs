@@ -6,7 +6,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -17,9 +17,9 @@ use crate::http::body::ResponseBody;
 use crate::http::request::RequestHead;
 use crate::http::response::header_pair;
 use crate::http::streams::channel::{Channel, Closing, Ended, PendingHead, Pushed, QueueLimits};
+use crate::http::streams::ping_policy::{PingState, Pinged};
 use crate::http::streams::{Event, EventStreamBody, HttpStreamPingPolicy, Position, RequestOutcome, ResumeState};
 use crate::http::{HttpResponse, HttpServer, IntoResponse};
-use crate::sync::lock;
 use crate::Error;
 
 /// A Server-Sent Events connection on this node, made by
@@ -71,7 +71,7 @@ pub(crate) enum Traffic {
 }
 
 /// A handle that does not keep its connection's state alive (the ping schedule holds these).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct WeakEventSource(Weak<Shared>);
 
 impl WeakEventSource {
@@ -90,11 +90,8 @@ struct Shared {
     identifier: Option<Arc<str>>,
     request: Arc<RequestHead>,
     channel: Channel,
-    /// The ping settings made in `with_ping`, kept for the next call (Sisk keeps them on the source's
-    /// policy); `None` until then (Sisk's defaults).
-    ping_settings: Mutex<Option<(String, Duration)>>,
-    /// Which `start` of the ping policy is current (0: never started); pings of an earlier one stop.
-    ping_generation: AtomicU64,
+    /// The ping policy's kept settings and current `start`.
+    pings: PingState,
     resume_state: OnceLock<ResumeState>,
     /// Why the stream was refused (its channel is then closed from the start); `None` for a stream that
     /// opened. Boxed: an open stream pays a pointer for it, not a whole error.
@@ -121,8 +118,7 @@ impl LocalEventSource {
             identifier: identifier.map(Arc::from),
             channel: Channel::new(PendingHead { headers }, limits),
             request,
-            ping_settings: Mutex::new(None),
-            ping_generation: AtomicU64::new(0),
+            pings: PingState::default(),
             resume_state: OnceLock::new(),
             refusal: None,
         };
@@ -138,8 +134,7 @@ impl LocalEventSource {
             identifier: identifier.map(Arc::from),
             channel: Channel::refused(),
             request,
-            ping_settings: Mutex::new(None),
-            ping_generation: AtomicU64::new(0),
+            pings: PingState::default(),
             resume_state: OnceLock::new(),
             refusal: Some(Box::new(refusal)),
         };
@@ -375,20 +370,12 @@ impl LocalEventSource {
         if self.is_refused() {
             return;
         }
-        let kept = lock(&self.shared.ping_settings).clone();
-        let mut policy = HttpStreamPingPolicy::new(self.clone(), kept);
-        configure(&mut policy);
-        *lock(&self.shared.ping_settings) = Some(policy.into_settings());
+        self.shared.pings.configure(Pinged::EventSource(self.downgrade()), self.server().clone(), configure);
     }
 
-    /// Makes a new `start` of the ping policy the current one, and returns it.
-    pub(crate) fn restart_pings(&self) -> u64 {
-        self.shared.ping_generation.fetch_add(1, Ordering::AcqRel) + 1
-    }
-
-    /// True while `generation` is the current `start` of the ping policy.
-    pub(crate) fn pings_current(&self, generation: u64) -> bool {
-        self.shared.ping_generation.load(Ordering::Acquire) == generation
+    /// The ping policy's kept settings and current `start`.
+    pub(crate) fn pings(&self) -> &PingState {
+        &self.shared.pings
     }
 
     /// Waits until the connection fails (the client leaves, a send fails, a ping cannot be written) or

@@ -31,7 +31,7 @@
 //! it, `remote_event_source` a connection another node of a backplane holds, `http_request_event_source`
 //! either of them as the collection finds it, `stream_body` the hyper body that drains the queue,
 //! `collection` the public face of the identified connections (beside it `registry`, this node's
-//! connections in shards, and `publishing`, the log and the ordered fan-out), `ping_policy` the pings
+//! connections in `shards`, and `publishing`, the log and the ordered fan-out), `ping_policy` the pings
 //! (one task per server sends them all), `event` the wire encoding, and `response_stream` the other
 //! handle built on the same queue: a response of any content written as it goes, whose body is an
 //! ordinary streamed body.
@@ -52,13 +52,16 @@ mod registry;
 mod remote_event_source;
 mod response_stream;
 mod resume;
+mod shards;
 mod stream_body;
 
 pub(crate) use audience::is_internal;
 pub use audience::Audience;
-#[cfg(feature = "mcp")]
+#[cfg(any(feature = "mcp", feature = "websockets"))]
 pub(crate) use audience::INTERNAL_MARK;
 pub(crate) use channel::RequestOutcome;
+#[cfg(feature = "websockets")]
+pub(crate) use channel::{Channel, Closing, Pushed, QueueLimits, Queued};
 pub use collection::HttpEventSourceCollection;
 pub use event::Event;
 #[cfg(feature = "redis")]
@@ -69,10 +72,14 @@ pub use http_request_event_source::HttpRequestEventSource;
 pub use identifier_policy::IdentifierPolicy;
 pub use log::EventLogOptions;
 pub use ping_policy::HttpStreamPingPolicy;
+#[cfg(feature = "websockets")]
+pub(crate) use ping_policy::{PingState, Pinged};
 pub use publishing::Published;
 pub(crate) use refusal::{retry_after, retry_later};
 pub use remote_event_source::RemoteEventSource;
 pub use response_stream::HttpResponseStream;
 pub use resume::{ResumeState, StaleReason};
+#[cfg(feature = "websockets")]
+pub(crate) use shards::Shards;
 pub(crate) use stream_body::EventStreamBody;
 pub use stream_body::StreamAborted;

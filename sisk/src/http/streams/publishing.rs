@@ -164,7 +164,7 @@ impl Publisher {
         let mut log = lock(&self.log);
         let mut shard = registry.lock(shard_of(&identifier));
         if policy == IdentifierPolicy::RejectNew && shard.contains_key(&identifier) {
-            return Err(Error::identifier_in_use(&identifier));
+            return Err(Error::identifier_in_use("an event stream", &identifier));
         }
         let resumption = log.resume(cursor, &identifier);
         source.enqueue_before_head(resumption.frames);
@@ -322,7 +322,7 @@ impl Publisher {
 
     /// The data of every entry for `identifier` (one of the framework's own) that a backplane hands
     /// this node from now on; a second listener replaces the first.
-    #[cfg_attr(not(feature = "mcp"), allow(dead_code))]
+    #[cfg_attr(not(any(feature = "mcp", feature = "websockets")), allow(dead_code))]
     pub(crate) fn listen(&self, identifier: Arc<str>) -> mpsc::UnboundedReceiver<String> {
         let (sender, receiver) = mpsc::unbounded_channel();
         lock(&self.listeners).insert(identifier, sender);

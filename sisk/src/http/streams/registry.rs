@@ -8,17 +8,14 @@
 //! seen its position. The hooks of the collection (registered, unregistered, stale) are kept here too,
 //! and run by the caller once it holds no lock.
 
-use std::collections::BTreeMap;
-use std::hash::{Hash, Hasher};
 use std::ops::Bound;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, MutexGuard, RwLock};
 
 use crate::http::streams::audience::is_internal;
+use crate::http::streams::shards::Shards;
+pub(crate) use crate::http::streams::shards::{shard_of, SHARDS};
 use crate::http::streams::{Audience, LocalEventSource, Position};
-use crate::sync::{lock, read, write};
-
-/// How many shards the registry has.
-pub(crate) const SHARDS: usize = 16;
+use crate::sync::{read, write};
 
 /// A hook of the collection, run with no lock held.
 pub(crate) type Hook = Arc<dyn Fn(&LocalEventSource) + Send + Sync>;
@@ -32,40 +29,22 @@ pub(crate) struct Registered {
     pub(crate) seen_through: Position,
 }
 
-/// One shard: its identifiers in order, so the connections of a prefix are one range of it, oldest first
-/// under each identifier (several only with [`IdentifierPolicy::AllowSeveral`](super::IdentifierPolicy::AllowSeveral)).
-pub(crate) type Shard = BTreeMap<Arc<str>, Vec<Registered>>;
+/// One shard of the registry (see [`Shards`]).
+pub(crate) type Shard = crate::http::streams::shards::Shard<Registered>;
 
 /// The identified connections of this node, sharded by identifier.
+#[derive(Default)]
 pub(crate) struct Registry {
-    shards: [Mutex<Shard>; SHARDS],
+    shards: Shards<Registered>,
     pub(crate) on_registered: RwLock<Vec<Hook>>,
     pub(crate) on_unregistered: RwLock<Vec<Hook>>,
     pub(crate) on_stale: RwLock<Vec<Hook>>,
 }
 
-impl Default for Registry {
-    fn default() -> Self {
-        Registry {
-            shards: std::array::from_fn(|_| Mutex::default()),
-            on_registered: RwLock::default(),
-            on_unregistered: RwLock::default(),
-            on_stale: RwLock::default(),
-        }
-    }
-}
-
-/// The shard of `identifier` (a fixed hash: the same on every run).
-pub(crate) fn shard_of(identifier: &str) -> usize {
-    let mut hasher = std::hash::DefaultHasher::new();
-    identifier.hash(&mut hasher);
-    (hasher.finish() % SHARDS as u64) as usize
-}
-
 impl Registry {
     /// The lock of shard `index`.
     pub(crate) fn lock(&self, index: usize) -> MutexGuard<'_, Shard> {
-        lock(&self.shards[index])
+        self.shards.lock(index)
     }
 
     /// Visits shards `0..=last` in order with hand-over-hand locking: shard 0 is `first`, locked by the
@@ -84,62 +63,34 @@ impl Registry {
 
     /// Removes `source`; true when it was there.
     pub(crate) fn remove(&self, identifier: &str, source: &LocalEventSource) -> bool {
-        let mut shard = self.lock(shard_of(identifier));
-        let Some(holders) = shard.get_mut(identifier) else {
-            return false;
-        };
-        let before = holders.len();
-        holders.retain(|holder| !holder.source.ptr_eq(source));
-        let removed = holders.len() < before;
-        if holders.is_empty() {
-            shard.remove(identifier);
-        }
-        removed
+        self.shards.remove(identifier, |holder| holder.source.ptr_eq(source))
     }
 
     /// The connections under `identifier`, oldest first.
     pub(crate) fn get(&self, identifier: &str) -> Vec<LocalEventSource> {
-        let shard = self.lock(shard_of(identifier));
-        shard.get(identifier).map(|holders| holders.iter().map(|h| h.source.clone()).collect()).unwrap_or_default()
+        self.shards.get(identifier, |holder| holder.source.clone())
     }
 
     /// True when a connection is open under `identifier`.
     pub(crate) fn contains(&self, identifier: &str) -> bool {
-        self.lock(shard_of(identifier)).contains_key(identifier)
+        self.shards.contains(identifier)
     }
 
-    /// The program's identifiers open now (not the framework's own streams), each once, taken shard by shard (no lock is held on return, so a
-    /// predicate can judge them).
+    /// The program's identifiers open now (not the framework's own streams), each once, taken shard by
+    /// shard (no lock is held on return, so a predicate can judge them).
     pub(crate) fn identifiers(&self) -> Vec<Arc<str>> {
-        let mut identifiers = Vec::new();
-        for index in 0..SHARDS {
-            identifiers.extend(self.lock(index).keys().filter(|id| !is_internal(id)).cloned());
-        }
-        identifiers
+        self.shards.identifiers(|id| !is_internal(id))
     }
 
-    /// Every open connection of the program whose identifier satisfies `predicate`, taken shard by shard: the
-    /// identifiers are snapshot under each lock, and `predicate` runs with no lock held.
+    /// Every open connection of the program whose identifier satisfies `predicate`, taken shard by
+    /// shard: the identifiers are snapshot under each lock, and `predicate` runs with no lock held.
     pub(crate) fn find(&self, predicate: impl Fn(&str) -> bool) -> Vec<LocalEventSource> {
-        let mut found = Vec::new();
-        for index in 0..SHARDS {
-            let snapshot: Vec<(Arc<str>, Vec<LocalEventSource>)> = self
-                .lock(index)
-                .iter()
-                .map(|(id, holders)| (id.clone(), holders.iter().map(|h| h.source.clone()).collect()))
-                .collect();
-            for (identifier, holders) in snapshot {
-                if !is_internal(&identifier) && predicate(&identifier) {
-                    found.extend(holders);
-                }
-            }
-        }
-        found
+        self.shards.find(|id| !is_internal(id) && predicate(id), |holder| holder.source.clone())
     }
 
     /// How many connections are open.
     pub(crate) fn len(&self) -> usize {
-        (0..SHARDS).map(|index| self.lock(index).values().map(Vec::len).sum::<usize>()).sum()
+        self.shards.len()
     }
 
     /// Runs `hooks` for `source`; no lock is held while they run.
