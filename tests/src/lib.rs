@@ -46,3 +46,20 @@ pub fn hello_and_streams() -> Router {
     });
     r
 }
+
+/// Publishes `data` to every connection of `server`'s log and waits until the backplane took it (Redis
+/// may not be reachable yet, or be failing over): tries again every 20 ms, for at most three times
+/// [`LIMIT`].
+pub async fn published(server: &HttpServer, data: &str) {
+    let deadline = tokio::time::Instant::now() + LIMIT * 3;
+    loop {
+        let event = Event::new().data(data);
+        match server.event_sources().publish_async(sisk::http::streams::Audience::All, &event).await {
+            Ok(_) => return,
+            Err(err) => {
+                assert!(tokio::time::Instant::now() < deadline, "the backplane never took {data:?}: {err}");
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    }
+}

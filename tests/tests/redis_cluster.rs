@@ -6,28 +6,11 @@
 //!
 //! Without `redis-server` these tests say so and pass, except under CI (`CI=true`).
 
-use std::time::Duration;
-
 use sisk::backplane::RedisBackplane;
-use sisk::http::streams::Audience;
 use sisk::prelude::*;
 use sisk_tests::events::EventReader;
 use sisk_tests::redis_cluster::{cli, cluster_nodes, start_cluster, until};
-use sisk_tests::{hello_and_streams, TestServer, LIMIT};
-
-/// Publishes `data` and waits until Redis took it.
-async fn published(server: &HttpServer, data: &str) {
-    let deadline = tokio::time::Instant::now() + LIMIT * 2;
-    loop {
-        match server.event_sources().publish_async(Audience::All, &Event::new().data(data)).await {
-            Ok(_) => return,
-            Err(err) => {
-                assert!(tokio::time::Instant::now() < deadline, "the backplane never took {data:?}: {err}");
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
-    }
-}
+use sisk_tests::{hello_and_streams, published, TestServer, LIMIT};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_goes_on_through_a_slot_migration_and_a_failover() {

@@ -15,7 +15,7 @@ use sisk::prelude::*;
 use sisk_tests::events::EventReader;
 use sisk_tests::proxy::Proxy;
 use sisk_tests::redis_server::RedisServer;
-use sisk_tests::{TestServer, LIMIT};
+use sisk_tests::{published, TestServer, LIMIT};
 
 /// `GET /sse/<id>`: an identified stream that says `open`, pings every 200 ms, and stays open.
 fn pinged_streams() -> Router {
@@ -33,15 +33,6 @@ fn pinged_streams() -> Router {
 fn node(redis_url: String) -> TestServer {
     let backplane = RedisBackplane::new(redis_url).key_prefix("partition");
     TestServer::start_with(HttpServer::create_builder().use_router(pinged_streams()).use_backplane(backplane))
-}
-
-/// Publishes `data` and waits until Redis took it.
-async fn published(server: &HttpServer, data: &str) {
-    let deadline = tokio::time::Instant::now() + LIMIT;
-    while server.event_sources().publish_async(Audience::All, &Event::new().data(data)).await.is_err() {
-        assert!(tokio::time::Instant::now() < deadline, "the backplane never took {data:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,7 +18,7 @@ use sisk::prelude::*;
 use sisk_tests::events::EventReader;
 use sisk_tests::proxy::Proxy;
 use sisk_tests::redis_server::RedisServer;
-use sisk_tests::{hello_and_streams, TestServer, LIMIT};
+use sisk_tests::{hello_and_streams, published, TestServer, LIMIT};
 
 const MASTER: &str = "sisk-main";
 
@@ -32,15 +32,6 @@ fn replicated() -> Option<(RedisServer, RedisServer, RedisServer)> {
 
 fn node(backplane: RedisBackplane) -> TestServer {
     TestServer::start_with(HttpServer::create_builder().use_router(hello_and_streams()).use_backplane(backplane))
-}
-
-/// Publishes `data` and waits until Redis took it.
-async fn published(server: &HttpServer, data: &str) {
-    let deadline = tokio::time::Instant::now() + LIMIT * 3;
-    while server.event_sources().publish_async(Audience::All, &Event::new().data(data)).await.is_err() {
-        assert!(tokio::time::Instant::now() < deadline, "the backplane never took {data:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 fn sentinel_backplane(sentinel: &RedisServer, prefix: &str) -> RedisBackplane {
