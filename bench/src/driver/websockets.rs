@@ -128,7 +128,7 @@ impl WsFanoutResult {
     }
 
     /// The typical broadcast's delivery latency at percentile `p` across sockets (see
-    /// [`typical`](crate::driver::fanout::typical)).
+    /// [`fanout::typical`](crate::driver::fanout::typical)).
     pub fn typical(&self, p: f64) -> Duration {
         typical(&self.latencies, p)
     }
