@@ -364,6 +364,18 @@ impl Error {
         )
     }
 
+    /// The broker may have taken the event: it was sent, and the answer never came.
+    #[cfg(feature = "redis")]
+    pub(crate) fn broker_unanswered(what: impl fmt::Display) -> Self {
+        Self::new(
+            ErrorKind::BrokerUnavailable,
+            format!(
+                "the event was sent to the shared log but its answer never came: {what}; it may reach its \
+                 audience, and publishing it again may deliver it twice"
+            ),
+        )
+    }
+
     #[cfg(feature = "redis")]
     pub(crate) fn cluster_unreachable(what: impl fmt::Display) -> Self {
         Self::new(ErrorKind::BrokerUnavailable, format!("the cluster could not be queried: {what}"))

@@ -3,7 +3,8 @@
 //! backend it points at now, and the test can move it to another backend, cut every open connection (the
 //! network failing with a reset, as a crash would), or partition it: nothing gets through either way and
 //! nothing is closed, as when a link or a firewall drops packets, until the partition heals and what was
-//! held flows on.
+//! held flows on. It can also hold only the backend's answers, so a request is carried out and its answer
+//! lost, as when a link fails one way just after a write.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -13,6 +14,17 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+/// What the proxy lets through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Link {
+    /// Everything, both ways.
+    Open,
+    /// Nothing, either way.
+    Partitioned,
+    /// What the client sends reaches the backend; what the backend sends is held.
+    AnswersHeld,
+}
+
 /// A running proxy; dropping it closes its port and every connection through it.
 #[derive(Debug)]
 pub struct Proxy {
@@ -20,8 +32,8 @@ pub struct Proxy {
     backend: Arc<Mutex<SocketAddr>>,
     /// Bumped to cut every open connection.
     cuts: watch::Sender<u64>,
-    /// True while nothing gets through.
-    partitioned: watch::Sender<bool>,
+    /// What gets through now.
+    link: watch::Sender<Link>,
     accepting: JoinHandle<()>,
 }
 
@@ -32,13 +44,13 @@ impl Proxy {
         let address = listener.local_addr().expect("the proxy's address");
         let backend = Arc::new(Mutex::new(backend));
         let (cuts, _) = watch::channel(0);
-        let (partitioned, _) = watch::channel(false);
-        let (to, cut, partition) = (backend.clone(), cuts.clone(), partitioned.clone());
+        let (link, _) = watch::channel(Link::Open);
+        let (to, cut, watched) = (backend.clone(), cuts.clone(), link.clone());
         let accepting = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let target = *to.lock().unwrap();
                 let mut cut = cut.subscribe();
-                let partition = partition.clone();
+                let link = watched.clone();
                 tokio::spawn(async move {
                     let Ok(server) = TcpStream::connect(target).await else {
                         return; // the backend is gone: the client sees its connection close
@@ -46,14 +58,14 @@ impl Proxy {
                     let (client_read, client_write) = client.into_split();
                     let (server_read, server_write) = server.into_split();
                     tokio::select! {
-                        () = pump(client_read, server_write, partition.subscribe()) => {}
-                        () = pump(server_read, client_write, partition.subscribe()) => {}
+                        () = pump(client_read, server_write, link.subscribe(), |link| link == Link::Partitioned) => {}
+                        () = pump(server_read, client_write, link.subscribe(), |link| link != Link::Open) => {}
                         _ = cut.changed() => {}
                     }
                 });
             }
         });
-        Proxy { address, backend, cuts, partitioned, accepting }
+        Proxy { address, backend, cuts, link, accepting }
     }
 
     /// Where it listens.
@@ -79,20 +91,27 @@ impl Proxy {
     /// From now on nothing gets through, either way, on the open connections or on new ones (which are
     /// accepted and then hear nothing); nothing is closed.
     pub fn partition(&self) {
-        self.partitioned.send_replace(true);
+        self.link.send_replace(Link::Partitioned);
     }
 
-    /// Ends the partition: what was held flows on.
+    /// From now on what the backend sends is held, on the open connections and on new ones, while what
+    /// the client sends still reaches it: each request is carried out and its answer lost.
+    pub fn hold_answers(&self) {
+        self.link.send_replace(Link::AnswersHeld);
+    }
+
+    /// Ends the partition, or the holding of answers: what was held flows on.
     pub fn heal(&self) {
-        self.partitioned.send_replace(false);
+        self.link.send_replace(Link::Open);
     }
 }
 
-/// Copies `from` to `to`, holding each chunk while the link is partitioned; ends when either side does.
+/// Copies `from` to `to`, holding each chunk while the link `holds` it; ends when either side does.
 async fn pump(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
-    mut partitioned: watch::Receiver<bool>,
+    mut link: watch::Receiver<Link>,
+    holds: fn(Link) -> bool,
 ) {
     let mut buffer = vec![0u8; 16 * 1024];
     loop {
@@ -100,7 +119,7 @@ async fn pump(
             Ok(0) | Err(_) => return,
             Ok(read) => read,
         };
-        if partitioned.wait_for(|partitioned| !partitioned).await.is_err() {
+        if link.wait_for(|link| !holds(*link)).await.is_err() {
             return;
         }
         if to.write_all(&buffer[..read]).await.is_err() {

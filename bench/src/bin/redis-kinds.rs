@@ -7,7 +7,10 @@
 //! - **appends/s**: 64 tasks call `publish_async` (which returns once Redis has the event, after `WAIT`
 //!   when asked) in a loop for 3 s;
 //! - **append p50/p99**: 500 `publish_async` one at a time;
-//! - **delivered p50/p99**: 200 events one at a time, from the call to the event read on the stream.
+//! - **delivered p50/p99**: 200 events one at a time, from the call to the event read on the stream;
+//! - **Redis CPU per append**: the CPU time the Redis server spent (its `INFO cpu`, user and system)
+//!   during the appends/s phase, divided by the events appended: steadier than appends/s on a shared
+//!   machine (for one server; not measured on the cluster).
 //!
 //! Failover: a master, a replica and a Sentinel; one event every 10 ms; `SENTINEL FAILOVER` is asked, and
 //! the time is taken to the first event delivered that is in the new master's stream.
@@ -39,6 +42,16 @@ struct Row {
     appends_per_second: f64,
     append: (Duration, Duration),
     delivered: (Duration, Duration),
+    redis_cpu_per_append: Option<Duration>,
+}
+
+/// The CPU time the Redis server on 127.0.0.1:`port` has used so far, user and system.
+fn redis_cpu(port: u16) -> Duration {
+    let info = cli(port, &["INFO", "cpu"]);
+    let seconds = |name: &str| {
+        info.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(':')?.trim().parse::<f64>().ok())
+    };
+    Duration::from_secs_f64(seconds("used_cpu_user").unwrap_or(0.0) + seconds("used_cpu_sys").unwrap_or(0.0))
 }
 
 fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
@@ -51,8 +64,8 @@ async fn publish(server: &HttpServer, data: String) -> Result<(), sisk::Error> {
     server.event_sources().publish_async(Audience::All, &Event::new().data(data)).await.map(|_| ())
 }
 
-/// Measures one kind on `backplane`.
-async fn measure(kind: &'static str, backplane: RedisBackplane) -> Row {
+/// Measures one kind on `backplane`, and the CPU of the Redis server on `port` when there is one.
+async fn measure(kind: &'static str, backplane: RedisBackplane, port: Option<u16>) -> Row {
     let node =
         TestServer::start_with(HttpServer::create_builder().use_router(hello_and_streams()).use_backplane(backplane));
     let mut reader = EventReader::open(&node.url("/sse/reader"), None).await;
@@ -83,6 +96,7 @@ async fn measure(kind: &'static str, backplane: RedisBackplane) -> Row {
     }
 
     let appended = Arc::new(AtomicUsize::new(0));
+    let cpu_before = port.map(redis_cpu);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for p in 0..PUBLISHERS {
@@ -100,9 +114,19 @@ async fn measure(kind: &'static str, backplane: RedisBackplane) -> Row {
     for task in tasks {
         task.await.expect("a publisher");
     }
-    let appends_per_second = appended.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+    let appended = appended.load(Ordering::Relaxed);
+    let appends_per_second = appended as f64 / started.elapsed().as_secs_f64();
+    let redis_cpu_per_append = port.zip(cpu_before).map(|(port, before)| {
+        redis_cpu(port).saturating_sub(before) / u32::try_from(appended.max(1)).unwrap_or(u32::MAX)
+    });
     node.stop().await;
-    Row { kind, appends_per_second, append: percentiles(append), delivered: percentiles(delivered) }
+    Row {
+        kind,
+        appends_per_second,
+        append: percentiles(append),
+        delivered: percentiles(delivered),
+        redis_cpu_per_append,
+    }
 }
 
 /// Time from asking a Sentinel failover to the first event delivered that the new master has.
@@ -153,14 +177,14 @@ async fn failover() -> Duration {
 async fn main() {
     let mut rows = Vec::new();
     let plain = RedisServer::start().expect("redis-server is installed");
-    rows.push(measure("plain", RedisBackplane::new(plain.url()).key_prefix("plain")).await);
+    rows.push(measure("plain", RedisBackplane::new(plain.url()).key_prefix("plain"), Some(plain.port)).await);
 
     let files = TlsFiles::make();
     let tls = RedisServer::start_tls(&files, false, "bench", "bench-password").expect("redis-server with TLS");
     let over_tls = RedisBackplane::new(tls.tls_url("bench:bench-password"))
         .key_prefix("tls")
         .tls_root_certificate(files.ca.clone());
-    rows.push(measure("TLS + ACL user", over_tls).await);
+    rows.push(measure("TLS + ACL user", over_tls, Some(tls.port)).await);
 
     let master = RedisServer::start().expect("redis-server");
     let replica = RedisServer::start_replica_of(master.port).expect("a replica");
@@ -169,13 +193,15 @@ async fn main() {
     })
     .await;
     let waiting = RedisBackplane::new(master.url()).key_prefix("wait").wait_for_replicas(1, Duration::from_secs(1));
-    rows.push(measure("WAIT 1 (one replica)", waiting).await);
-    rows.push(measure("no WAIT, same master", RedisBackplane::new(master.url()).key_prefix("nowait")).await);
+    rows.push(measure("WAIT 1 (one replica)", waiting, Some(master.port)).await);
+    let not_waiting = RedisBackplane::new(master.url()).key_prefix("nowait");
+    rows.push(measure("no WAIT, same master", not_waiting, Some(master.port)).await);
 
     let cluster = start_cluster().await.expect("a Redis Cluster");
     let entry = format!("redis://127.0.0.1:{}/", cluster[0].port);
     rows.push(
-        measure("Redis Cluster (3 masters + 3 replicas)", RedisBackplane::cluster([entry]).key_prefix("cluster")).await,
+        measure("Redis Cluster (3 masters + 3 replicas)", RedisBackplane::cluster([entry]).key_prefix("cluster"), None)
+            .await,
     );
     drop(cluster);
 
@@ -184,18 +210,19 @@ async fn main() {
         "redis-kinds, {PUBLISHERS} publishers for {THROUGHPUT_FOR:?}; load average {}",
         load.split(' ').next().unwrap_or("?")
     );
-    println!("| Redis | appends/s | append p50 | append p99 | delivered p50 | delivered p99 |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("| Redis | appends/s | append p50 | append p99 | delivered p50 | delivered p99 | Redis CPU per append |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
     for row in &rows {
         println!(
-            "| {} | {:.0} | {} | {} | {} | {} |",
+            "| {} | {:.0} | {} | {} | {} | {} | {} |",
             row.kind,
             row.appends_per_second,
             ms(row.append.0),
             ms(row.append.1),
             ms(row.delivered.0),
-            ms(row.delivered.1)
+            ms(row.delivered.1),
+            row.redis_cpu_per_append.map_or("—".to_owned(), |cpu| format!("{:.1} µs", cpu.as_secs_f64() * 1e6))
         );
     }
     let took = failover().await;

@@ -5,14 +5,17 @@
 //! `{prefix}:epoch`, the epoch, created with `SET NX` by whichever node finds it missing — a Redis that
 //! comes back empty gets a new one, and every node tells its clients they are stale; `{prefix}:nodes` and
 //! `{prefix}:connections`, each live node and its count of open identified connections, for the cluster
-//! view; `{prefix}:record:<key>`, one hash per [shared record](SharedRecords), with its expiry. Each
-//! entry carries its epoch (`ep`) beside the [`LogEntry`] fields, added by a script that reads
-//! the epoch and appends in one step, so no entry lands under an epoch it does not belong to.
+//! view; `{prefix}:record:<key>`, one hash per [shared record](SharedRecords), with its expiry;
+//! `{prefix}:appends:<node>`, what a node appended lately, so that a retry whose first answer was lost
+//! appends nothing twice (see `APPEND`). Each entry carries its epoch (`ep`) beside the [`LogEntry`]
+//! fields, added by a script that reads the epoch and appends in one step, so no entry lands under an
+//! epoch it does not belong to.
 //!
-//! Two connections per node: appends go in pipelined batches on one; the blocking read has its own,
-//! whose response timeout is the longest block and two seconds more (the `redis` crate's
+//! Two connections per node: appends go in batches, one script call each, on one; the blocking read
+//! has its own, whose response timeout is the longest block and two seconds more (the `redis` crate's
 //! default would cut an `XREAD BLOCK`; none at all would never notice a partition), and is never
-//! cancelled mid-command (it blocks for at most a second, and the loop checks for shutdown between reads).
+//! cancelled mid-command (it blocks for at most a second, and the loop checks for shutdown between
+//! reads).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,17 +31,52 @@ use crate::http::streams::{new_epoch, now_millis, EventId, Position};
 use crate::notice::{notice, Notice};
 use crate::Error;
 
-/// Reads the epoch, creating it if the key is missing (a Redis that came back empty gets a new one), then
-/// appends the entry under it, in one step. (Read first, so the common case costs one `GET`, not a
-/// `SET NX` besides.) KEYS: epoch, stream. ARGV: candidate epoch, max length, then field–value pairs.
+/// Appends a batch of this node's entries, all or none, each once: a retry of an entry that already
+/// landed (its answer was lost to a connection that broke) is answered with the epoch and id it got, not
+/// appended again. Each node numbers its entries in the order it first sends them and keeps, in a hash
+/// of its own, the number of the last one that landed (`n`) and what its last batch was answered
+/// (`sent`: `<number> <epoch> <id>` for each entry, space-separated). That is enough: the entries a node
+/// sends again are always some of those of the batch it sent last, whose answer it did not get. The
+/// epoch is read first, and created if the key is missing (a Redis that came back empty gets a new one),
+/// so the common case costs one `GET`, not a `SET NX` besides. KEYS: epoch, stream, this node's hash.
+/// ARGV: candidate epoch, max length, how long the hash outlives the batch (ms), then for each entry its
+/// number, its count of fields, and its field–value pairs. Answers `{epoch, id}` for each entry, or
+/// `{'', ''}` for one that landed but is not in the last batch's answer (which a node never asks).
 const APPEND: &str = r"
 local epoch = redis.call('GET', KEYS[1])
 if not epoch then
   epoch = ARGV[1]
   redis.call('SET', KEYS[1], epoch)
 end
-local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'ep', epoch, unpack(ARGV, 3))
-return {epoch, id}
+local landed = tonumber(redis.call('HGET', KEYS[3], 'n') or '0')
+local last, earlier, answers, sent = nil, nil, {}, {}
+local at = 4
+while at <= #ARGV do
+  local number, first = ARGV[at], at + 2
+  at = first + 2 * tonumber(ARGV[at + 1])
+  local answer
+  if tonumber(number) <= landed then
+    if not earlier then
+      earlier = {}
+      for was, was_epoch, was_id in string.gmatch(redis.call('HGET', KEYS[3], 'sent') or '', '(%d+) (%S+) (%S+)') do
+        earlier[was] = {was_epoch, was_id}
+      end
+    end
+    answer = earlier[number] or {'', ''}
+  else
+    answer = {epoch, redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'ep', epoch, unpack(ARGV, first, at - 1))}
+    last = number
+  end
+  answers[#answers + 1] = answer
+  if answer[1] ~= '' then
+    sent[#sent + 1] = number .. ' ' .. answer[1] .. ' ' .. answer[2]
+  end
+end
+if last then
+  redis.call('HSET', KEYS[3], 'n', last, 'sent', table.concat(sent, ' '))
+  redis.call('PEXPIRE', KEYS[3], ARGV[3])
+end
+return answers
 ";
 
 /// Starts a new epoch in place of `ARGV[1]` (unless another node did already, or the key is gone and
@@ -72,6 +110,9 @@ return 0
 
 /// Most entries appended in one pipeline.
 const BATCH: usize = 256;
+/// How long a node's hash of appends outlives the node's last batch. A node cut off from Redis for
+/// longer than this, with entries still waiting in its outbox, may append one of them twice.
+const APPENDS_KEPT: Duration = Duration::from_secs(24 * 60 * 60);
 /// Most entries read by one `XREAD`.
 const READ_COUNT: usize = 1024;
 /// How long one `XREAD` blocks.
@@ -130,6 +171,8 @@ type StreamEntry = (String, Vec<String>);
 struct Pending {
     fields: Vec<(&'static str, String)>,
     reply: Option<AppendReply>,
+    /// Its number among this node's appends, given when it is first sent (0 until then).
+    number: u64,
 }
 
 /// The keys of one app.
@@ -140,6 +183,8 @@ struct Keys {
     nodes: String,
     connections: String,
     records: String,
+    /// This node's appends: the number of the last that landed, and what its last batch was answered.
+    appends: String,
 }
 
 impl RedisBackplane {
@@ -276,6 +321,7 @@ impl RedisBackplane {
             nodes: format!("{tag}:nodes"),
             connections: format!("{tag}:connections"),
             records: format!("{tag}:record:"),
+            appends: format!("{tag}:appends:{}", self.node),
         }
     }
 
@@ -341,10 +387,12 @@ impl RedisBackplane {
         crate::sync::lock(&self.failure).clone().unwrap_or_else(|| "it has not answered yet".to_owned())
     }
 
-    /// Appends what arrives, in order, in pipelined batches. The connection is kept open (and reopened
+    /// Appends what arrives, in order, in batches (one script call each). The connection is kept open (and reopened
     /// as soon as it fails, which is what says Redis is reachable again); a batch that fails on a
     /// connection that just broke is tried once more on a new one. After that, an entry whose caller
-    /// waits is failed; the others, which were taken, wait for Redis (or for the server to stop).
+    /// waits is failed; the others, which were taken, wait for Redis (or for the server to stop). A
+    /// batch lands whole or not at all, and an entry sent again after it landed is not appended twice
+    /// (see `APPEND`).
     async fn append_loop(self: Arc<Self>, mut receiver: mpsc::Receiver<Pending>, log: SharedLog) {
         let keys = self.keys();
         let mut waiting: VecDeque<Pending> = VecDeque::new();
@@ -353,6 +401,7 @@ impl RedisBackplane {
         let mut connection: Option<(RedisConnection, String)> = None;
         let mut backoff = Backoff::default();
         let mut retried = false;
+        let mut numbered = 0;
         loop {
             let Some((conn, append)) = &mut connection else {
                 match self.connect_with_script(Some(Duration::from_secs(5))).await {
@@ -385,9 +434,17 @@ impl RedisBackplane {
             Self::take_more(&mut receiver, &mut waiting);
             let batch = waiting.len().min(BATCH);
             let mut pipeline = redis::pipe();
-            for pending in waiting.iter().take(batch) {
-                let command = pipeline.cmd("EVALSHA").arg(&*append).arg(2).arg(&keys.epoch).arg(&keys.stream);
-                command.arg(new_epoch().to_string()).arg(log.window_size().max(1) * 2);
+            let command = pipeline.cmd("EVALSHA").arg(&*append).arg(3);
+            command.arg(&keys.epoch).arg(&keys.stream).arg(&keys.appends);
+            command.arg(new_epoch().to_string()).arg(log.window_size().max(1) * 2).arg(millis(APPENDS_KEPT));
+            for pending in waiting.iter_mut().take(batch) {
+                // Numbered in the order they are first sent, so a number at or below the last that
+                // landed is an entry sent before (see `APPEND`).
+                if pending.number == 0 {
+                    numbered += 1;
+                    pending.number = numbered;
+                }
+                command.arg(pending.number).arg(pending.fields.len());
                 for (field, value) in &pending.fields {
                     command.arg(*field).arg(value);
                 }
@@ -434,14 +491,19 @@ impl RedisBackplane {
         }
     }
 
-    /// Redis did not take a batch: those whose caller waits are told; the others wait for a retry.
+    /// Redis did not take a batch: those whose caller waits are told (that Redis may have the entry, when
+    /// it was sent: its answer may be what was lost); the others wait for a retry.
     fn fail_batch(&self, waiting: &mut VecDeque<Pending>, err: &redis::RedisError) {
         self.set_unreachable(err);
         tracing::debug!(error = %err, "appending to the Redis stream failed");
         waiting.retain_mut(|pending| match pending.reply.take() {
             Some(reply) => {
-                let why = failure_cause(err);
-                let _ = reply.send(Err(Error::broker_unavailable(format!("Redis: {why}")).caused_by(err.clone())));
+                let why = format!("Redis: {}", failure_cause(err));
+                let failed = match pending.number {
+                    0 => Error::broker_unavailable(why),
+                    _ => Error::broker_unanswered(why),
+                };
+                let _ = reply.send(Err(failed.caused_by(err.clone())));
                 false
             }
             None => true,
@@ -709,7 +771,7 @@ impl Backplane for RedisBackplane {
                 self.failure()
             )));
         }
-        self.sender.try_send(Pending { fields, reply }).map_err(|err| match err {
+        self.sender.try_send(Pending { fields, reply, number: 0 }).map_err(|err| match err {
             mpsc::error::TrySendError::Full(_) => Error::broker_unavailable("the backplane's outbox is full"),
             mpsc::error::TrySendError::Closed(_) => Error::broker_unavailable("the backplane is not running"),
         })
@@ -720,7 +782,7 @@ impl Backplane for RedisBackplane {
     }
 
     fn announce(&self, entry: PresenceEntry) {
-        if let Err(err) = self.sender.try_send(Pending { fields: entry.to_fields(), reply: None }) {
+        if let Err(err) = self.sender.try_send(Pending { fields: entry.to_fields(), reply: None, number: 0 }) {
             tracing::debug!(error = %err, "a presence entry could not be queued; dropped");
         }
     }
@@ -816,13 +878,25 @@ impl SharedRecords for RedisBackplane {
 /// was asked.
 type Appended = (Vec<(String, String)>, Option<usize>);
 
-/// The answers of an append pipeline of `batch` entries, read.
+/// The answers of an append pipeline of `batch` entries, read: the script's, then `WAIT`'s if asked.
 fn appended(answers: Vec<redis::Value>, batch: usize) -> redis::RedisResult<Appended> {
     let mut answers = answers.into_iter();
-    let parse = |answer| redis::from_redis_value(answer).map_err(redis::RedisError::from);
-    let appended = answers.by_ref().take(batch).map(parse).collect::<redis::RedisResult<Vec<(String, String)>>>()?;
+    let script = answers.next().ok_or_else(|| unanswered("the append script"))?;
+    let appended: Vec<(String, String)> = redis::from_redis_value(script)?;
+    if appended.len() != batch {
+        return Err(unanswered("an entry of the batch"));
+    }
     let replicated = answers.next().map(redis::from_redis_value::<usize>).transpose()?;
     Ok((appended, replicated))
+}
+
+/// Redis's answer to an append left `what` out.
+fn unanswered(what: &str) -> redis::RedisError {
+    redis::RedisError::from((
+        redis::ErrorKind::UnexpectedReturnType,
+        "Redis's answer to an append is short",
+        what.to_owned(),
+    ))
 }
 
 fn records_unreachable(err: redis::RedisError) -> Error {
