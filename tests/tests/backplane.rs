@@ -1,7 +1,8 @@
 //! The Redis backplane in-process, where a test needs settings or calls the `cluster-node` program does not
 //! offer: the outbox that keeps events while Redis is away, `broadcast_where` across two nodes, a slow
 //! client cut off alone on a shared log, what publishing answers on a backplane, closing streams after a
-//! last event on every node, the cluster count, and the stale hook when Redis comes back empty.
+//! last event on every node, the cluster count, and the stale hook when Redis comes back empty (also
+//! when the new stream's first ids are the old one's).
 //!
 //! Without `redis-server` these tests say so and pass, except under CI (`CI=true`).
 
@@ -11,6 +12,7 @@ use sisk::backplane::RedisBackplane;
 use sisk::http::streams::Audience;
 use sisk::prelude::*;
 use sisk_tests::events::EventReader;
+use sisk_tests::redis_cluster::cli;
 use sisk_tests::redis_server::RedisServer;
 use sisk_tests::{eventually, TestServer, LIMIT};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -239,6 +241,47 @@ async fn when_the_shared_log_starts_anew_the_stale_hook_sends_a_snapshot() {
     let snapshot = reader.next_data().await;
     assert_eq!((snapshot.event.as_deref(), snapshot.data.as_deref()), (Some("snapshot"), Some("all of it, ivo")));
     assert_eq!(reader.data(1).await, ["after"]);
+}
+
+/// Empties the stream and the epoch (`KEYS`: stream, epoch) and writes the stream again under the
+/// epoch `ARGV[1]`, its first entry a copy of the newest one whose data is `ARGV[2]`, with the same id
+/// and the data `ARGV[3]`: a Redis emptied and written again within one millisecond. Returns the id.
+const REMAKE_WITH_THE_SAME_ID: &str = r"
+for _, entry in ipairs(redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 16)) do
+  local id, fields, found = entry[1], entry[2], false
+  for at = 1, #fields, 2 do
+    if fields[at] == 'data' and fields[at + 1] == ARGV[2] then found = true; fields[at + 1] = ARGV[3] end
+    if fields[at] == 'ep' then fields[at + 1] = ARGV[1] end
+  end
+  if found then
+    redis.call('DEL', KEYS[1], KEYS[2])
+    redis.call('SET', KEYS[2], ARGV[1])
+    redis.call('XADD', KEYS[1], id, unpack(fields))
+    return id
+  end
+end
+return ''
+";
+
+/// A log made again whose first id is the last one a node read: the node cannot see its entries by
+/// reading on past that id, yet it finds the new epoch (with its heartbeat), sends the stale signal,
+/// and reads the new log from its start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_made_again_under_the_ids_of_the_old_one_is_read_from_its_start() {
+    let Some(redis) = RedisServer::start() else { return };
+    let backplane = RedisBackplane::new(redis.url()).key_prefix("remade");
+    let server = TestServer::start_with(HttpServer::create_builder().use_router(streams()).use_backplane(backplane));
+    let mut reader = EventReader::open(&server.url("/sse/ivo"), None).await;
+    eventually("ivo is connected", || server.server.event_sources().active_connections() == 1).await;
+    broadcast(&server.server, "before").await;
+    assert_eq!(reader.data(1).await, ["before"]);
+
+    let args = ["EVAL", REMAKE_WITH_THE_SAME_ID, "2", "{remade}:log", "{remade}:epoch", "remade01", "before", "after"];
+    let id = cli(redis.port, &args);
+    assert!(id.contains('-'), "the stream was made again: {id:?}");
+    let stale = reader.next_data().await;
+    assert_eq!((stale.event.as_deref(), stale.data.as_deref()), (Some("stale"), Some("other-epoch")));
+    assert_eq!(reader.data(1).await, ["after"], "the new log's entry at the id last read ({id})");
 }
 
 /// Two nodes in this process on one Redis: `broadcast_where` on one reaches the matching connections of

@@ -3,7 +3,9 @@
 //!
 //! Keys (all under one hash tag, so Redis Cluster keeps them on one shard): `{prefix}:log`, the stream;
 //! `{prefix}:epoch`, the epoch, created with `SET NX` by whichever node finds it missing — a Redis that
-//! comes back empty gets a new one, and every node tells its clients they are stale; `{prefix}:nodes` and
+//! comes back empty gets a new one, and every node tells its clients they are stale (a node reads the
+//! epoch with each heartbeat, and reloads its window from the stream when it changed: the new stream's
+//! first ids may be at or below the last one read); `{prefix}:nodes` and
 //! `{prefix}:connections`, each live node and its count of open identified connections, for the cluster
 //! view; `{prefix}:record:<key>`, one hash per [shared record](SharedRecords), with its expiry;
 //! `{prefix}:appends:<node>`, what a node appended lately, so that a retry whose first answer was lost
@@ -553,8 +555,14 @@ impl RedisBackplane {
                 let mut reported = tokio::time::Instant::now() - NODE_TTL;
                 while !log.is_stopping() {
                     if reported.elapsed() >= REPORT_EVERY {
-                        self.report(&mut conn, &keys, &log).await?;
+                        let now_there = self.report(&mut conn, &keys, &log).await?;
                         reported = tokio::time::Instant::now();
+                        if now_there.as_deref() != Some(epoch.as_str()) {
+                            // The log started anew (emptied, or another node found entries lost) and
+                            // nothing was read under the new epoch: its first ids need not come after
+                            // the last one read, so the reconnection reads it from its start.
+                            return Ok(());
+                        }
                     }
                     // `BLOCK 0` would block for ever: at least a millisecond.
                     let block = READ_BLOCK.min(REPORT_EVERY.saturating_sub(reported.elapsed()));
@@ -572,7 +580,15 @@ impl RedisBackplane {
                         .await?;
                     for (_, entries) in reply.unwrap_or_default() {
                         for (id, fields) in entries {
-                            if let Some(position) = self.deliver(&log, &id, &fields, None) {
+                            if entry_epoch(&fields).is_some_and(|theirs| theirs != epoch) {
+                                // An entry of a log that started anew: the entries before it under the
+                                // new epoch may have ids at or below the last one read (a stream made
+                                // again in the same millisecond), which this read skipped. The
+                                // reconnection loads the new log's window, all of it.
+                                last = None;
+                                return Ok(());
+                            }
+                            if let Some(position) = self.deliver(&log, &id, &fields, &epoch) {
                                 last = Some(position);
                             }
                         }
@@ -675,23 +691,19 @@ impl RedisBackplane {
             }
         }
         for (id, fields) in newest.iter().rev() {
-            self.deliver(log, id, fields, Some(epoch));
+            self.deliver(log, id, fields, epoch);
         }
         Ok(newest_position)
     }
 
-    /// Hands one stream entry to the window; returns its position. An entry under another epoch than
-    /// `only_epoch` is skipped (a leftover of a log that is gone); without it, an entry under a new epoch
-    /// means the log started anew.
-    fn deliver(&self, log: &SharedLog, id: &str, fields: &[String], only_epoch: Option<&str>) -> Option<Position> {
+    /// Hands one stream entry of `epoch` to the window; returns its position. An entry under another
+    /// epoch is skipped (a leftover of a log that is gone).
+    fn deliver(&self, log: &SharedLog, id: &str, fields: &[String], epoch: &str) -> Option<Position> {
         let position: Position = id.parse().ok()?;
-        let pairs: Vec<(&str, &str)> = fields.chunks_exact(2).map(|p| (p[0].as_str(), p[1].as_str())).collect();
-        let epoch = pairs.iter().find(|(field, _)| *field == "ep").map(|(_, value)| *value)?;
-        match only_epoch {
-            Some(only) if only != epoch => return Some(position),
-            None if epoch != log.epoch() => log.set_epoch(epoch),
-            _ => {}
+        if entry_epoch(fields)? != epoch {
+            return Some(position);
         }
+        let pairs: Vec<(&str, &str)> = fields.chunks_exact(2).map(|p| (p[0].as_str(), p[1].as_str())).collect();
         let fields = pairs.into_iter().filter(|(field, _)| *field != "ep");
         if fields.clone().any(|(field, _)| field == "pr") {
             match PresenceEntry::from_fields(fields) {
@@ -708,10 +720,16 @@ impl RedisBackplane {
     }
 
     /// Says this node is live, with its count of open identified connections, and learns which nodes
-    /// are live: the connections of the others are forgotten.
-    async fn report(&self, conn: &mut RedisConnection, keys: &Keys, log: &SharedLog) -> Result<(), redis::RedisError> {
+    /// are live: the connections of the others are forgotten. Returns the epoch there is now (none if
+    /// the key is gone).
+    async fn report(
+        &self,
+        conn: &mut RedisConnection,
+        keys: &Keys,
+        log: &SharedLog,
+    ) -> Result<Option<String>, redis::RedisError> {
         let now = now_millis();
-        let (live,): (Vec<String>,) = redis::pipe()
+        let (live, epoch): (Vec<String>, Option<String>) = redis::pipe()
             .cmd("ZADD")
             .arg(&keys.nodes)
             .arg(now + NODE_TTL.as_millis() as u64)
@@ -731,10 +749,12 @@ impl RedisBackplane {
             .arg(&keys.nodes)
             .arg(0)
             .arg(-1)
+            .cmd("GET")
+            .arg(&keys.epoch)
             .query_async(conn)
             .await?;
         log.live_nodes(&live);
-        Ok(())
+        Ok(epoch)
     }
 }
 
@@ -897,6 +917,11 @@ fn unanswered(what: &str) -> redis::RedisError {
         "Redis's answer to an append is short",
         what.to_owned(),
     ))
+}
+
+/// The epoch an entry of the stream was appended under (its `ep` field).
+fn entry_epoch(fields: &[String]) -> Option<&str> {
+    fields.chunks_exact(2).find(|pair| pair[0] == "ep").map(|pair| pair[1].as_str())
 }
 
 fn records_unreachable(err: redis::RedisError) -> Error {
