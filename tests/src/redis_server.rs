@@ -36,6 +36,14 @@ impl RedisServer {
         Self::start_in(None, Vec::new(), false)
     }
 
+    /// Starts one that a Sentinel cannot demote (its `REPLICAOF` and `SLAVEOF` renamed away): after a
+    /// failover it stays a master and takes writes, as an old master does until the Sentinel next looks
+    /// at it (up to ten seconds), for as long as the test needs.
+    pub fn start_refusing_demotion() -> Option<RedisServer> {
+        let renamed = ["--rename-command", "REPLICAOF", "", "--rename-command", "SLAVEOF", ""];
+        Self::start_in(None, renamed.iter().map(|arg| arg.to_string()).collect(), false)
+    }
+
     /// Starts one that also listens for TLS with the certificates of `tls` (asking clients for one of
     /// theirs when `client_certificates`), and has the ACL user `user` with `password` beside the default
     /// user, allowed only what the book says a backplane's user needs, on the keys of the prefixes

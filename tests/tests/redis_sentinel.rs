@@ -1,7 +1,8 @@
 //! The Redis backplane through Sentinel, with real `redis-server` processes — a master, a replica and a
 //! Sentinel (`redis-server --sentinel`) — on loopback ports: the node finds the master through the
-//! Sentinel and follows a failover, the log going on; and when a failover loses entries the old master had
-//! acknowledged (the replica was paused while they were written, then the master was killed), the node that
+//! Sentinel and follows a failover, the log going on, moving to the new master as soon as the Sentinel
+//! announces it (`+switch-master`), not when the old one is demoted; and when a failover loses entries
+//! the old master had acknowledged (the replica was paused while they were written, then the master was killed), the node that
 //! delivered them finds its last entry gone, starts a new epoch, and its clients get the stale signal —
 //! never a silent gap or an id given twice. `wait_for_replicas` makes a publisher wait for a replica, and
 //! says so when none has the event in time.
@@ -69,6 +70,79 @@ async fn the_node_finds_the_master_through_sentinel_and_follows_a_failover() {
     eprintln!("failover asked → first event delivered after it: {:?}", asked.elapsed());
     let stream = cli(replica.port, &["XRANGE", "{sentinel}:log", "-", "+"]);
     assert!(stream.contains("before") && stream.contains("after"), "both are in the new master's stream:\n{stream}");
+}
+
+/// The count of open connections on every node, as `server` reads it from Redis, once it is `expected`
+/// or a few seconds passed (each node reports its count every second).
+async fn cluster_count(server: &HttpServer, expected: usize) -> usize {
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        let count = server.event_sources().cluster_active_connections().await.unwrap_or(0);
+        if count == expected || Instant::now() > deadline {
+            return count;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_moves_to_the_new_master_when_a_sentinel_announces_it() {
+    // An old master that stays a master after the failover, taking writes: only the Sentinel's
+    // announcement tells the node to leave it.
+    let Some(master) = RedisServer::start_refusing_demotion() else { return };
+    let Some(replica) = RedisServer::start_replica_of(master.port) else { return };
+    let Some(sentinel) = RedisServer::start_sentinel(&master, MASTER, Duration::from_millis(1000)) else { return };
+    until("the replica is in sync", LIMIT, || {
+        cli(replica.port, &["INFO", "replication"]).contains("master_link_status:up")
+    })
+    .await;
+    let (a, b) = (node(sentinel_backplane(&sentinel, "switch")), node(sentinel_backplane(&sentinel, "switch")));
+    let mut reader = EventReader::open(&a.url("/sse/ivo"), None).await;
+    assert_eq!(reader.data(1).await, ["open"]);
+    published(&a.server, "before").await;
+    assert_eq!(reader.data(1).await, ["before"]);
+    // A's query connection opens, on this master (B reports no connection).
+    assert_eq!(cluster_count(&a.server, 1).await, 1);
+
+    until("the Sentinel starts a failover", LIMIT * 4, || {
+        cli(sentinel.port, &["SENTINEL", "FAILOVER", MASTER]).starts_with("OK")
+    })
+    .await;
+    let new_master = replica.port.to_string();
+    until("the Sentinel names the new master", LIMIT * 2, || {
+        cli(sentinel.port, &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER]).ends_with(&new_master)
+    })
+    .await;
+    // What the node appends from now on goes to the new master (one probe may still reach the old
+    // one, if it is sent before the announcement is heard), and its stream reads on from there.
+    let deadline = Instant::now() + LIMIT * 2;
+    let mut probe = 0;
+    loop {
+        let data = format!("after {probe}");
+        published(&a.server, &data).await;
+        if cli(replica.port, &["XRANGE", "{switch}:log", "-", "+"]).lines().any(|line| line == data) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the node never appended to the new master");
+        probe += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(cli(master.port, &["ROLE"]).starts_with("master"), "the old master was not demoted");
+    // The reading connection moved too: a new stream is sent what is appended to the new master now.
+    // (The first one may have been told it is stale, had a probe landed on the old master.)
+    let mut reader = EventReader::open(&a.url("/sse/lena"), None).await;
+    assert_eq!(reader.data(1).await, ["open"]);
+    // So did the query connection: A reads the count B now reports to the new master.
+    let mut on_b = EventReader::open(&b.url("/sse/ana"), None).await;
+    assert_eq!(on_b.data(1).await, ["open"]);
+    assert_eq!(cluster_count(&a.server, 3).await, 3, "A read B's count on the old master");
+    published(&a.server, "moved").await;
+    let deadline = Instant::now() + LIMIT * 2;
+    while reader.next_data().await.data.as_deref() != Some("moved") {
+        assert!(Instant::now() < deadline, "the stream never read \"moved\" from the new master");
+    }
+    let old = cli(master.port, &["XRANGE", "{switch}:log", "-", "+"]);
+    assert!(!old.lines().any(|line| line == "moved"), "\"moved\" went to the old master:\n{old}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

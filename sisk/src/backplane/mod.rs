@@ -13,6 +13,8 @@
 //! implements [`Backplane`] the same way.
 
 pub(crate) mod cluster_view;
+#[cfg(feature = "redis")]
+mod master_switches;
 mod presence;
 mod records;
 #[cfg(feature = "redis")]

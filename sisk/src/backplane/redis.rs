@@ -17,7 +17,8 @@
 //! has its own, whose response timeout is the longest block and two seconds more (the `redis` crate's
 //! default would cut an `XREAD BLOCK`; none at all would never notice a partition), and is never
 //! cancelled mid-command (it blocks for at most a second, and the loop checks for shutdown between
-//! reads).
+//! reads). Through Sentinel, a subscription on each Sentinel besides: both connections move to a new
+//! master as soon as one is announced (see `master_switches`).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,6 +27,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use crate::backplane::master_switches::MasterSwitches;
 use crate::backplane::redis_access::{failure_cause, RedisAccess, Topology};
 use crate::backplane::redis_connection::RedisConnection;
 use crate::backplane::{AppendReply, Backplane, BoxFuture, LogEntry, PresenceEntry, SharedLog, SharedRecords};
@@ -158,8 +160,10 @@ pub struct RedisBackplane {
     reachable: AtomicBool,
     /// Why Redis could not be reached, last time it could not (logged when it changes).
     failure: std::sync::Mutex<Option<String>>,
-    /// The connection for queries, once opened.
-    queries: tokio::sync::Mutex<Option<RedisConnection>>,
+    /// The connection for queries, once opened, with the view of the master switches it was opened at.
+    queries: tokio::sync::Mutex<Option<(RedisConnection, tokio::sync::watch::Receiver<String>)>>,
+    /// Through Sentinel: the master switches announced, after which connections reconnect.
+    switches: MasterSwitches,
     /// Entries waiting for the appending task (taken by `start`).
     sender: mpsc::Sender<Pending>,
     receiver: std::sync::Mutex<Option<mpsc::Receiver<Pending>>>,
@@ -251,6 +255,7 @@ impl RedisBackplane {
             reachable: AtomicBool::new(false),
             failure: std::sync::Mutex::new(None),
             queries: tokio::sync::Mutex::new(None),
+            switches: MasterSwitches::default(),
             sender,
             receiver: std::sync::Mutex::new(Some(receiver)),
         }
@@ -341,14 +346,19 @@ impl RedisBackplane {
         Ok((conn, append))
     }
 
-    /// The connection for queries (the cluster count), opened once and shared.
+    /// The connection for queries (the cluster count, the records), opened once and shared until it
+    /// fails or a Sentinel names another master.
     async fn query_connection(&self) -> Result<RedisConnection, redis::RedisError> {
         let mut queries = self.queries.lock().await;
-        if let Some(conn) = &*queries {
-            return Ok(conn.clone());
+        if let Some((conn, switches)) = &*queries {
+            if !switches.has_changed().unwrap_or(false) {
+                return Ok(conn.clone());
+            }
         }
+        let mut switches = self.switches.watch();
+        switches.borrow_and_update();
         let conn = self.connect(Some(Duration::from_secs(2))).await?;
-        Ok(queries.insert(conn).clone())
+        Ok(queries.insert((conn, switches)).0.clone())
     }
 
     /// The query connection, for a shared record.
@@ -404,8 +414,14 @@ impl RedisBackplane {
         let mut backoff = Backoff::default();
         let mut retried = false;
         let mut numbered = 0;
+        let mut switches = self.switches.watch();
         loop {
+            // A Sentinel named another master: what is sent from now on goes to it.
+            if connection.is_some() && switches.has_changed().unwrap_or(false) {
+                connection = None;
+            }
             let Some((conn, append)) = &mut connection else {
+                switches.borrow_and_update();
                 match self.connect_with_script(Some(Duration::from_secs(5))).await {
                     Ok(loaded) => {
                         connection = Some(loaded);
@@ -519,8 +535,10 @@ impl RedisBackplane {
         let mut ready = Some(ready);
         let mut last: Option<Position> = None;
         let mut backoff = Backoff::default();
+        let mut switches = self.switches.watch();
         while !log.is_stopping() {
             let result = async {
+                switches.borrow_and_update();
                 let mut conn = self.connect(Some(READ_RESPONSE_TIMEOUT)).await?;
                 // The epoch there is, created if missing; `SET NX` never replaces another node's.
                 let (mut epoch,): (String,) = redis::pipe()
@@ -592,6 +610,10 @@ impl RedisBackplane {
                                 last = Some(position);
                             }
                         }
+                    }
+                    // A Sentinel named another master: read on from it (checking it has what was read).
+                    if switches.has_changed().unwrap_or(false) {
+                        break;
                     }
                 }
                 Ok::<(), redis::RedisError>(())
@@ -766,6 +788,12 @@ impl Backplane for RedisBackplane {
                 tracing::warn!("this Redis backplane was already started");
                 return;
             };
+            if let Topology::Sentinel { sentinels, master } = &self.access.topology {
+                for url in sentinels.clone() {
+                    let (backplane, master, log) = (self.clone(), master.clone(), log.clone());
+                    tokio::spawn(async move { backplane.switches.follow(url, master, log).await });
+                }
+            }
             tokio::spawn(self.clone().append_loop(receiver, log.clone()));
             let (ready, is_ready) = tokio::sync::oneshot::channel();
             tokio::spawn(self.clone().read_loop(log, ready));
