@@ -4,7 +4,9 @@
 //! network failing with a reset, as a crash would), or partition it: nothing gets through either way and
 //! nothing is closed, as when a link or a firewall drops packets, until the partition heals and what was
 //! held flows on. It can also hold only the backend's answers, so a request is carried out and its answer
-//! lost, as when a link fails one way just after a write.
+//! lost, as when a link fails one way just after a write. Or it can strand the connections open now:
+//! they hear nothing more and are not closed, while new ones get through, as when a NAT or a firewall
+//! forgets the flows it had.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -34,6 +36,8 @@ pub struct Proxy {
     cuts: watch::Sender<u64>,
     /// What gets through now.
     link: watch::Sender<Link>,
+    /// Bumped to strand every open connection.
+    strands: watch::Sender<u64>,
     accepting: JoinHandle<()>,
 }
 
@@ -45,27 +49,30 @@ impl Proxy {
         let backend = Arc::new(Mutex::new(backend));
         let (cuts, _) = watch::channel(0);
         let (link, _) = watch::channel(Link::Open);
-        let (to, cut, watched) = (backend.clone(), cuts.clone(), link.clone());
+        let (strands, _) = watch::channel(0);
+        let (to, cut, watched, stranding) = (backend.clone(), cuts.clone(), link.clone(), strands.clone());
         let accepting = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let target = *to.lock().unwrap();
                 let mut cut = cut.subscribe();
                 let link = watched.clone();
+                let stranded = Stranded { strands: stranding.subscribe(), after: *stranding.borrow() };
                 tokio::spawn(async move {
                     let Ok(server) = TcpStream::connect(target).await else {
                         return; // the backend is gone: the client sees its connection close
                     };
                     let (client_read, client_write) = client.into_split();
                     let (server_read, server_write) = server.into_split();
+                    let (up, down) = (link.subscribe(), link.subscribe());
                     tokio::select! {
-                        () = pump(client_read, server_write, link.subscribe(), |link| link == Link::Partitioned) => {}
-                        () = pump(server_read, client_write, link.subscribe(), |link| link != Link::Open) => {}
+                        () = pump(client_read, server_write, up, |link| link == Link::Partitioned, stranded.clone()) => {}
+                        () = pump(server_read, client_write, down, |link| link != Link::Open, stranded) => {}
                         _ = cut.changed() => {}
                     }
                 });
             }
         });
-        Proxy { address, backend, cuts, link, accepting }
+        Proxy { address, backend, cuts, link, strands, accepting }
     }
 
     /// Where it listens.
@@ -100,18 +107,33 @@ impl Proxy {
         self.link.send_replace(Link::AnswersHeld);
     }
 
+    /// The connections open now hear nothing more, either way, for good, and are not closed; new ones
+    /// get through.
+    pub fn strand(&self) {
+        self.strands.send_modify(|strands| *strands += 1);
+    }
+
     /// Ends the partition, or the holding of answers: what was held flows on.
     pub fn heal(&self) {
         self.link.send_replace(Link::Open);
     }
 }
 
-/// Copies `from` to `to`, holding each chunk while the link `holds` it; ends when either side does.
+/// Whether one connection was stranded: once the count of strands passed the one it opened at.
+#[derive(Clone)]
+struct Stranded {
+    strands: watch::Receiver<u64>,
+    after: u64,
+}
+
+/// Copies `from` to `to`, holding each chunk while the link `holds` it, and for good once the connection
+/// is `stranded` (keeping both halves open); ends when either side does.
 async fn pump(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
     mut link: watch::Receiver<Link>,
     holds: fn(Link) -> bool,
+    stranded: Stranded,
 ) {
     let mut buffer = vec![0u8; 16 * 1024];
     loop {
@@ -121,6 +143,9 @@ async fn pump(
         };
         if link.wait_for(|link| !holds(*link)).await.is_err() {
             return;
+        }
+        if *stranded.strands.borrow() > stranded.after {
+            std::future::pending::<()>().await;
         }
         if to.write_all(&buffer[..read]).await.is_err() {
             return;

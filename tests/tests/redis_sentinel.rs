@@ -1,10 +1,11 @@
 //! The Redis backplane through Sentinel, with real `redis-server` processes — a master, a replica and a
 //! Sentinel (`redis-server --sentinel`) — on loopback ports: the node finds the master through the
 //! Sentinel and follows a failover, the log going on, moving to the new master as soon as the Sentinel
-//! announces it (`+switch-master`), not when the old one is demoted; and when a failover loses entries
-//! the old master had acknowledged (the replica was paused while they were written, then the master was killed), the node that
-//! delivered them finds its last entry gone, starts a new epoch, and its clients get the stale signal —
-//! never a silent gap or an id given twice. `wait_for_replicas` makes a publisher wait for a replica, and
+//! announces it (`+switch-master`), not when the old one is demoted, also when the announcement was
+//! made while the node's subscription was broken or had gone silent; and when a failover loses entries
+//! the old master had acknowledged (the replica was paused while they were written, then the master
+//! was killed), the node that delivered them finds its last entry gone, starts a new epoch, and its
+//! clients get the stale signal — never a silent gap or an id given twice. `wait_for_replicas` makes a publisher wait for a replica, and
 //! says so when none has the event in time.
 //!
 //! Without `redis-server` these tests say so and pass, except under CI (`CI=true`).
@@ -85,25 +86,37 @@ async fn cluster_count(server: &HttpServer, expected: usize) -> usize {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_node_moves_to_the_new_master_when_a_sentinel_announces_it() {
-    // An old master that stays a master after the failover, taking writes: only the Sentinel's
-    // announcement tells the node to leave it.
-    let Some(master) = RedisServer::start_refusing_demotion() else { return };
-    let Some(replica) = RedisServer::start_replica_of(master.port) else { return };
-    let Some(sentinel) = RedisServer::start_sentinel(&master, MASTER, Duration::from_millis(1000)) else { return };
+/// Publishes probes on `server` until one is in `stream` on `new_master`, for a few seconds at most (one
+/// probe may still reach the old master, if sent before the node heard of the switch).
+async fn appends_reach(server: &HttpServer, new_master: &RedisServer, stream: &str) {
+    let deadline = Instant::now() + LIMIT * 2;
+    for probe in 0.. {
+        let data = format!("after {probe}");
+        published(server, &data).await;
+        if cli(new_master.port, &["XRANGE", stream, "-", "+"]).lines().any(|line| line == data) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the node never appended to the new master");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A master, its replica (in sync), and a Sentinel watching them, the master one a Sentinel cannot
+/// demote (see [`RedisServer::start_refusing_demotion`]): after a failover both take writes, and only
+/// what the Sentinel says tells a node to leave the old one.
+async fn replicated_undemotable() -> Option<(RedisServer, RedisServer, RedisServer)> {
+    let master = RedisServer::start_refusing_demotion()?;
+    let replica = RedisServer::start_replica_of(master.port)?;
+    let sentinel = RedisServer::start_sentinel(&master, MASTER, Duration::from_millis(1000))?;
     until("the replica is in sync", LIMIT, || {
         cli(replica.port, &["INFO", "replication"]).contains("master_link_status:up")
     })
     .await;
-    let (a, b) = (node(sentinel_backplane(&sentinel, "switch")), node(sentinel_backplane(&sentinel, "switch")));
-    let mut reader = EventReader::open(&a.url("/sse/ivo"), None).await;
-    assert_eq!(reader.data(1).await, ["open"]);
-    published(&a.server, "before").await;
-    assert_eq!(reader.data(1).await, ["before"]);
-    // A's query connection opens, on this master (B reports no connection).
-    assert_eq!(cluster_count(&a.server, 1).await, 1);
+    Some((master, replica, sentinel))
+}
 
+/// Asks the Sentinel for a failover and waits until it names the replica the master.
+async fn fail_over(sentinel: &RedisServer, replica: &RedisServer) {
     until("the Sentinel starts a failover", LIMIT * 4, || {
         cli(sentinel.port, &["SENTINEL", "FAILOVER", MASTER]).starts_with("OK")
     })
@@ -113,20 +126,22 @@ async fn the_node_moves_to_the_new_master_when_a_sentinel_announces_it() {
         cli(sentinel.port, &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER]).ends_with(&new_master)
     })
     .await;
-    // What the node appends from now on goes to the new master (one probe may still reach the old
-    // one, if it is sent before the announcement is heard), and its stream reads on from there.
-    let deadline = Instant::now() + LIMIT * 2;
-    let mut probe = 0;
-    loop {
-        let data = format!("after {probe}");
-        published(&a.server, &data).await;
-        if cli(replica.port, &["XRANGE", "{switch}:log", "-", "+"]).lines().any(|line| line == data) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the node never appended to the new master");
-        probe += 1;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_moves_to_the_new_master_when_a_sentinel_announces_it() {
+    let Some((master, replica, sentinel)) = replicated_undemotable().await else { return };
+    let (a, b) = (node(sentinel_backplane(&sentinel, "switch")), node(sentinel_backplane(&sentinel, "switch")));
+    let mut reader = EventReader::open(&a.url("/sse/ivo"), None).await;
+    assert_eq!(reader.data(1).await, ["open"]);
+    published(&a.server, "before").await;
+    assert_eq!(reader.data(1).await, ["before"]);
+    // A's query connection opens, on this master (B reports no connection).
+    assert_eq!(cluster_count(&a.server, 1).await, 1);
+
+    fail_over(&sentinel, &replica).await;
+    // What the node appends from now on goes to the new master, and its stream reads on from there.
+    appends_reach(&a.server, &replica, "{switch}:log").await;
     assert!(cli(master.port, &["ROLE"]).starts_with("master"), "the old master was not demoted");
     // The reading connection moved too: a new stream is sent what is appended to the new master now.
     // (The first one may have been told it is stale, had a probe landed on the old master.)
@@ -143,6 +158,41 @@ async fn the_node_moves_to_the_new_master_when_a_sentinel_announces_it() {
     }
     let old = cli(master.port, &["XRANGE", "{switch}:log", "-", "+"]);
     assert!(!old.lines().any(|line| line == "moved"), "\"moved\" went to the old master:\n{old}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_switch_announced_while_the_node_was_not_listening_is_found_when_it_listens_again() {
+    let Some((_master, replica, sentinel)) = replicated_undemotable().await else { return };
+    // The node reaches the Sentinel through a link the test controls.
+    let link = Proxy::start(([127, 0, 0, 1], sentinel.port).into()).await;
+    let a = node(RedisBackplane::sentinel([format!("redis://{}/", link.address())], MASTER).key_prefix("relisten"));
+    let mut reader = EventReader::open(&a.url("/sse/ivo"), None).await;
+    assert_eq!(reader.data(1).await, ["open"]);
+    published(&a.server, "before").await;
+    assert_eq!(reader.data(1).await, ["before"]);
+
+    // The announcement is held by the partitioned link, then lost with the connection it was held on.
+    link.partition();
+    fail_over(&sentinel, &replica).await;
+    link.cut();
+    link.heal();
+    appends_reach(&a.server, &replica, "{relisten}:log").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sentinel_connection_gone_silent_is_noticed_and_listened_to_again() {
+    let Some((_master, replica, sentinel)) = replicated_undemotable().await else { return };
+    let link = Proxy::start(([127, 0, 0, 1], sentinel.port).into()).await;
+    let a = node(RedisBackplane::sentinel([format!("redis://{}/", link.address())], MASTER).key_prefix("silent"));
+    let mut reader = EventReader::open(&a.url("/sse/ivo"), None).await;
+    assert_eq!(reader.data(1).await, ["open"]);
+    published(&a.server, "before").await;
+    assert_eq!(reader.data(1).await, ["before"]);
+
+    // The node's subscription hears nothing more, and is not closed; new connections get through.
+    link.strand();
+    fail_over(&sentinel, &replica).await;
+    appends_reach(&a.server, &replica, "{silent}:log").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,6 +15,11 @@ use crate::backplane::SharedLog;
 
 /// How long a Sentinel that cannot be reached is left before it is tried again.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// How often a Sentinel listened to is pinged: a connection that went silent (a partition, a NAT that
+/// forgot it) would otherwise be listened to for ever, and its announcements lost.
+const PING_EVERY: Duration = Duration::from_secs(1);
+/// How long a Sentinel has to answer a ping, or a step of setting up the subscription.
+const ANSWER_WITHIN: Duration = Duration::from_secs(3);
 
 /// The address of the master the Sentinels last announced for one master name (`ip port`; empty
 /// until the first switch).
@@ -37,37 +42,48 @@ impl MasterSwitches {
     }
 
     /// Listens to the Sentinel at `url` for switches of `master`, until the server stops; reconnects to
-    /// it when its connection fails.
+    /// it when its connection fails or it stops answering pings. Each time it listens anew, it asks the
+    /// Sentinel for the master too: a switch announced while the node was not listening is not
+    /// announced again.
     pub(crate) async fn follow(&self, url: String, master: String, log: SharedLog) {
+        let mut listened_before = false;
         while !log.is_stopping() {
             let listened = async {
-                let mut pubsub = redis::Client::open(url.as_str())?.get_async_pubsub().await?;
-                pubsub.subscribe("+switch-master").await?;
-                let mut messages = pubsub.on_message();
-                while let Some(message) = messages.next().await {
-                    // `<master name> <old ip> <old port> <new ip> <new port>`.
-                    let payload: String = message.get_payload()?;
-                    let words: Vec<&str> = payload.split(' ').collect();
-                    let [name, _, _, ip, port] = words[..] else { continue };
-                    if name != master {
-                        continue;
-                    }
-                    let address = format!("{ip} {port}");
-                    let switched = self.announced.send_if_modified(|announced| {
-                        let changed = *announced != address;
-                        if changed {
-                            announced.clone_from(&address);
+                let client = redis::Client::open(url.as_str())?;
+                let (mut sink, mut messages) = answered(client.get_async_pubsub()).await?.split();
+                answered(sink.subscribe("+switch-master")).await?;
+                let mut conn = answered(client.get_multiplexed_async_connection()).await?;
+                let mut ask = redis::cmd("SENTINEL");
+                ask.arg("GET-MASTER-ADDR-BY-NAME").arg(&master);
+                let (ip, port): (String, String) = answered(ask.query_async(&mut conn)).await?;
+                drop(conn);
+                // The first time, this is the master the connections were opened at.
+                self.announce(&master, format!("{ip} {port}"), listened_before);
+                listened_before = true;
+                let mut beat = tokio::time::interval(PING_EVERY);
+                beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tokio::select! {
+                        message = messages.next() => {
+                            let Some(message) = message else { return Ok(()) };
+                            // `<master name> <old ip> <old port> <new ip> <new port>`.
+                            let payload: String = message.get_payload()?;
+                            let words: Vec<&str> = payload.split(' ').collect();
+                            if let [name, _, _, ip, port] = words[..] {
+                                if name == master {
+                                    self.announce(&master, format!("{ip} {port}"), true);
+                                }
+                            }
                         }
-                        changed
-                    });
-                    if switched {
-                        tracing::info!(%master, new = %address, "a Sentinel switched the master; reconnecting to the new one");
+                        _ = beat.tick() => {
+                            answered(sink.ping::<redis::Value>()).await?;
+                        }
                     }
                 }
-                Ok::<(), redis::RedisError>(())
             };
             tokio::select! {
                 listened = listened => {
+                    let listened: redis::RedisResult<()> = listened;
                     if let Err(err) = listened {
                         tracing::debug!(%url, error = %err, "listening to a Sentinel failed; trying again");
                     }
@@ -79,5 +95,28 @@ impl MasterSwitches {
                 () = log.stopping() => return,
             }
         }
+    }
+
+    /// `master` is at `address`: when that is news and `tell`, the connections are told (not the first
+    /// time, when it is the master they were opened at).
+    fn announce(&self, master: &str, address: String, tell: bool) {
+        let switched = self.announced.send_if_modified(|announced| {
+            let changed = *announced != address;
+            if changed {
+                *announced = address.clone();
+            }
+            changed && tell
+        });
+        if switched {
+            tracing::info!(%master, new = %address, "a Sentinel switched the master; reconnecting to the new one");
+        }
+    }
+}
+
+/// What `request` answers, or a timeout error when the Sentinel does not answer in time.
+async fn answered<T>(request: impl std::future::Future<Output = redis::RedisResult<T>>) -> redis::RedisResult<T> {
+    match tokio::time::timeout(ANSWER_WITHIN, request).await {
+        Ok(answer) => answer,
+        Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "the Sentinel did not answer in time").into()),
     }
 }
