@@ -2,11 +2,15 @@
 //! loopback ports and joined with `redis-cli --cluster create` — through the moves a cluster makes under a
 //! running app: the slot of the app's hash tag migrating to another master (`ASK` while it moves, `MOVED`
 //! after), then a failover of its new master to that master's replica. Events published on one sisk node
-//! reach a client of the other through all of it, in order, once.
+//! reach a client of the other through all of it, in order, once. And `wait_for_replicas` there: the
+//! `WAIT` goes with the append, to the master of the app's slot, and counts that master's replica.
 //!
 //! Without `redis-server` these tests say so and pass, except under CI (`CI=true`).
 
+use std::time::Duration;
+
 use sisk::backplane::RedisBackplane;
+use sisk::http::streams::Audience;
 use sisk::prelude::*;
 use sisk_tests::events::EventReader;
 use sisk_tests::redis_cluster::{cli, cluster_nodes, start_cluster, until};
@@ -72,4 +76,43 @@ async fn the_log_goes_on_through_a_slot_migration_and_a_failover() {
     }
     assert_eq!(reader.data(expected.len()).await, expected, "every event, in order, once, through all the moves");
     assert!(cli(replica.port, &["XLEN", "{app}:log"]).parse::<usize>().unwrap() >= expected.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_for_a_replica_counts_the_replica_of_the_apps_master() {
+    let Some(servers) = start_cluster().await else { return };
+    let entry = servers[0].port;
+    let backplane = RedisBackplane::cluster([format!("redis://127.0.0.1:{entry}/")])
+        .key_prefix("wait")
+        .wait_for_replicas(1, Duration::from_millis(500));
+    let a =
+        TestServer::start_with(HttpServer::create_builder().use_router(hello_and_streams()).use_backplane(backplane));
+    let slot: u16 = cli(entry, &["CLUSTER", "KEYSLOT", "{wait}"]).parse().unwrap();
+    let nodes = cluster_nodes(entry);
+    let owner = nodes.iter().find(|n| n.master && n.serves(slot)).expect("a master holds the slot");
+    let replica_of = |master: &str| {
+        let node = nodes.iter().find(|n| n.replica_of.as_deref() == Some(master)).expect("a replica");
+        servers.iter().find(|server| server.port == node.port).expect("started by the test")
+    };
+    let (its_replica, another) = (replica_of(&owner.id), nodes.iter().find(|n| n.master && n.id != owner.id).unwrap());
+    let another_replica = replica_of(&another.id);
+    for replica in [its_replica, another_replica] {
+        until("the replica is in sync", LIMIT, || {
+            cli(replica.port, &["INFO", "replication"]).contains("master_link_status:up")
+        })
+        .await;
+    }
+    published(&a.server, "replicated").await;
+
+    // Another shard's replica has nothing to do with it.
+    another_replica.pause();
+    let answered = a.server.event_sources().publish_async(Audience::All, &Event::new().data("elsewhere")).await;
+    another_replica.resume();
+    assert!(answered.is_ok(), "{answered:?}");
+    // The replica of the app's master does.
+    its_replica.pause();
+    let refused = a.server.event_sources().publish_async(Audience::All, &Event::new().data("alone")).await.unwrap_err();
+    its_replica.resume();
+    assert_eq!(refused.kind(), sisk::ErrorKind::NotReplicated, "{refused}");
+    assert!(refused.to_string().contains("only 0 of the 1 replicas"), "{refused}");
 }
