@@ -40,6 +40,20 @@ fn sentinel_backplane(sentinel: &RedisServer, prefix: &str) -> RedisBackplane {
     RedisBackplane::sentinel([sentinel.url()], MASTER).key_prefix(prefix)
 }
 
+/// A backplane that reaches its Sentinel through `link`.
+fn backplane_through(link: &Proxy, prefix: &str) -> RedisBackplane {
+    RedisBackplane::sentinel([format!("redis://{}/", link.address())], MASTER).key_prefix(prefix)
+}
+
+/// Opens `/sse/ivo` on `node` and publishes "before" there, read back through Redis.
+async fn reader_past_before(node: &TestServer) -> EventReader {
+    let mut reader = EventReader::open(&node.url("/sse/ivo"), None).await;
+    assert_eq!(reader.data(1).await, ["open"]);
+    published(&node.server, "before").await;
+    assert_eq!(reader.data(1).await, ["before"]);
+    reader
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_node_finds_the_master_through_sentinel_and_follows_a_failover() {
     let Some((master, replica, sentinel)) = replicated() else { return };
@@ -48,10 +62,7 @@ async fn the_node_finds_the_master_through_sentinel_and_follows_a_failover() {
     })
     .await;
     let a = node(sentinel_backplane(&sentinel, "sentinel"));
-    let mut reader = EventReader::open(&a.url("/sse/ivo"), None).await;
-    assert_eq!(reader.data(1).await, ["open"]);
-    published(&a.server, "before").await;
-    assert_eq!(reader.data(1).await, ["before"]);
+    let mut reader = reader_past_before(&a).await;
 
     // A Sentinel learns of a replica, and whether it can be promoted, from INFO every few seconds: until
     // then it answers NOGOODSLAVE.
@@ -132,10 +143,7 @@ async fn fail_over(sentinel: &RedisServer, replica: &RedisServer) {
 async fn the_node_moves_to_the_new_master_when_a_sentinel_announces_it() {
     let Some((master, replica, sentinel)) = replicated_undemotable().await else { return };
     let (a, b) = (node(sentinel_backplane(&sentinel, "switch")), node(sentinel_backplane(&sentinel, "switch")));
-    let mut reader = EventReader::open(&a.url("/sse/ivo"), None).await;
-    assert_eq!(reader.data(1).await, ["open"]);
-    published(&a.server, "before").await;
-    assert_eq!(reader.data(1).await, ["before"]);
+    let _ivo = reader_past_before(&a).await;
     // A's query connection opens, on this master (B reports no connection).
     assert_eq!(cluster_count(&a.server, 1).await, 1);
 
@@ -165,11 +173,8 @@ async fn a_switch_announced_while_the_node_was_not_listening_is_found_when_it_li
     let Some((_master, replica, sentinel)) = replicated_undemotable().await else { return };
     // The node reaches the Sentinel through a link the test controls.
     let link = Proxy::start(([127, 0, 0, 1], sentinel.port).into()).await;
-    let a = node(RedisBackplane::sentinel([format!("redis://{}/", link.address())], MASTER).key_prefix("relisten"));
-    let mut reader = EventReader::open(&a.url("/sse/ivo"), None).await;
-    assert_eq!(reader.data(1).await, ["open"]);
-    published(&a.server, "before").await;
-    assert_eq!(reader.data(1).await, ["before"]);
+    let a = node(backplane_through(&link, "relisten"));
+    let _reader = reader_past_before(&a).await;
 
     // The announcement is held by the partitioned link, then lost with the connection it was held on.
     link.partition();
@@ -183,11 +188,8 @@ async fn a_switch_announced_while_the_node_was_not_listening_is_found_when_it_li
 async fn a_sentinel_connection_gone_silent_is_noticed_and_listened_to_again() {
     let Some((_master, replica, sentinel)) = replicated_undemotable().await else { return };
     let link = Proxy::start(([127, 0, 0, 1], sentinel.port).into()).await;
-    let a = node(RedisBackplane::sentinel([format!("redis://{}/", link.address())], MASTER).key_prefix("silent"));
-    let mut reader = EventReader::open(&a.url("/sse/ivo"), None).await;
-    assert_eq!(reader.data(1).await, ["open"]);
-    published(&a.server, "before").await;
-    assert_eq!(reader.data(1).await, ["before"]);
+    let a = node(backplane_through(&link, "silent"));
+    let _reader = reader_past_before(&a).await;
 
     // The node's subscription hears nothing more, and is not closed; new connections get through.
     link.strand();

@@ -34,11 +34,28 @@ impl Default for MasterSwitches {
     }
 }
 
+/// One connection's view of the switches: whether a switch was announced since it opened.
+#[derive(Debug)]
+pub(crate) struct SwitchView {
+    announced: watch::Receiver<String>,
+}
+
+impl SwitchView {
+    /// The connection is opening now: switches announced before do not concern it.
+    pub(crate) fn opening(&mut self) {
+        self.announced.borrow_and_update();
+    }
+
+    /// A switch was announced since the connection opened: it should reconnect.
+    pub(crate) fn switched(&self) -> bool {
+        self.announced.has_changed().unwrap_or(false)
+    }
+}
+
 impl MasterSwitches {
-    /// A view of the address, for one connection: it has changed once a switch was announced after the
-    /// connection marked it ([`watch::Receiver::borrow_and_update`]) when it opened.
-    pub(crate) fn watch(&self) -> watch::Receiver<String> {
-        self.announced.subscribe()
+    /// A view for one connection, to be marked with [`SwitchView::opening`] each time it (re)connects.
+    pub(crate) fn view(&self) -> SwitchView {
+        SwitchView { announced: self.announced.subscribe() }
     }
 
     /// Listens to the Sentinel at `url` for switches of `master`, until the server stops; reconnects to

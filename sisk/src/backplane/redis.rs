@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::backplane::master_switches::MasterSwitches;
+use crate::backplane::master_switches::{MasterSwitches, SwitchView};
 use crate::backplane::redis_access::{failure_cause, RedisAccess, Topology};
 use crate::backplane::redis_connection::RedisConnection;
 use crate::backplane::{AppendReply, Backplane, BoxFuture, LogEntry, PresenceEntry, SharedLog, SharedRecords};
@@ -161,7 +161,7 @@ pub struct RedisBackplane {
     /// Why Redis could not be reached, last time it could not (logged when it changes).
     failure: std::sync::Mutex<Option<String>>,
     /// The connection for queries, once opened, with the view of the master switches it was opened at.
-    queries: tokio::sync::Mutex<Option<(RedisConnection, tokio::sync::watch::Receiver<String>)>>,
+    queries: tokio::sync::Mutex<Option<(RedisConnection, SwitchView)>>,
     /// Through Sentinel: the master switches announced, after which connections reconnect.
     switches: MasterSwitches,
     /// Entries waiting for the appending task (taken by `start`).
@@ -351,12 +351,12 @@ impl RedisBackplane {
     async fn query_connection(&self) -> Result<RedisConnection, redis::RedisError> {
         let mut queries = self.queries.lock().await;
         if let Some((conn, switches)) = &*queries {
-            if !switches.has_changed().unwrap_or(false) {
+            if !switches.switched() {
                 return Ok(conn.clone());
             }
         }
-        let mut switches = self.switches.watch();
-        switches.borrow_and_update();
+        let mut switches = self.switches.view();
+        switches.opening();
         let conn = self.connect(Some(Duration::from_secs(2))).await?;
         Ok(queries.insert((conn, switches)).0.clone())
     }
@@ -414,14 +414,14 @@ impl RedisBackplane {
         let mut backoff = Backoff::default();
         let mut retried = false;
         let mut numbered = 0;
-        let mut switches = self.switches.watch();
+        let mut switches = self.switches.view();
         loop {
             // A Sentinel named another master: what is sent from now on goes to it.
-            if connection.is_some() && switches.has_changed().unwrap_or(false) {
+            if connection.is_some() && switches.switched() {
                 connection = None;
             }
             let Some((conn, append)) = &mut connection else {
-                switches.borrow_and_update();
+                switches.opening();
                 match self.connect_with_script(Some(Duration::from_secs(5))).await {
                     Ok(loaded) => {
                         connection = Some(loaded);
@@ -535,10 +535,10 @@ impl RedisBackplane {
         let mut ready = Some(ready);
         let mut last: Option<Position> = None;
         let mut backoff = Backoff::default();
-        let mut switches = self.switches.watch();
+        let mut switches = self.switches.view();
         while !log.is_stopping() {
             let result = async {
-                switches.borrow_and_update();
+                switches.opening();
                 let mut conn = self.connect(Some(READ_RESPONSE_TIMEOUT)).await?;
                 // The epoch there is, created if missing; `SET NX` never replaces another node's.
                 let (mut epoch,): (String,) = redis::pipe()
@@ -612,7 +612,7 @@ impl RedisBackplane {
                         }
                     }
                     // A Sentinel named another master: read on from it (checking it has what was read).
-                    if switches.has_changed().unwrap_or(false) {
+                    if switches.switched() {
                         break;
                     }
                 }
